@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# greywall: greylisting at the packet layer.
+#
+#   make deps    install the Debian 12 packages the build and tests need
+#   make         build libraries, tools and tests
+#   make test    deps + build + every test (unit, multi-process, BPF compile, fuzz smoke)
+#   make fuzz    long libFuzzer runs (FUZZ_SECONDS per target, default 600)
+#   make bench   benchmarks, printed as ratios against the reference implementations
+#   make demo    deps + build + the namespace testbed demo
+
+CC       ?= gcc
+CLANG    ?= clang
+BUILD    ?= build
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-function -Iinclude -D_GNU_SOURCE
+DPDK_CFLAGS = $(shell pkg-config --cflags libdpdk 2>/dev/null)
+DPDK_LIBS   = $(shell pkg-config --libs libdpdk 2>/dev/null)
+
+DEB_PACKAGES = build-essential clang llvm libclang-rt-14-dev pkg-config libcmocka-dev \
+	libdpdk-dev dpdk libbpf-dev bpftool libelf-dev zlib1g-dev libjemalloc-dev libpcap-dev \
+	postfix swaks ethtool iproute2 tcpdump procps
+
+LIB_SRCS = lib/smtp_stream.c lib/table_file.c lib/lists.c lib/reply.c
+LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB      = $(BUILD)/libgreywall.a
+
+UNIT_TESTS = siphash normalize smtp_command smtp_stream table policy lists reply table_file
+UNIT_BINS  = $(UNIT_TESTS:%=$(BUILD)/tests/unit/test_%) $(BUILD)/tests/unit/table_multiproc
+
+FUZZ_TARGETS = smtp_stream smtp_command normalize
+FUZZ_BINS    = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
+FUZZ_SECONDS ?= 600
+
+BENCH_BINS = $(BUILD)/tools/bench/table_bench
+
+.PHONY: all deps test unit fuzz fuzz-smoke bench demo clean format bpf-check
+
+all: $(LIB) $(UNIT_BINS) $(BENCH_BINS)
+
+deps:
+	@tools/deps.sh $(DEB_PACKAGES)
+
+$(BUILD)/%.o: %.c $(wildcard include/greywall/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ $(LIB) -lcmocka
+
+$(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard include/greywall/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) -g -O1 -Iinclude -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined $< $(LIB_SRCS) -o $@
+
+$(BUILD)/tests/bpf/shared_headers.bpf.o: tests/bpf/shared_headers.bpf.c $(wildcard include/greywall/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) -target bpf -mcpu=v3 -O2 -g -Wall -Werror -fno-builtin -ffreestanding -Iinclude \
+		-I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
+
+bpf-check: $(BUILD)/tests/bpf/shared_headers.bpf.o
+
+$(BUILD)/tools/bench/table_bench: tools/bench/table_bench.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O3 -march=native $(DPDK_CFLAGS) $< -o $@ $(LIB) $(DPDK_LIBS) -lpthread
+
+test: deps
+	$(MAKE) all $(FUZZ_BINS) bpf-check
+	tests/run.sh
+
+fuzz: $(FUZZ_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(BUILD)/fuzz-corpus/$$t; \
+		$(BUILD)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=tests/fuzz/crashers/$$t- \
+			$(BUILD)/fuzz-corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
+bench: deps
+	$(MAKE) all
+	tools/bench/run.sh
+
+demo: deps
+	$(MAKE) all
+	tools/demo.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)

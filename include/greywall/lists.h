@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * White- and blacklists in user space: client CIDRs (v4, v6), sender and
+ * recipient addresses or @domains. A list set is built once and then only
+ * read, so a new generation can be published with one pointer swap.
+ */
+#ifndef GREYWALL_LISTS_H
+#define GREYWALL_LISTS_H
+
+#include <stddef.h>
+
+#include "policy.h"
+
+enum gw_list_color {
+	GW_WHITE = 0,
+	GW_BLACK = 1,
+};
+
+struct gw_lists;
+
+struct gw_lists *gw_lists_new(void);
+void gw_lists_free(struct gw_lists *l);
+
+/*
+ * One entry: "client CIDR", "sender ADDR|@DOMAIN", "recipient ADDR|@DOMAIN".
+ * Returns 0, or -1 with a reason in err.
+ */
+int gw_lists_add(struct gw_lists *l, enum gw_list_color color, const char *entry, char *err,
+		 size_t errlen);
+
+/*
+ * Load a list file: one entry per line, '#' comments, blank lines ignored.
+ * Errors name file:line. Returns entries added, or -1.
+ */
+int gw_lists_load_file(struct gw_lists *l, enum gw_list_color color, const char *path, char *err,
+		       size_t errlen);
+
+/* Look up a client address (not masked) and normalised sender and recipient. */
+void gw_lists_match(const struct gw_lists *l, u8 family, const u8 *addr, const u8 *sender,
+		    u16 sender_len, const u8 *rcpt, u16 rcpt_len, struct gw_list_hits *hits);
+
+size_t gw_lists_size(const struct gw_lists *l);
+
+/* Parse "198.18.0.0/15" or "fd00::/8" (a bare address is a host route). */
+int gw_parse_cidr(const char *s, u8 *family, u8 addr[16], u8 *prefix);
+
+#endif /* GREYWALL_LISTS_H */

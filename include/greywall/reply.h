@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Reply templates. People read the bounces broken MTAs make of a 450, so the
+ * text says what happened and when to retry.
+ *   %r recipient   %s sender   %c client address   %t seconds to wait   %% a '%'
+ */
+#ifndef GREYWALL_REPLY_H
+#define GREYWALL_REPLY_H
+
+#include <stddef.h>
+
+#include "compiler.h"
+
+#define GW_REPLY_MAX 512
+
+#define GW_REPLY_GREYLIST_DEFAULT                                                                  \
+	"450 4.7.1 <%r>: Recipient address rejected: Greylisted, retry in %t seconds"
+#define GW_REPLY_BLACKLIST_DEFAULT "550 5.7.1 <%r>: Recipient address rejected: Access denied"
+#define GW_REPLY_TLS_DEFAULT	   "421 4.7.0 Greylisted, try again later"
+
+struct gw_reply_vars {
+	const char *rcpt;
+	const char *sender;
+	const char *client;
+	u32 seconds;
+};
+
+/*
+ * Check a template: it starts with a 4xx/5xx code and a space, has only
+ * known placeholders and printable characters. Returns 0 or -1 with err set.
+ */
+int gw_reply_template_check(const char *tmpl, char *err, size_t errlen);
+
+/*
+ * Render into out with CRLF appended. Values with control characters are
+ * replaced by '?', so no input can end the reply line early. Returns the
+ * length, or -1 if it does not fit.
+ */
+int gw_reply_render(const char *tmpl, const struct gw_reply_vars *v, char *out, size_t cap);
+
+#endif /* GREYWALL_REPLY_H */

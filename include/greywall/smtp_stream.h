@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Incremental SMTP session parser for both directions of one TCP flow, fed
+ * with in-order stream bytes at arbitrary chunk boundaries. Replies are
+ * matched against a bounded FIFO of outstanding commands (PIPELINING), the
+ * way Suricata's SMTP parser does. User space only.
+ */
+#ifndef GREYWALL_SMTP_STREAM_H
+#define GREYWALL_SMTP_STREAM_H
+
+#include "smtp_command.h"
+
+#define GW_SMTP_FIFO_MAX  32
+#define GW_SMTP_LINE_HARD 4096 /* upper bound for the configurable line limit */
+
+enum gw_smtp_client_mode {
+	GW_MODE_COMMAND = 0,
+	GW_MODE_DATA,		/* after 354, until CRLF.CRLF */
+	GW_MODE_BDAT,		/* chunk bytes counted by length */
+	GW_MODE_TLS,		/* encrypted: nothing more is parsed */
+	GW_MODE_DESYNC,		/* protocol lost: the caller should fail open */
+};
+
+enum gw_smtp_desync_reason {
+	GW_DESYNC_NONE = 0,
+	GW_DESYNC_FIFO_FULL,
+	GW_DESYNC_BAD_REPLY,
+	GW_DESYNC_REPLY_TOO_LONG,
+};
+
+/* What the command callback wants done with a command. */
+enum gw_smtp_action {
+	GW_ACT_FORWARD = 0,
+	GW_ACT_DROP,		/* removed from the stream; an injected reply takes its place */
+};
+
+struct gw_smtp_pending {
+	u8 verb;
+	u8 injected;		/* no server reply will come; ours goes here */
+	u32 tag;		/* the caller's handle, returned with the reply */
+	u64 offset;		/* client stream offset of the command */
+};
+
+struct gw_smtp_reply {
+	u16 code;
+	u8 verb;		/* the command it answers */
+	u32 tag;
+	u64 offset;		/* server stream offset of the first reply line */
+	u32 len;		/* all lines, terminators included */
+};
+
+struct gw_smtp_callbacks {
+	enum gw_smtp_action (*command)(void *ctx, const struct gw_smtp_cmd *cmd, u32 *tag);
+	void (*reply)(void *ctx, const struct gw_smtp_reply *r);
+	/* An injected reply belongs at this server stream offset. */
+	void (*inject)(void *ctx, const struct gw_smtp_pending *p, u64 server_offset);
+	/* Every reply line, for callers that rewrite EHLO keywords. */
+	void (*reply_line)(void *ctx, const u8 *line, u32 len, u64 offset, u8 verb);
+};
+
+struct gw_smtp_session {
+	/* client direction */
+	u8 mode;
+	u8 desync;
+	u8 body_state;		/* CRLF.CRLF matcher */
+	u8 cline_overlong;
+	u32 max_line;
+	u64 bdat_remaining;
+	u8 bdat_last;
+	u64 coff;		/* client bytes consumed */
+	u64 cline_start;
+	u32 cline_len;
+	/* server direction */
+	u64 soff;
+	u64 sline_start;
+	u32 sline_len;
+	u8 sline_overlong;
+	u64 reply_start;
+	u8 in_multiline;
+	u16 reply_code;
+	/* outstanding commands */
+	u32 fifo_head;
+	u32 fifo_count;
+	struct gw_smtp_pending fifo[GW_SMTP_FIFO_MAX];
+	struct gw_smtp_callbacks cb;
+	void *ctx;
+	u8 cline[GW_SMTP_LINE_HARD];
+	u8 sline[GW_SMTP_LINE_HARD];
+};
+
+void gw_smtp_session_init(struct gw_smtp_session *s, u32 max_line,
+			  const struct gw_smtp_callbacks *cb, void *ctx);
+/* Feed client->server bytes; returns the bytes consumed (always len). */
+void gw_smtp_feed_client(struct gw_smtp_session *s, const u8 *data, u32 len);
+void gw_smtp_feed_server(struct gw_smtp_session *s, const u8 *data, u32 len);
+
+const char *gw_smtp_verb_name(u8 verb);
+
+#endif /* GREYWALL_SMTP_STREAM_H */

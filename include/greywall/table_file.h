@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* A triplet table in a shared file mapping (/dev/shm or hugetlbfs). User space only. */
+#ifndef GREYWALL_TABLE_FILE_H
+#define GREYWALL_TABLE_FILE_H
+
+#include <stddef.h>
+
+#include "table.h"
+
+#define GW_TABLE_DEFAULT_PATH	  "/dev/shm/greywall-triplets"
+#define GW_AWL_DEFAULT_PATH	  "/dev/shm/greywall-awl"
+#define GW_TABLE_DEFAULT_CAPACITY (1u << 20)
+/* Buckets are sized for this fill at the nominal capacity. */
+#define GW_TABLE_TARGET_LOAD_PCT  80
+
+enum gw_table_open_flags {
+	GW_TF_CREATE = 1,	/* create when missing */
+	GW_TF_SECRET = 2,	/* take the secret given instead of drawing one */
+};
+
+struct gw_table_map {
+	struct gw_table table;
+	size_t map_len;
+};
+
+u64 gw_table_nbuckets_for(u64 capacity);
+size_t gw_table_bytes(u64 nbuckets);
+
+/*
+ * Open or create the table at path. capacity 0 takes the file's geometry;
+ * otherwise a file of another geometry, kind or version is refused with a
+ * message in err. Returns 0 or -errno.
+ */
+int gw_table_map_open(struct gw_table_map *m, const char *path, u64 capacity, u32 kind,
+		      int flags, const u64 secret[2], char *err, size_t errlen);
+void gw_table_map_close(struct gw_table_map *m);
+
+/* Live entries and tombstones, by a full scan. */
+void gw_table_count(const struct gw_table *t, u64 *live, u64 *tombstones);
+
+#endif /* GREYWALL_TABLE_FILE_H */

@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * List sets as one open-addressing set of byte keys. A CIDR lookup probes
+ * only the prefix lengths that have entries, longest first.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "greywall/lists.h"
+
+enum key_type {
+	KEY_CLIENT = 'C',
+	KEY_SENDER = 'S',
+	KEY_RCPT = 'R',
+};
+
+struct entry {
+	u64 hash;
+	u16 len;
+	u8 color;
+	u8 key[];	/* type byte, then the key */
+};
+
+struct gw_lists {
+	struct entry **slots;
+	size_t cap, count;
+	u8 plen_used[2][129];	/* [v4/v6][prefix] */
+	u64 k0, k1;
+};
+
+static u64 key_hash(const struct gw_lists *l, const u8 *k, u16 len)
+{
+	return gw_siphash24(l->k0, l->k1, k, len);
+}
+
+struct gw_lists *gw_lists_new(void)
+{
+	struct gw_lists *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->cap = 64;
+	l->slots = calloc(l->cap, sizeof(*l->slots));
+	if (!l->slots) {
+		free(l);
+		return NULL;
+	}
+	/* Lists hold admin-chosen keys; a fixed key is enough against accidents. */
+	l->k0 = 0x6772657977616c6cULL;
+	l->k1 = 0x6c697374732d6b31ULL;
+	return l;
+}
+
+void gw_lists_free(struct gw_lists *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->cap; i++)
+		free(l->slots[i]);
+	free(l->slots);
+	free(l);
+}
+
+size_t gw_lists_size(const struct gw_lists *l)
+{
+	return l->count;
+}
+
+static struct entry *find(const struct gw_lists *l, const u8 *k, u16 len)
+{
+	u64 h = key_hash(l, k, len);
+	size_t i = h & (l->cap - 1);
+
+	for (;;) {
+		struct entry *e = l->slots[i];
+
+		if (!e)
+			return NULL;
+		if (e->hash == h && e->len == len && memcmp(e->key, k, len) == 0)
+			return e;
+		i = (i + 1) & (l->cap - 1);
+	}
+}
+
+static int grow(struct gw_lists *l)
+{
+	size_t ncap = l->cap * 2, i;
+	struct entry **n = calloc(ncap, sizeof(*n));
+
+	if (!n)
+		return -1;
+	for (i = 0; i < l->cap; i++) {
+		struct entry *e = l->slots[i];
+		size_t j;
+
+		if (!e)
+			continue;
+		j = e->hash & (ncap - 1);
+		while (n[j])
+			j = (j + 1) & (ncap - 1);
+		n[j] = e;
+	}
+	free(l->slots);
+	l->slots = n;
+	l->cap = ncap;
+	return 0;
+}
+
+static int insert(struct gw_lists *l, const u8 *k, u16 len, u8 color)
+{
+	struct entry *e = find(l, k, len);
+	size_t i;
+
+	if (e) {
+		/* Listed twice: the blacklist is the permanent decision and wins. */
+		e->color |= (u8)(1u << color);
+		return 0;
+	}
+	if ((l->count + 1) * 4 > l->cap * 3 && grow(l) != 0)
+		return -1;
+	e = malloc(sizeof(*e) + len);
+	if (!e)
+		return -1;
+	e->hash = key_hash(l, k, len);
+	e->len = len;
+	e->color = (u8)(1u << color);
+	memcpy(e->key, k, len);
+	i = e->hash & (l->cap - 1);
+	while (l->slots[i])
+		i = (i + 1) & (l->cap - 1);
+	l->slots[i] = e;
+	l->count++;
+	return 0;
+}
+
+int gw_parse_cidr(const char *s, u8 *family, u8 addr[16], u8 *prefix)
+{
+	char buf[64];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long p;
+	char *end;
+
+	if (alen == 0 || alen >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, alen);
+	buf[alen] = 0;
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, buf, addr) == 1) {
+		*family = GW_AF_INET;
+		p = 32;
+	} else if (inet_pton(AF_INET6, buf, addr) == 1) {
+		*family = GW_AF_INET6;
+		p = 128;
+	} else {
+		return -1;
+	}
+	if (slash) {
+		unsigned long max = p;
+
+		errno = 0;
+		p = strtoul(slash + 1, &end, 10);
+		if (errno || *end || end == slash + 1 || p > max)
+			return -1;
+	}
+	*prefix = (u8)p;
+	return 0;
+}
+
+static u16 client_key(u8 *k, u8 family, const u8 *addr, u8 prefix)
+{
+	struct gw_client_net n;
+
+	gw_client_net_make(&n, family, addr, prefix);
+	k[0] = KEY_CLIENT;
+	k[1] = family;
+	k[2] = prefix;
+	memcpy(k + 3, n.addr, 16);
+	return 19;
+}
+
+static int add_address(struct gw_lists *l, u8 type, enum gw_list_color color, const char *v,
+		       char *err, size_t errlen)
+{
+	static const struct gw_norm_opts keep = { 0 };
+	u8 k[GW_ADDR_MAX + 1];
+	int n;
+
+	if (*v == '<')
+		v++;
+	n = (int)strlen(v);
+	if (n > 0 && v[n - 1] == '>')
+		n--;
+	if (n == 0 || (v[0] == '@' && n == 1)) {
+		snprintf(err, errlen, "empty address");
+		return -1;
+	}
+	/* Addresses in lists are matched after normalisation, so normalise them the same way. */
+	n = gw_normalize_address((const u8 *)v, (u32)n, k + 1, &keep, false);
+	if (n < 0) {
+		snprintf(err, errlen, "address too long or has control characters");
+		return -1;
+	}
+	k[0] = type;
+	return insert(l, k, (u16)(n + 1), color);
+}
+
+int gw_lists_add(struct gw_lists *l, enum gw_list_color color, const char *entry, char *err,
+		 size_t errlen)
+{
+	char kind[16];
+	const char *v = entry;
+	size_t klen;
+
+	while (isspace((unsigned char)*v))
+		v++;
+	klen = strcspn(v, " \t");
+	if (klen == 0 || klen >= sizeof(kind)) {
+		snprintf(err, errlen, "expected 'client', 'sender' or 'recipient' and a value");
+		return -1;
+	}
+	memcpy(kind, v, klen);
+	kind[klen] = 0;
+	v += klen;
+	while (isspace((unsigned char)*v))
+		v++;
+	if (*v == 0) {
+		snprintf(err, errlen, "'%s' needs a value", kind);
+		return -1;
+	}
+	if (strcmp(kind, "client") == 0) {
+		u8 fam, addr[16], prefix, k[19];
+
+		if (gw_parse_cidr(v, &fam, addr, &prefix) != 0) {
+			snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address or CIDR", v);
+			return -1;
+		}
+		l->plen_used[fam == GW_AF_INET6][prefix] = 1;
+		return insert(l, k, client_key(k, fam, addr, prefix), color);
+	}
+	if (strcmp(kind, "sender") == 0)
+		return add_address(l, KEY_SENDER, color, v, err, errlen);
+	if (strcmp(kind, "recipient") == 0)
+		return add_address(l, KEY_RCPT, color, v, err, errlen);
+	snprintf(err, errlen, "unknown entry kind '%s' (client, sender or recipient)", kind);
+	return -1;
+}
+
+int gw_lists_load_file(struct gw_lists *l, enum gw_list_color color, const char *path, char *err,
+		       size_t errlen)
+{
+	char line[1024], why[256];
+	FILE *f = fopen(path, "r");
+	int lineno = 0, added = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *hash;
+		size_t n;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+			fclose(f);
+			return -1;
+		}
+		hash = strchr(p, '#');
+		if (hash)
+			*hash = 0;
+		n = strlen(p);
+		while (n > 0 && isspace((unsigned char)p[n - 1]))
+			p[--n] = 0;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == 0)
+			continue;
+		if (gw_lists_add(l, color, p, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+			fclose(f);
+			return -1;
+		}
+		added++;
+	}
+	fclose(f);
+	return added;
+}
+
+static u8 lookup_color(const struct gw_lists *l, const u8 *k, u16 len)
+{
+	const struct entry *e = find(l, k, len);
+
+	return e ? e->color : 0;
+}
+
+static u8 address_color(const struct gw_lists *l, u8 type, const u8 *a, u16 len)
+{
+	u8 k[GW_ADDR_MAX + 1], color;
+	int at;
+
+	if (len > GW_ADDR_MAX)
+		return 0;
+	k[0] = type;
+	memcpy(k + 1, a, len);
+	color = lookup_color(l, k, (u16)(len + 1));
+	at = gw_addr_at(a, len);
+	if (at >= 0) {
+		/* "@domain" entries: the type byte, then the address from its '@' on. */
+		k[at] = type;
+		color |= lookup_color(l, k + at, (u16)(len - at + 1));
+	}
+	return color;
+}
+
+void gw_lists_match(const struct gw_lists *l, u8 family, const u8 *addr, const u8 *sender,
+		    u16 sender_len, const u8 *rcpt, u16 rcpt_len, struct gw_list_hits *hits)
+{
+	int v6 = family == GW_AF_INET6, p;
+	u8 color = 0, k[19];
+
+	hits->white = hits->black = 0;
+	if (!l)
+		return;
+	for (p = v6 ? 128 : 32; p >= 0; p--) {
+		if (!l->plen_used[v6][p])
+			continue;
+		color = lookup_color(l, k, client_key(k, family, addr, (u8)p));
+		if (color)
+			break;
+	}
+	if (color & (1u << GW_WHITE))
+		hits->white |= GW_LIST_CLIENT;
+	if (color & (1u << GW_BLACK))
+		hits->black |= GW_LIST_CLIENT;
+	if (sender) {
+		color = address_color(l, KEY_SENDER, sender, sender_len);
+		if (color & (1u << GW_WHITE))
+			hits->white |= GW_LIST_SENDER;
+		if (color & (1u << GW_BLACK))
+			hits->black |= GW_LIST_SENDER;
+	}
+	if (rcpt) {
+		color = address_color(l, KEY_RCPT, rcpt, rcpt_len);
+		if (color & (1u << GW_WHITE))
+			hits->white |= GW_LIST_RCPT;
+		if (color & (1u << GW_BLACK))
+			hits->black |= GW_LIST_RCPT;
+	}
+}

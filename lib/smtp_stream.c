@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* Incremental two-direction SMTP parser; see include/greywall/smtp_stream.h. */
+#include <string.h>
+
+#include "greywall/smtp_stream.h"
+
+static const char *const verb_names[GW_CMD_COUNT] = {
+	[GW_CMD_NONE] = "none",	    [GW_CMD_CONNECT] = "connect", [GW_CMD_EHLO] = "EHLO",
+	[GW_CMD_HELO] = "HELO",	    [GW_CMD_MAIL] = "MAIL",	  [GW_CMD_RCPT] = "RCPT",
+	[GW_CMD_DATA] = "DATA",	    [GW_CMD_DATA_END] = "(end of data)",
+	[GW_CMD_BDAT] = "BDAT",	    [GW_CMD_RSET] = "RSET",	  [GW_CMD_QUIT] = "QUIT",
+	[GW_CMD_STARTTLS] = "STARTTLS", [GW_CMD_NOOP] = "NOOP",	  [GW_CMD_OTHER] = "other",
+};
+
+const char *gw_smtp_verb_name(u8 verb)
+{
+	return verb < GW_CMD_COUNT ? verb_names[verb] : "?";
+}
+
+static void desync(struct gw_smtp_session *s, u8 reason)
+{
+	s->mode = GW_MODE_DESYNC;
+	s->desync = reason;
+}
+
+static bool fifo_push(struct gw_smtp_session *s, const struct gw_smtp_pending *p)
+{
+	if (s->fifo_count >= GW_SMTP_FIFO_MAX) {
+		desync(s, GW_DESYNC_FIFO_FULL);
+		return false;
+	}
+	s->fifo[(s->fifo_head + s->fifo_count) % GW_SMTP_FIFO_MAX] = *p;
+	s->fifo_count++;
+	return true;
+}
+
+static struct gw_smtp_pending *fifo_peek(struct gw_smtp_session *s)
+{
+	return s->fifo_count ? &s->fifo[s->fifo_head] : NULL;
+}
+
+static void fifo_pop(struct gw_smtp_session *s)
+{
+	s->fifo_head = (s->fifo_head + 1) % GW_SMTP_FIFO_MAX;
+	s->fifo_count--;
+}
+
+/* Injected replies queued behind the head go out as soon as the head is answered. */
+static void flush_injected(struct gw_smtp_session *s, u64 at)
+{
+	struct gw_smtp_pending *p;
+
+	while ((p = fifo_peek(s)) && p->injected) {
+		struct gw_smtp_pending copy = *p;
+
+		fifo_pop(s);
+		if (s->cb.inject)
+			s->cb.inject(s->ctx, &copy, at);
+	}
+}
+
+void gw_smtp_session_init(struct gw_smtp_session *s, u32 max_line,
+			  const struct gw_smtp_callbacks *cb, void *ctx)
+{
+	struct gw_smtp_pending greeting = { .verb = GW_CMD_CONNECT };
+
+	memset(s, 0, offsetof(struct gw_smtp_session, cline));
+	if (max_line == 0 || max_line > GW_SMTP_LINE_HARD)
+		max_line = max_line ? GW_SMTP_LINE_HARD : 512;
+	s->max_line = max_line;
+	if (cb)
+		s->cb = *cb;
+	s->ctx = ctx;
+	fifo_push(s, &greeting);
+}
+
+static void client_line(struct gw_smtp_session *s, u32 term_len)
+{
+	struct gw_smtp_cmd cmd;
+	struct gw_smtp_pending p = { 0 };
+	enum gw_smtp_action act = GW_ACT_FORWARD;
+	u32 len = s->cline_len, body_len = len;
+
+	/* The stored line may hold the terminator; strip CR LF for the parser. */
+	if (!s->cline_overlong) {
+		while (body_len > 0 && (s->cline[body_len - 1] == '\n' || s->cline[body_len - 1] == '\r'))
+			body_len--;
+		gw_smtp_parse_command(s->cline, body_len, &cmd);
+	} else {
+		memset(&cmd, 0, offsetof(struct gw_smtp_cmd, path));
+		cmd.verb = GW_CMD_OTHER;
+		cmd.status = GW_SMTP_TOO_LONG;
+	}
+	(void)term_len;
+	cmd.offset = s->cline_start;
+	cmd.len = (u32)(s->coff - s->cline_start);
+	p.verb = cmd.verb;
+	p.offset = cmd.offset;
+	if (s->cb.command)
+		act = s->cb.command(s->ctx, &cmd, &p.tag);
+	if (act == GW_ACT_DROP) {
+		p.injected = 1;
+		if (s->fifo_count == 0) {
+			/* Nothing outstanding: the reply can go out right now. */
+			if (s->cb.inject)
+				s->cb.inject(s->ctx, &p, s->soff);
+			return;
+		}
+	}
+	if (!fifo_push(s, &p))
+		return;
+	if (act == GW_ACT_FORWARD && cmd.verb == GW_CMD_BDAT && cmd.status == GW_SMTP_OK &&
+	    cmd.size > 0) {
+		s->mode = GW_MODE_BDAT;
+		s->bdat_remaining = cmd.size;
+	}
+}
+
+/* CRLF.CRLF across chunk boundaries; the CRLF ending DATA's 354 wait counts as the first. */
+static u32 skip_body(struct gw_smtp_session *s, const u8 *d, u32 len)
+{
+	u32 i;
+
+	for (i = 0; i < len; i++) {
+		u8 c = d[i];
+
+		switch (c) {
+		case '\r':
+			s->body_state = s->body_state == 3 ? 4 : 1;
+			break;
+		case '\n':
+			if (s->body_state == 4) {
+				struct gw_smtp_pending p = { .verb = GW_CMD_DATA_END };
+
+				s->coff += i + 1;
+				s->mode = GW_MODE_COMMAND;
+				s->cline_start = s->coff;
+				fifo_push(s, &p);
+				return i + 1;
+			}
+			s->body_state = s->body_state == 1 ? 2 : 0;
+			break;
+		case '.':
+			s->body_state = s->body_state == 2 ? 3 : 0;
+			break;
+		default:
+			s->body_state = 0;
+		}
+	}
+	s->coff += len;
+	return len;
+}
+
+void gw_smtp_feed_client(struct gw_smtp_session *s, const u8 *data, u32 len)
+{
+	u32 i = 0;
+
+	while (i < len) {
+		if (s->mode == GW_MODE_TLS || s->mode == GW_MODE_DESYNC) {
+			s->coff += len - i;
+			return;
+		}
+		if (s->mode == GW_MODE_DATA) {
+			i += skip_body(s, data + i, len - i);
+			continue;
+		}
+		if (s->mode == GW_MODE_BDAT) {
+			u64 take = len - i;
+
+			if (take > s->bdat_remaining)
+				take = s->bdat_remaining;
+			s->bdat_remaining -= take;
+			s->coff += take;
+			i += (u32)take;
+			if (s->bdat_remaining == 0) {
+				s->mode = GW_MODE_COMMAND;
+				s->cline_start = s->coff;
+			}
+			continue;
+		}
+		/* Command mode: gather one line. */
+		{
+			u8 c = data[i++];
+
+			if (s->cline_len == 0)
+				s->cline_start = s->coff;
+			s->coff++;
+			if (s->cline_len < s->max_line)
+				s->cline[s->cline_len] = c;
+			else
+				s->cline_overlong = 1;
+			s->cline_len++;
+			if (c == '\n') {
+				client_line(s, 1);
+				s->cline_len = 0;
+				s->cline_overlong = 0;
+			}
+		}
+	}
+}
+
+static void reply_complete(struct gw_smtp_session *s)
+{
+	struct gw_smtp_pending *head = fifo_peek(s);
+	struct gw_smtp_reply r = {
+		.code = s->reply_code,
+		.offset = s->reply_start,
+		.len = (u32)(s->soff - s->reply_start),
+	};
+	u8 verb = GW_CMD_NONE;
+
+	/* An injected entry at the head means its predecessor was answered already. */
+	if (head && !head->injected) {
+		verb = head->verb;
+		r.tag = head->tag;
+		fifo_pop(s);
+	}
+	r.verb = verb;
+	if (verb == GW_CMD_DATA && r.code == 354) {
+		s->mode = GW_MODE_DATA;
+		s->body_state = 2;
+	} else if (verb == GW_CMD_STARTTLS && r.code == 220) {
+		s->mode = GW_MODE_TLS;
+	} else if (verb == GW_CMD_BDAT && s->mode == GW_MODE_BDAT && r.code >= 400) {
+		/* The server may answer a chunk early; the bytes are still chunk data. */
+	}
+	if (s->cb.reply)
+		s->cb.reply(s->ctx, &r);
+	flush_injected(s, s->soff);
+}
+
+static void server_line(struct gw_smtp_session *s)
+{
+	const u8 *l = s->sline;
+	u32 len = s->sline_len;
+	u16 code;
+	bool last;
+
+	if (s->sline_overlong && len > s->max_line)
+		len = s->max_line;
+	if (len < 4 || !gw_is_digit(l[0]) || !gw_is_digit(l[1]) || !gw_is_digit(l[2]) ||
+	    (l[3] != ' ' && l[3] != '-' && l[3] != '\r' && l[3] != '\n')) {
+		desync(s, GW_DESYNC_BAD_REPLY);
+		return;
+	}
+	code = (u16)((l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0'));
+	if (!s->in_multiline) {
+		s->reply_start = s->sline_start;
+		s->reply_code = code;
+	} else if (code != s->reply_code) {
+		desync(s, GW_DESYNC_BAD_REPLY);
+		return;
+	}
+	last = l[3] != '-';
+	if (s->cb.reply_line) {
+		struct gw_smtp_pending *head = fifo_peek(s);
+
+		s->cb.reply_line(s->ctx, l, len, s->sline_start,
+				 head && !head->injected ? head->verb : GW_CMD_NONE);
+	}
+	s->in_multiline = !last;
+	if (last)
+		reply_complete(s);
+}
+
+void gw_smtp_feed_server(struct gw_smtp_session *s, const u8 *data, u32 len)
+{
+	u32 i;
+
+	for (i = 0; i < len; i++) {
+		u8 c = data[i];
+
+		if (s->mode == GW_MODE_DESYNC || s->mode == GW_MODE_TLS) {
+			s->soff += len - i;
+			return;
+		}
+		if (s->sline_len == 0)
+			s->sline_start = s->soff;
+		s->soff++;
+		if (s->sline_len < s->max_line)
+			s->sline[s->sline_len] = c;
+		else
+			s->sline_overlong = 1;
+		s->sline_len++;
+		if (c == '\n') {
+			server_line(s);
+			s->sline_len = 0;
+			s->sline_overlong = 0;
+		}
+	}
+}

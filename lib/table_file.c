@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* Creating and attaching to a shared triplet table file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "greywall/table_file.h"
+
+#define HUGETLBFS_MAGIC_NUMBER 0x958458f6
+#define HUGE_2M		       (2u << 20)
+
+u64 gw_table_nbuckets_for(u64 capacity)
+{
+	u64 slots = (capacity * 100 + GW_TABLE_TARGET_LOAD_PCT - 1) / GW_TABLE_TARGET_LOAD_PCT;
+	u64 nb = (slots + GW_SLOTS_PER_BUCKET - 1) / GW_SLOTS_PER_BUCKET;
+
+	return nb < GW_TABLE_MIN_BUCKETS ? GW_TABLE_MIN_BUCKETS : nb;
+}
+
+size_t gw_table_bytes(u64 nbuckets)
+{
+	return GW_TABLE_HDR_SIZE + nbuckets * sizeof(struct gw_bucket);
+}
+
+static size_t round_for_fs(int fd, size_t len)
+{
+	struct statfs sfs;
+
+	if (fstatfs(fd, &sfs) == 0 && (unsigned long)sfs.f_type == HUGETLBFS_MAGIC_NUMBER)
+		return (len + HUGE_2M - 1) & ~(size_t)(HUGE_2M - 1);
+	return len;
+}
+
+static int map_fd(struct gw_table_map *m, int fd, size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	m->map_len = len;
+	m->table.hdr = p;
+	m->table.buckets = (struct gw_bucket *)((u8 *)p + GW_TABLE_HDR_SIZE);
+	m->table.nbuckets = m->table.hdr->nbuckets;
+	m->table.epoch = m->table.hdr->epoch;
+	return 0;
+}
+
+/* Build the file under a private name, then link it into place: no reader sees it half made. */
+static int create_table(const char *path, u64 capacity, u32 kind, int flags, const u64 secret[2],
+			char *err, size_t errlen)
+{
+	char tmp[4096];
+	u64 nb = gw_table_nbuckets_for(capacity);
+	struct gw_table_header *h;
+	size_t len;
+	int fd, rc = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.new.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		return rc;
+	}
+	len = round_for_fs(fd, gw_table_bytes(nb));
+	if (ftruncate(fd, (off_t)len) != 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot size %s to %zu bytes: %s", tmp, len, strerror(errno));
+		goto out;
+	}
+	h = mmap(NULL, GW_TABLE_HDR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (h == MAP_FAILED) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot map %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	h->magic = GW_TABLE_MAGIC;
+	h->version = GW_TABLE_VERSION;
+	h->header_size = GW_TABLE_HDR_SIZE;
+	h->nbuckets = nb;
+	h->bucket_size = sizeof(struct gw_bucket);
+	h->slot_size = sizeof(struct gw_slot);
+	h->kind = kind;
+	h->created = (u64)time(NULL);
+	/* Day-aligned epoch a year back: clocks stepping backwards stay positive. */
+	h->epoch = (h->created / 86400) * 86400 - 365 * 86400ULL;
+	if (flags & GW_TF_SECRET) {
+		h->secret[0] = secret[0];
+		h->secret[1] = secret[1];
+	} else if (getrandom(h->secret, sizeof(h->secret), 0) != sizeof(h->secret)) {
+		rc = -EIO;
+		snprintf(err, errlen, "getrandom failed for the table secret");
+	}
+	msync(h, GW_TABLE_HDR_SIZE, MS_SYNC);
+	munmap(h, GW_TABLE_HDR_SIZE);
+	if (rc == 0 && link(tmp, path) != 0 && errno != EEXIST) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot link %s: %s", path, strerror(errno));
+	}
+out:
+	close(fd);
+	unlink(tmp);
+	return rc;
+}
+
+static const char *kind_name(u32 kind)
+{
+	return kind == GW_TABLE_TRIPLETS ? "triplet" : kind == GW_TABLE_AWL ? "auto-whitelist" : "?";
+}
+
+int gw_table_map_open(struct gw_table_map *m, const char *path, u64 capacity, u32 kind,
+		      int flags, const u64 secret[2], char *err, size_t errlen)
+{
+	struct gw_table_header h;
+	struct stat st;
+	int fd, rc;
+
+	memset(m, 0, sizeof(*m));
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && (flags & GW_TF_CREATE)) {
+		if (capacity == 0)
+			capacity = GW_TABLE_DEFAULT_CAPACITY;
+		rc = create_table(path, capacity, kind, flags, secret, err, errlen);
+		if (rc)
+			return rc;
+		fd = open(path, O_RDWR | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open table %s: %s", path, strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) != 0 || pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+		snprintf(err, errlen, "%s: too short to be a greywall table", path);
+		close(fd);
+		return -EINVAL;
+	}
+	rc = -EINVAL;
+	if (h.magic != GW_TABLE_MAGIC)
+		snprintf(err, errlen, "%s: not a greywall table (bad magic)", path);
+	else if (h.version != GW_TABLE_VERSION)
+		snprintf(err, errlen, "%s: table version %u, this build reads version %u", path,
+			 h.version, GW_TABLE_VERSION);
+	else if (h.header_size != GW_TABLE_HDR_SIZE || h.bucket_size != sizeof(struct gw_bucket) ||
+		 h.slot_size != sizeof(struct gw_slot) || h.nbuckets < GW_TABLE_MIN_BUCKETS)
+		snprintf(err, errlen, "%s: foreign geometry (header %u, bucket %u, slot %u)", path,
+			 h.header_size, h.bucket_size, h.slot_size);
+	else if (h.kind != kind)
+		snprintf(err, errlen, "%s: holds a %s table, expected a %s table", path,
+			 kind_name(h.kind), kind_name(kind));
+	else if (capacity && h.nbuckets != gw_table_nbuckets_for(capacity))
+		snprintf(err, errlen,
+			 "%s: has %llu buckets, capacity %llu needs %llu; remove the file or match "
+			 "the capacity",
+			 path, (unsigned long long)h.nbuckets, (unsigned long long)capacity,
+			 (unsigned long long)gw_table_nbuckets_for(capacity));
+	else if ((u64)st.st_size < gw_table_bytes(h.nbuckets))
+		snprintf(err, errlen, "%s: truncated (%lld bytes, geometry needs %zu)", path,
+			 (long long)st.st_size, gw_table_bytes(h.nbuckets));
+	else
+		rc = 0;
+	if (rc == 0) {
+		rc = map_fd(m, fd, gw_table_bytes(h.nbuckets));
+		if (rc)
+			snprintf(err, errlen, "%s: mmap: %s", path, strerror(-rc));
+	}
+	close(fd);
+	return rc;
+}
+
+void gw_table_map_close(struct gw_table_map *m)
+{
+	if (m->table.hdr)
+		munmap(m->table.hdr, m->map_len);
+	memset(m, 0, sizeof(*m));
+}
+
+void gw_table_count(const struct gw_table *t, u64 *live, u64 *tombstones)
+{
+	u64 i, l = 0, d = 0;
+	u32 s;
+
+	for (i = 0; i < t->nbuckets; i++) {
+		for (s = 0; s < GW_SLOTS_PER_BUCKET; s++) {
+			u64 fp = gw_load64(&t->buckets[i].slot[s].fp);
+
+			if (fp == GW_FP_TOMBSTONE)
+				d++;
+			else if (fp != GW_FP_EMPTY)
+				l++;
+		}
+	}
+	*live = l;
+	*tombstones = d;
+}

@@ -1,0 +1,109 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Runs every test that `make test` promises and ends with "N passed, N failed".
+# Unit binaries are cmocka groups: each of their cases counts once. A skipped
+# case is reported and never counted as passed.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+FUZZ_SMOKE_SECONDS=${FUZZ_SMOKE_SECONDS:-15}
+LOG_DIR=$BUILD/test-logs
+mkdir -p "$LOG_DIR"
+passed=0 failed=0 skipped=0
+failures=()
+
+record() { # name status(0=pass,1=fail,2=skip)
+	case $2 in
+	0) passed=$((passed + 1)); echo "PASS  $1" ;;
+	2) skipped=$((skipped + 1)); echo "SKIP  $1" ;;
+	*) failed=$((failed + 1)); failures+=("$1"); echo "FAIL  $1 (log: $LOG_DIR/${1//[^A-Za-z0-9_.-]/_}.log)" ;;
+	esac
+}
+
+run_cmocka() { # binary
+	local bin=$1 name log line
+	name=$(basename "$bin")
+	log=$LOG_DIR/$name.log
+	CMOCKA_MESSAGE_OUTPUT=stdout timeout 300 "$bin" >"$log" 2>&1
+	local rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"[       OK ] "*) record "$name: ${line#\[       OK \] }" 0 ;;
+		"[  FAILED  ] test"*) ;;
+		"[  ERROR   ] "*) ;;
+		"[  SKIPPED ] test"*) record "$name: ${line#\[  SKIPPED \] }" 2 ;;
+		esac
+	done <"$log"
+	# failures are listed after the summary; count each once
+	grep -E '^\[  FAILED  \] test' "$log" | sort -u | while IFS= read -r line; do
+		echo "${line#\[  FAILED  \] }"
+	done >"$log.failed"
+	while IFS= read -r line; do
+		record "$name: $line" 1
+	done <"$log.failed"
+	grep -h '^#' "$log" | sed 's/^/      /'
+	if [ $rc -ne 0 ] && [ ! -s "$log.failed" ]; then
+		record "$name: exited with status $rc" 1
+	fi
+}
+
+run_case() { # name command...
+	local name=$1 log
+	shift
+	log=$LOG_DIR/${name//[^A-Za-z0-9_.-]/_}.log
+	if "$@" >"$log" 2>&1; then
+		record "$name" 0
+	elif [ $? -eq 77 ]; then
+		record "$name" 2
+	else
+		record "$name" 1
+		tail -20 "$log" | sed 's/^/      /'
+	fi
+}
+
+echo "== unit tests"
+for bin in "$BUILD"/tests/unit/test_* "$BUILD"/tests/unit/table_multiproc; do
+	case $bin in *.log | *.failed) continue ;; esac
+	run_cmocka "$bin"
+done
+
+echo "== BPF compile check"
+bpf_check() {
+	rm -f "$BUILD/tests/bpf/shared_headers.bpf.o"
+	make -s bpf-check || return 1
+	# the CAS must be a real BPF atomic, not a libcall
+	llvm-objdump -d "$BUILD/tests/bpf/shared_headers.bpf.o" | grep -q cmpxchg
+}
+run_case "bpf: include/greywall builds with clang -target bpf -mcpu=v3" bpf_check
+
+echo "== fuzz smoke (${FUZZ_SMOKE_SECONDS}s each; 'make fuzz' for long runs)"
+fuzz_smoke() { # target
+	local dir=$BUILD/fuzz-corpus/$1
+	mkdir -p "$dir" tests/fuzz/crashers
+	# every crasher ever found is replayed first as a regression case
+	local crashers=(tests/fuzz/crashers/"$1"-*)
+	if [ -e "${crashers[0]}" ]; then
+		"$BUILD/tests/fuzz/fuzz_$1" "${crashers[@]}" || return 1
+	fi
+	"$BUILD/tests/fuzz/fuzz_$1" -max_total_time="$FUZZ_SMOKE_SECONDS" -rss_limit_mb=2048 \
+		-artifact_prefix="tests/fuzz/crashers/$1-" "$dir" "tests/fuzz/corpus/$1"
+}
+for t in smtp_stream smtp_command normalize; do
+	run_case "fuzz: $t" fuzz_smoke "$t"
+done
+
+if [ -d tests/e2e ] && ls tests/e2e/*.sh >/dev/null 2>&1; then
+	echo "== end to end"
+	for t in tests/e2e/*.sh; do
+		run_case "e2e: $(basename "$t" .sh)" timeout 600 "$t"
+	done
+fi
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "failed:"
+	printf '  %s\n' "${failures[@]}"
+fi
+[ $skipped -gt 0 ] && echo "$skipped skipped (not counted as passed)"
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]

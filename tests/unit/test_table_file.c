@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+#include "greywall/table_file.h"
+
+static char path[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(path, sizeof(path), "/dev/shm/gw-test-table-%d", (int)getpid());
+	unlink(path);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(path);
+	return 0;
+}
+
+static void test_create_then_reopen_keeps_entries(void **state)
+{
+	struct gw_table_map a, b;
+	char err[256];
+	struct gw_slot *s;
+
+	(void)state;
+	assert_int_equal(gw_table_map_open(&a, path, 1000, GW_TABLE_TRIPLETS, GW_TF_CREATE, NULL,
+					   err, sizeof(err)),
+			 0);
+	assert_int_equal(a.table.nbuckets, gw_table_nbuckets_for(1000));
+	assert_true(a.table.hdr->secret[0] | a.table.hdr->secret[1]);
+	s = gw_table_claim(&a.table, 12345);
+	s->state = gw_state_pack(GW_ST_PASSED, 1, 2, 3);
+	/* another mapping, as another process would have */
+	assert_int_equal(gw_table_map_open(&b, path, 0, GW_TABLE_TRIPLETS, 0, NULL, err, 256), 0);
+	assert_memory_equal(a.table.hdr->secret, b.table.hdr->secret, 16);
+	assert_non_null(gw_table_lookup(&b.table, 12345));
+	assert_int_equal(gw_table_lookup(&b.table, 12345)->state, s->state);
+	gw_table_map_close(&a);
+	gw_table_map_close(&b);
+	/* and after every mapping is gone */
+	assert_int_equal(gw_table_map_open(&a, path, 1000, GW_TABLE_TRIPLETS, 0, NULL, err, 256), 0);
+	assert_non_null(gw_table_lookup(&a.table, 12345));
+	gw_table_map_close(&a);
+}
+
+static void test_refuses_foreign_files(void **state)
+{
+	struct gw_table_map m;
+	char err[256];
+	u32 v;
+	int fd;
+
+	(void)state;
+	assert_int_equal(gw_table_map_open(&m, path, 1000, GW_TABLE_TRIPLETS, GW_TF_CREATE, NULL,
+					   err, sizeof(err)),
+			 0);
+	gw_table_map_close(&m);
+	/* other geometry */
+	assert_int_equal(gw_table_map_open(&m, path, 5000, GW_TABLE_TRIPLETS, 0, NULL, err, 256),
+			 -EINVAL);
+	assert_non_null(strstr(err, "buckets"));
+	/* other kind */
+	assert_int_equal(gw_table_map_open(&m, path, 0, GW_TABLE_AWL, 0, NULL, err, 256), -EINVAL);
+	assert_non_null(strstr(err, "auto-whitelist"));
+	/* other version */
+	fd = open(path, O_RDWR);
+	v = 99;
+	assert_int_equal(pwrite(fd, &v, 4, 8), 4);
+	assert_int_equal(gw_table_map_open(&m, path, 0, GW_TABLE_TRIPLETS, 0, NULL, err, 256),
+			 -EINVAL);
+	assert_non_null(strstr(err, "version 99"));
+	/* truncated */
+	v = GW_TABLE_VERSION;
+	assert_int_equal(pwrite(fd, &v, 4, 8), 4);
+	assert_int_equal(ftruncate(fd, 8192), 0);
+	assert_int_equal(gw_table_map_open(&m, path, 0, GW_TABLE_TRIPLETS, 0, NULL, err, 256),
+			 -EINVAL);
+	assert_non_null(strstr(err, "truncated"));
+	/* not a table at all */
+	assert_int_equal(pwrite(fd, "hello world, no", 16, 0), 16);
+	assert_int_equal(gw_table_map_open(&m, path, 0, GW_TABLE_TRIPLETS, 0, NULL, err, 256),
+			 -EINVAL);
+	assert_non_null(strstr(err, "bad magic"));
+	close(fd);
+	/* missing without create */
+	unlink(path);
+	assert_int_equal(gw_table_map_open(&m, path, 0, GW_TABLE_TRIPLETS, 0, NULL, err, 256),
+			 -ENOENT);
+}
+
+static void test_given_secret(void **state)
+{
+	struct gw_table_map m;
+	const u64 secret[2] = { 7, 8 };
+	char err[256];
+
+	(void)state;
+	assert_int_equal(gw_table_map_open(&m, path, 100, GW_TABLE_AWL, GW_TF_CREATE | GW_TF_SECRET,
+					   secret, err, sizeof(err)),
+			 0);
+	assert_int_equal(m.table.hdr->secret[0], 7);
+	assert_int_equal(m.table.hdr->secret[1], 8);
+	gw_table_map_close(&m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create_then_reopen_keeps_entries, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_foreign_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_given_secret, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("table_file", tests, NULL, NULL);
+}

@@ -1,0 +1,10 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# `make bench`: every benchmark, each printing ratios against its reference
+# measured in the same run. Absolute numbers drift on shared machines; ratios
+# measured side by side drift far less.
+set -eu
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+echo "== triplet table vs rte_hash, policy decisions"
+"$BUILD/tools/bench/table_bench" ${BENCH_TABLE_SIZES:-}
