@@ -24,7 +24,7 @@ LIB_SRCS = lib/smtp_stream.c lib/table_file.c lib/lists.c lib/reply.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      = $(BUILD)/libgreywall.a
 
-UNIT_TESTS = siphash normalize smtp_command smtp_stream table policy lists reply table_file
+UNIT_TESTS = siphash normalize smtp_command smtp_stream table policy lists reply table_file seqmap
 UNIT_BINS  = $(UNIT_TESTS:%=$(BUILD)/tests/unit/test_%) $(BUILD)/tests/unit/table_multiproc
 
 FUZZ_TARGETS = smtp_stream smtp_command normalize
@@ -33,9 +33,14 @@ FUZZ_SECONDS ?= 600
 
 BENCH_BINS = $(BUILD)/tools/bench/table_bench
 
+DP_SRCS = dataplane/main.c dataplane/options.c dataplane/stats.c dataplane/flow.c \
+	dataplane/engine.c dataplane/smtp_glue.c dataplane/seqmap.c
+DP_OBJS = $(DP_SRCS:%.c=$(BUILD)/%.o)
+DP_BIN  = $(BUILD)/greywall-dp
+
 .PHONY: all deps test unit fuzz fuzz-smoke bench demo clean format bpf-check
 
-all: $(LIB) $(UNIT_BINS) $(BENCH_BINS)
+all: $(LIB) $(UNIT_BINS) $(BENCH_BINS) $(DP_BIN)
 
 deps:
 	@tools/deps.sh $(DEB_PACKAGES)
@@ -44,8 +49,19 @@ $(BUILD)/%.o: %.c $(wildcard include/greywall/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+$(BUILD)/dataplane/%.o: dataplane/%.c $(wildcard dataplane/*.h include/greywall/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DPDK_CFLAGS) -c $< -o $@
+
+$(DP_BIN): $(DP_OBJS) $(LIB)
+	$(CC) $(DP_OBJS) -o $@ $(LIB) $(DPDK_LIBS) -ljemalloc
+
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
+
+$(BUILD)/tests/unit/test_seqmap: tests/unit/test_seqmap.c dataplane/seqmap.c dataplane/seqmap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< dataplane/seqmap.c -o $@ -lcmocka
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) tests/unit/unit.h
 	@mkdir -p $(dir $@)

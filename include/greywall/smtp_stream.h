@@ -11,7 +11,7 @@
 #include "smtp_command.h"
 
 #define GW_SMTP_FIFO_MAX  32
-#define GW_SMTP_LINE_HARD 4096 /* upper bound for the configurable line limit */
+#define GW_SMTP_LINE_HARD 1024 /* upper bound for the configurable line limit */
 
 enum gw_smtp_client_mode {
 	GW_MODE_COMMAND = 0,

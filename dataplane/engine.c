@@ -1,0 +1,619 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Drop and inject (DESIGN section 2). A greylisted RCPT line is cut out of the
+ * client's stream and the reply inserted into the server's right after the
+ * reply to the command before it; each direction then keeps a list of edit
+ * points through which every later seq, ack and SACK edge is translated.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+
+#include "csum.h"
+#include "engine.h"
+#include "packet.h"
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+
+#define GW_MAX_PIECES 8
+
+int gw_engine_init(struct gw_engine *e, const struct gw_dp_config *cfg, struct rte_mempool *pool,
+		   int socket, unsigned id, char *err, size_t errlen)
+{
+	char name[32];
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	e->cfg = cfg;
+	e->pool = pool;
+	e->tsc_hz = rte_get_tsc_hz();
+	rc = gw_table_map_open(&e->triplets, cfg->table_path, cfg->capacity, GW_TABLE_TRIPLETS,
+			       GW_TF_CREATE, NULL, err, errlen);
+	if (rc)
+		return rc;
+	/* the auto-whitelist shares the triplet table's secret: one key per installation */
+	rc = gw_table_map_open(&e->awl, cfg->awl_path, cfg->capacity / 8 + 1024, GW_TABLE_AWL,
+			       GW_TF_CREATE | GW_TF_SECRET, e->triplets.table.hdr->secret, err,
+			       errlen);
+	if (rc)
+		return rc;
+	e->policy = (struct gw_policy){ &e->triplets.table, &e->awl.table, &cfg->policy,
+					e->triplets.table.hdr->secret };
+	snprintf(name, sizeof(name), "gw_flows_%u", id);
+	if (gw_flow_table_init(&e->flows, cfg->max_flows, socket, name) != 0) {
+		snprintf(err, errlen, "cannot allocate a flow table of %u flows", cfg->max_flows);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "gw_replies_%u", id);
+	e->reply_pool = rte_mempool_create(name, cfg->max_flows * 2 + 1023,
+					   sizeof(struct gw_reply_buf), 64, 0, NULL, NULL, NULL,
+					   NULL, socket, 0);
+	if (!e->reply_pool) {
+		snprintf(err, errlen, "cannot allocate the reply buffer pool");
+		return -1;
+	}
+	return 0;
+}
+
+static void flow_release(struct gw_engine *e, struct gw_flow *f)
+{
+	unsigned i;
+
+	for (i = 0; i < f->nreplies; i++)
+		rte_mempool_put(e->reply_pool, f->replies[i]);
+	gw_flow_destroy(&e->flows, f);
+	e->stats.flows_active--;
+}
+
+void gw_engine_free(struct gw_engine *e)
+{
+	uint32_t i;
+
+	if (e->flows.flows)
+		for (i = 0; i < e->flows.cap; i++)
+			if (e->flows.flows[i].nreplies)
+				flow_release(e, &e->flows.flows[i]);
+	gw_flow_table_free(&e->flows);
+	rte_mempool_free(e->reply_pool);
+	gw_table_map_close(&e->triplets);
+	gw_table_map_close(&e->awl);
+}
+
+void gw_engine_tick(struct gw_engine *e, uint64_t now_tsc, uint64_t now_wall)
+{
+	e->now_tsc = now_tsc;
+	e->now_wall = now_wall;
+}
+
+void gw_engine_expire(struct gw_engine *e)
+{
+	uint64_t idle = e->cfg->flow_idle * e->tsc_hz, closed = 10 * e->tsc_hz;
+	const void *key;
+	void *data;
+	uint32_t iter = 0;
+
+	while (rte_hash_iterate(e->flows.hash, &key, &data, &iter) >= 0) {
+		struct gw_flow *f = &e->flows.flows[(uintptr_t)data];
+		uint64_t age = e->now_tsc - f->last_tsc;
+
+		/* a closed flow lingers a little for its last retransmissions */
+		if (age > idle || ((f->rst || (f->fin_c && f->fin_s)) && age > closed)) {
+			flow_release(e, f);
+			e->stats.flows_expired++;
+		}
+	}
+}
+
+static void txq_push(struct gw_engine *e, struct gw_txq *q, struct rte_mbuf *m)
+{
+	if (q->n >= GW_TXQ_MAX) {
+		rte_pktmbuf_free(m);
+		e->stats.tx_dropped++;
+		return;
+	}
+	q->m[q->n++] = m;
+}
+
+static inline bool before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+static bool port_is_smtp(const struct gw_dp_config *c, uint16_t port_be)
+{
+	uint16_t port = rte_be_to_cpu_16(port_be);
+	unsigned i;
+
+	for (i = 0; i < c->nsmtp_ports; i++)
+		if (c->smtp_ports[i] == port)
+			return true;
+	return false;
+}
+
+static bool protected(const struct gw_dp_config *c, uint8_t family, const uint8_t *addr)
+{
+	unsigned i;
+
+	for (i = 0; i < c->nprotect; i++)
+		if (gw_prefix_match(&c->protect[i], family, addr))
+			return true;
+	return false;
+}
+
+/* Rewrite SACK edges (which number the other direction's stream) through that stream's map. */
+static bool translate_sack(struct gw_pkt *p, const struct gw_seqmap *other, uint32_t other_isn)
+{
+	uint8_t *opt = (uint8_t *)p->tcp + sizeof(struct rte_tcp_hdr);
+	uint8_t *end = (uint8_t *)p->tcp + p->tcp_hlen;
+	bool changed = false;
+
+	while (opt < end) {
+		uint8_t kind = opt[0], len;
+
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			opt++;
+			continue;
+		}
+		if (opt + 1 >= end)
+			break;
+		len = opt[1];
+		if (len < 2 || opt + len > end)
+			break;
+		if (kind == 5 && len >= 10 && (len - 2) % 8 == 0) {
+			uint8_t *edge;
+
+			for (edge = opt + 2; edge + 4 <= opt + len; edge += 4) {
+				uint32_t v, nv;
+
+				memcpy(&v, edge, 4);
+				v = rte_be_to_cpu_32(v);
+				nv = other_isn + 1 + gw_seqmap_back(other, v - other_isn - 1);
+				if (nv != v) {
+					nv = rte_cpu_to_be_32(nv);
+					memcpy(edge, &nv, 4);
+					changed = true;
+				}
+			}
+		}
+		opt += len;
+	}
+	return changed;
+}
+
+/*
+ * Translate a segment's ack and SACK through the other direction's map.
+ * Returns true if the SACK option changed (the caller then needs a full checksum).
+ */
+static bool translate_ack(struct gw_engine *e, struct gw_flow *f, struct gw_pkt *p, bool c2s)
+{
+	const struct gw_seqmap *other = c2s ? &f->s2c : &f->c2s;
+	uint32_t other_isn = c2s ? f->s_isn : f->c_isn;
+	bool sack = false;
+
+	if (!(p->tcp->tcp_flags & TCP_ACK) || (c2s && !f->have_s_isn) || other->n == 0)
+		return false;
+	{
+		uint32_t ack = rte_be_to_cpu_32(p->tcp->recv_ack);
+		uint32_t nack = other_isn + 1 + gw_seqmap_back(other, ack - other_isn - 1);
+
+		if (nack != ack) {
+			p->tcp->cksum = gw_csum_replace4(p->tcp->cksum, p->tcp->recv_ack,
+							 rte_cpu_to_be_32(nack));
+			p->tcp->recv_ack = rte_cpu_to_be_32(nack);
+		}
+	}
+	if (p->tcp_hlen > 20 && translate_sack(p, other, other_isn)) {
+		e->stats.sack_translated++;
+		sack = true;
+	}
+	return sack;
+}
+
+static void set_seq(struct gw_pkt *p, uint32_t seq)
+{
+	uint32_t nseq = rte_cpu_to_be_32(seq);
+
+	if (nseq != p->tcp->sent_seq) {
+		p->tcp->cksum = gw_csum_replace4(p->tcp->cksum, p->tcp->sent_seq, nseq);
+		p->tcp->sent_seq = nseq;
+	}
+}
+
+/*
+ * A new frame: the headers of 'hdr' (up to the TCP payload), then payload.
+ * Lengths and checksums are fixed up; seq and flags are the caller's.
+ */
+static struct rte_mbuf *build_frame(struct gw_engine *e, const uint8_t *hdr, const struct gw_pkt *hp,
+				    const uint8_t *payload, uint16_t len, uint32_t seq,
+				    uint8_t flags, struct gw_pkt *out)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(e->pool);
+	uint8_t *d;
+
+	if (!m) {
+		e->stats.failopen[GW_FO_NO_MBUF]++;
+		return NULL;
+	}
+	d = (uint8_t *)rte_pktmbuf_append(m, hp->payload_off + len);
+	if (!d) {
+		rte_pktmbuf_free(m);
+		e->stats.failopen[GW_FO_NO_MBUF]++;
+		return NULL;
+	}
+	memcpy(d, hdr, hp->payload_off);
+	memcpy(d + hp->payload_off, payload, len);
+	*out = *hp;
+	out->ip = d + hp->l3_off;
+	out->tcp = (struct rte_tcp_hdr *)(d + hp->l4_off);
+	out->payload_len = len;
+	if (hp->family == 4) {
+		struct rte_ipv4_hdr *ip = out->ip;
+
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(hp->payload_off - hp->l3_off + len));
+		out->saddr = (uint8_t *)&ip->src_addr;
+		out->daddr = (uint8_t *)&ip->dst_addr;
+	} else {
+		struct rte_ipv6_hdr *ip6 = out->ip;
+
+		ip6->payload_len = rte_cpu_to_be_16((uint16_t)(hp->payload_off - hp->l4_off + len));
+		out->saddr = ip6->src_addr;
+		out->daddr = ip6->dst_addr;
+	}
+	out->tcp->sent_seq = rte_cpu_to_be_32(seq);
+	out->tcp->tcp_flags = flags;
+	gw_csum_full(out);
+	return m;
+}
+
+/* Send injected bytes [from, len) of a reply toward the client, from the server's template. */
+static void send_injected(struct gw_engine *e, struct gw_flow *f, const struct gw_edit *ins,
+			  uint32_t from, uint32_t client_ack_off, struct gw_txq *back)
+{
+	const struct gw_reply_buf *r = f->replies[ins->ref];
+	struct gw_pkt tp, out;
+	struct rte_mbuf *m;
+
+	if (f->tmpl_len == 0 || from >= ins->len)
+		return;
+	if (gw_parse_frame(f->tmpl, f->tmpl_len, &tp) != GW_PKT_TCP)
+		return;
+	m = build_frame(e, f->tmpl, &tp, (const uint8_t *)r->text + from,
+			(uint16_t)(ins->len - from), f->s_isn + 1 + ins->new_off + from,
+			TCP_ACK | TCP_PSH, &out);
+	if (!m)
+		return;
+	out.tcp->recv_ack = rte_cpu_to_be_32(f->c_isn + 1 + client_ack_off);
+	gw_csum_full(&out);
+	txq_push(e, back, m);
+}
+
+static void remember_template(struct gw_flow *f, const uint8_t *frame, const struct gw_pkt *p)
+{
+	if (p->payload_off > GW_TMPL_MAX)
+		return;
+	memcpy(f->tmpl, frame, p->payload_off);
+	f->tmpl_len = p->payload_off;
+	/* the template must parse on its own: its IP length says "no payload" */
+	if (p->family == 4) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f->tmpl + p->l3_off);
+
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(p->payload_off - p->l3_off));
+	} else {
+		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(f->tmpl + p->l3_off);
+
+		ip6->payload_len = rte_cpu_to_be_16((uint16_t)(p->payload_off - p->l4_off));
+	}
+}
+
+/* Feed the new, in-order part of a segment to the parser; a gap stops parsing for good. */
+static void parse_segment(struct gw_engine *e, struct gw_flow *f, bool c2s, const uint8_t *payload,
+			  uint32_t off, uint32_t len, struct gw_txq *back)
+{
+	uint32_t *next = c2s ? &f->c_next : &f->s_next;
+	uint32_t skip;
+
+	if (f->parse_off || len == 0)
+		return;
+	if (before(*next, off)) {
+		/* TODO(reassembly): hold out-of-order segments instead of giving up */
+		f->parse_off = 1;
+		e->stats.failopen[GW_FO_OUT_OF_ORDER]++;
+		return;
+	}
+	if (!before(*next, off + len))
+		return; /* nothing new: a retransmission */
+	skip = *next - off;
+	e->cur_flow = f;
+	e->cur_c2s = c2s;
+	e->cur_new_start = *next;
+	e->cur_seg_end = off + len;
+	e->cur_back = back;
+	if (c2s)
+		gw_smtp_feed_client(&f->smtp, payload + skip, len - skip);
+	else
+		gw_smtp_feed_server(&f->smtp, payload + skip, len - skip);
+	*next = off + len;
+	e->cur_flow = NULL;
+	if (f->smtp.mode == GW_MODE_DESYNC && !f->desync_counted) {
+		f->desync_counted = 1;
+		f->parse_off = 1;
+		e->stats.failopen[GW_FO_DESYNC]++;
+	}
+}
+
+/* Client -> server: cut removed lines out, translate what remains. */
+static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf *m,
+			   struct gw_pkt *p, struct gw_txq *fwd, struct gw_txq *back)
+{
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	uint8_t *payload = frame + p->payload_off;
+	uint32_t off = rte_be_to_cpu_32(p->tcp->sent_seq) - f->c_isn - 1;
+	uint32_t len = p->payload_len, starts[GW_MAX_PIECES], ends[GW_MAX_PIECES];
+	uint8_t flags = p->tcp->tcp_flags;
+	unsigned n, i;
+	bool sack;
+
+	e->nstandalone = 0;
+	parse_segment(e, f, true, payload, off, len, back);
+
+	/* The client acked into bytes we injected: part of our reply was lost. */
+	if ((flags & TCP_ACK) && f->have_s_isn && f->s2c.n) {
+		uint32_t ack_off = rte_be_to_cpu_32(p->tcp->recv_ack) - f->s_isn - 1;
+		const struct gw_edit *ins = gw_seqmap_insert_at(&f->s2c, ack_off);
+
+		if (ins && e->now_tsc - f->resend_tsc > e->tsc_hz / 5) {
+			f->resend_tsc = e->now_tsc;
+			send_injected(e, f, ins, ack_off - ins->new_off, off + len, back);
+			e->stats.replies_resent++;
+		}
+	}
+	/* Replies to lines dropped with nothing outstanding go out at once. */
+	for (i = 0; i < e->nstandalone; i++) {
+		const struct gw_edit *ins = &f->s2c.e[e->standalone[i]];
+
+		send_injected(e, f, ins, 0, off + len, back);
+	}
+
+	sack = translate_ack(e, f, p, true);
+	n = len ? gw_seqmap_keep(&f->c2s, off, off + len, starts, ends, GW_MAX_PIECES) : 1;
+	if (len && n == 1 && starts[0] == off && ends[0] == off + len)
+		len = 0; /* untouched payload: translate in place below */
+	if (len == 0) {
+		set_seq(p, f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, off));
+		if (sack)
+			gw_csum_full(p);
+		txq_push(e, fwd, m);
+		return;
+	}
+	if (n == 0) {
+		/*
+		 * Every byte was removed: a retransmitted greylisted line. Drop it
+		 * again and resend the reply it got, from the same stored bytes.
+		 */
+		unsigned k;
+
+		e->stats.retransmit_dropped++;
+		for (k = 0; k < f->s2c.n; k++) {
+			const struct gw_edit *ins = &f->s2c.e[k];
+			unsigned r;
+
+			for (r = 0; r < f->c2s.n; r++) {
+				const struct gw_edit *rm = &f->c2s.e[r];
+
+				if (rm->ref == ins->ref && !before(rm->off, off) &&
+				    before(rm->off, off + p->payload_len) &&
+				    e->now_tsc - f->resend_tsc > e->tsc_hz / 5) {
+					send_injected(e, f, ins, 0, rm->off + rm->len, back);
+					e->stats.replies_resent++;
+				}
+			}
+		}
+		f->resend_tsc = e->now_tsc;
+		if (flags & (TCP_FIN | TCP_RST)) {
+			struct gw_pkt out;
+			struct rte_mbuf *h = build_frame(e, frame, p, NULL, 0,
+							 f->c_isn + 1 +
+								 gw_seqmap_fwd(&f->c2s, off + len),
+							 flags, &out);
+			if (h)
+				txq_push(e, fwd, h);
+		}
+		rte_pktmbuf_free(m);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct gw_pkt out;
+		uint8_t fl = flags;
+		struct rte_mbuf *piece;
+
+		if (i + 1 < n)
+			fl &= (uint8_t)~(TCP_FIN | TCP_PSH);
+		piece = build_frame(e, frame, p, payload + (starts[i] - off), ends[i] - starts[i],
+				    f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, starts[i]), fl, &out);
+		if (piece)
+			txq_push(e, fwd, piece);
+	}
+	if (n > 1)
+		e->stats.segments_split++;
+	rte_pktmbuf_free(m);
+}
+
+/* Server -> client: insert pending replies at their points, translate the rest. */
+static void server_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf *m,
+			   struct gw_pkt *p, struct gw_txq *fwd, struct gw_txq *back)
+{
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	uint8_t *payload = frame + p->payload_off;
+	uint32_t off = rte_be_to_cpu_32(p->tcp->sent_seq) - f->s_isn - 1;
+	uint32_t len = p->payload_len, cur, ack;
+	uint8_t flags = p->tcp->tcp_flags;
+	bool sack, split = false;
+	unsigned k;
+
+	remember_template(f, frame, p);
+	parse_segment(e, f, false, payload, off, len, back);
+	sack = translate_ack(e, f, p, false);
+	ack = rte_be_to_cpu_32(p->tcp->recv_ack);
+	for (k = 0; k < f->s2c.n; k++) {
+		const struct gw_edit *ins = &f->s2c.e[k];
+
+		if (before(off, ins->off) && !before(off + len, ins->off))
+			split = true;
+	}
+	if (!split) {
+		set_seq(p, f->s_isn + 1 + gw_seqmap_fwd(&f->s2c, off));
+		if (sack)
+			gw_csum_full(p);
+		txq_push(e, fwd, m);
+		return;
+	}
+	/* data up to each insertion point, then the inserted reply, then the rest */
+	cur = off;
+	for (k = 0; k < f->s2c.n; k++) {
+		const struct gw_edit *ins = &f->s2c.e[k];
+		const struct gw_reply_buf *r = f->replies[ins->ref];
+		struct gw_pkt out;
+		struct rte_mbuf *piece;
+
+		if (!(before(off, ins->off) && !before(off + len, ins->off)))
+			continue;
+		if (before(cur, ins->off)) {
+			piece = build_frame(e, frame, p, payload + (cur - off), ins->off - cur,
+					    f->s_isn + 1 + gw_seqmap_fwd(&f->s2c, cur),
+					    flags & (uint8_t)~(TCP_FIN | TCP_PSH), &out);
+			if (piece)
+				txq_push(e, fwd, piece);
+			cur = ins->off;
+		}
+		piece = build_frame(e, frame, p, (const uint8_t *)r->text, ins->len,
+				    f->s_isn + 1 + ins->new_off, TCP_ACK | TCP_PSH, &out);
+		if (piece) {
+			out.tcp->recv_ack = rte_cpu_to_be_32(ack);
+			gw_csum_full(&out);
+			txq_push(e, fwd, piece);
+		}
+	}
+	if (before(cur, off + len) || (flags & TCP_FIN)) {
+		struct gw_pkt out;
+		struct rte_mbuf *piece = build_frame(e, frame, p, payload + (cur - off),
+						     off + len - cur,
+						     f->s_isn + 1 + gw_seqmap_fwd(&f->s2c, cur),
+						     flags, &out);
+		if (piece)
+			txq_push(e, fwd, piece);
+	}
+	e->stats.segments_split++;
+	rte_pktmbuf_free(m);
+}
+
+static void flow_key(struct gw_flow_key *k, const struct gw_pkt *p, bool c2s)
+{
+	unsigned alen = p->family == 4 ? 4 : 16;
+
+	memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	memcpy(k->client, c2s ? p->saddr : p->daddr, alen);
+	memcpy(k->server, c2s ? p->daddr : p->saddr, alen);
+	k->client_port = c2s ? p->tcp->src_port : p->tcp->dst_port;
+	k->server_port = c2s ? p->tcp->dst_port : p->tcp->src_port;
+}
+
+void gw_engine_process(struct gw_engine *e, struct rte_mbuf *m, struct gw_txq *fwd,
+		       struct gw_txq *back)
+{
+	const struct gw_dp_config *c = e->cfg;
+	struct gw_flow_key key;
+	struct gw_flow *f;
+	struct gw_pkt p;
+	bool c2s, s2c;
+	uint8_t flags;
+	int kind;
+
+	e->stats.rx++;
+	if (!rte_pktmbuf_is_contiguous(m)) {
+		e->stats.failopen[GW_FO_NONLINEAR]++;
+		txq_push(e, fwd, m);
+		return;
+	}
+	kind = gw_parse_frame(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m), &p);
+	if (kind != GW_PKT_TCP) {
+		if (kind == GW_PKT_MALFORMED)
+			e->stats.malformed++;
+		else if (kind == GW_PKT_FRAGMENT)
+			e->stats.failopen[GW_FO_FRAGMENT]++;
+		e->stats.passthrough++;
+		txq_push(e, fwd, m);
+		return;
+	}
+	c2s = port_is_smtp(c, p.tcp->dst_port) && protected(c, p.family, p.daddr);
+	s2c = !c2s && port_is_smtp(c, p.tcp->src_port) && protected(c, p.family, p.saddr);
+	if (!c2s && !s2c) {
+		e->stats.passthrough++;
+		txq_push(e, fwd, m);
+		return;
+	}
+	e->stats.smtp_packets++;
+	flags = p.tcp->tcp_flags;
+	flow_key(&key, &p, c2s);
+	f = gw_flow_lookup(&e->flows, &key);
+	if (c2s && (flags & TCP_SYN) && !(flags & TCP_ACK)) {
+		uint32_t isn = rte_be_to_cpu_32(p.tcp->sent_seq);
+
+		if (f && f->c_isn != isn && f->c2s.n == 0 && f->s2c.n == 0) {
+			flow_release(e, f); /* the port pair was reused */
+			f = NULL;
+		}
+		if (!f) {
+			f = gw_flow_create(&e->flows, &key);
+			if (!f) {
+				e->stats.failopen[GW_FO_FLOW_TABLE_FULL]++;
+				txq_push(e, fwd, m);
+				return;
+			}
+			e->stats.flows_created++;
+			e->stats.flows_active++;
+			f->c_isn = isn;
+			gw_smtp_session_init(&f->smtp, c->policy.max_line, &gw_glue_callbacks, e);
+		}
+		f->last_tsc = e->now_tsc;
+		txq_push(e, fwd, m);
+		return;
+	}
+	if (!f) {
+		e->stats.failopen[GW_FO_MIDSTREAM]++;
+		txq_push(e, fwd, m);
+		return;
+	}
+	f->last_tsc = e->now_tsc;
+	if (s2c && (flags & TCP_SYN)) {
+		f->s_isn = rte_be_to_cpu_32(p.tcp->sent_seq);
+		f->have_s_isn = 1;
+		remember_template(f, rte_pktmbuf_mtod(m, uint8_t *), &p);
+		txq_push(e, fwd, m);
+		return;
+	}
+	if (flags & TCP_RST)
+		f->rst = 1;
+	if (flags & TCP_FIN) {
+		if (c2s)
+			f->fin_c = 1;
+		else
+			f->fin_s = 1;
+	}
+	if (!f->have_s_isn) {
+		txq_push(e, fwd, m);
+		return;
+	}
+	if (c2s)
+		client_segment(e, f, m, &p, fwd, back);
+	else
+		server_segment(e, f, m, &p, fwd, back);
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The per-lcore packet engine: classifies frames, tracks SMTP flows, feeds
+ * the SMTP parser in stream order, and rewrites segments (drop and inject,
+ * seq/ack/SACK translation). One engine per lcore; nothing is shared but the
+ * triplet tables, which are lock-free.
+ */
+#ifndef GREYWALL_DP_ENGINE_H
+#define GREYWALL_DP_ENGINE_H
+
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "flow.h"
+#include "greywall/table_file.h"
+#include "options.h"
+#include "stats.h"
+
+#define GW_TXQ_MAX 256
+
+/* Frames to transmit on one port, in order. */
+struct gw_txq {
+	uint16_t n;
+	struct rte_mbuf *m[GW_TXQ_MAX];
+};
+
+struct gw_engine {
+	const struct gw_dp_config *cfg;
+	struct gw_table_map triplets, awl;
+	struct gw_policy policy;
+	struct gw_flow_table flows;
+	struct rte_mempool *pool;	/* for rebuilt and injected segments */
+	struct rte_mempool *reply_pool;
+	struct gw_dp_stats stats;
+	uint64_t tsc_hz;
+	uint64_t now_tsc;
+	uint64_t now_wall;		/* seconds, refreshed once per burst */
+	/* the segment being parsed */
+	struct gw_flow *cur_flow;
+	int cur_c2s;
+	uint32_t cur_new_start;
+	uint32_t cur_seg_end;
+	struct gw_txq *cur_back;	/* toward the client, for replies injected right away */
+	uint32_t standalone[GW_FLOW_REPLIES];
+	uint8_t nstandalone;
+};
+
+int gw_engine_init(struct gw_engine *e, const struct gw_dp_config *cfg, struct rte_mempool *pool,
+		   int socket, unsigned id, char *err, size_t errlen);
+void gw_engine_free(struct gw_engine *e);
+
+/* Set the clock for the next burst. */
+void gw_engine_tick(struct gw_engine *e, uint64_t now_tsc, uint64_t now_wall);
+
+/*
+ * Take one received frame. Frames for the other side go to fwd; frames
+ * greywall sends back toward the sender (injected replies) go to back.
+ */
+void gw_engine_process(struct gw_engine *e, struct rte_mbuf *m, struct gw_txq *fwd,
+		       struct gw_txq *back);
+
+/* Forget idle flows; call now and then from the main loop. */
+void gw_engine_expire(struct gw_engine *e);
+
+/* Parser callbacks (smtp_glue.c). */
+extern const struct gw_smtp_callbacks gw_glue_callbacks;
+
+#endif /* GREYWALL_DP_ENGINE_H */

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Per-lcore SMTP flow table. Nothing here is shared between lcores, so
+ * nothing locks. Flows live in a preallocated array indexed by an rte_hash
+ * of the client/server address pair.
+ */
+#ifndef GREYWALL_DP_FLOW_H
+#define GREYWALL_DP_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_hash.h>
+
+#include "greywall/reply.h"
+#include "greywall/smtp_stream.h"
+#include "seqmap.h"
+
+#define GW_TMPL_MAX	 192	/* L2..L4 headers of the last server segment */
+#define GW_FLOW_REPLIES	 GW_SEQMAP_MAX
+
+struct gw_flow_key {
+	uint8_t client[16];
+	uint8_t server[16];
+	uint16_t client_port;	/* network order */
+	uint16_t server_port;
+	uint8_t family;
+	uint8_t pad[3];
+};
+
+struct gw_reply_buf {
+	uint16_t len;
+	char text[GW_REPLY_MAX];
+};
+
+struct gw_flow {
+	struct gw_flow_key key;
+	uint32_t c_isn, s_isn;
+	uint32_t c_next, s_next;	/* next stream offset to parse, per direction */
+	uint8_t have_s_isn;
+	uint8_t parse_off;		/* stopped parsing (gap or desync): translate only */
+	uint8_t desync_counted;
+	uint8_t fin_c, fin_s, rst;
+	uint16_t tmpl_len;
+	uint32_t idx;
+	uint64_t last_tsc;
+	uint64_t resend_tsc;
+	struct gw_seqmap c2s, s2c;
+	struct gw_reply_buf *replies[GW_FLOW_REPLIES];
+	uint8_t nreplies;
+	/* envelope of the current transaction */
+	uint16_t sender_len, sender_raw_len, helo_len;
+	uint8_t have_mail;
+	uint8_t sender[GW_ADDR_MAX];
+	uint8_t sender_raw[GW_ADDR_MAX];
+	uint8_t helo[GW_HELO_MAX];
+	uint8_t tmpl[GW_TMPL_MAX];
+	struct gw_smtp_session smtp;
+};
+
+struct gw_flow_table {
+	struct rte_hash *hash;
+	struct gw_flow *flows;
+	uint32_t *free_stack;
+	uint32_t nfree, cap;
+};
+
+int gw_flow_table_init(struct gw_flow_table *t, uint32_t cap, int socket, const char *name);
+void gw_flow_table_free(struct gw_flow_table *t);
+struct gw_flow *gw_flow_lookup(struct gw_flow_table *t, const struct gw_flow_key *k);
+/* NULL when the table is full. */
+struct gw_flow *gw_flow_create(struct gw_flow_table *t, const struct gw_flow_key *k);
+void gw_flow_destroy(struct gw_flow_table *t, struct gw_flow *f);
+
+#endif /* GREYWALL_DP_FLOW_H */

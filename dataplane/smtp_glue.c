@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * What the dataplane does with parsed SMTP: remember the envelope, decide
+ * each RCPT (and STARTTLS) with the shared policy, and turn a rejecting
+ * verdict into a removed line plus a reply to inject.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine.h"
+
+static void client_text(const struct gw_flow *f, char *buf, size_t len)
+{
+	inet_ntop(f->key.family == 4 ? AF_INET : AF_INET6, f->key.client, buf, (socklen_t)len);
+}
+
+static void cstr(char *dst, const uint8_t *src, uint16_t len)
+{
+	memcpy(dst, src, len);
+	dst[len] = 0;
+}
+
+static void log_verdict(struct gw_engine *e, struct gw_flow *f, const char *cmd, const char *rcpt,
+			const struct gw_decision *d, const char *reply)
+{
+	static const char *const why[GW_V_COUNT] = {
+		"greylisted", "triplet passed", "client auto-whitelisted", "whitelisted",
+		"postmaster/abuse exempt", "blacklisted", "fail open: triplet table full",
+	};
+	char client[INET6_ADDRSTRLEN], sender[GW_ADDR_MAX + 1], helo[GW_HELO_MAX + 1];
+
+	if (!e->cfg->log_verdicts)
+		return;
+	client_text(f, client, sizeof(client));
+	cstr(sender, f->sender_raw, f->have_mail ? f->sender_raw_len : 0);
+	cstr(helo, f->helo, f->helo_len);
+	if (reply)
+		printf("greywall-dp: NOQUEUE: reject: %s from [%s]: %.*s; from=<%s> to=<%s> "
+		       "helo=<%s>\n",
+		       cmd, client, (int)strcspn(reply, "\r\n"), reply, sender, rcpt, helo);
+	else
+		printf("greywall-dp: pass: %s from [%s]: %s; from=<%s> to=<%s> helo=<%s>\n", cmd,
+		       client, why[d->verdict], sender, rcpt, helo);
+	fflush(stdout);
+}
+
+/*
+ * Remove the current line and queue a reply for it. Returns false (and the
+ * line is forwarded) if the line cannot be cut here.
+ */
+static bool drop_with_reply(struct gw_engine *e, struct gw_flow *f, const struct gw_smtp_cmd *cmd,
+			    const char *tmpl, const struct gw_reply_vars *v, u32 *tag)
+{
+	struct gw_reply_buf *r;
+	void *obj;
+	int n;
+
+	if (cmd->offset < e->cur_new_start) {
+		/* TODO(reassembly): hold back partial lines so split RCPTs can be cut */
+		e->stats.failopen[GW_FO_SPLIT_LINE]++;
+		return false;
+	}
+	if (f->nreplies >= GW_FLOW_REPLIES || f->c2s.n >= GW_SEQMAP_MAX ||
+	    f->s2c.n >= GW_SEQMAP_MAX) {
+		e->stats.failopen[GW_FO_EDITS_FULL]++;
+		return false;
+	}
+	if (rte_mempool_get(e->reply_pool, &obj) != 0) {
+		e->stats.failopen[GW_FO_NO_MBUF]++;
+		return false;
+	}
+	r = obj;
+	n = gw_reply_render(tmpl, v, r->text, sizeof(r->text));
+	if (n < 0 || !gw_seqmap_add(&f->c2s, GW_EDIT_REMOVE, (uint32_t)cmd->offset,
+				    (uint16_t)cmd->len, f->nreplies)) {
+		rte_mempool_put(e->reply_pool, obj);
+		e->stats.failopen[GW_FO_EDITS_FULL]++;
+		return false;
+	}
+	r->len = (uint16_t)n;
+	*tag = f->nreplies;
+	f->replies[f->nreplies++] = r;
+	e->stats.lines_removed++;
+	return true;
+}
+
+static enum gw_smtp_action decide_rcpt(struct gw_engine *e, struct gw_flow *f,
+				       const struct gw_smtp_cmd *cmd, u32 *tag)
+{
+	const struct gw_config *pc = &e->cfg->policy;
+	struct gw_triplet trip;
+	struct gw_list_hits hits;
+	struct gw_decision d;
+	char client[INET6_ADDRSTRLEN], rcpt[GW_ADDR_MAX + 1], sender[GW_ADDR_MAX + 1];
+	int n;
+
+	if (cmd->status != GW_SMTP_OK || !f->have_mail)
+		return GW_ACT_FORWARD; /* the server answers bad syntax itself */
+	n = gw_normalize_address(cmd->path, cmd->path_len, trip.rcpt, &pc->norm, false);
+	if (n < 0)
+		return GW_ACT_FORWARD;
+	trip.rcpt_len = (u16)n;
+	memcpy(trip.sender, f->sender, f->sender_len);
+	trip.sender_len = f->sender_len;
+	gw_client_net_make(&trip.net, f->key.family, f->key.client,
+			   f->key.family == 4 ? pc->v4_prefix : pc->v6_prefix);
+	gw_lists_match(e->cfg->lists, f->key.family, f->key.client, trip.sender, trip.sender_len,
+		       trip.rcpt, trip.rcpt_len, &hits);
+	gw_decide(&e->policy, &trip, &hits, e->now_wall, &d);
+	e->stats.verdict[d.verdict]++;
+	cstr(rcpt, cmd->path, cmd->path_len);
+	if (gw_verdict_rejects(d.verdict)) {
+		struct gw_reply_vars v;
+		const char *tmpl = d.verdict == GW_V_BLACKLIST ? e->cfg->reply_blacklist
+							       : e->cfg->reply_greylist;
+
+		client_text(f, client, sizeof(client));
+		cstr(sender, f->sender_raw, f->sender_raw_len);
+		v = (struct gw_reply_vars){ rcpt, sender, client, d.remaining };
+		if (drop_with_reply(e, f, cmd, tmpl, &v, tag)) {
+			log_verdict(e, f, "RCPT", rcpt, &d, f->replies[*tag]->text);
+			return GW_ACT_DROP;
+		}
+	}
+	log_verdict(e, f, "RCPT", rcpt, &d, NULL);
+	return GW_ACT_FORWARD;
+}
+
+static enum gw_smtp_action decide_starttls(struct gw_engine *e, struct gw_flow *f,
+					   const struct gw_smtp_cmd *cmd, u32 *tag)
+{
+	const struct gw_config *pc = &e->cfg->policy;
+	struct gw_client_net net;
+	struct gw_list_hits hits;
+	struct gw_decision d;
+	char client[INET6_ADDRSTRLEN];
+
+	gw_client_net_make(&net, f->key.family, f->key.client,
+			   f->key.family == 4 ? pc->v4_prefix : pc->v6_prefix);
+	gw_lists_match(e->cfg->lists, f->key.family, f->key.client, NULL, 0, NULL, 0, &hits);
+	gw_decide_tls(&e->policy, &net, f->helo, f->helo_len, &hits, e->now_wall, &d);
+	e->stats.verdict[d.verdict]++;
+	if (gw_verdict_rejects(d.verdict)) {
+		struct gw_reply_vars v;
+
+		client_text(f, client, sizeof(client));
+		v = (struct gw_reply_vars){ "", "", client, d.remaining };
+		if (drop_with_reply(e, f, cmd,
+				    d.verdict == GW_V_BLACKLIST ? e->cfg->reply_blacklist
+								: e->cfg->reply_tls,
+				    &v, tag)) {
+			log_verdict(e, f, "STARTTLS", "", &d, f->replies[*tag]->text);
+			return GW_ACT_DROP;
+		}
+	}
+	log_verdict(e, f, "STARTTLS", "", &d, NULL);
+	return GW_ACT_FORWARD;
+}
+
+static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, u32 *tag)
+{
+	struct gw_engine *e = ctx;
+	struct gw_flow *f = e->cur_flow;
+	int n;
+
+	switch (cmd->verb) {
+	case GW_CMD_EHLO:
+	case GW_CMD_HELO:
+		memcpy(f->helo, cmd->path, cmd->path_len);
+		f->helo_len = cmd->path_len;
+		f->have_mail = 0;
+		break;
+	case GW_CMD_MAIL:
+		if (cmd->status != GW_SMTP_OK)
+			break;
+		n = gw_normalize_address(cmd->path, cmd->path_len, f->sender,
+					 &e->cfg->policy.norm, true);
+		if (n < 0)
+			break;
+		f->sender_len = (uint16_t)n;
+		memcpy(f->sender_raw, cmd->path, cmd->path_len);
+		f->sender_raw_len = cmd->path_len;
+		f->have_mail = 1;
+		break;
+	case GW_CMD_RSET:
+		f->have_mail = 0;
+		break;
+	case GW_CMD_RCPT:
+		return decide_rcpt(e, f, cmd, tag);
+	case GW_CMD_STARTTLS:
+		if (cmd->status == GW_SMTP_OK)
+			return decide_starttls(e, f, cmd, tag);
+		break;
+	default:
+		break;
+	}
+	return GW_ACT_FORWARD;
+}
+
+static void on_inject(void *ctx, const struct gw_smtp_pending *p, u64 server_offset)
+{
+	struct gw_engine *e = ctx;
+	struct gw_flow *f = e->cur_flow;
+	const struct gw_reply_buf *r = f->replies[p->tag];
+	const struct gw_edit *ins;
+
+	ins = gw_seqmap_add(&f->s2c, GW_EDIT_INSERT, (uint32_t)server_offset, r->len,
+			    (uint8_t)p->tag);
+	if (!ins)
+		return; /* capacity was checked when the line was cut; order cannot go back */
+	e->stats.replies_injected++;
+	if (e->cur_c2s)
+		e->standalone[e->nstandalone++] = (uint32_t)(ins - f->s2c.e);
+}
+
+const struct gw_smtp_callbacks gw_glue_callbacks = {
+	.command = on_command,
+	.inject = on_inject,
+};

@@ -1,0 +1,244 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Namespace testbed shared by `make demo` and the end-to-end tests:
+#
+#   [ns snd: Postfix sender ]--veth--[ns gw: greywall-dp, 2 AF_PACKET ports]--veth--[ns rcv: Postfix receiver]
+#     198.18.0.1, fd00:18::1            gw-c <-> gw-s (L2 bridge)                 198.18.0.2, fd00:18::2
+#
+# Only 198.18.0.0/15 and fd00::/8 are used, inside namespaces this script
+# makes and removes. Source it; call tb_setup, then tb_* helpers; tb_cleanup
+# runs on exit.
+
+TB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+TB_ID=${TB_ID:-gw$$}
+TB_DIR=${TB_DIR:-/tmp/greywall-$TB_ID}
+TB_NS_SND=$TB_ID-snd
+TB_NS_GW=$TB_ID-gw
+TB_NS_RCV=$TB_ID-rcv
+TB_SND4=198.18.0.1
+TB_RCV4=198.18.0.2
+TB_SND6=fd00:18::1
+TB_RCV6=fd00:18::2
+TB_DP_PID=
+TB_DELAY=${TB_DELAY:-10}
+
+tb_log() { printf '%s\n' "$*" >&2; }
+
+tb_cleanup() {
+	set +e
+	[ -n "$TB_DP_PID" ] && kill -INT "$TB_DP_PID" 2>/dev/null && wait "$TB_DP_PID" 2>/dev/null
+	for who in snd rcv; do
+		[ -f "$TB_DIR/$who/etc/main.cf" ] &&
+			ip netns exec "$TB_ID-$who" postfix -c "$TB_DIR/$who/etc" stop >/dev/null 2>&1
+	done
+	sleep 0.5
+	for ns in "$TB_NS_SND" "$TB_NS_GW" "$TB_NS_RCV"; do
+		# anything left in the namespace goes with it
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null
+	done
+	rm -f "/dev/shm/greywall-$TB_ID-triplets" "/dev/shm/greywall-$TB_ID-awl"
+	rm -rf /var/run/dpdk/"$TB_ID"* 2>/dev/null
+	[ -z "${TB_KEEP:-}" ] && rm -rf "$TB_DIR"
+	return 0
+}
+
+tb_netns() {
+	ip netns add "$TB_NS_SND"
+	ip netns add "$TB_NS_GW"
+	ip netns add "$TB_NS_RCV"
+	ip link add snd0 netns "$TB_NS_SND" type veth peer name gw-c netns "$TB_NS_GW"
+	ip link add rcv0 netns "$TB_NS_RCV" type veth peer name gw-s netns "$TB_NS_GW"
+	ip -n "$TB_NS_SND" addr add $TB_SND4/24 dev snd0
+	ip -n "$TB_NS_SND" addr add $TB_SND6/64 dev snd0 nodad
+	ip -n "$TB_NS_RCV" addr add $TB_RCV4/24 dev rcv0
+	ip -n "$TB_NS_RCV" addr add $TB_RCV6/64 dev rcv0 nodad
+	for ns_dev in "$TB_NS_SND:snd0" "$TB_NS_RCV:rcv0" "$TB_NS_GW:gw-c" "$TB_NS_GW:gw-s"; do
+		local ns=${ns_dev%%:*} dev=${ns_dev##*:}
+		ip -n "$ns" link set lo up
+		ip -n "$ns" link set "$dev" up
+		# AF_PACKET forwards frames as they are: checksums must be complete on the
+		# wire, and no GSO/GRO super-frames may reach a 2 KiB mbuf.
+		ip netns exec "$ns" ethtool -K "$dev" tx off tso off gso off gro off >/dev/null 2>&1
+	done
+}
+
+# Start greywall-dp bridging gw-c and gw-s; extra arguments go to greywall-dp.
+tb_start_dp() {
+	mkdir -p "$TB_DIR"
+	ip netns exec "$TB_NS_GW" "$TB_ROOT/build/greywall-dp" --no-huge -m 512 --no-pci \
+		--file-prefix "$TB_ID" --log-level=error \
+		--vdev=net_af_packet0,iface=gw-c --vdev=net_af_packet1,iface=gw-s -- \
+		--protect 198.18.0.0/15 --protect fd00::/8 --delay "$TB_DELAY" --log-verdicts \
+		--table "/dev/shm/greywall-$TB_ID-triplets" --awl "/dev/shm/greywall-$TB_ID-awl" \
+		--capacity 65536 --max-flows 1024 "$@" >"$TB_DIR/greywall-dp.log" 2>&1 &
+	TB_DP_PID=$!
+	local i
+	for i in $(seq 50); do
+		grep -q "bridging" "$TB_DIR/greywall-dp.log" 2>/dev/null && return 0
+		kill -0 "$TB_DP_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	tb_log "greywall-dp did not start:"
+	cat "$TB_DIR/greywall-dp.log" >&2
+	return 1
+}
+
+tb_stop_dp() {
+	[ -n "$TB_DP_PID" ] || return 0
+	kill -INT "$TB_DP_PID" 2>/dev/null
+	wait "$TB_DP_PID" 2>/dev/null
+	TB_DP_PID=
+}
+
+_tb_master_cf() { # with_smtpd
+	if [ "$1" = yes ]; then
+		echo "smtp      inet  n       -       n       -       -       smtpd"
+	fi
+	cat <<'MASTER'
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+MASTER
+}
+
+# Postfix writes fatal errors to stderr only when it is a terminal: give it one.
+_tb_postfix_start() { # ns dir
+	if ! script -qec "ip netns exec $1 postfix -c $2/etc start" /dev/null >"$2/start.log" 2>&1; then
+		tb_log "postfix in $1 did not start:"
+		cat "$2/start.log" >&2
+		return 1
+	fi
+}
+
+_tb_common_main_cf() { # who hostname
+	cat <<MAIN
+compatibility_level = 3.6
+queue_directory = $TB_DIR/$1/spool
+data_directory = $TB_DIR/$1/data
+maillog_file = $TB_DIR/$1/maillog
+maillog_file_prefixes = $TB_DIR
+myhostname = $2
+mydomain = $2
+myorigin = $2
+inet_protocols = all
+smtp_tls_security_level = none
+smtpd_tls_security_level = none
+alias_maps =
+alias_database =
+biff = no
+queue_run_delay = 2s
+minimal_backoff_time = 2s
+maximal_backoff_time = 4s
+smtp_connect_timeout = 10s
+MAIN
+}
+
+# Recipients the receiver accepts; each gets a maildir named after its local part.
+TB_USERS="bob carol dave erin frank postmaster"
+_tb_mailboxes() {
+	local u
+	for u in $TB_USERS; do printf '{%s@receiver.example=%s/} ' "$u" "$u"; done
+}
+
+# Start the receiving MTA: virtual maildirs under $TB_DIR/rcv/mail/<local part>/.
+tb_start_receiver() {
+	local d=$TB_DIR/rcv
+	mkdir -p "$d/etc" "$d/spool" "$d/data" "$d/mail"
+	chown 65534:65534 "$d/mail"
+	chown postfix "$d/data"
+	_tb_master_cf yes >"$d/etc/master.cf"
+	{
+		_tb_common_main_cf rcv receiver.example
+		cat <<MAIN
+inet_interfaces = all
+mydestination =
+mynetworks = 127.0.0.0/8
+virtual_mailbox_domains = receiver.example
+virtual_mailbox_base = $d/mail
+virtual_mailbox_maps = inline:{ $(_tb_mailboxes) }
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+smtpd_recipient_restrictions = reject_unauth_destination
+smtpd_banner = \$myhostname ESMTP
+MAIN
+	} >"$d/etc/main.cf"
+	_tb_postfix_start "$TB_NS_RCV" "$d"
+}
+
+# Start the sending MTA, relaying everything to the receiver (IPv4, or IPv6 with "6").
+tb_start_sender() {
+	local d=$TB_DIR/snd relay="[$TB_RCV4]:25"
+	[ "${1:-4}" = 6 ] && relay="[$TB_RCV6]:25"
+	mkdir -p "$d/etc" "$d/spool" "$d/data"
+	chown postfix "$d/data"
+	_tb_master_cf no >"$d/etc/master.cf"
+	{
+		_tb_common_main_cf snd sender.example
+		cat <<MAIN
+inet_interfaces = loopback-only
+mydestination =
+relayhost = $relay
+MAIN
+	} >"$d/etc/main.cf"
+	_tb_postfix_start "$TB_NS_SND" "$d"
+}
+
+# tb_send FROM TO [SUBJECT]: submit a message to the sender's queue.
+tb_send() {
+	local subject=${3:-greywall test}
+	printf 'From: <%s>\nTo: <%s>\nSubject: %s\n\nHello from the greywall testbed.\n' \
+		"$1" "$2" "$subject" |
+		sendmail -C "$TB_DIR/snd/etc" -f "$1" "$2"
+}
+
+# tb_wait_log FILE PATTERN SECONDS: wait for an extended regex in a log.
+tb_wait_log() {
+	local i
+	for i in $(seq $(($3 * 5))); do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# Files delivered to a receiver mailbox (local part).
+tb_mailbox() {
+	find "$TB_DIR/rcv/mail/$1" -type f -path '*/new/*' 2>/dev/null
+}
+
+tb_wait_mailbox() { # local_part count seconds
+	local i
+	for i in $(seq $(($3 * 5))); do
+		[ "$(tb_mailbox "$1" | wc -l)" -ge "$2" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+tb_setup() {
+	[ "$(id -u)" = 0 ] || { tb_log "the testbed needs root (network namespaces)"; return 1; }
+	[ -x "$TB_ROOT/build/greywall-dp" ] || { tb_log "build first: make"; return 1; }
+	trap tb_cleanup EXIT
+	trap 'exit 130' INT TERM
+	mkdir -p "$TB_DIR"
+	tb_netns
+}
