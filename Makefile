@@ -18,7 +18,7 @@ DPDK_LIBS   = $(shell pkg-config --libs libdpdk 2>/dev/null)
 
 DEB_PACKAGES = build-essential clang llvm libclang-rt-14-dev pkg-config libcmocka-dev \
 	libdpdk-dev dpdk libbpf-dev bpftool libelf-dev zlib1g-dev libjemalloc-dev libpcap-dev \
-	postfix swaks ethtool iproute2 tcpdump procps
+	postfix swaks ethtool iproute2 iputils-ping tcpdump procps python3
 
 LIB_SRCS = lib/smtp_stream.c lib/table_file.c lib/lists.c lib/reply.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)

@@ -21,6 +21,7 @@ TB_SND6=fd00:18::1
 TB_RCV6=fd00:18::2
 TB_DP_PID=
 TB_DELAY=${TB_DELAY:-10}
+TB_PROTECT=${TB_PROTECT:---protect 198.18.0.0/15 --protect fd00::/8}
 
 tb_log() { printf '%s\n' "$*" >&2; }
 
@@ -34,7 +35,10 @@ tb_cleanup() {
 	sleep 0.5
 	for ns in "$TB_NS_SND" "$TB_NS_GW" "$TB_NS_RCV"; do
 		# anything left in the namespace goes with it
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			disown "$pid" 2>/dev/null
+			kill -9 "$pid" 2>/dev/null
+		done
 		ip netns del "$ns" 2>/dev/null
 	done
 	rm -f "/dev/shm/greywall-$TB_ID-triplets" "/dev/shm/greywall-$TB_ID-awl"
@@ -69,7 +73,7 @@ tb_start_dp() {
 	ip netns exec "$TB_NS_GW" "$TB_ROOT/build/greywall-dp" --no-huge -m 512 --no-pci \
 		--file-prefix "$TB_ID" --log-level=error \
 		--vdev=net_af_packet0,iface=gw-c --vdev=net_af_packet1,iface=gw-s -- \
-		--protect 198.18.0.0/15 --protect fd00::/8 --delay "$TB_DELAY" --log-verdicts \
+		$TB_PROTECT --delay "$TB_DELAY" --log-verdicts \
 		--table "/dev/shm/greywall-$TB_ID-triplets" --awl "/dev/shm/greywall-$TB_ID-awl" \
 		--capacity 65536 --max-flows 1024 "$@" >"$TB_DIR/greywall-dp.log" 2>&1 &
 	TB_DP_PID=$!
