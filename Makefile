@@ -27,6 +27,8 @@ LIB      = $(BUILD)/libgreywall.a
 UNIT_TESTS = siphash normalize smtp_command smtp_stream table policy lists reply table_file seqmap
 UNIT_BINS  = $(UNIT_TESTS:%=$(BUILD)/tests/unit/test_%) $(BUILD)/tests/unit/table_multiproc
 
+DP_TEST_BIN = $(BUILD)/tests/unit/test_dataplane_engine
+
 FUZZ_TARGETS = smtp_stream smtp_command normalize
 FUZZ_BINS    = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 FUZZ_SECONDS ?= 600
@@ -40,7 +42,7 @@ DP_BIN  = $(BUILD)/greywall-dp
 
 .PHONY: all deps test unit fuzz fuzz-smoke bench demo clean format bpf-check
 
-all: $(LIB) $(UNIT_BINS) $(BENCH_BINS) $(DP_BIN)
+all: $(LIB) $(UNIT_BINS) $(BENCH_BINS) $(DP_BIN) $(DP_TEST_BIN)
 
 deps:
 	@tools/deps.sh $(DEB_PACKAGES)
@@ -55,6 +57,11 @@ $(BUILD)/dataplane/%.o: dataplane/%.c $(wildcard dataplane/*.h include/greywall/
 
 $(DP_BIN): $(DP_OBJS) $(LIB)
 	$(CC) $(DP_OBJS) -o $@ $(LIB) $(DPDK_LIBS) -ljemalloc
+
+$(DP_TEST_BIN): tests/dataplane/test_engine.c $(filter-out $(BUILD)/dataplane/main.o,$(DP_OBJS)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DPDK_CFLAGS) $< $(filter-out $(BUILD)/dataplane/main.o,$(DP_OBJS)) \
+		-o $@ $(LIB) $(DPDK_LIBS) -lcmocka
 
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^

@@ -273,6 +273,24 @@ static struct rte_mbuf *build_frame(struct gw_engine *e, const uint8_t *hdr, con
 	return m;
 }
 
+/*
+ * What an injected reply may acknowledge: never more than the server has
+ * (translated), plus the removed line the reply answers, which we consumed.
+ */
+static uint32_t injected_ack_off(const struct gw_flow *f, const struct gw_edit *ins)
+{
+	uint32_t ack = f->c_acked;
+	unsigned r;
+
+	for (r = 0; r < f->c2s.n; r++) {
+		const struct gw_edit *rm = &f->c2s.e[r];
+
+		if (rm->ref == ins->ref && before(ack, rm->off + rm->len))
+			ack = rm->off + rm->len;
+	}
+	return ack;
+}
+
 /* Send injected bytes [from, len) of a reply toward the client, from the server's template. */
 static void send_injected(struct gw_engine *e, struct gw_flow *f, const struct gw_edit *ins,
 			  uint32_t from, uint32_t client_ack_off, struct gw_txq *back)
@@ -359,27 +377,33 @@ static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 	uint32_t len = p->payload_len, starts[GW_MAX_PIECES], ends[GW_MAX_PIECES];
 	uint8_t flags = p->tcp->tcp_flags;
 	unsigned n, i;
-	bool sack;
+	bool sack, fresh = !f->parse_off && before(f->c_next, off + len);
 
 	e->nstandalone = 0;
-	parse_segment(e, f, true, payload, off, len, back);
-
-	/* The client acked into bytes we injected: part of our reply was lost. */
+	/*
+	 * The client acks into bytes we injected, some time after we sent them:
+	 * part of our reply was lost. Checked before this segment is parsed, so a
+	 * reply injected just now is not taken for a lost one.
+	 */
 	if ((flags & TCP_ACK) && f->have_s_isn && f->s2c.n) {
 		uint32_t ack_off = rte_be_to_cpu_32(p->tcp->recv_ack) - f->s_isn - 1;
 		const struct gw_edit *ins = gw_seqmap_insert_at(&f->s2c, ack_off);
 
 		if (ins && e->now_tsc - f->resend_tsc > e->tsc_hz / 5) {
 			f->resend_tsc = e->now_tsc;
-			send_injected(e, f, ins, ack_off - ins->new_off, off + len, back);
+			send_injected(e, f, ins, ack_off - ins->new_off, injected_ack_off(f, ins),
+				      back);
 			e->stats.replies_resent++;
 		}
 	}
+	parse_segment(e, f, true, payload, off, len, back);
+
 	/* Replies to lines dropped with nothing outstanding go out at once. */
 	for (i = 0; i < e->nstandalone; i++) {
 		const struct gw_edit *ins = &f->s2c.e[e->standalone[i]];
 
-		send_injected(e, f, ins, 0, off + len, back);
+		send_injected(e, f, ins, 0, injected_ack_off(f, ins), back);
+		f->resend_tsc = e->now_tsc;
 	}
 
 	sack = translate_ack(e, f, p, true);
@@ -395,24 +419,27 @@ static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 	}
 	if (n == 0) {
 		/*
-		 * Every byte was removed: a retransmitted greylisted line. Drop it
-		 * again and resend the reply it got, from the same stored bytes.
+		 * Every byte was removed. Seen for the first time, the replies are
+		 * already on their way; a retransmitted greylisted line is dropped
+		 * again and the reply it got is resent from the same stored bytes.
 		 */
-		unsigned k;
+		unsigned k, r;
 
-		e->stats.retransmit_dropped++;
-		for (k = 0; k < f->s2c.n; k++) {
-			const struct gw_edit *ins = &f->s2c.e[k];
-			unsigned r;
+		if (!fresh) {
+			e->stats.retransmit_dropped++;
+			for (k = 0; k < f->s2c.n; k++) {
+				const struct gw_edit *ins = &f->s2c.e[k];
 
-			for (r = 0; r < f->c2s.n; r++) {
-				const struct gw_edit *rm = &f->c2s.e[r];
+				for (r = 0; r < f->c2s.n; r++) {
+					const struct gw_edit *rm = &f->c2s.e[r];
 
-				if (rm->ref == ins->ref && !before(rm->off, off) &&
-				    before(rm->off, off + p->payload_len) &&
-				    e->now_tsc - f->resend_tsc > e->tsc_hz / 5) {
-					send_injected(e, f, ins, 0, rm->off + rm->len, back);
-					e->stats.replies_resent++;
+					if (rm->ref == ins->ref && !before(rm->off, off) &&
+					    before(rm->off, off + p->payload_len) &&
+					    e->now_tsc - f->resend_tsc > e->tsc_hz / 5) {
+						send_injected(e, f, ins, 0,
+							      injected_ack_off(f, ins), back);
+						e->stats.replies_resent++;
+					}
 				}
 			}
 		}
@@ -462,6 +489,8 @@ static void server_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 	parse_segment(e, f, false, payload, off, len, back);
 	sack = translate_ack(e, f, p, false);
 	ack = rte_be_to_cpu_32(p->tcp->recv_ack);
+	if ((flags & TCP_ACK) && before(f->c_acked, ack - f->c_isn - 1))
+		f->c_acked = ack - f->c_isn - 1;
 	for (k = 0; k < f->s2c.n; k++) {
 		const struct gw_edit *ins = &f->s2c.e[k];
 
@@ -499,6 +528,7 @@ static void server_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 			out.tcp->recv_ack = rte_cpu_to_be_32(ack);
 			gw_csum_full(&out);
 			txq_push(e, fwd, piece);
+			f->resend_tsc = e->now_tsc;
 		}
 	}
 	if (before(cur, off + len) || (flags & TCP_FIN)) {

@@ -37,6 +37,7 @@ struct gw_flow {
 	struct gw_flow_key key;
 	uint32_t c_isn, s_isn;
 	uint32_t c_next, s_next;	/* next stream offset to parse, per direction */
+	uint32_t c_acked;		/* the server's latest ack, as a client stream offset */
 	uint8_t have_s_isn;
 	uint8_t parse_off;		/* stopped parsing (gap or desync): translate only */
 	uint8_t desync_counted;

@@ -1,0 +1,608 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Packet in, packet out through the dataplane engine (the code greywall-dp
+ * runs per lcore), in the style of Katran's and Cilium's BPF tests: every
+ * case builds the frames a real conversation has, feeds them in order, and
+ * spells out each frame that must come out (seq, ack, flags, payload) and
+ * checks both checksums.
+ */
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include "../unit/unit.h"
+
+#include <rte_eal.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+
+#include "../../dataplane/engine.h"
+#include "../../dataplane/packet.h"
+
+#define FIN 0x01
+#define SYN 0x02
+#define RST 0x04
+#define PSH 0x08
+#define ACK 0x10
+
+static struct rte_mempool *pool;
+static struct gw_dp_config cfg;
+static struct gw_engine eng;
+static char table_path[64], awl_path[64];
+static uint64_t fake_tsc = 1000000000ULL;
+static const uint64_t NOW = 1800000000ULL;
+
+/* One TCP conversation as the two hosts see it. */
+struct conv {
+	int family;
+	int vlan;			/* 0, or the number of 802.1Q tags */
+	uint8_t client[16], server[16];
+	uint16_t cport, sport;
+	uint32_t c_isn, s_isn;
+	uint32_t c_off, s_off;		/* next stream offset each side sends */
+};
+
+static struct gw_txq fwd, back;
+
+static void txq_clear(struct gw_txq *q)
+{
+	for (unsigned i = 0; i < q->n; i++)
+		rte_pktmbuf_free(q->m[i]);
+	q->n = 0;
+}
+
+static struct rte_mbuf *frame(const struct conv *c, bool from_client, uint32_t seq, uint32_t ack,
+			      uint8_t flags, const void *payload, uint16_t len, const uint8_t *opts,
+			      uint8_t optlen)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	uint16_t l2 = sizeof(struct rte_ether_hdr) + 4 * c->vlan;
+	uint16_t l3 = c->family == 4 ? 20 : 40, l4 = (uint16_t)(20 + optlen);
+	uint8_t *d = (uint8_t *)rte_pktmbuf_append(m, l2 + l3 + l4 + len);
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)d;
+	struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(d + l2 + l3);
+	uint8_t *ethertype = (uint8_t *)&eth->ether_type;
+	uint16_t et;
+	int i;
+
+	memset(d, 0, l2 + l3 + l4);
+	memcpy(eth->dst_addr.addr_bytes, from_client ? "\x02\0\0\0\0\x02" : "\x02\0\0\0\0\x01", 6);
+	memcpy(eth->src_addr.addr_bytes, from_client ? "\x02\0\0\0\0\x01" : "\x02\0\0\0\0\x02", 6);
+	for (i = 0; i < c->vlan; i++) {
+		struct rte_vlan_hdr *vh = (struct rte_vlan_hdr *)(d + 14 + 4 * i);
+
+		et = rte_cpu_to_be_16(i == 0 && c->vlan == 2 ? RTE_ETHER_TYPE_QINQ
+							      : RTE_ETHER_TYPE_VLAN);
+		memcpy(ethertype, &et, 2);
+		vh->vlan_tci = rte_cpu_to_be_16((uint16_t)(100 + i));
+		ethertype = (uint8_t *)vh + 2;
+	}
+	if (c->family == 4) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + l2);
+
+		et = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+		memcpy(ethertype, &et, 2);
+		ip->version_ihl = 0x45;
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(l3 + l4 + len));
+		ip->time_to_live = 64;
+		ip->next_proto_id = IPPROTO_TCP;
+		memcpy(&ip->src_addr, from_client ? c->client : c->server, 4);
+		memcpy(&ip->dst_addr, from_client ? c->server : c->client, 4);
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	} else {
+		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(d + l2);
+
+		et = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+		memcpy(ethertype, &et, 2);
+		ip6->vtc_flow = rte_cpu_to_be_32(6u << 28);
+		ip6->payload_len = rte_cpu_to_be_16((uint16_t)(l4 + len));
+		ip6->proto = IPPROTO_TCP;
+		ip6->hop_limits = 64;
+		memcpy(ip6->src_addr, from_client ? c->client : c->server, 16);
+		memcpy(ip6->dst_addr, from_client ? c->server : c->client, 16);
+	}
+	tcp->src_port = rte_cpu_to_be_16(from_client ? c->cport : c->sport);
+	tcp->dst_port = rte_cpu_to_be_16(from_client ? c->sport : c->cport);
+	tcp->sent_seq = rte_cpu_to_be_32(seq);
+	tcp->recv_ack = rte_cpu_to_be_32(ack);
+	tcp->data_off = (uint8_t)((l4 / 4) << 4);
+	tcp->tcp_flags = flags;
+	tcp->rx_win = rte_cpu_to_be_16(64240);
+	if (optlen)
+		memcpy(tcp + 1, opts, optlen);
+	memcpy(d + l2 + l3 + l4, payload, len);
+	if (c->family == 4)
+		tcp->cksum = rte_ipv4_udptcp_cksum((struct rte_ipv4_hdr *)(d + l2), tcp);
+	else
+		tcp->cksum = rte_ipv6_udptcp_cksum((struct rte_ipv6_hdr *)(d + l2), tcp);
+	return m;
+}
+
+static void feed(struct rte_mbuf *m)
+{
+	txq_clear(&fwd);
+	txq_clear(&back);
+	gw_engine_tick(&eng, fake_tsc, NOW);
+	fake_tsc += rte_get_tsc_hz(); /* a second between frames: rate limits never bite */
+	gw_engine_process(&eng, m, &fwd, &back);
+}
+
+/* Client sends text (stream order); returns after feeding. */
+static void client_says(struct conv *c, const char *text)
+{
+	uint16_t len = (uint16_t)strlen(text);
+
+	feed(frame(c, true, c->c_isn + 1 + c->c_off, c->s_isn + 1 + c->s_off, ACK | PSH, text, len,
+		   NULL, 0));
+	c->c_off += len;
+}
+
+static void server_says(struct conv *c, const char *text)
+{
+	uint16_t len = (uint16_t)strlen(text);
+
+	feed(frame(c, false, c->s_isn + 1 + c->s_off, c->c_isn + 1 + c->c_off, ACK | PSH, text, len,
+		   NULL, 0));
+	c->s_off += len;
+}
+
+struct want {
+	uint32_t seq, ack;
+	uint8_t flags;
+	const char *payload;
+};
+
+static void check_frame(struct rte_mbuf *m, const struct want *w, const char *what)
+{
+	struct gw_pkt p = { 0 };
+	uint16_t sum;
+	uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
+
+	if (gw_parse_frame(d, rte_pktmbuf_data_len(m), &p) != GW_PKT_TCP)
+		fail_msg("%s: output is not a TCP frame", what);
+	if (rte_be_to_cpu_32(p.tcp->sent_seq) != w->seq)
+		fail_msg("%s: seq %u, want %u", what, rte_be_to_cpu_32(p.tcp->sent_seq), w->seq);
+	if (rte_be_to_cpu_32(p.tcp->recv_ack) != w->ack)
+		fail_msg("%s: ack %u, want %u", what, rte_be_to_cpu_32(p.tcp->recv_ack), w->ack);
+	if (p.tcp->tcp_flags != w->flags)
+		fail_msg("%s: flags %#x, want %#x", what, p.tcp->tcp_flags, w->flags);
+	if (p.payload_len != strlen(w->payload) ||
+	    memcmp(d + p.payload_off, w->payload, p.payload_len) != 0)
+		fail_msg("%s: payload '%.*s', want '%s'", what, p.payload_len, d + p.payload_off,
+			 w->payload);
+	sum = p.tcp->cksum;
+	p.tcp->cksum = 0;
+	p.tcp->cksum = p.family == 4 ? rte_ipv4_udptcp_cksum(p.ip, p.tcp)
+				     : rte_ipv6_udptcp_cksum(p.ip, p.tcp);
+	if (sum != p.tcp->cksum)
+		fail_msg("%s: TCP checksum %#x, correct is %#x", what, sum, p.tcp->cksum);
+	if (p.family == 4) {
+		struct rte_ipv4_hdr *ip = p.ip;
+
+		sum = ip->hdr_checksum;
+		ip->hdr_checksum = 0;
+		if (sum != rte_ipv4_cksum(ip))
+			fail_msg("%s: IPv4 header checksum wrong", what);
+		ip->hdr_checksum = sum;
+	}
+}
+
+static void expect(struct gw_txq *q, const struct want *w, unsigned n, const char *what)
+{
+	unsigned i;
+	char name[96];
+
+	if (q->n != n)
+		fail_msg("%s: %u frames out, want %u", what, q->n, n);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%s, frame %u", what, i);
+		check_frame(q->m[i], &w[i], name);
+	}
+}
+
+static void conv_init(struct conv *c, int family, int vlan, uint16_t cport)
+{
+	memset(c, 0, sizeof(*c));
+	c->family = family;
+	c->vlan = vlan;
+	if (family == 4) {
+		inet_pton(AF_INET, "198.18.0.1", c->client);
+		inet_pton(AF_INET, "198.18.0.2", c->server);
+	} else {
+		inet_pton(AF_INET6, "fd00:18::1", c->client);
+		inet_pton(AF_INET6, "fd00:18::2", c->server);
+	}
+	c->cport = cport;
+	c->sport = 25;
+	c->c_isn = 0xfffff000u + cport;	/* near the wrap on purpose */
+	c->s_isn = 0x10000000u + cport;
+}
+
+/* Handshake, greeting, EHLO and MAIL, each answered, with nothing edited. */
+static void conv_open(struct conv *c, const char *mail)
+{
+	feed(frame(c, true, c->c_isn, 0, SYN, NULL, 0, NULL, 0));
+	assert_int_equal(fwd.n, 1);
+	feed(frame(c, false, c->s_isn, c->c_isn + 1, SYN | ACK, NULL, 0, NULL, 0));
+	assert_int_equal(fwd.n, 1);
+	server_says(c, "220 mx.receiver.example ESMTP\r\n");
+	client_says(c, "EHLO sender.example\r\n");
+	server_says(c, "250-mx.receiver.example\r\n250 PIPELINING\r\n");
+	if (mail) {
+		client_says(c, mail);
+		server_says(c, "250 2.1.0 Ok\r\n");
+		assert_int_equal(fwd.n, 1);
+	}
+}
+
+#define GREY(rcpt, secs)                                                                           \
+	"450 4.7.1 <" rcpt ">: Recipient address rejected: Greylisted, retry in " #secs        \
+	" seconds\r\n"
+
+static int setup(void **state)
+{
+	char err[256];
+
+	(void)state;
+	unlink(table_path);
+	unlink(awl_path);
+	if (gw_engine_init(&eng, &cfg, pool, 0, 0, err, sizeof(err)) != 0) {
+		fprintf(stderr, "engine: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	txq_clear(&fwd);
+	txq_clear(&back);
+	gw_engine_free(&eng);
+	unlink(table_path);
+	unlink(awl_path);
+	return 0;
+}
+
+static void test_non_smtp_passthrough_byte_exact(void **state)
+{
+	struct conv c;
+	struct rte_mbuf *m;
+	uint8_t copy[256];
+	uint16_t len;
+
+	(void)state;
+	conv_init(&c, 4, 0, 40000);
+	c.sport = 80;
+	m = frame(&c, true, 1, 2, ACK | PSH, "GET / HTTP/1.0\r\n\r\n", 18, NULL, 0);
+	len = rte_pktmbuf_data_len(m);
+	memcpy(copy, rte_pktmbuf_mtod(m, void *), len);
+	feed(m);
+	assert_int_equal(fwd.n, 1);
+	assert_int_equal(back.n, 0);
+	assert_int_equal(rte_pktmbuf_data_len(fwd.m[0]), len);
+	assert_memory_equal(rte_pktmbuf_mtod(fwd.m[0], void *), copy, len);
+	/* a runt frame is forwarded too, and counted */
+	m = rte_pktmbuf_alloc(pool);
+	memcpy(rte_pktmbuf_append(m, 10), copy, 10);
+	feed(m);
+	assert_int_equal(fwd.n, 1);
+	assert_int_equal(eng.stats.malformed, 1);
+}
+
+static void test_single_rcpt_greylisted(void **state)
+{
+	struct conv c;
+	uint32_t rcpt_off, grey_len;
+	const char *rcpt = "RCPT TO:<bob@receiver.example>\r\n";
+	const char *reply = GREY("bob@receiver.example", 300);
+
+	(void)state;
+	conv_init(&c, 4, 0, 40001);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	rcpt_off = c.c_off;
+	client_says(&c, rcpt);
+	grey_len = (uint32_t)strlen(reply);
+	/* nothing reaches the server; the 450 goes back, acking the RCPT line */
+	expect(&fwd, NULL, 0, "RCPT to server");
+	{
+		struct want w = { c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK | PSH, reply };
+
+		expect(&back, &w, 1, "injected 450");
+	}
+	/* the client acks our reply and sends QUIT: the server sees it where RCPT was */
+	feed(frame(&c, true, c.c_isn + 1 + c.c_off, c.s_isn + 1 + c.s_off + grey_len, ACK | PSH,
+		   "QUIT\r\n", 6, NULL, 0));
+	{
+		struct want w = { c.c_isn + 1 + rcpt_off, c.s_isn + 1 + c.s_off, ACK | PSH,
+				  "QUIT\r\n" };
+
+		expect(&fwd, &w, 1, "QUIT to server");
+	}
+	c.c_off += 6;
+	/* the server's 221 goes to the client shifted past our reply, acking the whole stream */
+	feed(frame(&c, false, c.s_isn + 1 + c.s_off, c.c_isn + 1 + rcpt_off + 6, ACK | PSH,
+		   "221 Bye\r\n", 9, NULL, 0));
+	{
+		struct want w = { c.s_isn + 1 + c.s_off + grey_len, c.c_isn + 1 + c.c_off,
+				  ACK | PSH, "221 Bye\r\n" };
+
+		expect(&fwd, &w, 1, "221 to client");
+	}
+	assert_int_equal(eng.stats.verdict[GW_V_GREYLIST], 1);
+	assert_int_equal(eng.stats.lines_removed, 1);
+	assert_int_equal(eng.stats.replies_injected, 1);
+}
+
+static void test_retransmitted_rcpt_dropped_and_reply_resent(void **state)
+{
+	struct conv c;
+	const char *rcpt = "RCPT TO:<bob@receiver.example>\r\n";
+	const char *reply = GREY("bob@receiver.example", 300);
+	uint32_t rcpt_off;
+
+	(void)state;
+	conv_init(&c, 4, 0, 40002);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	rcpt_off = c.c_off;
+	client_says(&c, rcpt);
+	assert_int_equal(back.n, 1);
+	/* our reply was lost: the client retransmits the RCPT */
+	feed(frame(&c, true, c.c_isn + 1 + rcpt_off, c.s_isn + 1 + c.s_off, ACK | PSH, rcpt,
+		   (uint16_t)strlen(rcpt), NULL, 0));
+	expect(&fwd, NULL, 0, "retransmitted RCPT to server");
+	{
+		struct want w = { c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK | PSH, reply };
+
+		expect(&back, &w, 1, "the same reply, resent");
+	}
+	assert_int_equal(eng.stats.retransmit_dropped, 1);
+	assert_int_equal(eng.stats.replies_resent, 1);
+	/* only one decision was made: the retransmission is not a second attempt */
+	assert_int_equal(eng.stats.verdict[GW_V_GREYLIST], 1);
+}
+
+static void test_ack_inside_injected_bytes_resends_the_rest(void **state)
+{
+	struct conv c;
+	const char *reply = GREY("bob@receiver.example", 300);
+
+	(void)state;
+	conv_init(&c, 4, 0, 40003);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	client_says(&c, "RCPT TO:<bob@receiver.example>\r\n");
+	/* the client got only the first 10 bytes of our reply and says so */
+	feed(frame(&c, true, c.c_isn + 1 + c.c_off, c.s_isn + 1 + c.s_off + 10, ACK, NULL, 0, NULL,
+		   0));
+	{
+		struct want w = { c.s_isn + 1 + c.s_off + 10, c.c_isn + 1 + c.c_off, ACK | PSH,
+				  reply + 10 };
+
+		expect(&back, &w, 1, "rest of the reply");
+	}
+	/* and the server hears an ack that stops where our bytes begin */
+	{
+		struct want w = { c.c_isn + 1 + c.c_off - 32, c.s_isn + 1 + c.s_off, ACK, "" };
+
+		expect(&fwd, &w, 1, "pure ack to server");
+	}
+}
+
+static void test_pipelined_mixed_verdicts(void **state)
+{
+	struct conv c;
+	const char *flight = "MAIL FROM:<alice@sender.example>\r\n"	  /* 34 */
+			     "RCPT TO:<bob@receiver.example>\r\n"	  /* 32: greylisted */
+			     "RCPT TO:<postmaster@receiver.example>\r\n" /* 39: exempt */
+			     "DATA\r\n";
+	const char *reply = GREY("bob@receiver.example", 300);
+	uint32_t c0, s0, R = (uint32_t)strlen(reply);
+
+	(void)state;
+	conv_init(&c, 4, 0, 40004);
+	conv_open(&c, NULL);
+	c0 = c.c_off;
+	s0 = c.s_off;
+	client_says(&c, flight);
+	{
+		struct want w[2] = {
+			{ c.c_isn + 1 + c0, c.s_isn + 1 + s0, ACK,
+			  "MAIL FROM:<alice@sender.example>\r\n" },
+			{ c.c_isn + 1 + c0 + 34, c.s_isn + 1 + s0, ACK | PSH,
+			  "RCPT TO:<postmaster@receiver.example>\r\nDATA\r\n" },
+		};
+
+		expect(&fwd, w, 2, "flight with bob cut out");
+		expect(&back, NULL, 0, "nothing injected yet: MAIL is unanswered");
+	}
+	/* the server answers MAIL, postmaster's RCPT and DATA in one segment */
+	feed(frame(&c, false, c.s_isn + 1 + s0, c.c_isn + 1 + c0 + 34 + 39 + 6, ACK | PSH,
+		   "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data\r\n", 42, NULL, 0));
+	{
+		uint32_t ack = c.c_isn + 1 + c.c_off;
+		struct want w[3] = {
+			{ c.s_isn + 1 + s0, ack, ACK, "250 2.1.0 Ok\r\n" },
+			{ c.s_isn + 1 + s0 + 14, ack, ACK | PSH, reply },
+			{ c.s_isn + 1 + s0 + 14 + R, ack, ACK | PSH,
+			  "250 2.1.5 Ok\r\n354 End data\r\n" },
+		};
+
+		expect(&fwd, w, 3, "replies with the 450 in RCPT order");
+	}
+	assert_int_equal(eng.stats.verdict[GW_V_PASS_EXEMPT], 1);
+	assert_int_equal(eng.stats.verdict[GW_V_GREYLIST], 1);
+}
+
+static void test_sack_edges_translated(void **state)
+{
+	struct conv c;
+	uint8_t opt[12] = { 1, 1, 5, 10 };
+	uint32_t cut_at, left, right, v;
+
+	(void)state;
+	conv_init(&c, 4, 0, 40005);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	cut_at = c.c_off;
+	client_says(&c, "RCPT TO:<bob@receiver.example>\r\n"); /* 32 bytes cut */
+	/* the server SACKs a block of later client data, in the numbering it knows */
+	left = c.c_isn + 1 + cut_at + 100;
+	right = left + 50;
+	v = rte_cpu_to_be_32(left);
+	memcpy(opt + 4, &v, 4);
+	v = rte_cpu_to_be_32(right);
+	memcpy(opt + 8, &v, 4);
+	feed(frame(&c, false, c.s_isn + 1 + c.s_off, c.c_isn + 1 + cut_at, ACK, NULL, 0, opt, 12));
+	assert_int_equal(fwd.n, 1);
+	{
+		struct gw_pkt p = { 0 };
+		uint8_t *d = rte_pktmbuf_mtod(fwd.m[0], uint8_t *);
+		uint32_t l, r;
+		struct want w = { c.s_isn + 1 + c.s_off + (uint32_t)strlen(
+							 GREY("bob@receiver.example", 300)),
+				  c.c_isn + 1 + cut_at + 32, ACK, "" };
+
+		check_frame(fwd.m[0], &w, "ack with SACK");
+		gw_parse_frame(d, rte_pktmbuf_data_len(fwd.m[0]), &p);
+		memcpy(&l, (uint8_t *)p.tcp + 24, 4);
+		memcpy(&r, (uint8_t *)p.tcp + 28, 4);
+		assert_int_equal(rte_be_to_cpu_32(l), left + 32);
+		assert_int_equal(rte_be_to_cpu_32(r), right + 32);
+	}
+	assert_int_equal(eng.stats.sack_translated, 1);
+}
+
+static void test_bdat_body_with_rcpt_text_untouched(void **state)
+{
+	struct conv c;
+	const char *chunk = "BDAT 35 LAST\r\nRCPT TO:<bob@receiver.example>\r\nxy\r\n";
+
+	(void)state;
+	conv_init(&c, 4, 0, 40006);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	client_says(&c, "RCPT TO:<postmaster@receiver.example>\r\n");
+	server_says(&c, "250 2.1.5 Ok\r\n");
+	client_says(&c, chunk);
+	{
+		struct want w = { c.c_isn + 1 + c.c_off - (uint32_t)strlen(chunk),
+				  c.s_isn + 1 + c.s_off, ACK | PSH, chunk };
+
+		expect(&fwd, &w, 1, "BDAT chunk forwarded as it is");
+	}
+	assert_int_equal(eng.stats.verdict[GW_V_GREYLIST], 0);
+	assert_int_equal(eng.stats.lines_removed, 0);
+}
+
+static void test_ipv6_and_qinq_greylisted(void **state)
+{
+	struct conv c;
+	const char *reply = GREY("carol@receiver.example", 300);
+
+	(void)state;
+	conv_init(&c, 6, 2, 40007);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	client_says(&c, "RCPT TO:<carol@receiver.example>\r\n");
+	expect(&fwd, NULL, 0, "RCPT to server");
+	{
+		struct want w = { c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK | PSH, reply };
+		uint8_t *d = rte_pktmbuf_mtod(back.m[0], uint8_t *);
+
+		expect(&back, &w, 1, "injected 450 over IPv6 in QinQ");
+		/* both tags survive in the reply */
+		assert_int_equal(rte_be_to_cpu_16(*(uint16_t *)(d + 12)), RTE_ETHER_TYPE_QINQ);
+		assert_int_equal(rte_be_to_cpu_16(*(uint16_t *)(d + 16)), RTE_ETHER_TYPE_VLAN);
+	}
+}
+
+static void test_starttls_from_unknown_network_gets_421(void **state)
+{
+	struct conv c;
+
+	(void)state;
+	conv_init(&c, 4, 0, 40008);
+	conv_open(&c, NULL);
+	client_says(&c, "STARTTLS\r\n");
+	expect(&fwd, NULL, 0, "STARTTLS to server");
+	{
+		struct want w = { c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK | PSH,
+				  "421 4.7.0 Greylisted, try again later\r\n" };
+
+		expect(&back, &w, 1, "421");
+	}
+}
+
+static void test_fail_open_cases_are_counted(void **state)
+{
+	struct conv c, d, o;
+	struct rte_mbuf *m;
+
+	(void)state;
+	/* mid-stream pickup: no SYN seen */
+	conv_init(&c, 4, 0, 40009);
+	m = frame(&c, true, 5000, 6000, ACK | PSH, "RCPT TO:<x@y>\r\n", 15, NULL, 0);
+	feed(m);
+	assert_int_equal(fwd.n, 1);
+	assert_int_equal(eng.stats.failopen[GW_FO_MIDSTREAM], 1);
+
+	/* a RCPT line split over two segments is passed */
+	conv_init(&d, 4, 0, 40010);
+	conv_open(&d, "MAIL FROM:<alice@sender.example>\r\n");
+	client_says(&d, "RCPT TO:<bob@recei");
+	assert_int_equal(fwd.n, 1);
+	client_says(&d, "ver.example>\r\n");
+	assert_int_equal(fwd.n, 1);
+	assert_int_equal(back.n, 0);
+	assert_int_equal(eng.stats.failopen[GW_FO_SPLIT_LINE], 1);
+
+	/* a gap stops parsing; the segment still goes through */
+	conv_init(&o, 4, 0, 40011);
+	conv_open(&o, "MAIL FROM:<alice@sender.example>\r\n");
+	o.c_off += 100;
+	client_says(&o, "RCPT TO:<bob@receiver.example>\r\n");
+	assert_int_equal(fwd.n, 1);
+	assert_int_equal(back.n, 0);
+	assert_int_equal(eng.stats.failopen[GW_FO_OUT_OF_ORDER], 1);
+}
+
+int main(int argc, char **argv)
+{
+	char prefix[64];
+	char *eal[] = { argv[0], "--no-huge", "-m", "128", "--no-pci", "--log-level", "error",
+			"--no-telemetry", "--file-prefix", prefix, NULL };
+	char *args[] = { "test", "--protect", "198.18.0.0/15", "--protect", "fd00::/8",
+			 "--table", table_path, "--awl", awl_path, "--capacity", "4096",
+			 "--max-flows", "64", NULL };
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_non_smtp_passthrough_byte_exact, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_single_rcpt_greylisted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retransmitted_rcpt_dropped_and_reply_resent,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_inside_injected_bytes_resends_the_rest,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipelined_mixed_verdicts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sack_edges_translated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bdat_body_with_rcpt_text_untouched, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6_and_qinq_greylisted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_starttls_from_unknown_network_gets_421, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fail_open_cases_are_counted, setup, teardown),
+	};
+
+	(void)argc;
+	snprintf(prefix, sizeof(prefix), "gwtest%d", (int)getpid());
+	snprintf(table_path, sizeof(table_path), "/dev/shm/gw-pio-%d-t", (int)getpid());
+	snprintf(awl_path, sizeof(awl_path), "/dev/shm/gw-pio-%d-a", (int)getpid());
+	if (rte_eal_init(10, eal) < 0)
+		return 1;
+	pool = rte_pktmbuf_pool_create("test_mbufs", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	gw_dp_parse_args(&cfg, 13, args);
+	cfg.policy.awl_clients = 0;
+	{
+		int rc = cmocka_run_group_tests_name("dataplane_engine", tests, NULL, NULL);
+
+		rte_eal_cleanup();
+		return rc;
+	}
+}
