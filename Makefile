@@ -17,7 +17,7 @@ DPDK_CFLAGS = $(shell pkg-config --cflags libdpdk 2>/dev/null)
 DPDK_LIBS   = $(shell pkg-config --libs libdpdk 2>/dev/null)
 
 DEB_PACKAGES = build-essential clang llvm libclang-rt-14-dev pkg-config libcmocka-dev \
-	libdpdk-dev dpdk libbpf-dev bpftool libelf-dev zlib1g-dev libjemalloc-dev libpcap-dev \
+	libdpdk-dev dpdk dpdk-dev libbpf-dev bpftool libelf-dev zlib1g-dev libjemalloc-dev libpcap-dev \
 	postfix swaks ethtool iproute2 iputils-ping tcpdump procps python3
 
 LIB_SRCS = lib/smtp_stream.c lib/table_file.c lib/lists.c lib/reply.c

@@ -23,6 +23,7 @@
 #define NUM_MBUFS    16383
 #define MBUF_CACHE   256
 #define BURST_SIZE   32
+#define PREFETCH_AHEAD 8
 
 static volatile sig_atomic_t force_quit;
 
@@ -81,9 +82,11 @@ static void main_loop(struct gw_engine *e, uint16_t nports)
 	static struct gw_txq fwd, back;
 	struct rte_mbuf *bufs[BURST_SIZE];
 	uint64_t hz = rte_get_tsc_hz(), tsc = rte_rdtsc(), next_house = tsc, next_stats;
-	uint64_t wall = (uint64_t)time(NULL);
+	uint64_t wall = (uint64_t)time(NULL), stop = UINT64_MAX;
 
 	next_stats = e->cfg->stats_interval ? tsc + e->cfg->stats_interval * hz : UINT64_MAX;
+	if (e->cfg->duration)
+		stop = tsc + e->cfg->duration * hz;
 	printf("greywall-dp: bridging %u ports on lcore %u; Ctrl-C to stop\n", nports,
 	       rte_lcore_id());
 	fflush(stdout);
@@ -91,6 +94,8 @@ static void main_loop(struct gw_engine *e, uint16_t nports)
 		uint16_t port;
 
 		tsc = rte_rdtsc();
+		if (tsc >= stop)
+			break;
 		if (tsc >= next_house) {
 			/* housekeeping ten times a second: the only place that asks the kernel */
 			wall = (uint64_t)time(NULL);
@@ -107,9 +112,12 @@ static void main_loop(struct gw_engine *e, uint16_t nports)
 
 			if (nb == 0)
 				continue;
+			/* headers of the whole burst start loading before the first is read */
+			for (i = 0; i < nb && i < PREFETCH_AHEAD; i++)
+				rte_prefetch0(rte_pktmbuf_mtod(bufs[i], void *));
 			for (i = 0; i < nb; i++) {
-				if (i + 1 < nb)
-					rte_prefetch0(rte_pktmbuf_mtod(bufs[i + 1], void *));
+				if (i + PREFETCH_AHEAD < nb)
+					rte_prefetch0(rte_pktmbuf_mtod(bufs[i + PREFETCH_AHEAD], void *));
 				gw_engine_process(e, bufs[i], &fwd, &back);
 			}
 			flush(e, port ^ 1, &fwd);

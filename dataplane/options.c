@@ -56,6 +56,7 @@ static const char usage_text[] =
 	"  --flow-idle S           forget a flow idle this long. Default: 600\n"
 	"  --stats-interval S      print counters every S seconds (0 = only at exit). Default: 0\n"
 	"  --log-verdicts          print one line per decision, Postfix NOQUEUE style\n"
+	"  --duration S            stop after S seconds (benchmarks). Default: run until SIGINT\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"Example (two veths bridged through AF_PACKET):\n"
@@ -87,6 +88,7 @@ enum {
 	OPT_FLOW_IDLE,
 	OPT_STATS,
 	OPT_LOG,
+	OPT_DURATION,
 };
 
 static const struct option long_opts[] = {
@@ -114,6 +116,7 @@ static const struct option long_opts[] = {
 	{ "flow-idle", required_argument, NULL, OPT_FLOW_IDLE },
 	{ "stats-interval", required_argument, NULL, OPT_STATS },
 	{ "log-verdicts", no_argument, NULL, OPT_LOG },
+	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -276,6 +279,9 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 			break;
 		case OPT_LOG:
 			cfg->log_verdicts = true;
+			break;
+		case OPT_DURATION:
+			cfg->duration = (uint32_t)number("--duration", optarg, 1, 86400 * 365);
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

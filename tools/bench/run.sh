@@ -8,3 +8,9 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 echo "== triplet table vs rte_hash, policy decisions"
 "$BUILD/tools/bench/table_bench" ${BENCH_TABLE_SIZES:-}
+echo
+echo "== greywall-dp vs dpdk-testpmd io-forward (non-SMTP)"
+tools/bench/dp_bench.sh
+echo
+echo "== SMTP through greywall-dp vs testpmd vs a Linux bridge (namespaces, real smtp-source/smtp-sink)"
+tools/bench/smtp_bench.sh
