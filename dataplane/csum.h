@@ -14,7 +14,7 @@ static inline uint16_t gw_csum_replace4(uint16_t csum, uint32_t old_be, uint32_t
 {
 	uint32_t sum = (uint16_t)~csum;
 
-	sum += (uint16_t)~(old_be >> 16) + (uint16_t)~(old_be & 0xffff);
+	sum += (uint16_t) ~(old_be >> 16) + (uint16_t) ~(old_be & 0xffff);
 	sum += (new_be >> 16) + (new_be & 0xffff);
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);

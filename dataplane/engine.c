@@ -43,17 +43,17 @@ int gw_engine_init(struct gw_engine *e, const struct gw_dp_config *cfg, struct r
 			       errlen);
 	if (rc)
 		return rc;
-	e->policy = (struct gw_policy){ &e->triplets.table, &e->awl.table, &cfg->policy,
-					e->triplets.table.hdr->secret };
+	e->policy = (struct gw_policy){&e->triplets.table, &e->awl.table, &cfg->policy,
+				       e->triplets.table.hdr->secret};
 	snprintf(name, sizeof(name), "gw_flows_%u", id);
 	if (gw_flow_table_init(&e->flows, cfg->max_flows, socket, name) != 0) {
 		snprintf(err, errlen, "cannot allocate a flow table of %u flows", cfg->max_flows);
 		return -1;
 	}
 	snprintf(name, sizeof(name), "gw_replies_%u", id);
-	e->reply_pool = rte_mempool_create(name, cfg->max_flows * 2 + 1023,
-					   sizeof(struct gw_reply_buf), 64, 0, NULL, NULL, NULL,
-					   NULL, socket, 0);
+	e->reply_pool =
+	    rte_mempool_create(name, cfg->max_flows * 2 + 1023, sizeof(struct gw_reply_buf), 64, 0,
+			       NULL, NULL, NULL, NULL, socket, 0);
 	if (!e->reply_pool) {
 		snprintf(err, errlen, "cannot allocate the reply buffer pool");
 		return -1;
@@ -231,9 +231,9 @@ static void set_seq(struct gw_pkt *p, uint32_t seq)
  * A new frame: the headers of 'hdr' (up to the TCP payload), then payload.
  * Lengths and checksums are fixed up; seq and flags are the caller's.
  */
-static struct rte_mbuf *build_frame(struct gw_engine *e, const uint8_t *hdr, const struct gw_pkt *hp,
-				    const uint8_t *payload, uint16_t len, uint32_t seq,
-				    uint8_t flags, struct gw_pkt *out)
+static struct rte_mbuf *build_frame(struct gw_engine *e, const uint8_t *hdr,
+				    const struct gw_pkt *hp, const uint8_t *payload, uint16_t len,
+				    uint32_t seq, uint8_t flags, struct gw_pkt *out)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(e->pool);
 	uint8_t *d;
@@ -446,10 +446,9 @@ static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 		f->resend_tsc = e->now_tsc;
 		if (flags & (TCP_FIN | TCP_RST)) {
 			struct gw_pkt out;
-			struct rte_mbuf *h = build_frame(e, frame, p, NULL, 0,
-							 f->c_isn + 1 +
-								 gw_seqmap_fwd(&f->c2s, off + len),
-							 flags, &out);
+			struct rte_mbuf *h = build_frame(
+			    e, frame, p, NULL, 0, f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, off + len),
+			    flags, &out);
 			if (h)
 				txq_push(e, fwd, h);
 		}
@@ -462,7 +461,7 @@ static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 		struct rte_mbuf *piece;
 
 		if (i + 1 < n)
-			fl &= (uint8_t)~(TCP_FIN | TCP_PSH);
+			fl &= (uint8_t) ~(TCP_FIN | TCP_PSH);
 		piece = build_frame(e, frame, p, payload + (starts[i] - off), ends[i] - starts[i],
 				    f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, starts[i]), fl, &out);
 		if (piece)
@@ -517,7 +516,7 @@ static void server_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 		if (before(cur, ins->off)) {
 			piece = build_frame(e, frame, p, payload + (cur - off), ins->off - cur,
 					    f->s_isn + 1 + gw_seqmap_fwd(&f->s2c, cur),
-					    flags & (uint8_t)~(TCP_FIN | TCP_PSH), &out);
+					    flags & (uint8_t) ~(TCP_FIN | TCP_PSH), &out);
 			if (piece)
 				txq_push(e, fwd, piece);
 			cur = ins->off;
@@ -533,10 +532,9 @@ static void server_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 	}
 	if (before(cur, off + len) || (flags & TCP_FIN)) {
 		struct gw_pkt out;
-		struct rte_mbuf *piece = build_frame(e, frame, p, payload + (cur - off),
-						     off + len - cur,
-						     f->s_isn + 1 + gw_seqmap_fwd(&f->s2c, cur),
-						     flags, &out);
+		struct rte_mbuf *piece =
+		    build_frame(e, frame, p, payload + (cur - off), off + len - cur,
+				f->s_isn + 1 + gw_seqmap_fwd(&f->s2c, cur), flags, &out);
 		if (piece)
 			txq_push(e, fwd, piece);
 	}

@@ -31,18 +31,18 @@ struct gw_engine {
 	struct gw_table_map triplets, awl;
 	struct gw_policy policy;
 	struct gw_flow_table flows;
-	struct rte_mempool *pool;	/* for rebuilt and injected segments */
+	struct rte_mempool *pool; /* for rebuilt and injected segments */
 	struct rte_mempool *reply_pool;
 	struct gw_dp_stats stats;
 	uint64_t tsc_hz;
 	uint64_t now_tsc;
-	uint64_t now_wall;		/* seconds, refreshed once per burst */
+	uint64_t now_wall; /* seconds, refreshed once per burst */
 	/* the segment being parsed */
 	struct gw_flow *cur_flow;
 	int cur_c2s;
 	uint32_t cur_new_start;
 	uint32_t cur_seg_end;
-	struct gw_txq *cur_back;	/* toward the client, for replies injected right away */
+	struct gw_txq *cur_back; /* toward the client, for replies injected right away */
 	uint32_t standalone[GW_FLOW_REPLIES];
 	uint8_t nstandalone;
 };

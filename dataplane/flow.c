@@ -9,11 +9,11 @@
 int gw_flow_table_init(struct gw_flow_table *t, uint32_t cap, int socket, const char *name)
 {
 	struct rte_hash_parameters p = {
-		.name = name,
-		.entries = cap * 2,	/* headroom: cuckoo inserts fail near full */
-		.key_len = sizeof(struct gw_flow_key),
-		.hash_func = rte_hash_crc,
-		.socket_id = socket,
+	    .name = name,
+	    .entries = cap * 2, /* headroom: cuckoo inserts fail near full */
+	    .key_len = sizeof(struct gw_flow_key),
+	    .hash_func = rte_hash_crc,
+	    .socket_id = socket,
 	};
 	uint32_t i;
 

@@ -16,13 +16,13 @@
 #include "greywall/smtp_stream.h"
 #include "seqmap.h"
 
-#define GW_TMPL_MAX	 192	/* L2..L4 headers of the last server segment */
-#define GW_FLOW_REPLIES	 GW_SEQMAP_MAX
+#define GW_TMPL_MAX	192 /* L2..L4 headers of the last server segment */
+#define GW_FLOW_REPLIES GW_SEQMAP_MAX
 
 struct gw_flow_key {
 	uint8_t client[16];
 	uint8_t server[16];
-	uint16_t client_port;	/* network order */
+	uint16_t client_port; /* network order */
 	uint16_t server_port;
 	uint8_t family;
 	uint8_t pad[3];
@@ -36,10 +36,10 @@ struct gw_reply_buf {
 struct gw_flow {
 	struct gw_flow_key key;
 	uint32_t c_isn, s_isn;
-	uint32_t c_next, s_next;	/* next stream offset to parse, per direction */
-	uint32_t c_acked;		/* the server's latest ack, as a client stream offset */
+	uint32_t c_next, s_next; /* next stream offset to parse, per direction */
+	uint32_t c_acked;	 /* the server's latest ack, as a client stream offset */
 	uint8_t have_s_isn;
-	uint8_t parse_off;		/* stopped parsing (gap or desync): translate only */
+	uint8_t parse_off; /* stopped parsing (gap or desync): translate only */
 	uint8_t desync_counted;
 	uint8_t fin_c, fin_s, rst;
 	uint16_t tmpl_len;

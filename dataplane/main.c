@@ -18,11 +18,11 @@
 
 #include "engine.h"
 
-#define RX_RING_SIZE 1024
-#define TX_RING_SIZE 1024
-#define NUM_MBUFS    16383
-#define MBUF_CACHE   256
-#define BURST_SIZE   32
+#define RX_RING_SIZE   1024
+#define TX_RING_SIZE   1024
+#define NUM_MBUFS      16383
+#define MBUF_CACHE     256
+#define BURST_SIZE     32
 #define PREFETCH_AHEAD 8
 
 static volatile sig_atomic_t force_quit;
@@ -35,7 +35,7 @@ static void on_signal(int sig)
 
 static int port_init(uint16_t port, struct rte_mempool *pool)
 {
-	struct rte_eth_conf conf = { 0 };
+	struct rte_eth_conf conf = {0};
 	struct rte_eth_dev_info info;
 	uint16_t nb_rxd = RX_RING_SIZE, nb_txd = TX_RING_SIZE;
 	int rc;
@@ -117,7 +117,8 @@ static void main_loop(struct gw_engine *e, uint16_t nports)
 				rte_prefetch0(rte_pktmbuf_mtod(bufs[i], void *));
 			for (i = 0; i < nb; i++) {
 				if (i + PREFETCH_AHEAD < nb)
-					rte_prefetch0(rte_pktmbuf_mtod(bufs[i + PREFETCH_AHEAD], void *));
+					rte_prefetch0(
+					    rte_pktmbuf_mtod(bufs[i + PREFETCH_AHEAD], void *));
 				gw_engine_process(e, bufs[i], &fwd, &back);
 			}
 			flush(e, port ^ 1, &fwd);

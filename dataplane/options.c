@@ -9,59 +9,59 @@
 #include "options.h"
 
 static const char usage_text[] =
-	"Usage: greywall-dp [EAL options] -- [options]\n"
-	"\n"
-	"greywall-dp greylists SMTP inline. It bridges DPDK ports in pairs (0<->1, 2<->3, ...),\n"
-	"forwards all traffic unchanged except SMTP to protected destinations, and answers an\n"
-	"unseen (client network, sender, recipient) triplet with a 450 that it writes into the\n"
-	"TCP flow itself: the RCPT line is removed from the client's stream and the reply\n"
-	"inserted into the server's, with sequence numbers translated for the rest of the flow.\n"
-	"Cases it cannot handle are forwarded unchanged and counted (fail open).\n"
-	"\n"
-	"Traffic:\n"
-	"  --protect CIDR          protect SMTP servers in CIDR (IPv4 or IPv6; repeatable).\n"
-	"                          Default: every destination.\n"
-	"  --smtp-port N           SMTP port to inspect (repeatable). Default: 25.\n"
-	"\n"
-	"State:\n"
-	"  --table PATH            shared triplet table file (created if missing).\n"
-	"                          Default: /dev/shm/greywall-triplets\n"
-	"  --awl PATH              client auto-whitelist table. Default: /dev/shm/greywall-awl\n"
-	"  --capacity N            triplets the table is sized for when created. Default: 1048576\n"
-	"\n"
-	"Policy (defaults follow postgrey):\n"
-	"  --delay S               greylist delay in seconds. Default: 300\n"
-	"  --retry-window S        forget a triplet not retried within S seconds. Default: 172800\n"
-	"  --max-age S             passed triplets live S seconds after last seen. Default: 3024000\n"
-	"  --awl-clients N         passes before a client network skips greylisting; 0 = off.\n"
-	"                          Default: 5\n"
-	"  --v4-prefix N           IPv4 client network length, 32 = exact address. Default: 24\n"
-	"  --v6-prefix N           IPv6 client network length, 128 = exact address. Default: 64\n"
-	"  --no-strip-extension    keep +extensions in addresses\n"
-	"  --no-verp               do not fold digit runs in sender local parts\n"
-	"  --greylist-postmaster   greylist postmaster@ and abuse@ too\n"
-	"  --tls-mode MODE         'greylist' (default): STARTTLS from an unknown network gets\n"
-	"                          421 on a (network, HELO) pseudo-triplet; 'pass': never.\n"
-	"  --whitelist FILE        whitelist file; --blacklist FILE: blacklist file. Lines are\n"
-	"                          'client CIDR', 'sender ADDR|@DOMAIN', 'recipient ADDR|@DOMAIN',\n"
-	"                          '#' starts a comment.\n"
-	"\n"
-	"Replies (%r recipient, %s sender, %c client, %t seconds, %% a percent sign):\n"
-	"  --reply-greylist TEXT   Default: " GW_REPLY_GREYLIST_DEFAULT "\n"
-	"  --reply-blacklist TEXT  Default: " GW_REPLY_BLACKLIST_DEFAULT "\n"
-	"  --reply-tls TEXT        Default: " GW_REPLY_TLS_DEFAULT "\n"
-	"\n"
-	"Flows and output:\n"
-	"  --max-flows N           tracked SMTP flows; beyond, new flows fail open. Default: 16384\n"
-	"  --flow-idle S           forget a flow idle this long. Default: 600\n"
-	"  --stats-interval S      print counters every S seconds (0 = only at exit). Default: 0\n"
-	"  --log-verdicts          print one line per decision, Postfix NOQUEUE style\n"
-	"  --duration S            stop after S seconds (benchmarks). Default: run until SIGINT\n"
-	"  -h, --help              this text\n"
-	"\n"
-	"Example (two veths bridged through AF_PACKET):\n"
-	"  greywall-dp --no-huge -m 512 --vdev=net_af_packet0,iface=gw-c \\\n"
-	"      --vdev=net_af_packet1,iface=gw-s -- --protect 198.18.0.0/15 --delay 300\n";
+    "Usage: greywall-dp [EAL options] -- [options]\n"
+    "\n"
+    "greywall-dp greylists SMTP inline. It bridges DPDK ports in pairs (0<->1, 2<->3, ...),\n"
+    "forwards all traffic unchanged except SMTP to protected destinations, and answers an\n"
+    "unseen (client network, sender, recipient) triplet with a 450 that it writes into the\n"
+    "TCP flow itself: the RCPT line is removed from the client's stream and the reply\n"
+    "inserted into the server's, with sequence numbers translated for the rest of the flow.\n"
+    "Cases it cannot handle are forwarded unchanged and counted (fail open).\n"
+    "\n"
+    "Traffic:\n"
+    "  --protect CIDR          protect SMTP servers in CIDR (IPv4 or IPv6; repeatable).\n"
+    "                          Default: every destination.\n"
+    "  --smtp-port N           SMTP port to inspect (repeatable). Default: 25.\n"
+    "\n"
+    "State:\n"
+    "  --table PATH            shared triplet table file (created if missing).\n"
+    "                          Default: /dev/shm/greywall-triplets\n"
+    "  --awl PATH              client auto-whitelist table. Default: /dev/shm/greywall-awl\n"
+    "  --capacity N            triplets the table is sized for when created. Default: 1048576\n"
+    "\n"
+    "Policy (defaults follow postgrey):\n"
+    "  --delay S               greylist delay in seconds. Default: 300\n"
+    "  --retry-window S        forget a triplet not retried within S seconds. Default: 172800\n"
+    "  --max-age S             passed triplets live S seconds after last seen. Default: 3024000\n"
+    "  --awl-clients N         passes before a client network skips greylisting; 0 = off.\n"
+    "                          Default: 5\n"
+    "  --v4-prefix N           IPv4 client network length, 32 = exact address. Default: 24\n"
+    "  --v6-prefix N           IPv6 client network length, 128 = exact address. Default: 64\n"
+    "  --no-strip-extension    keep +extensions in addresses\n"
+    "  --no-verp               do not fold digit runs in sender local parts\n"
+    "  --greylist-postmaster   greylist postmaster@ and abuse@ too\n"
+    "  --tls-mode MODE         'greylist' (default): STARTTLS from an unknown network gets\n"
+    "                          421 on a (network, HELO) pseudo-triplet; 'pass': never.\n"
+    "  --whitelist FILE        whitelist file; --blacklist FILE: blacklist file. Lines are\n"
+    "                          'client CIDR', 'sender ADDR|@DOMAIN', 'recipient ADDR|@DOMAIN',\n"
+    "                          '#' starts a comment.\n"
+    "\n"
+    "Replies (%r recipient, %s sender, %c client, %t seconds, %% a percent sign):\n"
+    "  --reply-greylist TEXT   Default: " GW_REPLY_GREYLIST_DEFAULT "\n"
+    "  --reply-blacklist TEXT  Default: " GW_REPLY_BLACKLIST_DEFAULT "\n"
+    "  --reply-tls TEXT        Default: " GW_REPLY_TLS_DEFAULT "\n"
+    "\n"
+    "Flows and output:\n"
+    "  --max-flows N           tracked SMTP flows; beyond, new flows fail open. Default: 16384\n"
+    "  --flow-idle S           forget a flow idle this long. Default: 600\n"
+    "  --stats-interval S      print counters every S seconds (0 = only at exit). Default: 0\n"
+    "  --log-verdicts          print one line per decision, Postfix NOQUEUE style\n"
+    "  --duration S            stop after S seconds (benchmarks). Default: run until SIGINT\n"
+    "  -h, --help              this text\n"
+    "\n"
+    "Example (two veths bridged through AF_PACKET):\n"
+    "  greywall-dp --no-huge -m 512 --vdev=net_af_packet0,iface=gw-c \\\n"
+    "      --vdev=net_af_packet1,iface=gw-s -- --protect 198.18.0.0/15 --delay 300\n";
 
 enum {
 	OPT_PROTECT = 256,
@@ -92,33 +92,33 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{ "protect", required_argument, NULL, OPT_PROTECT },
-	{ "smtp-port", required_argument, NULL, OPT_SMTP_PORT },
-	{ "table", required_argument, NULL, OPT_TABLE },
-	{ "awl", required_argument, NULL, OPT_AWL },
-	{ "capacity", required_argument, NULL, OPT_CAPACITY },
-	{ "delay", required_argument, NULL, OPT_DELAY },
-	{ "retry-window", required_argument, NULL, OPT_RETRY },
-	{ "max-age", required_argument, NULL, OPT_MAX_AGE },
-	{ "awl-clients", required_argument, NULL, OPT_AWL_CLIENTS },
-	{ "v4-prefix", required_argument, NULL, OPT_V4 },
-	{ "v6-prefix", required_argument, NULL, OPT_V6 },
-	{ "no-strip-extension", no_argument, NULL, OPT_NO_EXT },
-	{ "no-verp", no_argument, NULL, OPT_NO_VERP },
-	{ "greylist-postmaster", no_argument, NULL, OPT_GREY_PM },
-	{ "tls-mode", required_argument, NULL, OPT_TLS },
-	{ "whitelist", required_argument, NULL, OPT_WHITE },
-	{ "blacklist", required_argument, NULL, OPT_BLACK },
-	{ "reply-greylist", required_argument, NULL, OPT_R_GREY },
-	{ "reply-blacklist", required_argument, NULL, OPT_R_BLACK },
-	{ "reply-tls", required_argument, NULL, OPT_R_TLS },
-	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
-	{ "flow-idle", required_argument, NULL, OPT_FLOW_IDLE },
-	{ "stats-interval", required_argument, NULL, OPT_STATS },
-	{ "log-verdicts", no_argument, NULL, OPT_LOG },
-	{ "duration", required_argument, NULL, OPT_DURATION },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+    {"protect", required_argument, NULL, OPT_PROTECT},
+    {"smtp-port", required_argument, NULL, OPT_SMTP_PORT},
+    {"table", required_argument, NULL, OPT_TABLE},
+    {"awl", required_argument, NULL, OPT_AWL},
+    {"capacity", required_argument, NULL, OPT_CAPACITY},
+    {"delay", required_argument, NULL, OPT_DELAY},
+    {"retry-window", required_argument, NULL, OPT_RETRY},
+    {"max-age", required_argument, NULL, OPT_MAX_AGE},
+    {"awl-clients", required_argument, NULL, OPT_AWL_CLIENTS},
+    {"v4-prefix", required_argument, NULL, OPT_V4},
+    {"v6-prefix", required_argument, NULL, OPT_V6},
+    {"no-strip-extension", no_argument, NULL, OPT_NO_EXT},
+    {"no-verp", no_argument, NULL, OPT_NO_VERP},
+    {"greylist-postmaster", no_argument, NULL, OPT_GREY_PM},
+    {"tls-mode", required_argument, NULL, OPT_TLS},
+    {"whitelist", required_argument, NULL, OPT_WHITE},
+    {"blacklist", required_argument, NULL, OPT_BLACK},
+    {"reply-greylist", required_argument, NULL, OPT_R_GREY},
+    {"reply-blacklist", required_argument, NULL, OPT_R_BLACK},
+    {"reply-tls", required_argument, NULL, OPT_R_TLS},
+    {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+    {"flow-idle", required_argument, NULL, OPT_FLOW_IDLE},
+    {"stats-interval", required_argument, NULL, OPT_STATS},
+    {"log-verdicts", no_argument, NULL, OPT_LOG},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static void die(const char *fmt, const char *arg, const char *why)
@@ -203,7 +203,7 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 			if (cfg->nsmtp_ports >= GW_DP_MAX_PORTS)
 				die("--smtp-port: more than %s ports%s", "8", "");
 			cfg->smtp_ports[cfg->nsmtp_ports++] =
-				(uint16_t)number("--smtp-port", optarg, 1, 65535);
+			    (uint16_t)number("--smtp-port", optarg, 1, 65535);
 			break;
 		case OPT_TABLE:
 			cfg->table_path = optarg;
@@ -218,7 +218,8 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 			cfg->policy.delay = (uint32_t)number("--delay", optarg, 0, 86400 * 30);
 			break;
 		case OPT_RETRY:
-			cfg->policy.retry_window = (uint32_t)number("--retry-window", optarg, 1, 1u << 30);
+			cfg->policy.retry_window =
+			    (uint32_t)number("--retry-window", optarg, 1, 1u << 30);
 			break;
 		case OPT_MAX_AGE:
 			cfg->policy.max_age = (uint32_t)number("--max-age", optarg, 1, 1u << 30);
@@ -275,7 +276,8 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 			cfg->flow_idle = (uint32_t)number("--flow-idle", optarg, 1, 86400);
 			break;
 		case OPT_STATS:
-			cfg->stats_interval = (uint32_t)number("--stats-interval", optarg, 0, 86400);
+			cfg->stats_interval =
+			    (uint32_t)number("--stats-interval", optarg, 0, 86400);
 			break;
 		case OPT_LOG:
 			cfg->log_verdicts = true;
@@ -296,8 +298,8 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 	if (cfg->nsmtp_ports == 0)
 		cfg->smtp_ports[cfg->nsmtp_ports++] = 25;
 	if (cfg->nprotect == 0) {
-		cfg->protect[0] = (struct gw_prefix){ .family = 4, .len = 0 };
-		cfg->protect[1] = (struct gw_prefix){ .family = 6, .len = 0 };
+		cfg->protect[0] = (struct gw_prefix){.family = 4, .len = 0};
+		cfg->protect[1] = (struct gw_prefix){.family = 6, .len = 0};
 		cfg->nprotect = 2;
 	}
 }

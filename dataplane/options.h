@@ -33,9 +33,9 @@ struct gw_dp_config {
 	const char *reply_blacklist;
 	const char *reply_tls;
 	uint32_t max_flows;
-	uint32_t flow_idle;	/* seconds without packets before a flow is forgotten */
+	uint32_t flow_idle; /* seconds without packets before a flow is forgotten */
 	uint32_t stats_interval;
-	uint32_t duration;	/* stop after this many seconds; 0 = until signalled */
+	uint32_t duration; /* stop after this many seconds; 0 = until signalled */
 	bool log_verdicts;
 	struct gw_lists *lists;
 };

@@ -20,21 +20,21 @@
 
 enum gw_pkt_kind {
 	GW_PKT_TCP = 0,
-	GW_PKT_NOT_IP,		/* ARP, LLDP, anything else: forward */
+	GW_PKT_NOT_IP, /* ARP, LLDP, anything else: forward */
 	GW_PKT_NOT_TCP,
-	GW_PKT_FRAGMENT,	/* forwarded unchanged and counted */
-	GW_PKT_IPV6_EXT,	/* extension headers before TCP: forwarded, counted */
-	GW_PKT_MALFORMED,	/* truncated or inconsistent: forwarded, counted */
+	GW_PKT_FRAGMENT,  /* forwarded unchanged and counted */
+	GW_PKT_IPV6_EXT,  /* extension headers before TCP: forwarded, counted */
+	GW_PKT_MALFORMED, /* truncated or inconsistent: forwarded, counted */
 };
 
 struct gw_pkt {
-	uint8_t family;		/* 4 or 6 */
+	uint8_t family; /* 4 or 6 */
 	uint16_t l3_off;
 	uint16_t l4_off;
 	uint16_t payload_off;
 	uint16_t payload_len;
 	uint16_t tcp_hlen;
-	uint8_t *saddr;		/* 4 or 16 bytes inside the frame */
+	uint8_t *saddr; /* 4 or 16 bytes inside the frame */
 	uint8_t *daddr;
 	struct rte_tcp_hdr *tcp;
 	void *ip;
@@ -80,7 +80,7 @@ static __always_inline int gw_parse_eth(struct gw_cursor *c, uint16_t *ethertype
 /* Returns a gw_pkt_kind; on GW_PKT_TCP every field of p is valid and inside the frame. */
 static __always_inline int gw_parse_frame(uint8_t *frame, uint16_t len, struct gw_pkt *p)
 {
-	struct gw_cursor c = { frame, frame + len };
+	struct gw_cursor c = {frame, frame + len};
 	uint16_t ethertype, l3_len;
 	struct rte_tcp_hdr *tcp;
 	uint8_t *l3;
@@ -101,10 +101,11 @@ static __always_inline int gw_parse_frame(uint8_t *frame, uint16_t len, struct g
 			return GW_PKT_MALFORMED;
 		if (ip->next_proto_id != IPPROTO_TCP)
 			return GW_PKT_NOT_TCP;
-		if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
+		if (ip->fragment_offset &
+		    rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
 			return GW_PKT_FRAGMENT;
 		c.pos = l3 + ihl;
-		c.end = l3 + tot;	/* Ethernet padding is not payload */
+		c.end = l3 + tot; /* Ethernet padding is not payload */
 		p->family = 4;
 		p->saddr = (uint8_t *)&ip->src_addr;
 		p->daddr = (uint8_t *)&ip->dst_addr;
@@ -119,9 +120,9 @@ static __always_inline int gw_parse_frame(uint8_t *frame, uint16_t len, struct g
 			return GW_PKT_MALFORMED;
 		if (ip6->proto != IPPROTO_TCP)
 			return ip6->proto == 0 || ip6->proto == 43 || ip6->proto == 44 ||
-					       ip6->proto == 60
-				       ? GW_PKT_IPV6_EXT
-				       : GW_PKT_NOT_TCP;
+				       ip6->proto == 60
+				   ? GW_PKT_IPV6_EXT
+				   : GW_PKT_NOT_TCP;
 		c.end = c.pos + l3_len;
 		p->family = 6;
 		p->saddr = ip6->src_addr;

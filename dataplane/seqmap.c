@@ -18,7 +18,8 @@ struct gw_edit *gw_seqmap_add(struct gw_seqmap *m, uint8_t kind, uint32_t off, u
 		return NULL;
 	if (m->n) {
 		const struct gw_edit *last = &m->e[m->n - 1];
-		uint32_t last_end = last->kind == GW_EDIT_REMOVE ? last->off + last->len : last->off;
+		uint32_t last_end =
+		    last->kind == GW_EDIT_REMOVE ? last->off + last->len : last->off;
 
 		if (before(off, last_end))
 			return NULL;

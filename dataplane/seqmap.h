@@ -23,24 +23,26 @@ enum gw_edit_kind {
 };
 
 struct gw_edit {
-	uint32_t off;		/* orig offset of the edit */
-	uint32_t new_off;	/* where it lands in new numbering (start of inserted bytes) */
+	uint32_t off;	  /* orig offset of the edit */
+	uint32_t new_off; /* where it lands in new numbering (start of inserted bytes) */
 	uint16_t len;
 	uint8_t kind;
-	uint8_t ref;		/* caller's index of the bytes (insert) or reply (remove) */
+	uint8_t ref; /* caller's index of the bytes (insert) or reply (remove) */
 };
 
 struct gw_seqmap {
 	uint8_t n;
-	int32_t total;		/* sum of all deltas */
+	int32_t total; /* sum of all deltas */
 	struct gw_edit e[GW_SEQMAP_MAX];
 };
 
-/* Append an edit at or after every earlier one. Returns the edit, or NULL when full or out of order. */
+/* Append an edit at or after every earlier one. Returns the edit, or NULL when full or out of
+ * order. */
 struct gw_edit *gw_seqmap_add(struct gw_seqmap *m, uint8_t kind, uint32_t off, uint16_t len,
 			      uint8_t ref);
 
-/* orig -> new for a byte position or sequence boundary. A position inside a removed range maps to its start. */
+/* orig -> new for a byte position or sequence boundary. A position inside a removed range maps to
+ * its start. */
 uint32_t gw_seqmap_fwd(const struct gw_seqmap *m, uint32_t off);
 
 /*

@@ -25,8 +25,13 @@ static void log_verdict(struct gw_engine *e, struct gw_flow *f, const char *cmd,
 			const struct gw_decision *d, const char *reply)
 {
 	static const char *const why[GW_V_COUNT] = {
-		"greylisted", "triplet passed", "client auto-whitelisted", "whitelisted",
-		"postmaster/abuse exempt", "blacklisted", "fail open: triplet table full",
+	    "greylisted",
+	    "triplet passed",
+	    "client auto-whitelisted",
+	    "whitelisted",
+	    "postmaster/abuse exempt",
+	    "blacklisted",
+	    "fail open: triplet table full",
 	};
 	char client[INET6_ADDRSTRLEN], sender[GW_ADDR_MAX + 1], helo[GW_HELO_MAX + 1];
 
@@ -112,12 +117,12 @@ static enum gw_smtp_action decide_rcpt(struct gw_engine *e, struct gw_flow *f,
 	cstr(rcpt, cmd->path, cmd->path_len);
 	if (gw_verdict_rejects(d.verdict)) {
 		struct gw_reply_vars v;
-		const char *tmpl = d.verdict == GW_V_BLACKLIST ? e->cfg->reply_blacklist
-							       : e->cfg->reply_greylist;
+		const char *tmpl =
+		    d.verdict == GW_V_BLACKLIST ? e->cfg->reply_blacklist : e->cfg->reply_greylist;
 
 		client_text(f, client, sizeof(client));
 		cstr(sender, f->sender_raw, f->sender_raw_len);
-		v = (struct gw_reply_vars){ rcpt, sender, client, d.remaining };
+		v = (struct gw_reply_vars){rcpt, sender, client, d.remaining};
 		if (drop_with_reply(e, f, cmd, tmpl, &v, tag)) {
 			log_verdict(e, f, "RCPT", rcpt, &d, f->replies[*tag]->text);
 			return GW_ACT_DROP;
@@ -145,7 +150,7 @@ static enum gw_smtp_action decide_starttls(struct gw_engine *e, struct gw_flow *
 		struct gw_reply_vars v;
 
 		client_text(f, client, sizeof(client));
-		v = (struct gw_reply_vars){ "", "", client, d.remaining };
+		v = (struct gw_reply_vars){"", "", client, d.remaining};
 		if (drop_with_reply(e, f, cmd,
 				    d.verdict == GW_V_BLACKLIST ? e->cfg->reply_blacklist
 								: e->cfg->reply_tls,
@@ -174,8 +179,8 @@ static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, 
 	case GW_CMD_MAIL:
 		if (cmd->status != GW_SMTP_OK)
 			break;
-		n = gw_normalize_address(cmd->path, cmd->path_len, f->sender,
-					 &e->cfg->policy.norm, true);
+		n = gw_normalize_address(cmd->path, cmd->path_len, f->sender, &e->cfg->policy.norm,
+					 true);
 		if (n < 0)
 			break;
 		f->sender_len = (uint16_t)n;
@@ -215,6 +220,6 @@ static void on_inject(void *ctx, const struct gw_smtp_pending *p, u64 server_off
 }
 
 const struct gw_smtp_callbacks gw_glue_callbacks = {
-	.command = on_command,
-	.inject = on_inject,
+    .command = on_command,
+    .inject = on_inject,
 };

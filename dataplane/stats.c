@@ -2,13 +2,13 @@
 #include "stats.h"
 
 static const char *const verdict_names[GW_V_COUNT] = {
-	"greylisted", "passed", "passed_awl", "passed_whitelist", "passed_exempt", "blacklisted",
-	"failopen_policy",
+    "greylisted",    "passed",	    "passed_awl",      "passed_whitelist",
+    "passed_exempt", "blacklisted", "failopen_policy",
 };
 
 static const char *const failopen_names[GW_FO_COUNT] = {
-	"midstream_pickup", "flow_table_full", "out_of_order", "split_line", "edit_list_full",
-	"desync", "nonlinear_mbuf", "no_mbuf", "policy", "ip_fragment",
+    "midstream_pickup", "flow_table_full", "out_of_order", "split_line", "edit_list_full",
+    "desync",		"nonlinear_mbuf",  "no_mbuf",	   "policy",	 "ip_fragment",
 };
 
 void gw_dp_stats_print(FILE *f, const struct gw_dp_stats *s)

@@ -22,13 +22,13 @@ struct entry {
 	u64 hash;
 	u16 len;
 	u8 color;
-	u8 key[];	/* type byte, then the key */
+	u8 key[]; /* type byte, then the key */
 };
 
 struct gw_lists {
 	struct entry **slots;
 	size_t cap, count;
-	u8 plen_used[2][129];	/* [v4/v6][prefix] */
+	u8 plen_used[2][129]; /* [v4/v6][prefix] */
 	u64 k0, k1;
 };
 
@@ -188,7 +188,7 @@ static u16 client_key(u8 *k, u8 family, const u8 *addr, u8 prefix)
 static int add_address(struct gw_lists *l, u8 type, enum gw_list_color color, const char *v,
 		       char *err, size_t errlen)
 {
-	static const struct gw_norm_opts keep = { 0 };
+	static const struct gw_norm_opts keep = {0};
 	u8 k[GW_ADDR_MAX + 1];
 	int n;
 

@@ -14,7 +14,8 @@ int gw_reply_template_check(const char *t, char *err, size_t errlen)
 		return -1;
 	}
 	if (strlen(t) > GW_REPLY_MAX - 64) {
-		snprintf(err, errlen, "reply template longer than %d characters", GW_REPLY_MAX - 64);
+		snprintf(err, errlen, "reply template longer than %d characters",
+			 GW_REPLY_MAX - 64);
 		return -1;
 	}
 	for (i = 0; t[i]; i++) {
@@ -25,7 +26,8 @@ int gw_reply_template_check(const char *t, char *err, size_t errlen)
 		if (t[i] == '%') {
 			i++;
 			if (!strchr("rsct%", t[i]) || t[i] == 0) {
-				snprintf(err, errlen, "unknown placeholder '%%%c' (use %%r %%s %%c %%t %%%%)",
+				snprintf(err, errlen,
+					 "unknown placeholder '%%%c' (use %%r %%s %%c %%t %%%%)",
 					 t[i] ? t[i] : '?');
 				return -1;
 			}
@@ -50,7 +52,7 @@ int gw_reply_render(const char *t, const struct gw_reply_vars *v, char *out, siz
 	size_t n = 0;
 
 	for (; *t; t++) {
-		char one[2] = { *t, 0 };
+		char one[2] = {*t, 0};
 		const char *s = one;
 
 		if (*t == '%' && t[1]) {

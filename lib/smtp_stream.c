@@ -5,11 +5,13 @@
 #include "greywall/smtp_stream.h"
 
 static const char *const verb_names[GW_CMD_COUNT] = {
-	[GW_CMD_NONE] = "none",	    [GW_CMD_CONNECT] = "connect", [GW_CMD_EHLO] = "EHLO",
-	[GW_CMD_HELO] = "HELO",	    [GW_CMD_MAIL] = "MAIL",	  [GW_CMD_RCPT] = "RCPT",
-	[GW_CMD_DATA] = "DATA",	    [GW_CMD_DATA_END] = "(end of data)",
-	[GW_CMD_BDAT] = "BDAT",	    [GW_CMD_RSET] = "RSET",	  [GW_CMD_QUIT] = "QUIT",
-	[GW_CMD_STARTTLS] = "STARTTLS", [GW_CMD_NOOP] = "NOOP",	  [GW_CMD_OTHER] = "other",
+    [GW_CMD_NONE] = "none", [GW_CMD_CONNECT] = "connect",
+    [GW_CMD_EHLO] = "EHLO", [GW_CMD_HELO] = "HELO",
+    [GW_CMD_MAIL] = "MAIL", [GW_CMD_RCPT] = "RCPT",
+    [GW_CMD_DATA] = "DATA", [GW_CMD_DATA_END] = "(end of data)",
+    [GW_CMD_BDAT] = "BDAT", [GW_CMD_RSET] = "RSET",
+    [GW_CMD_QUIT] = "QUIT", [GW_CMD_STARTTLS] = "STARTTLS",
+    [GW_CMD_NOOP] = "NOOP", [GW_CMD_OTHER] = "other",
 };
 
 const char *gw_smtp_verb_name(u8 verb)
@@ -62,7 +64,7 @@ static void flush_injected(struct gw_smtp_session *s, u64 at)
 void gw_smtp_session_init(struct gw_smtp_session *s, u32 max_line,
 			  const struct gw_smtp_callbacks *cb, void *ctx)
 {
-	struct gw_smtp_pending greeting = { .verb = GW_CMD_CONNECT };
+	struct gw_smtp_pending greeting = {.verb = GW_CMD_CONNECT};
 
 	memset(s, 0, offsetof(struct gw_smtp_session, cline));
 	if (max_line == 0 || max_line > GW_SMTP_LINE_HARD)
@@ -77,13 +79,14 @@ void gw_smtp_session_init(struct gw_smtp_session *s, u32 max_line,
 static void client_line(struct gw_smtp_session *s, u32 term_len)
 {
 	struct gw_smtp_cmd cmd;
-	struct gw_smtp_pending p = { 0 };
+	struct gw_smtp_pending p = {0};
 	enum gw_smtp_action act = GW_ACT_FORWARD;
 	u32 len = s->cline_len, body_len = len;
 
 	/* The stored line may hold the terminator; strip CR LF for the parser. */
 	if (!s->cline_overlong) {
-		while (body_len > 0 && (s->cline[body_len - 1] == '\n' || s->cline[body_len - 1] == '\r'))
+		while (body_len > 0 &&
+		       (s->cline[body_len - 1] == '\n' || s->cline[body_len - 1] == '\r'))
 			body_len--;
 		gw_smtp_parse_command(s->cline, body_len, &cmd);
 	} else {
@@ -130,7 +133,7 @@ static u32 skip_body(struct gw_smtp_session *s, const u8 *d, u32 len)
 			break;
 		case '\n':
 			if (s->body_state == 4) {
-				struct gw_smtp_pending p = { .verb = GW_CMD_DATA_END };
+				struct gw_smtp_pending p = {.verb = GW_CMD_DATA_END};
 
 				s->coff += i + 1;
 				s->mode = GW_MODE_COMMAND;
@@ -203,9 +206,9 @@ static void reply_complete(struct gw_smtp_session *s)
 {
 	struct gw_smtp_pending *head = fifo_peek(s);
 	struct gw_smtp_reply r = {
-		.code = s->reply_code,
-		.offset = s->reply_start,
-		.len = (u32)(s->soff - s->reply_start),
+	    .code = s->reply_code,
+	    .offset = s->reply_start,
+	    .len = (u32)(s->soff - s->reply_start),
 	};
 	u8 verb = GW_CMD_NONE;
 

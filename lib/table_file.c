@@ -113,11 +113,13 @@ out:
 
 static const char *kind_name(u32 kind)
 {
-	return kind == GW_TABLE_TRIPLETS ? "triplet" : kind == GW_TABLE_AWL ? "auto-whitelist" : "?";
+	return kind == GW_TABLE_TRIPLETS ? "triplet"
+	       : kind == GW_TABLE_AWL	 ? "auto-whitelist"
+					 : "?";
 }
 
-int gw_table_map_open(struct gw_table_map *m, const char *path, u64 capacity, u32 kind,
-		      int flags, const u64 secret[2], char *err, size_t errlen)
+int gw_table_map_open(struct gw_table_map *m, const char *path, u64 capacity, u32 kind, int flags,
+		      const u64 secret[2], char *err, size_t errlen)
 {
 	struct gw_table_header h;
 	struct stat st;

@@ -51,12 +51,12 @@ typedef size_t gw_size_t;
  * orders the slot's state read after its fingerprint read.
  */
 #ifdef __bpf__
-#define gw_load64(p)         (*(volatile u64 *)(p))
+#define gw_load64(p)	     (*(volatile u64 *)(p))
 #define gw_store64(p, v)     (*(volatile u64 *)(p) = (v))
 #define gw_cas64(p, old, nw) __sync_val_compare_and_swap((p), (old), (nw))
 #define gw_fetch_add64(p, v) __sync_fetch_and_add((p), (v))
 #else
-#define gw_load64(p)         __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define gw_load64(p)	     __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define gw_store64(p, v)     __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define gw_cas64(p, old, nw) __sync_val_compare_and_swap((p), (old), (nw))
 #define gw_fetch_add64(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)

@@ -13,8 +13,8 @@
 #define GW_ADDR_MAX 256
 
 struct gw_norm_opts {
-	bool strip_extension;	/* user+ext@dom -> user@dom */
-	bool verp_fold;		/* sender local part digit runs -> '#' */
+	bool strip_extension; /* user+ext@dom -> user@dom */
+	bool verp_fold;	      /* sender local part digit runs -> '#' */
 };
 
 enum gw_norm_error {
@@ -78,8 +78,8 @@ GW_INLINE bool gw_srs_unwrap(const u8 *b, u32 lend, u32 *ls, u32 *le, u32 *ds, u
 	u32 p = *ls;
 	int hash_end, tt_end, dom_end;
 
-	if (lend - p < 5 || !(gw_has_prefix(b + p, lend - p, "srs0") ||
-			      gw_has_prefix(b + p, lend - p, "srs1")))
+	if (lend - p < 5 ||
+	    !(gw_has_prefix(b + p, lend - p, "srs0") || gw_has_prefix(b + p, lend - p, "srs1")))
 		return false;
 	if (b[p + 4] != '=' && b[p + 4] != '+' && b[p + 4] != '-')
 		return false;

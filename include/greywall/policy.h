@@ -20,7 +20,7 @@
 #define GW_DEFAULT_V6_PREFIX	64u
 #define GW_DEFAULT_MAX_LINE	512u
 /* Spins on a slot another writer holds before we give up and fail open. */
-#define GW_CAS_RETRIES		16
+#define GW_CAS_RETRIES 16
 
 enum gw_tls_mode {
 	GW_TLS_GREYLIST = 0,
@@ -31,13 +31,13 @@ struct gw_config {
 	u32 delay;
 	u32 retry_window;
 	u32 max_age;
-	u32 awl_clients;	/* passes before a network skips greylisting; 0 = off */
-	u32 awl_interval;	/* count a network's passes at most this often */
+	u32 awl_clients;  /* passes before a network skips greylisting; 0 = off */
+	u32 awl_interval; /* count a network's passes at most this often */
 	u32 max_line;
-	u8 v4_prefix;		/* 32 = exact address */
-	u8 v6_prefix;		/* 128 = exact address */
+	u8 v4_prefix; /* 32 = exact address */
+	u8 v6_prefix; /* 128 = exact address */
 	u8 tls_mode;
-	u8 exempt_postmaster;	/* postmaster@ and abuse@ are never greylisted */
+	u8 exempt_postmaster; /* postmaster@ and abuse@ are never greylisted */
 	struct gw_norm_opts norm;
 };
 
@@ -161,13 +161,13 @@ struct gw_list_hits {
 };
 
 enum gw_verdict {
-	GW_V_GREYLIST = 0,	/* 450, or 421 for a STARTTLS pseudo-triplet */
-	GW_V_PASS = 1,		/* triplet retried after the delay */
-	GW_V_PASS_AWL = 2,	/* client network auto-whitelisted */
+	GW_V_GREYLIST = 0, /* 450, or 421 for a STARTTLS pseudo-triplet */
+	GW_V_PASS = 1,	   /* triplet retried after the delay */
+	GW_V_PASS_AWL = 2, /* client network auto-whitelisted */
 	GW_V_PASS_WHITELIST = 3,
-	GW_V_PASS_EXEMPT = 4,	/* postmaster@, abuse@ */
-	GW_V_BLACKLIST = 5,	/* 550 5.7.1 */
-	GW_V_FAIL_OPEN = 6,	/* table full or contended: pass, counted */
+	GW_V_PASS_EXEMPT = 4, /* postmaster@, abuse@ */
+	GW_V_BLACKLIST = 5,   /* 550 5.7.1 */
+	GW_V_FAIL_OPEN = 6,   /* table full or contended: pass, counted */
 	GW_V_COUNT
 };
 
@@ -178,7 +178,7 @@ GW_INLINE bool gw_verdict_rejects(enum gw_verdict v)
 
 struct gw_decision {
 	enum gw_verdict verdict;
-	u32 remaining;	/* seconds until a retry passes, for GREYLIST */
+	u32 remaining; /* seconds until a retry passes, for GREYLIST */
 	u64 fp;
 };
 
@@ -230,8 +230,8 @@ GW_INLINE void gw_awl_credit(const struct gw_policy *p, const struct gw_client_n
 			nst = gw_state_pack(GW_ST_PASSED, 1, rel, rel / 60);
 		} else if ((u64)rel >= (u64)gw_state_last_min(st) * 60 + c->awl_interval ||
 			   (u64)rel >= (u64)gw_state_last_min(st) * 60 + c->max_age) {
-			nst = gw_state_pack(GW_ST_PASSED, gw_state_count(st) + 1, gw_state_first(st),
-					    rel / 60);
+			nst = gw_state_pack(GW_ST_PASSED, gw_state_count(st) + 1,
+					    gw_state_first(st), rel / 60);
 		} else {
 			return;
 		}

@@ -12,8 +12,8 @@
 
 struct gw_siphash {
 	u64 v0, v1, v2, v3;
-	u64 tail;	/* pending bytes, little-endian */
-	u64 total;	/* bytes fed so far */
+	u64 tail;  /* pending bytes, little-endian */
+	u64 total; /* bytes fed so far */
 };
 
 #define GW_ROTL64(x, b) (u64)(((x) << (b)) | ((x) >> (64 - (b))))

@@ -10,14 +10,14 @@
 #include "normalize.h"
 
 enum gw_smtp_verb {
-	GW_CMD_NONE = 0,	/* a reply with no command outstanding */
-	GW_CMD_CONNECT,		/* the greeting is the reply to the connection */
+	GW_CMD_NONE = 0, /* a reply with no command outstanding */
+	GW_CMD_CONNECT,	 /* the greeting is the reply to the connection */
 	GW_CMD_EHLO,
 	GW_CMD_HELO,
 	GW_CMD_MAIL,
 	GW_CMD_RCPT,
 	GW_CMD_DATA,
-	GW_CMD_DATA_END,	/* CRLF.CRLF: the message itself gets a reply */
+	GW_CMD_DATA_END, /* CRLF.CRLF: the message itself gets a reply */
 	GW_CMD_BDAT,
 	GW_CMD_RSET,
 	GW_CMD_QUIT,
@@ -29,9 +29,9 @@ enum gw_smtp_verb {
 
 enum gw_smtp_status {
 	GW_SMTP_OK = 0,
-	GW_SMTP_SYNTAX,		/* verb known, arguments malformed */
-	GW_SMTP_BAD_PATH,	/* unterminated, over-long or control characters */
-	GW_SMTP_TOO_LONG,	/* line over the configured limit */
+	GW_SMTP_SYNTAX,	  /* verb known, arguments malformed */
+	GW_SMTP_BAD_PATH, /* unterminated, over-long or control characters */
+	GW_SMTP_TOO_LONG, /* line over the configured limit */
 };
 
 enum gw_smtp_cmd_flags {
@@ -47,10 +47,10 @@ struct gw_smtp_cmd {
 	u8 verb;
 	u8 status;
 	u8 flags;
-	u16 path_len;		/* MAIL/RCPT path without brackets and route; HELO name */
-	u64 size;		/* SIZE= of MAIL, chunk size of BDAT */
-	u64 offset;		/* stream offset of the line's first byte */
-	u32 len;		/* line length including the terminator */
+	u16 path_len; /* MAIL/RCPT path without brackets and route; HELO name */
+	u64 size;     /* SIZE= of MAIL, chunk size of BDAT */
+	u64 offset;   /* stream offset of the line's first byte */
+	u32 len;      /* line length including the terminator */
 	u8 path[GW_ADDR_MAX];
 };
 

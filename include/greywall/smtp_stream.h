@@ -15,10 +15,10 @@
 
 enum gw_smtp_client_mode {
 	GW_MODE_COMMAND = 0,
-	GW_MODE_DATA,		/* after 354, until CRLF.CRLF */
-	GW_MODE_BDAT,		/* chunk bytes counted by length */
-	GW_MODE_TLS,		/* encrypted: nothing more is parsed */
-	GW_MODE_DESYNC,		/* protocol lost: the caller should fail open */
+	GW_MODE_DATA,	/* after 354, until CRLF.CRLF */
+	GW_MODE_BDAT,	/* chunk bytes counted by length */
+	GW_MODE_TLS,	/* encrypted: nothing more is parsed */
+	GW_MODE_DESYNC, /* protocol lost: the caller should fail open */
 };
 
 enum gw_smtp_desync_reason {
@@ -31,22 +31,22 @@ enum gw_smtp_desync_reason {
 /* What the command callback wants done with a command. */
 enum gw_smtp_action {
 	GW_ACT_FORWARD = 0,
-	GW_ACT_DROP,		/* removed from the stream; an injected reply takes its place */
+	GW_ACT_DROP, /* removed from the stream; an injected reply takes its place */
 };
 
 struct gw_smtp_pending {
 	u8 verb;
-	u8 injected;		/* no server reply will come; ours goes here */
-	u32 tag;		/* the caller's handle, returned with the reply */
-	u64 offset;		/* client stream offset of the command */
+	u8 injected; /* no server reply will come; ours goes here */
+	u32 tag;     /* the caller's handle, returned with the reply */
+	u64 offset;  /* client stream offset of the command */
 };
 
 struct gw_smtp_reply {
 	u16 code;
-	u8 verb;		/* the command it answers */
+	u8 verb; /* the command it answers */
 	u32 tag;
-	u64 offset;		/* server stream offset of the first reply line */
-	u32 len;		/* all lines, terminators included */
+	u64 offset; /* server stream offset of the first reply line */
+	u32 len;    /* all lines, terminators included */
 };
 
 struct gw_smtp_callbacks {
@@ -62,12 +62,12 @@ struct gw_smtp_session {
 	/* client direction */
 	u8 mode;
 	u8 desync;
-	u8 body_state;		/* CRLF.CRLF matcher */
+	u8 body_state; /* CRLF.CRLF matcher */
 	u8 cline_overlong;
 	u32 max_line;
 	u64 bdat_remaining;
 	u8 bdat_last;
-	u64 coff;		/* client bytes consumed */
+	u64 coff; /* client bytes consumed */
 	u64 cline_start;
 	u32 cline_len;
 	/* server direction */

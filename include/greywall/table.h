@@ -36,8 +36,8 @@
 #define GW_SEGMENT_BUCKETS     4
 #define GW_TABLE_PROBE_BUCKETS (GW_TABLE_SEGMENTS * GW_SEGMENT_BUCKETS)
 #define GW_TABLE_MIN_BUCKETS   GW_TABLE_PROBE_BUCKETS
-#define GW_FP_EMPTY	    0ULL
-#define GW_FP_TOMBSTONE	    1ULL
+#define GW_FP_EMPTY	       0ULL
+#define GW_FP_TOMBSTONE	       1ULL
 
 enum gw_table_kind {
 	GW_TABLE_TRIPLETS = 1,
@@ -56,10 +56,10 @@ struct gw_bucket {
 /* Shared counters live in the header so every process sees one set. */
 struct gw_table_stats {
 	u64 inserts;
-	u64 full;	/* no slot and nothing evictable: fail open */
-	u64 expired;	/* removed by the sweeper or evicted */
-	u64 contended;	/* CAS retries exhausted: fail open */
-	u64 evicted;	/* oldest waiting entry made room for a new one */
+	u64 full;      /* no slot and nothing evictable: fail open */
+	u64 expired;   /* removed by the sweeper or evicted */
+	u64 contended; /* CAS retries exhausted: fail open */
+	u64 evicted;   /* oldest waiting entry made room for a new one */
 };
 
 struct gw_table_header {
@@ -71,8 +71,8 @@ struct gw_table_header {
 	u32 slot_size;
 	u32 kind;
 	u32 reserved0;
-	u64 epoch;	/* unix seconds that state timestamps count from */
-	u64 secret[2];	/* SipHash key for every fingerprint in this installation */
+	u64 epoch;     /* unix seconds that state timestamps count from */
+	u64 secret[2]; /* SipHash key for every fingerprint in this installation */
 	u64 created;
 	struct gw_table_stats stats;
 	u8 pad[GW_TABLE_HDR_SIZE - 72 - sizeof(struct gw_table_stats)];
@@ -88,8 +88,8 @@ _Static_assert(sizeof(struct gw_table_header) == GW_TABLE_HDR_SIZE, "header size
  * kind. Minutes are enough for the day-scale windows that use last seen.
  */
 enum gw_state_kind {
-	GW_ST_NONE = 0,	 /* claimed, nothing decided yet */
-	GW_ST_GREY = 1,	 /* seen, waiting for a retry after the delay */
+	GW_ST_NONE = 0, /* claimed, nothing decided yet */
+	GW_ST_GREY = 1, /* seen, waiting for a retry after the delay */
 	GW_ST_PASSED = 2,
 	GW_ST_DYING = 3, /* being removed by the sweeper */
 };
@@ -144,8 +144,10 @@ struct gw_table {
 GW_INLINE u64 gw_table_probe(const struct gw_table *t, u64 fp, u32 i)
 {
 	u32 seg = i / GW_SEGMENT_BUCKETS, off = i % GW_SEGMENT_BUCKETS;
-	u64 mult = seg == 0 ? 1 : seg == 1 ? 0xc2b2ae3d27d4eb4fULL : seg == 2 ? 0x165667b19e3779f9ULL
-					     : 0xd6e8feb86659fd93ULL;
+	u64 mult = seg == 0   ? 1
+		   : seg == 1 ? 0xc2b2ae3d27d4eb4fULL
+		   : seg == 2 ? 0x165667b19e3779f9ULL
+			      : 0xd6e8feb86659fd93ULL;
 	/* Lemire's multiply-shift: any bucket count, no modulo on the hot path. */
 	u64 home = ((((fp * mult) >> 32) & 0xffffffffULL) * t->nbuckets) >> 32;
 

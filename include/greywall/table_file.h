@@ -11,11 +11,11 @@
 #define GW_AWL_DEFAULT_PATH	  "/dev/shm/greywall-awl"
 #define GW_TABLE_DEFAULT_CAPACITY (1u << 20)
 /* Buckets are sized for this fill at the nominal capacity. */
-#define GW_TABLE_TARGET_LOAD_PCT  80
+#define GW_TABLE_TARGET_LOAD_PCT 80
 
 enum gw_table_open_flags {
-	GW_TF_CREATE = 1,	/* create when missing */
-	GW_TF_SECRET = 2,	/* take the secret given instead of drawing one */
+	GW_TF_CREATE = 1, /* create when missing */
+	GW_TF_SECRET = 2, /* take the secret given instead of drawing one */
 };
 
 struct gw_table_map {
@@ -31,8 +31,8 @@ size_t gw_table_bytes(u64 nbuckets);
  * otherwise a file of another geometry, kind or version is refused with a
  * message in err. Returns 0 or -errno.
  */
-int gw_table_map_open(struct gw_table_map *m, const char *path, u64 capacity, u32 kind,
-		      int flags, const u64 secret[2], char *err, size_t errlen);
+int gw_table_map_open(struct gw_table_map *m, const char *path, u64 capacity, u32 kind, int flags,
+		      const u64 secret[2], char *err, size_t errlen);
 void gw_table_map_close(struct gw_table_map *m);
 
 /* Live entries and tombstones, by a full scan. */

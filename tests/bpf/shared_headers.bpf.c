@@ -38,13 +38,13 @@ SEC("xdp") int check_normalize(struct xdp_md *ctx)
 {
 	(void)ctx;
 	return gw_normalize_address(scratch.cmd.path, 64, scratch.norm, &scratch.cfg.norm, true) > 0
-		       ? XDP_TX
-		       : XDP_PASS;
+		   ? XDP_TX
+		   : XDP_PASS;
 }
 
 SEC("xdp") int check_decide(struct xdp_md *ctx)
 {
-	struct gw_policy p = { &scratch.triplets, &scratch.awl, &scratch.cfg, scratch.secret };
+	struct gw_policy p = {&scratch.triplets, &scratch.awl, &scratch.cfg, scratch.secret};
 
 	(void)ctx;
 	gw_decide(&p, &scratch.trip, &scratch.hits, 1800000000ULL, &scratch.d);
@@ -53,7 +53,7 @@ SEC("xdp") int check_decide(struct xdp_md *ctx)
 
 SEC("xdp") int check_decide_tls(struct xdp_md *ctx)
 {
-	struct gw_policy p = { &scratch.triplets, &scratch.awl, &scratch.cfg, scratch.secret };
+	struct gw_policy p = {&scratch.triplets, &scratch.awl, &scratch.cfg, scratch.secret};
 
 	(void)ctx;
 	gw_decide_tls(&p, &scratch.trip.net, scratch.line, 20, &scratch.hits, 1800000000ULL,

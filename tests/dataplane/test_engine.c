@@ -36,11 +36,11 @@ static const uint64_t NOW = 1800000000ULL;
 /* One TCP conversation as the two hosts see it. */
 struct conv {
 	int family;
-	int vlan;			/* 0, or the number of 802.1Q tags */
+	int vlan; /* 0, or the number of 802.1Q tags */
 	uint8_t client[16], server[16];
 	uint16_t cport, sport;
 	uint32_t c_isn, s_isn;
-	uint32_t c_off, s_off;		/* next stream offset each side sends */
+	uint32_t c_off, s_off; /* next stream offset each side sends */
 };
 
 static struct gw_txq fwd, back;
@@ -73,7 +73,7 @@ static struct rte_mbuf *frame(const struct conv *c, bool from_client, uint32_t s
 		struct rte_vlan_hdr *vh = (struct rte_vlan_hdr *)(d + 14 + 4 * i);
 
 		et = rte_cpu_to_be_16(i == 0 && c->vlan == 2 ? RTE_ETHER_TYPE_QINQ
-							      : RTE_ETHER_TYPE_VLAN);
+							     : RTE_ETHER_TYPE_VLAN);
 		memcpy(ethertype, &et, 2);
 		vh->vlan_tci = rte_cpu_to_be_16((uint16_t)(100 + i));
 		ethertype = (uint8_t *)vh + 2;
@@ -155,7 +155,7 @@ struct want {
 
 static void check_frame(struct rte_mbuf *m, const struct want *w, const char *what)
 {
-	struct gw_pkt p = { 0 };
+	struct gw_pkt p = {0};
 	uint16_t sum;
 	uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
 
@@ -173,8 +173,8 @@ static void check_frame(struct rte_mbuf *m, const struct want *w, const char *wh
 			 w->payload);
 	sum = p.tcp->cksum;
 	p.tcp->cksum = 0;
-	p.tcp->cksum = p.family == 4 ? rte_ipv4_udptcp_cksum(p.ip, p.tcp)
-				     : rte_ipv6_udptcp_cksum(p.ip, p.tcp);
+	p.tcp->cksum =
+	    p.family == 4 ? rte_ipv4_udptcp_cksum(p.ip, p.tcp) : rte_ipv6_udptcp_cksum(p.ip, p.tcp);
 	if (sum != p.tcp->cksum)
 		fail_msg("%s: TCP checksum %#x, correct is %#x", what, sum, p.tcp->cksum);
 	if (p.family == 4) {
@@ -215,7 +215,7 @@ static void conv_init(struct conv *c, int family, int vlan, uint16_t cport)
 	}
 	c->cport = cport;
 	c->sport = 25;
-	c->c_isn = 0xfffff000u + cport;	/* near the wrap on purpose */
+	c->c_isn = 0xfffff000u + cport; /* near the wrap on purpose */
 	c->s_isn = 0x10000000u + cport;
 }
 
@@ -237,7 +237,7 @@ static void conv_open(struct conv *c, const char *mail)
 }
 
 #define GREY(rcpt, secs)                                                                           \
-	"450 4.7.1 <" rcpt ">: Recipient address rejected: Greylisted, retry in " #secs        \
+	"450 4.7.1 <" rcpt ">: Recipient address rejected: Greylisted, retry in " #secs            \
 	" seconds\r\n"
 
 static int setup(void **state)
@@ -307,7 +307,7 @@ static void test_single_rcpt_greylisted(void **state)
 	/* nothing reaches the server; the 450 goes back, acking the RCPT line */
 	expect(&fwd, NULL, 0, "RCPT to server");
 	{
-		struct want w = { c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK | PSH, reply };
+		struct want w = {c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK | PSH, reply};
 
 		expect(&back, &w, 1, "injected 450");
 	}
@@ -315,8 +315,8 @@ static void test_single_rcpt_greylisted(void **state)
 	feed(frame(&c, true, c.c_isn + 1 + c.c_off, c.s_isn + 1 + c.s_off + grey_len, ACK | PSH,
 		   "QUIT\r\n", 6, NULL, 0));
 	{
-		struct want w = { c.c_isn + 1 + rcpt_off, c.s_isn + 1 + c.s_off, ACK | PSH,
-				  "QUIT\r\n" };
+		struct want w = {c.c_isn + 1 + rcpt_off, c.s_isn + 1 + c.s_off, ACK | PSH,
+				 "QUIT\r\n"};
 
 		expect(&fwd, &w, 1, "QUIT to server");
 	}
@@ -325,8 +325,8 @@ static void test_single_rcpt_greylisted(void **state)
 	feed(frame(&c, false, c.s_isn + 1 + c.s_off, c.c_isn + 1 + rcpt_off + 6, ACK | PSH,
 		   "221 Bye\r\n", 9, NULL, 0));
 	{
-		struct want w = { c.s_isn + 1 + c.s_off + grey_len, c.c_isn + 1 + c.c_off,
-				  ACK | PSH, "221 Bye\r\n" };
+		struct want w = {c.s_isn + 1 + c.s_off + grey_len, c.c_isn + 1 + c.c_off, ACK | PSH,
+				 "221 Bye\r\n"};
 
 		expect(&fwd, &w, 1, "221 to client");
 	}
@@ -353,7 +353,7 @@ static void test_retransmitted_rcpt_dropped_and_reply_resent(void **state)
 		   (uint16_t)strlen(rcpt), NULL, 0));
 	expect(&fwd, NULL, 0, "retransmitted RCPT to server");
 	{
-		struct want w = { c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK | PSH, reply };
+		struct want w = {c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK | PSH, reply};
 
 		expect(&back, &w, 1, "the same reply, resent");
 	}
@@ -376,14 +376,14 @@ static void test_ack_inside_injected_bytes_resends_the_rest(void **state)
 	feed(frame(&c, true, c.c_isn + 1 + c.c_off, c.s_isn + 1 + c.s_off + 10, ACK, NULL, 0, NULL,
 		   0));
 	{
-		struct want w = { c.s_isn + 1 + c.s_off + 10, c.c_isn + 1 + c.c_off, ACK | PSH,
-				  reply + 10 };
+		struct want w = {c.s_isn + 1 + c.s_off + 10, c.c_isn + 1 + c.c_off, ACK | PSH,
+				 reply + 10};
 
 		expect(&back, &w, 1, "rest of the reply");
 	}
 	/* and the server hears an ack that stops where our bytes begin */
 	{
-		struct want w = { c.c_isn + 1 + c.c_off - 32, c.s_isn + 1 + c.s_off, ACK, "" };
+		struct want w = {c.c_isn + 1 + c.c_off - 32, c.s_isn + 1 + c.s_off, ACK, ""};
 
 		expect(&fwd, &w, 1, "pure ack to server");
 	}
@@ -392,8 +392,8 @@ static void test_ack_inside_injected_bytes_resends_the_rest(void **state)
 static void test_pipelined_mixed_verdicts(void **state)
 {
 	struct conv c;
-	const char *flight = "MAIL FROM:<alice@sender.example>\r\n"	  /* 34 */
-			     "RCPT TO:<bob@receiver.example>\r\n"	  /* 32: greylisted */
+	const char *flight = "MAIL FROM:<alice@sender.example>\r\n"	 /* 34 */
+			     "RCPT TO:<bob@receiver.example>\r\n"	 /* 32: greylisted */
 			     "RCPT TO:<postmaster@receiver.example>\r\n" /* 39: exempt */
 			     "DATA\r\n";
 	const char *reply = GREY("bob@receiver.example", 300);
@@ -407,10 +407,10 @@ static void test_pipelined_mixed_verdicts(void **state)
 	client_says(&c, flight);
 	{
 		struct want w[2] = {
-			{ c.c_isn + 1 + c0, c.s_isn + 1 + s0, ACK,
-			  "MAIL FROM:<alice@sender.example>\r\n" },
-			{ c.c_isn + 1 + c0 + 34, c.s_isn + 1 + s0, ACK | PSH,
-			  "RCPT TO:<postmaster@receiver.example>\r\nDATA\r\n" },
+		    {c.c_isn + 1 + c0, c.s_isn + 1 + s0, ACK,
+		     "MAIL FROM:<alice@sender.example>\r\n"},
+		    {c.c_isn + 1 + c0 + 34, c.s_isn + 1 + s0, ACK | PSH,
+		     "RCPT TO:<postmaster@receiver.example>\r\nDATA\r\n"},
 		};
 
 		expect(&fwd, w, 2, "flight with bob cut out");
@@ -422,10 +422,9 @@ static void test_pipelined_mixed_verdicts(void **state)
 	{
 		uint32_t ack = c.c_isn + 1 + c.c_off;
 		struct want w[3] = {
-			{ c.s_isn + 1 + s0, ack, ACK, "250 2.1.0 Ok\r\n" },
-			{ c.s_isn + 1 + s0 + 14, ack, ACK | PSH, reply },
-			{ c.s_isn + 1 + s0 + 14 + R, ack, ACK | PSH,
-			  "250 2.1.5 Ok\r\n354 End data\r\n" },
+		    {c.s_isn + 1 + s0, ack, ACK, "250 2.1.0 Ok\r\n"},
+		    {c.s_isn + 1 + s0 + 14, ack, ACK | PSH, reply},
+		    {c.s_isn + 1 + s0 + 14 + R, ack, ACK | PSH, "250 2.1.5 Ok\r\n354 End data\r\n"},
 		};
 
 		expect(&fwd, w, 3, "replies with the 450 in RCPT order");
@@ -437,7 +436,7 @@ static void test_pipelined_mixed_verdicts(void **state)
 static void test_sack_edges_translated(void **state)
 {
 	struct conv c;
-	uint8_t opt[12] = { 1, 1, 5, 10 };
+	uint8_t opt[12] = {1, 1, 5, 10};
 	uint32_t cut_at, left, right, v;
 
 	(void)state;
@@ -455,12 +454,12 @@ static void test_sack_edges_translated(void **state)
 	feed(frame(&c, false, c.s_isn + 1 + c.s_off, c.c_isn + 1 + cut_at, ACK, NULL, 0, opt, 12));
 	assert_int_equal(fwd.n, 1);
 	{
-		struct gw_pkt p = { 0 };
+		struct gw_pkt p = {0};
 		uint8_t *d = rte_pktmbuf_mtod(fwd.m[0], uint8_t *);
 		uint32_t l, r;
-		struct want w = { c.s_isn + 1 + c.s_off + (uint32_t)strlen(
-							 GREY("bob@receiver.example", 300)),
-				  c.c_isn + 1 + cut_at + 32, ACK, "" };
+		struct want w = {c.s_isn + 1 + c.s_off +
+				     (uint32_t)strlen(GREY("bob@receiver.example", 300)),
+				 c.c_isn + 1 + cut_at + 32, ACK, ""};
 
 		check_frame(fwd.m[0], &w, "ack with SACK");
 		gw_parse_frame(d, rte_pktmbuf_data_len(fwd.m[0]), &p);
@@ -484,8 +483,8 @@ static void test_bdat_body_with_rcpt_text_untouched(void **state)
 	server_says(&c, "250 2.1.5 Ok\r\n");
 	client_says(&c, chunk);
 	{
-		struct want w = { c.c_isn + 1 + c.c_off - (uint32_t)strlen(chunk),
-				  c.s_isn + 1 + c.s_off, ACK | PSH, chunk };
+		struct want w = {c.c_isn + 1 + c.c_off - (uint32_t)strlen(chunk),
+				 c.s_isn + 1 + c.s_off, ACK | PSH, chunk};
 
 		expect(&fwd, &w, 1, "BDAT chunk forwarded as it is");
 	}
@@ -504,7 +503,7 @@ static void test_ipv6_and_qinq_greylisted(void **state)
 	client_says(&c, "RCPT TO:<carol@receiver.example>\r\n");
 	expect(&fwd, NULL, 0, "RCPT to server");
 	{
-		struct want w = { c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK | PSH, reply };
+		struct want w = {c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK | PSH, reply};
 		uint8_t *d = rte_pktmbuf_mtod(back.m[0], uint8_t *);
 
 		expect(&back, &w, 1, "injected 450 over IPv6 in QinQ");
@@ -524,8 +523,8 @@ static void test_starttls_from_unknown_network_gets_421(void **state)
 	client_says(&c, "STARTTLS\r\n");
 	expect(&fwd, NULL, 0, "STARTTLS to server");
 	{
-		struct want w = { c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK | PSH,
-				  "421 4.7.0 Greylisted, try again later\r\n" };
+		struct want w = {c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK | PSH,
+				 "421 4.7.0 Greylisted, try again later\r\n"};
 
 		expect(&back, &w, 1, "421");
 	}
@@ -567,27 +566,28 @@ static void test_fail_open_cases_are_counted(void **state)
 int main(int argc, char **argv)
 {
 	char prefix[64];
-	char *eal[] = { argv[0], "--no-huge", "-m", "128", "--no-pci", "--log-level", "error",
-			"--no-telemetry", "--file-prefix", prefix, NULL };
-	char *args[] = { "test", "--protect", "198.18.0.0/15", "--protect", "fd00::/8",
-			 "--table", table_path, "--awl", awl_path, "--capacity", "4096",
-			 "--max-flows", "64", NULL };
+	char *eal[] = {argv[0],		"--no-huge",   "-m",	"128",
+		       "--no-pci",	"--log-level", "error", "--no-telemetry",
+		       "--file-prefix", prefix,	       NULL};
+	char *args[] = {"test",	    "--protect",  "198.18.0.0/15", "--protect",
+			"fd00::/8", "--table",	  table_path,	   "--awl",
+			awl_path,   "--capacity", "4096",	   "--max-flows",
+			"64",	    NULL};
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_non_smtp_passthrough_byte_exact, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_single_rcpt_greylisted, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retransmitted_rcpt_dropped_and_reply_resent,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ack_inside_injected_bytes_resends_the_rest,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pipelined_mixed_verdicts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sack_edges_translated, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bdat_body_with_rcpt_text_untouched, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_ipv6_and_qinq_greylisted, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_starttls_from_unknown_network_gets_421, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_fail_open_cases_are_counted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_non_smtp_passthrough_byte_exact, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_single_rcpt_greylisted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retransmitted_rcpt_dropped_and_reply_resent, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ack_inside_injected_bytes_resends_the_rest, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_pipelined_mixed_verdicts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sack_edges_translated, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bdat_body_with_rcpt_text_untouched, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ipv6_and_qinq_greylisted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_starttls_from_unknown_network_gets_421, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_fail_open_cases_are_counted, setup, teardown),
 	};
 
 	(void)argc;

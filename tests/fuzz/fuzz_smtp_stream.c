@@ -49,9 +49,9 @@ static void on_inject(void *ctx, const struct gw_smtp_pending *p, u64 at)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct gw_smtp_callbacks cb = { on_command, on_reply, on_inject, NULL };
+	static const struct gw_smtp_callbacks cb = {on_command, on_reply, on_inject, NULL};
 	struct gw_smtp_session *s = malloc(sizeof(*s));
-	struct checker k = { s, 0, 0 };
+	struct checker k = {s, 0, 0};
 	size_t i = 0;
 
 	gw_smtp_session_init(s, 64 + (size ? data[0] : 0), &cb, &k);

@@ -15,11 +15,11 @@
 
 #include "greywall/table_file.h"
 
-#define NPROC	   4
-#define HOT_KEYS   16
+#define NPROC		   4
+#define HOT_KEYS	   16
 #define HOT_ADDS_PER_ROUND 6000
-#define OWN_KEYS   20000
-#define OWN_ROUNDS 3
+#define OWN_KEYS	   20000
+#define OWN_ROUNDS	   3
 
 static char path[64];
 
@@ -84,7 +84,8 @@ static int child(u32 proc)
 				for (;;) {
 					u64 old = gw_load64(&h->state), nst;
 
-					nst = gw_state_pack(GW_ST_GREY, 0, gw_state_first(old) + 1, 0);
+					nst = gw_state_pack(GW_ST_GREY, 0, gw_state_first(old) + 1,
+							    0);
 					if (gw_cas64(&h->state, old, nst) == old)
 						break;
 				}
@@ -181,7 +182,7 @@ static void test_concurrent_processes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_concurrent_processes),
+	    cmocka_unit_test(test_concurrent_processes),
 	};
 	return cmocka_run_group_tests_name("table_multiproc", tests, NULL, NULL);
 }

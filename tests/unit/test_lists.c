@@ -10,7 +10,7 @@ static struct gw_list_hits match(const struct gw_lists *l, const char *ip, const
 				 const char *to)
 {
 	struct gw_list_hits h;
-	u8 addr[16] = { 0 };
+	u8 addr[16] = {0};
 	u8 fam = GW_AF_INET;
 
 	if (inet_pton(AF_INET, ip, addr) != 1) {
@@ -103,7 +103,8 @@ static void test_file_with_error_line(void **state)
 	(void)state;
 	fd = mkstemp(path);
 	f = fdopen(fd, "w");
-	fputs("# partners\nclient 198.18.0.0/15   # lab\n\nsender @ok.example\nclient nonsense\n", f);
+	fputs("# partners\nclient 198.18.0.0/15   # lab\n\nsender @ok.example\nclient nonsense\n",
+	      f);
 	fclose(f);
 	assert_int_equal(gw_lists_load_file(l, GW_WHITE, path, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, ":5: "));
@@ -139,11 +140,9 @@ static void test_many_entries(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cidrs),
-		cmocka_unit_test(test_addresses_and_domains),
-		cmocka_unit_test(test_bad_entries),
-		cmocka_unit_test(test_file_with_error_line),
-		cmocka_unit_test(test_many_entries),
+	    cmocka_unit_test(test_cidrs),	 cmocka_unit_test(test_addresses_and_domains),
+	    cmocka_unit_test(test_bad_entries),	 cmocka_unit_test(test_file_with_error_line),
+	    cmocka_unit_test(test_many_entries),
 	};
 	return cmocka_run_group_tests_name("lists", tests, NULL, NULL);
 }

@@ -5,50 +5,50 @@
 
 struct norm_case {
 	const char *in;
-	const char *want;	/* NULL: expect an error */
+	const char *want; /* NULL: expect an error */
 	bool sender;
 	bool strip_ext;
 	bool verp;
 };
 
 static const struct norm_case cases[] = {
-	/* lowercase everything */
-	{ "John.Doe@Example.COM", "john.doe@example.com", false, true, true },
-	{ "", "", true, true, true },	/* null sender <> */
-	{ "postmaster", "postmaster", false, true, true },
-	{ "user@example.com.", "user@example.com", false, true, true },
-	/* BATV, standard order prvs=TAG=local */
-	{ "prvs=1234abcdef=bounce@example.com", "bounce@example.com", true, false, false },
-	{ "PRVS=0123ABCDEF=Alice@Example.org", "alice@example.org", true, false, false },
-	/* BATV, swapped order prvs=local=TAG */
-	{ "prvs=bounce=1234abcdef@example.com", "bounce@example.com", true, false, false },
-	/* not a tag in either field: left alone */
-	{ "prvs=foo=bar@example.com", "prvs=foo=bar@example.com", true, false, false },
-	{ "prvs=12345=bounce@example.com", "prvs=12345=bounce@example.com", true, false, false },
-	/* SRS0 with each separator, SRS1 */
-	{ "SRS0=HHH=TT=orig.example=alice@fwd.example", "alice@orig.example", true, false, false },
-	{ "srs0+hhh=tt=orig.example=alice@fwd.example", "alice@orig.example", true, false, false },
-	{ "SRS0-hhh=tt=orig.example=alice@fwd.example", "alice@orig.example", true, false, false },
-	{ "SRS1=HHH=fwd1.example==HHH=TT=orig.example=alice@fwd2.example", "alice@orig.example",
-	  true, false, false },
-	{ "srs0=broken@fwd.example", "srs0=broken@fwd.example", true, false, false },
-	/* SRS wrapping BATV */
-	{ "SRS0=HHH=TT=orig.example=prvs=1234abcdef=bob@fwd.example", "bob@orig.example", true,
-	  false, false },
-	/* +extension, switchable */
-	{ "user+tag@example.com", "user@example.com", false, true, false },
-	{ "user+tag@example.com", "user+tag@example.com", false, false, false },
-	{ "+only@example.com", "+only@example.com", false, true, false },
-	/* VERP digit folding, sender only */
-	{ "bounce-12345-678@lists.example", "bounce-#-#@lists.example", true, false, true },
-	{ "bounce-12345@lists.example", "bounce-12345@lists.example", false, false, true },
-	{ "bounce-12345@lists.example", "bounce-12345@lists.example", true, false, false },
-	{ "u1234@1.2.3.example", "u#@1.2.3.example", true, false, true },
-	/* quoted local part survives as written, lowercased */
-	{ "\"John Doe\"@Example.com", "\"john doe\"@example.com", false, true, true },
-	{ "\"a@b\"@example.com", "\"a@b\"@example.com", false, true, true },
-	/* control characters are refused */
-	{ "bad\r\nx@example.com", NULL, false, true, true },
+    /* lowercase everything */
+    {"John.Doe@Example.COM", "john.doe@example.com", false, true, true},
+    {"", "", true, true, true}, /* null sender <> */
+    {"postmaster", "postmaster", false, true, true},
+    {"user@example.com.", "user@example.com", false, true, true},
+    /* BATV, standard order prvs=TAG=local */
+    {"prvs=1234abcdef=bounce@example.com", "bounce@example.com", true, false, false},
+    {"PRVS=0123ABCDEF=Alice@Example.org", "alice@example.org", true, false, false},
+    /* BATV, swapped order prvs=local=TAG */
+    {"prvs=bounce=1234abcdef@example.com", "bounce@example.com", true, false, false},
+    /* not a tag in either field: left alone */
+    {"prvs=foo=bar@example.com", "prvs=foo=bar@example.com", true, false, false},
+    {"prvs=12345=bounce@example.com", "prvs=12345=bounce@example.com", true, false, false},
+    /* SRS0 with each separator, SRS1 */
+    {"SRS0=HHH=TT=orig.example=alice@fwd.example", "alice@orig.example", true, false, false},
+    {"srs0+hhh=tt=orig.example=alice@fwd.example", "alice@orig.example", true, false, false},
+    {"SRS0-hhh=tt=orig.example=alice@fwd.example", "alice@orig.example", true, false, false},
+    {"SRS1=HHH=fwd1.example==HHH=TT=orig.example=alice@fwd2.example", "alice@orig.example", true,
+     false, false},
+    {"srs0=broken@fwd.example", "srs0=broken@fwd.example", true, false, false},
+    /* SRS wrapping BATV */
+    {"SRS0=HHH=TT=orig.example=prvs=1234abcdef=bob@fwd.example", "bob@orig.example", true, false,
+     false},
+    /* +extension, switchable */
+    {"user+tag@example.com", "user@example.com", false, true, false},
+    {"user+tag@example.com", "user+tag@example.com", false, false, false},
+    {"+only@example.com", "+only@example.com", false, true, false},
+    /* VERP digit folding, sender only */
+    {"bounce-12345-678@lists.example", "bounce-#-#@lists.example", true, false, true},
+    {"bounce-12345@lists.example", "bounce-12345@lists.example", false, false, true},
+    {"bounce-12345@lists.example", "bounce-12345@lists.example", true, false, false},
+    {"u1234@1.2.3.example", "u#@1.2.3.example", true, false, true},
+    /* quoted local part survives as written, lowercased */
+    {"\"John Doe\"@Example.com", "\"john doe\"@example.com", false, true, true},
+    {"\"a@b\"@example.com", "\"a@b\"@example.com", false, true, true},
+    /* control characters are refused */
+    {"bad\r\nx@example.com", NULL, false, true, true},
 };
 
 static void test_table(void **state)
@@ -58,10 +58,10 @@ static void test_table(void **state)
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		const struct norm_case *c = &cases[i];
-		struct gw_norm_opts o = { .strip_extension = c->strip_ext, .verp_fold = c->verp };
+		struct gw_norm_opts o = {.strip_extension = c->strip_ext, .verp_fold = c->verp};
 		u8 out[GW_ADDR_MAX + 1];
-		int n = gw_normalize_address((const u8 *)c->in, (u32)strlen(c->in), out, &o,
-					     c->sender);
+		int n =
+		    gw_normalize_address((const u8 *)c->in, (u32)strlen(c->in), out, &o, c->sender);
 
 		if (!c->want) {
 			if (n >= 0)
@@ -79,7 +79,7 @@ static void test_table(void **state)
 
 static void test_too_long(void **state)
 {
-	struct gw_norm_opts o = { 0 };
+	struct gw_norm_opts o = {0};
 	u8 in[GW_ADDR_MAX + 10], out[GW_ADDR_MAX];
 
 	(void)state;
@@ -103,9 +103,9 @@ static void test_batv_tag_shape(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table),
-		cmocka_unit_test(test_too_long),
-		cmocka_unit_test(test_batv_tag_shape),
+	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_too_long),
+	    cmocka_unit_test(test_batv_tag_shape),
 	};
 	return cmocka_run_group_tests_name("normalize", tests, NULL, NULL);
 }

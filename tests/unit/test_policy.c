@@ -4,7 +4,7 @@
 
 #include "greywall/policy.h"
 
-#define T0  1800000000ULL	/* 2027-01-15, any wall-clock second */
+#define T0  1800000000ULL /* 2027-01-15, any wall-clock second */
 #define DAY 86400ULL
 
 struct fixture {
@@ -34,7 +34,7 @@ static int setup(void **state)
 	gw_config_defaults(&f->cfg);
 	f->secret[0] = 0x0123456789abcdefULL;
 	f->secret[1] = 0xfedcba9876543210ULL;
-	f->pol = (struct gw_policy){ &f->trip, &f->awl, &f->cfg, f->secret };
+	f->pol = (struct gw_policy){&f->trip, &f->awl, &f->cfg, f->secret};
 	*state = f;
 	return 0;
 }
@@ -132,7 +132,7 @@ static void test_max_age(void **state)
 	struct fixture *f = *state;
 	struct gw_triplet t, u;
 
-	f->cfg.awl_clients = 0;	/* keep the auto-whitelist out of this one */
+	f->cfg.awl_clients = 0; /* keep the auto-whitelist out of this one */
 	make_triplet(&t, "198.18.0.1", "a@a.example", "x@b.example", 24);
 	make_triplet(&u, "198.18.0.1", "a@a.example", "y@b.example", 24);
 	decide_at(f, &t, T0, NULL);
@@ -190,9 +190,9 @@ static void test_exact_address_mode(void **state)
 static void test_ipv6_prefix(void **state)
 {
 	struct gw_client_net a, b, c;
-	u8 x[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 1, 0xaa, 0xbb, 0, 0, 0, 0, 0, 1 };
-	u8 y[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 1, 0x11, 0x22, 0, 0, 0, 0, 0, 9 };
-	u8 z[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 2, 0xaa, 0xbb, 0, 0, 0, 0, 0, 1 };
+	u8 x[16] = {0xfd, 0, 0, 0, 0, 0, 0, 1, 0xaa, 0xbb, 0, 0, 0, 0, 0, 1};
+	u8 y[16] = {0xfd, 0, 0, 0, 0, 0, 0, 1, 0x11, 0x22, 0, 0, 0, 0, 0, 9};
+	u8 z[16] = {0xfd, 0, 0, 0, 0, 0, 0, 2, 0xaa, 0xbb, 0, 0, 0, 0, 0, 1};
 
 	(void)state;
 	gw_client_net_make(&a, GW_AF_INET6, x, 64);
@@ -246,8 +246,8 @@ static void test_auto_whitelist_counts_hourly(void **state)
 static void test_lists_and_exemptions(void **state)
 {
 	struct fixture *f = *state;
-	struct gw_list_hits white = { .white = GW_LIST_SENDER }, black = { .black = GW_LIST_CLIENT },
-			    both = { .white = GW_LIST_CLIENT, .black = GW_LIST_RCPT }, none = { 0 };
+	struct gw_list_hits white = {.white = GW_LIST_SENDER}, black = {.black = GW_LIST_CLIENT},
+			    both = {.white = GW_LIST_CLIENT, .black = GW_LIST_RCPT}, none = {0};
 	struct gw_triplet t, pm, ab;
 	struct gw_decision d;
 
@@ -287,11 +287,11 @@ static void test_postmaster_lookalikes_not_exempt(void **state)
 static void test_starttls_pseudo_triplet(void **state)
 {
 	struct fixture *f = *state;
-	static const struct gw_list_hits none, white = { .white = GW_LIST_CLIENT };
+	static const struct gw_list_hits none, white = {.white = GW_LIST_CLIENT};
 	struct gw_client_net net, known;
 	struct gw_triplet t;
 	struct gw_decision d;
-	u8 a[4] = { 198, 18, 0, 1 }, b[4] = { 198, 18, 7, 1 };
+	u8 a[4] = {198, 18, 0, 1}, b[4] = {198, 18, 7, 1};
 
 	gw_client_net_make(&net, GW_AF_INET, a, 24);
 	gw_decide_tls(&f->pol, &net, (const u8 *)"mx.a.example", 12, &none, T0, &d);
@@ -311,7 +311,7 @@ static void test_starttls_pseudo_triplet(void **state)
 	gw_decide_tls(&f->pol, &known, (const u8 *)"new.example", 11, &none, T0 + 301, &d);
 	assert_int_equal(d.verdict, GW_V_PASS_AWL);
 	/* whitelisted networks and the "pass" setting skip it */
-	gw_client_net_make(&net, GW_AF_INET, (u8[4]){ 198, 19, 0, 1 }, 24);
+	gw_client_net_make(&net, GW_AF_INET, (u8[4]){198, 19, 0, 1}, 24);
 	gw_decide_tls(&f->pol, &net, (const u8 *)"x", 1, &white, T0, &d);
 	assert_int_equal(d.verdict, GW_V_PASS_WHITELIST);
 	f->cfg.tls_mode = GW_TLS_PASS;
@@ -364,20 +364,20 @@ static void test_fingerprint_domains_differ(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_first_attempt_then_retry, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_early_retries_keep_the_clock, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retry_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_max_age, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_passed_entry_refreshed_by_use, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_network_masking, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exact_address_mode, setup, teardown),
-		cmocka_unit_test(test_ipv6_prefix),
-		cmocka_unit_test_setup_teardown(test_auto_whitelist_counts_hourly, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lists_and_exemptions, setup, teardown),
-		cmocka_unit_test(test_postmaster_lookalikes_not_exempt),
-		cmocka_unit_test_setup_teardown(test_starttls_pseudo_triplet, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_full_table_fails_open, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fingerprint_domains_differ, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_first_attempt_then_retry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_early_retries_keep_the_clock, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retry_window, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_max_age, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_passed_entry_refreshed_by_use, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_network_masking, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_exact_address_mode, setup, teardown),
+	    cmocka_unit_test(test_ipv6_prefix),
+	    cmocka_unit_test_setup_teardown(test_auto_whitelist_counts_hourly, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lists_and_exemptions, setup, teardown),
+	    cmocka_unit_test(test_postmaster_lookalikes_not_exempt),
+	    cmocka_unit_test_setup_teardown(test_starttls_pseudo_triplet, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_full_table_fails_open, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fingerprint_domains_differ, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }

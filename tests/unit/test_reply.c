@@ -5,7 +5,7 @@
 
 static void test_default_greylist_text(void **state)
 {
-	struct gw_reply_vars v = { "bob@b.example", "alice@a.example", "198.18.0.1", 297 };
+	struct gw_reply_vars v = {"bob@b.example", "alice@a.example", "198.18.0.1", 297};
 	char out[GW_REPLY_MAX];
 	int n;
 
@@ -18,7 +18,7 @@ static void test_default_greylist_text(void **state)
 
 static void test_all_placeholders(void **state)
 {
-	struct gw_reply_vars v = { "r@x", "s@y", "fd00::1", 5 };
+	struct gw_reply_vars v = {"r@x", "s@y", "fd00::1", 5};
 	char out[GW_REPLY_MAX], err[128];
 
 	(void)state;
@@ -30,7 +30,7 @@ static void test_all_placeholders(void **state)
 static void test_injection_is_neutralised(void **state)
 {
 	/* A recipient with CRLF must not be able to end our reply and start another. */
-	struct gw_reply_vars v = { "x\r\n250 ok", "", "", 0 };
+	struct gw_reply_vars v = {"x\r\n250 ok", "", "", 0};
 	char out[GW_REPLY_MAX];
 
 	(void)state;
@@ -56,7 +56,7 @@ static void test_bad_templates(void **state)
 static void test_does_not_overflow(void **state)
 {
 	char big[600], out[64];
-	struct gw_reply_vars v = { big, "", "", 0 };
+	struct gw_reply_vars v = {big, "", "", 0};
 
 	(void)state;
 	memset(big, 'a', sizeof(big) - 1);
@@ -67,11 +67,11 @@ static void test_does_not_overflow(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_default_greylist_text),
-		cmocka_unit_test(test_all_placeholders),
-		cmocka_unit_test(test_injection_is_neutralised),
-		cmocka_unit_test(test_bad_templates),
-		cmocka_unit_test(test_does_not_overflow),
+	    cmocka_unit_test(test_default_greylist_text),
+	    cmocka_unit_test(test_all_placeholders),
+	    cmocka_unit_test(test_injection_is_neutralised),
+	    cmocka_unit_test(test_bad_templates),
+	    cmocka_unit_test(test_does_not_overflow),
 	};
 	return cmocka_run_group_tests_name("reply", tests, NULL, NULL);
 }

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Sequence translation through removals and insertions, including retransmissions over old edits. */
+/* Sequence translation through removals and insertions, including retransmissions over old edits.
+ */
 #include "unit.h"
 
 #include "../../dataplane/seqmap.h"
 
 static void test_empty_map_is_identity(void **state)
 {
-	struct gw_seqmap m = { 0 };
+	struct gw_seqmap m = {0};
 	uint32_t s[4], e[4];
 
 	(void)state;
@@ -19,15 +20,16 @@ static void test_empty_map_is_identity(void **state)
 
 static void test_removals(void **state)
 {
-	/* client stream: "MAIL...\r\n"(0-17) "RCPT <grey>"(17-36) "RCPT <ok>"(36-53) "DATA"(53-59) */
-	struct gw_seqmap m = { 0 };
+	/* client stream: "MAIL...\r\n"(0-17) "RCPT <grey>"(17-36) "RCPT <ok>"(36-53) "DATA"(53-59)
+	 */
+	struct gw_seqmap m = {0};
 	uint32_t s[4], e[4];
 
 	(void)state;
 	assert_non_null(gw_seqmap_add(&m, GW_EDIT_REMOVE, 17, 19, 0));
 	assert_int_equal(gw_seqmap_fwd(&m, 0), 0);
 	assert_int_equal(gw_seqmap_fwd(&m, 17), 17);
-	assert_int_equal(gw_seqmap_fwd(&m, 20), 17);	/* inside: clamps to the cut */
+	assert_int_equal(gw_seqmap_fwd(&m, 20), 17); /* inside: clamps to the cut */
 	assert_int_equal(gw_seqmap_fwd(&m, 36), 17);
 	assert_int_equal(gw_seqmap_fwd(&m, 59), 40);
 	/* the server acks 40 (everything): the client hears 59 */
@@ -50,7 +52,7 @@ static void test_removals(void **state)
 
 static void test_two_removals_retransmission_over_the_old_one(void **state)
 {
-	struct gw_seqmap m = { 0 };
+	struct gw_seqmap m = {0};
 	uint32_t s[4], e[4];
 
 	(void)state;
@@ -76,7 +78,7 @@ static void test_two_removals_retransmission_over_the_old_one(void **state)
 static void test_insertions(void **state)
 {
 	/* server stream: "250 ok\r\n"(0-8), insert 450 (R=60) at 8, "554 ..."(8-40) */
-	struct gw_seqmap m = { 0 };
+	struct gw_seqmap m = {0};
 	const struct gw_edit *e;
 
 	(void)state;
@@ -84,7 +86,7 @@ static void test_insertions(void **state)
 	assert_int_equal(e->new_off, 8);
 	assert_int_equal(gw_seqmap_fwd(&m, 0), 0);
 	assert_int_equal(gw_seqmap_fwd(&m, 7), 7);
-	assert_int_equal(gw_seqmap_fwd(&m, 8), 68);	/* first byte after the insertion */
+	assert_int_equal(gw_seqmap_fwd(&m, 8), 68); /* first byte after the insertion */
 	assert_int_equal(gw_seqmap_fwd(&m, 40), 100);
 	/* client acks 100: the server hears 40 */
 	assert_int_equal(gw_seqmap_back(&m, 100), 40);
@@ -105,7 +107,7 @@ static void test_insertions(void **state)
 
 static void test_wraparound(void **state)
 {
-	struct gw_seqmap m = { 0 };
+	struct gw_seqmap m = {0};
 
 	(void)state;
 	gw_seqmap_add(&m, GW_EDIT_REMOVE, 0xfffffff0u, 0x20, 0);
@@ -115,7 +117,7 @@ static void test_wraparound(void **state)
 
 static void test_full_map(void **state)
 {
-	struct gw_seqmap m = { 0 };
+	struct gw_seqmap m = {0};
 	unsigned i;
 
 	(void)state;
@@ -127,12 +129,12 @@ static void test_full_map(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_empty_map_is_identity),
-		cmocka_unit_test(test_removals),
-		cmocka_unit_test(test_two_removals_retransmission_over_the_old_one),
-		cmocka_unit_test(test_insertions),
-		cmocka_unit_test(test_wraparound),
-		cmocka_unit_test(test_full_map),
+	    cmocka_unit_test(test_empty_map_is_identity),
+	    cmocka_unit_test(test_removals),
+	    cmocka_unit_test(test_two_removals_retransmission_over_the_old_one),
+	    cmocka_unit_test(test_insertions),
+	    cmocka_unit_test(test_wraparound),
+	    cmocka_unit_test(test_full_map),
 	};
 	return cmocka_run_group_tests_name("seqmap", tests, NULL, NULL);
 }

@@ -21,9 +21,9 @@ static void test_reference_vectors(void **state)
 {
 	/* First eight outputs of the reference vectors.h, as little-endian words. */
 	static const u64 want[8] = {
-		0x726fdb47dd0e0e31ULL, 0x74f839c593dc67fdULL, 0x0d6c8009d9a94f5aULL,
-		0x85676696d7fb7e2dULL, 0xcf2794e0277187b7ULL, 0x18765564cd99a68dULL,
-		0xcbc9466e58fee3ceULL, 0xab0200f58b01d137ULL,
+	    0x726fdb47dd0e0e31ULL, 0x74f839c593dc67fdULL, 0x0d6c8009d9a94f5aULL,
+	    0x85676696d7fb7e2dULL, 0xcf2794e0277187b7ULL, 0x18765564cd99a68dULL,
+	    0xcbc9466e58fee3ceULL, 0xab0200f58b01d137ULL,
 	};
 	u8 msg[8];
 	unsigned n;
@@ -66,10 +66,10 @@ static void test_key_changes_output(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_paper_vector),
-		cmocka_unit_test(test_reference_vectors),
-		cmocka_unit_test(test_streaming_equals_oneshot),
-		cmocka_unit_test(test_key_changes_output),
+	    cmocka_unit_test(test_paper_vector),
+	    cmocka_unit_test(test_reference_vectors),
+	    cmocka_unit_test(test_streaming_equals_oneshot),
+	    cmocka_unit_test(test_key_changes_output),
 	};
 	return cmocka_run_group_tests_name("siphash", tests, NULL, NULL);
 }

@@ -7,56 +7,54 @@ struct cmd_case {
 	const char *line;
 	u8 verb;
 	u8 status;
-	const char *path;	/* NULL: not checked */
+	const char *path; /* NULL: not checked */
 	u64 size;
 	u8 flags;
 };
 
 static const struct cmd_case cases[] = {
-	{ "MAIL FROM:<alice@example.com>", GW_CMD_MAIL, GW_SMTP_OK, "alice@example.com", 0, 0 },
-	{ "mail from:<Alice@Example.com>", GW_CMD_MAIL, GW_SMTP_OK, "Alice@Example.com", 0, 0 },
-	{ "MAIL FROM:<>", GW_CMD_MAIL, GW_SMTP_OK, "", 0, 0 },
-	{ "MAIL FROM: <a@b.example>", GW_CMD_MAIL, GW_SMTP_OK, "a@b.example", 0, 0 },
-	{ "MAIL FROM:<a@b.example> SIZE=12345 BODY=8BITMIME", GW_CMD_MAIL, GW_SMTP_OK,
-	  "a@b.example", 12345, GW_CMDF_8BITMIME },
-	{ "MAIL FROM:<a@b.example> SMTPUTF8 BODY=BINARYMIME", GW_CMD_MAIL, GW_SMTP_OK,
-	  "a@b.example", 0, GW_CMDF_SMTPUTF8 | GW_CMDF_BINARYMIME },
-	{ "MAIL FROM:<a@b.example> SIZE=12x", GW_CMD_MAIL, GW_SMTP_SYNTAX, NULL, 0, 0 },
-	{ "MAIL FROM:<a@b.example", GW_CMD_MAIL, GW_SMTP_BAD_PATH, NULL, 0, 0 },
-	{ "MAIL TO:<a@b.example>", GW_CMD_MAIL, GW_SMTP_SYNTAX, NULL, 0, 0 },
-	{ "MAIL FROM:a@b.example", GW_CMD_MAIL, GW_SMTP_OK, "a@b.example", 0, 0 },
-	{ "RCPT TO:<bob@example.net>", GW_CMD_RCPT, GW_SMTP_OK, "bob@example.net", 0, 0 },
-	{ "RcPt To:<bob@example.net> NOTIFY=NEVER", GW_CMD_RCPT, GW_SMTP_OK, "bob@example.net",
-	  0, 0 },
-	/* source route: ignored per RFC 5321 */
-	{ "RCPT TO:<@relay1.example,@relay2.example:bob@example.net>", GW_CMD_RCPT, GW_SMTP_OK,
-	  "bob@example.net", 0, 0 },
-	{ "RCPT TO:<@relay1.example bob@example.net>", GW_CMD_RCPT, GW_SMTP_BAD_PATH, NULL, 0, 0 },
-	/* quoted local parts may hold '>', '@' and escaped quotes */
-	{ "RCPT TO:<\"odd>name\"@example.net>", GW_CMD_RCPT, GW_SMTP_OK, "\"odd>name\"@example.net",
-	  0, 0 },
-	{ "RCPT TO:<\"a\\\"b\"@example.net>", GW_CMD_RCPT, GW_SMTP_OK, "\"a\\\"b\"@example.net", 0,
-	  0 },
-	{ "RCPT TO:<\"unterminated@example.net>", GW_CMD_RCPT, GW_SMTP_BAD_PATH, NULL, 0, 0 },
-	{ "RCPT TO:<postmaster>", GW_CMD_RCPT, GW_SMTP_OK, "postmaster", 0, 0 },
-	{ "RCPT", GW_CMD_RCPT, GW_SMTP_SYNTAX, NULL, 0, 0 },
-	{ "EHLO mx.Example.org", GW_CMD_EHLO, GW_SMTP_OK, "mx.example.org", 0, 0 },
-	{ "helo [198.18.0.1]", GW_CMD_HELO, GW_SMTP_OK, "[198.18.0.1]", 0, 0 },
-	{ "EHLO", GW_CMD_EHLO, GW_SMTP_SYNTAX, NULL, 0, 0 },
-	{ "DATA", GW_CMD_DATA, GW_SMTP_OK, NULL, 0, 0 },
-	{ "data x", GW_CMD_DATA, GW_SMTP_SYNTAX, NULL, 0, 0 },
-	{ "BDAT 1000", GW_CMD_BDAT, GW_SMTP_OK, NULL, 1000, 0 },
-	{ "BDAT 0 LAST", GW_CMD_BDAT, GW_SMTP_OK, NULL, 0, GW_CMDF_BDAT_LAST },
-	{ "bdat 12 last", GW_CMD_BDAT, GW_SMTP_OK, NULL, 12, GW_CMDF_BDAT_LAST },
-	{ "BDAT x", GW_CMD_BDAT, GW_SMTP_SYNTAX, NULL, 0, 0 },
-	{ "BDAT 12 FIRST", GW_CMD_BDAT, GW_SMTP_SYNTAX, NULL, 12, 0 },
-	{ "RSET", GW_CMD_RSET, GW_SMTP_OK, NULL, 0, 0 },
-	{ "QUIT", GW_CMD_QUIT, GW_SMTP_OK, NULL, 0, 0 },
-	{ "STARTTLS", GW_CMD_STARTTLS, GW_SMTP_OK, NULL, 0, 0 },
-	{ "NOOP", GW_CMD_NOOP, GW_SMTP_OK, NULL, 0, 0 },
-	{ "VRFY bob", GW_CMD_OTHER, GW_SMTP_OK, NULL, 0, 0 },
-	{ "", GW_CMD_OTHER, GW_SMTP_OK, NULL, 0, 0 },
-	{ "MAILX FROM:<a@b>", GW_CMD_OTHER, GW_SMTP_OK, NULL, 0, 0 },
+    {"MAIL FROM:<alice@example.com>", GW_CMD_MAIL, GW_SMTP_OK, "alice@example.com", 0, 0},
+    {"mail from:<Alice@Example.com>", GW_CMD_MAIL, GW_SMTP_OK, "Alice@Example.com", 0, 0},
+    {"MAIL FROM:<>", GW_CMD_MAIL, GW_SMTP_OK, "", 0, 0},
+    {"MAIL FROM: <a@b.example>", GW_CMD_MAIL, GW_SMTP_OK, "a@b.example", 0, 0},
+    {"MAIL FROM:<a@b.example> SIZE=12345 BODY=8BITMIME", GW_CMD_MAIL, GW_SMTP_OK, "a@b.example",
+     12345, GW_CMDF_8BITMIME},
+    {"MAIL FROM:<a@b.example> SMTPUTF8 BODY=BINARYMIME", GW_CMD_MAIL, GW_SMTP_OK, "a@b.example", 0,
+     GW_CMDF_SMTPUTF8 | GW_CMDF_BINARYMIME},
+    {"MAIL FROM:<a@b.example> SIZE=12x", GW_CMD_MAIL, GW_SMTP_SYNTAX, NULL, 0, 0},
+    {"MAIL FROM:<a@b.example", GW_CMD_MAIL, GW_SMTP_BAD_PATH, NULL, 0, 0},
+    {"MAIL TO:<a@b.example>", GW_CMD_MAIL, GW_SMTP_SYNTAX, NULL, 0, 0},
+    {"MAIL FROM:a@b.example", GW_CMD_MAIL, GW_SMTP_OK, "a@b.example", 0, 0},
+    {"RCPT TO:<bob@example.net>", GW_CMD_RCPT, GW_SMTP_OK, "bob@example.net", 0, 0},
+    {"RcPt To:<bob@example.net> NOTIFY=NEVER", GW_CMD_RCPT, GW_SMTP_OK, "bob@example.net", 0, 0},
+    /* source route: ignored per RFC 5321 */
+    {"RCPT TO:<@relay1.example,@relay2.example:bob@example.net>", GW_CMD_RCPT, GW_SMTP_OK,
+     "bob@example.net", 0, 0},
+    {"RCPT TO:<@relay1.example bob@example.net>", GW_CMD_RCPT, GW_SMTP_BAD_PATH, NULL, 0, 0},
+    /* quoted local parts may hold '>', '@' and escaped quotes */
+    {"RCPT TO:<\"odd>name\"@example.net>", GW_CMD_RCPT, GW_SMTP_OK, "\"odd>name\"@example.net", 0,
+     0},
+    {"RCPT TO:<\"a\\\"b\"@example.net>", GW_CMD_RCPT, GW_SMTP_OK, "\"a\\\"b\"@example.net", 0, 0},
+    {"RCPT TO:<\"unterminated@example.net>", GW_CMD_RCPT, GW_SMTP_BAD_PATH, NULL, 0, 0},
+    {"RCPT TO:<postmaster>", GW_CMD_RCPT, GW_SMTP_OK, "postmaster", 0, 0},
+    {"RCPT", GW_CMD_RCPT, GW_SMTP_SYNTAX, NULL, 0, 0},
+    {"EHLO mx.Example.org", GW_CMD_EHLO, GW_SMTP_OK, "mx.example.org", 0, 0},
+    {"helo [198.18.0.1]", GW_CMD_HELO, GW_SMTP_OK, "[198.18.0.1]", 0, 0},
+    {"EHLO", GW_CMD_EHLO, GW_SMTP_SYNTAX, NULL, 0, 0},
+    {"DATA", GW_CMD_DATA, GW_SMTP_OK, NULL, 0, 0},
+    {"data x", GW_CMD_DATA, GW_SMTP_SYNTAX, NULL, 0, 0},
+    {"BDAT 1000", GW_CMD_BDAT, GW_SMTP_OK, NULL, 1000, 0},
+    {"BDAT 0 LAST", GW_CMD_BDAT, GW_SMTP_OK, NULL, 0, GW_CMDF_BDAT_LAST},
+    {"bdat 12 last", GW_CMD_BDAT, GW_SMTP_OK, NULL, 12, GW_CMDF_BDAT_LAST},
+    {"BDAT x", GW_CMD_BDAT, GW_SMTP_SYNTAX, NULL, 0, 0},
+    {"BDAT 12 FIRST", GW_CMD_BDAT, GW_SMTP_SYNTAX, NULL, 12, 0},
+    {"RSET", GW_CMD_RSET, GW_SMTP_OK, NULL, 0, 0},
+    {"QUIT", GW_CMD_QUIT, GW_SMTP_OK, NULL, 0, 0},
+    {"STARTTLS", GW_CMD_STARTTLS, GW_SMTP_OK, NULL, 0, 0},
+    {"NOOP", GW_CMD_NOOP, GW_SMTP_OK, NULL, 0, 0},
+    {"VRFY bob", GW_CMD_OTHER, GW_SMTP_OK, NULL, 0, 0},
+    {"", GW_CMD_OTHER, GW_SMTP_OK, NULL, 0, 0},
+    {"MAILX FROM:<a@b>", GW_CMD_OTHER, GW_SMTP_OK, NULL, 0, 0},
 };
 
 static void test_table(void **state)
@@ -100,8 +98,8 @@ static void test_path_length_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table),
-		cmocka_unit_test(test_path_length_limit),
+	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_path_length_limit),
 	};
 	return cmocka_run_group_tests_name("smtp_command", tests, NULL, NULL);
 }

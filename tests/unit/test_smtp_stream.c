@@ -9,7 +9,7 @@
 #include "greywall/smtp_stream.h"
 
 struct step {
-	char dir;	/* 'C' client->server, 'S' server->client */
+	char dir; /* 'C' client->server, 'S' server->client */
 	const char *data;
 };
 
@@ -56,9 +56,9 @@ static void on_inject(void *ctx, const struct gw_smtp_pending *p, u64 at)
 }
 
 static const struct gw_smtp_callbacks cbs = {
-	.command = on_command,
-	.reply = on_reply,
-	.inject = on_inject,
+    .command = on_command,
+    .reply = on_reply,
+    .inject = on_inject,
 };
 
 static void feed(struct gw_smtp_session *s, char dir, const char *d, size_t len)
@@ -93,8 +93,8 @@ static void run(const struct step *steps, size_t n, u32 max_line, long split_ste
 	}
 }
 
-static void check_conversation(const struct step *steps, size_t n, u32 max_line,
-			       const char *want, u8 want_mode)
+static void check_conversation(const struct step *steps, size_t n, u32 max_line, const char *want,
+			       u8 want_mode)
 {
 	static struct gw_smtp_session s;
 	static struct transcript whole, other;
@@ -123,15 +123,15 @@ static void check_conversation(const struct step *steps, size_t n, u32 max_line,
 static void test_plain_session(void **state)
 {
 	static const struct step steps[] = {
-		{ 'S', "220 mx.example ESMTP\r\n" },
-		{ 'C', "EHLO client.example\r\n" },
-		{ 'S', "250-mx.example\r\n250-PIPELINING\r\n250 8BITMIME\r\n" },
-		{ 'C', "MAIL FROM:<a@client.example>\r\n" },
-		{ 'S', "250 2.1.0 Ok\r\n" },
-		{ 'C', "RCPT TO:<b@mx.example>\r\n" },
-		{ 'S', "250 2.1.5 Ok\r\n" },
-		{ 'C', "QUIT\r\n" },
-		{ 'S', "221 Bye\r\n" },
+	    {'S', "220 mx.example ESMTP\r\n"},
+	    {'C', "EHLO client.example\r\n"},
+	    {'S', "250-mx.example\r\n250-PIPELINING\r\n250 8BITMIME\r\n"},
+	    {'C', "MAIL FROM:<a@client.example>\r\n"},
+	    {'S', "250 2.1.0 Ok\r\n"},
+	    {'C', "RCPT TO:<b@mx.example>\r\n"},
+	    {'S', "250 2.1.5 Ok\r\n"},
+	    {'C', "QUIT\r\n"},
+	    {'S', "221 Bye\r\n"},
 	};
 
 	(void)state;
@@ -152,11 +152,11 @@ static void test_pipelined_mixed_verdicts(void **state)
 {
 	/* MAIL, a greylisted RCPT, a passed RCPT, DATA in one flight. */
 	static const struct step steps[] = {
-		{ 'S', "220 mx\r\n" },
-		{ 'C', "MAIL FROM:<a@c>\r\nRCPT TO:<grey@mx>\r\nRCPT TO:<ok@mx>\r\nDATA\r\n" },
-		{ 'S', "250 ok\r\n250 ok\r\n354 go\r\n" },
-		{ 'C', "Subject: x\r\n\r\nRCPT TO:<grey@inbody>\r\n..dot\r\n.\r\n" },
-		{ 'S', "250 queued\r\n" },
+	    {'S', "220 mx\r\n"},
+	    {'C', "MAIL FROM:<a@c>\r\nRCPT TO:<grey@mx>\r\nRCPT TO:<ok@mx>\r\nDATA\r\n"},
+	    {'S', "250 ok\r\n250 ok\r\n354 go\r\n"},
+	    {'C', "Subject: x\r\n\r\nRCPT TO:<grey@inbody>\r\n..dot\r\n.\r\n"},
+	    {'S', "250 queued\r\n"},
 	};
 
 	(void)state;
@@ -177,11 +177,11 @@ static void test_pipelined_mixed_verdicts(void **state)
 static void test_all_greylisted_with_data(void **state)
 {
 	static const struct step steps[] = {
-		{ 'S', "220 mx\r\n" },
-		{ 'C', "MAIL FROM:<a@c>\r\nRCPT TO:<grey1@mx>\r\nRCPT TO:<grey2@mx>\r\nDATA\r\n" },
-		{ 'S', "250 ok\r\n554 5.5.1 Error: no valid recipients\r\n" },
-		{ 'C', "RSET\r\n" },
-		{ 'S', "250 ok\r\n" },
+	    {'S', "220 mx\r\n"},
+	    {'C', "MAIL FROM:<a@c>\r\nRCPT TO:<grey1@mx>\r\nRCPT TO:<grey2@mx>\r\nDATA\r\n"},
+	    {'S', "250 ok\r\n554 5.5.1 Error: no valid recipients\r\n"},
+	    {'C', "RSET\r\n"},
+	    {'S', "250 ok\r\n"},
 	};
 
 	(void)state;
@@ -204,12 +204,9 @@ static void test_all_greylisted_with_data(void **state)
 static void test_inject_with_nothing_outstanding(void **state)
 {
 	static const struct step steps[] = {
-		{ 'S', "220 mx\r\n" },
-		{ 'C', "MAIL FROM:<>\r\n" },
-		{ 'S', "250 ok\r\n" },
-		{ 'C', "RCPT TO:<grey@mx>\r\n" },
-		{ 'C', "QUIT\r\n" },
-		{ 'S', "221 bye\r\n" },
+	    {'S', "220 mx\r\n"}, {'C', "MAIL FROM:<>\r\n"},
+	    {'S', "250 ok\r\n"}, {'C', "RCPT TO:<grey@mx>\r\n"},
+	    {'C', "QUIT\r\n"},	 {'S', "221 bye\r\n"},
 	};
 
 	(void)state;
@@ -227,10 +224,10 @@ static void test_inject_with_nothing_outstanding(void **state)
 static void test_bdat_body_is_not_parsed(void **state)
 {
 	static const struct step steps[] = {
-		{ 'S', "220 mx\r\n" },
-		{ 'C', "BDAT 22\r\nRCPT TO:<grey@x>\r\nQUIT" },
-		{ 'C', "BDAT 0 LAST\r\n" },
-		{ 'S', "250 chunk\r\n250 done\r\n" },
+	    {'S', "220 mx\r\n"},
+	    {'C', "BDAT 22\r\nRCPT TO:<grey@x>\r\nQUIT"},
+	    {'C', "BDAT 0 LAST\r\n"},
+	    {'S', "250 chunk\r\n250 done\r\n"},
 	};
 
 	(void)state;
@@ -246,10 +243,10 @@ static void test_bdat_body_is_not_parsed(void **state)
 static void test_failed_data_stays_in_command_mode(void **state)
 {
 	static const struct step steps[] = {
-		{ 'S', "220 mx\r\n" },
-		{ 'C', "DATA\r\n" },
-		{ 'S', "503 5.5.1 need RCPT\r\n" },
-		{ 'C', "RCPT TO:<grey@mx>\r\n" },
+	    {'S', "220 mx\r\n"},
+	    {'C', "DATA\r\n"},
+	    {'S', "503 5.5.1 need RCPT\r\n"},
+	    {'C', "RCPT TO:<grey@mx>\r\n"},
 	};
 
 	(void)state;
@@ -265,10 +262,10 @@ static void test_failed_data_stays_in_command_mode(void **state)
 static void test_starttls_stops_parsing(void **state)
 {
 	static const struct step steps[] = {
-		{ 'S', "220 mx\r\n" },
-		{ 'C', "STARTTLS\r\n" },
-		{ 'S', "220 2.0.0 go ahead\r\n\x16\x03\x01garbage" },
-		{ 'C', "\x16\x03\x01RCPT TO:<grey@mx>\r\n" },
+	    {'S', "220 mx\r\n"},
+	    {'C', "STARTTLS\r\n"},
+	    {'S', "220 2.0.0 go ahead\r\n\x16\x03\x01garbage"},
+	    {'C', "\x16\x03\x01RCPT TO:<grey@mx>\r\n"},
 	};
 
 	(void)state;
@@ -283,11 +280,8 @@ static void test_overlong_line(void **state)
 {
 	static char longline[700];
 	static struct step steps[] = {
-		{ 'S', "220 mx\r\n" },
-		{ 'C', longline },
-		{ 'S', "500 5.5.2 line too long\r\n" },
-		{ 'C', "RCPT TO:<ok@mx>\r\n" },
-		{ 'S', "250 ok\r\n" },
+	    {'S', "220 mx\r\n"},	  {'C', longline},     {'S', "500 5.5.2 line too long\r\n"},
+	    {'C', "RCPT TO:<ok@mx>\r\n"}, {'S', "250 ok\r\n"},
 	};
 	char want[512];
 
@@ -337,9 +331,9 @@ static void test_garbage_reply_desyncs(void **state)
 static void test_bare_lf_lines(void **state)
 {
 	static const struct step steps[] = {
-		{ 'S', "220 mx\n" },
-		{ 'C', "MAIL FROM:<a@b>\nRCPT TO:<c@d>\n" },
-		{ 'S', "250 ok\n250 ok\n" },
+	    {'S', "220 mx\n"},
+	    {'C', "MAIL FROM:<a@b>\nRCPT TO:<c@d>\n"},
+	    {'S', "250 ok\n250 ok\n"},
 	};
 
 	(void)state;
@@ -355,17 +349,17 @@ static void test_bare_lf_lines(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plain_session),
-		cmocka_unit_test(test_pipelined_mixed_verdicts),
-		cmocka_unit_test(test_all_greylisted_with_data),
-		cmocka_unit_test(test_inject_with_nothing_outstanding),
-		cmocka_unit_test(test_bdat_body_is_not_parsed),
-		cmocka_unit_test(test_failed_data_stays_in_command_mode),
-		cmocka_unit_test(test_starttls_stops_parsing),
-		cmocka_unit_test(test_overlong_line),
-		cmocka_unit_test(test_fifo_overflow_desyncs),
-		cmocka_unit_test(test_garbage_reply_desyncs),
-		cmocka_unit_test(test_bare_lf_lines),
+	    cmocka_unit_test(test_plain_session),
+	    cmocka_unit_test(test_pipelined_mixed_verdicts),
+	    cmocka_unit_test(test_all_greylisted_with_data),
+	    cmocka_unit_test(test_inject_with_nothing_outstanding),
+	    cmocka_unit_test(test_bdat_body_is_not_parsed),
+	    cmocka_unit_test(test_failed_data_stays_in_command_mode),
+	    cmocka_unit_test(test_starttls_stops_parsing),
+	    cmocka_unit_test(test_overlong_line),
+	    cmocka_unit_test(test_fifo_overflow_desyncs),
+	    cmocka_unit_test(test_garbage_reply_desyncs),
+	    cmocka_unit_test(test_bare_lf_lines),
 	};
 	return cmocka_run_group_tests_name("smtp_stream", tests, NULL, NULL);
 }

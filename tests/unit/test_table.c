@@ -58,7 +58,7 @@ static void test_claim_lookup_remove(void **state)
 	assert_non_null(a);
 	assert_int_equal(a->fp, fp);
 	b = gw_table_claim(&h.t, fp);
-	assert_ptr_equal(a, b);	/* claiming twice finds the first */
+	assert_ptr_equal(a, b); /* claiming twice finds the first */
 	assert_ptr_equal(gw_table_lookup(&h.t, fp), a);
 	a->state = gw_state_pack(GW_ST_GREY, 1, 10, 0);
 	assert_true(gw_slot_read(a, fp, &st));
@@ -201,7 +201,7 @@ static void test_duplicate_resolution(void **state)
 
 static void test_probe_in_range(void **state)
 {
-	struct gw_table t = { .nbuckets = 1000003 };
+	struct gw_table t = {.nbuckets = 1000003};
 	u64 i;
 	u32 k;
 
@@ -216,13 +216,13 @@ static void test_probe_in_range(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_state_packing),
-		cmocka_unit_test(test_claim_lookup_remove),
-		cmocka_unit_test(test_high_load),
-		cmocka_unit_test(test_full_sequence_reuses_tombstones),
-		cmocka_unit_test(test_full_sequence_evicts_oldest_waiting),
-		cmocka_unit_test(test_duplicate_resolution),
-		cmocka_unit_test(test_probe_in_range),
+	    cmocka_unit_test(test_state_packing),
+	    cmocka_unit_test(test_claim_lookup_remove),
+	    cmocka_unit_test(test_high_load),
+	    cmocka_unit_test(test_full_sequence_reuses_tombstones),
+	    cmocka_unit_test(test_full_sequence_evicts_oldest_waiting),
+	    cmocka_unit_test(test_duplicate_resolution),
+	    cmocka_unit_test(test_probe_in_range),
 	};
 	return cmocka_run_group_tests_name("table", tests, NULL, NULL);
 }

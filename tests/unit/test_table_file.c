@@ -46,7 +46,8 @@ static void test_create_then_reopen_keeps_entries(void **state)
 	gw_table_map_close(&a);
 	gw_table_map_close(&b);
 	/* and after every mapping is gone */
-	assert_int_equal(gw_table_map_open(&a, path, 1000, GW_TABLE_TRIPLETS, 0, NULL, err, 256), 0);
+	assert_int_equal(gw_table_map_open(&a, path, 1000, GW_TABLE_TRIPLETS, 0, NULL, err, 256),
+			 0);
 	assert_non_null(gw_table_lookup(&a.table, 12345));
 	gw_table_map_close(&a);
 }
@@ -99,7 +100,7 @@ static void test_refuses_foreign_files(void **state)
 static void test_given_secret(void **state)
 {
 	struct gw_table_map m;
-	const u64 secret[2] = { 7, 8 };
+	const u64 secret[2] = {7, 8};
 	char err[256];
 
 	(void)state;
@@ -114,10 +115,9 @@ static void test_given_secret(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_create_then_reopen_keeps_entries, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_refuses_foreign_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_given_secret, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_create_then_reopen_keeps_entries, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refuses_foreign_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_given_secret, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("table_file", tests, NULL, NULL);
 }

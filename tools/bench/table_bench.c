@@ -51,8 +51,8 @@ static volatile u64 sink;
 static void bench_greywall(const u64 *keys, const u64 *order, const u64 *absent, u64 n,
 			   struct result *r)
 {
-	struct gw_table t = { 0 };
-	struct gw_table_header hdr = { 0 };
+	struct gw_table t = {0};
+	struct gw_table_header hdr = {0};
 	u64 i, found = 0, j;
 	double t0;
 
@@ -110,12 +110,12 @@ static int bench_rte_hash(const u64 *keys, const u64 *order, const u64 *absent, 
 			  struct result *r)
 {
 	struct rte_hash_parameters p = {
-		.name = "bench",
-		.entries = (uint32_t)n,
-		.key_len = sizeof(u64),
-		.hash_func = rte_hash_crc,
-		.socket_id = (int)rte_socket_id(),
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
+	    .name = "bench",
+	    .entries = (uint32_t)n,
+	    .key_len = sizeof(u64),
+	    .hash_func = rte_hash_crc,
+	    .socket_id = (int)rte_socket_id(),
+	    .extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
 	};
 	struct rte_malloc_socket_stats before, after;
 	const void *kp[BURST];
@@ -173,11 +173,11 @@ static int bench_rte_hash(const u64 *keys, const u64 *order, const u64 *absent, 
 
 static void bench_policy(u64 n)
 {
-	struct gw_table trip = { 0 }, awl = { 0 };
-	struct gw_table_header th = { 0 }, ah = { 0 };
+	struct gw_table trip = {0}, awl = {0};
+	struct gw_table_header th = {0}, ah = {0};
 	struct gw_config cfg;
-	u64 secret[2] = { 1, 2 }, i, counts[GW_V_COUNT] = { 0 };
-	struct gw_policy pol = { &trip, &awl, &cfg, secret };
+	u64 secret[2] = {1, 2}, i, counts[GW_V_COUNT] = {0};
+	struct gw_policy pol = {&trip, &awl, &cfg, secret};
 	static const struct gw_list_hits none;
 	struct gw_triplet *t = calloc(1, sizeof(*t));
 	double t0, el;
@@ -194,7 +194,7 @@ static void bench_policy(u64 n)
 	/* every triplet twice: first attempt, then the retry after the delay */
 	for (i = 0; i < 2 * n; i++) {
 		u64 k = i % n;
-		u8 addr[4] = { 198, 18, (u8)(k >> 8), (u8)k };
+		u8 addr[4] = {198, 18, (u8)(k >> 8), (u8)k};
 		struct gw_decision d;
 
 		gw_client_net_make(&t->net, GW_AF_INET, addr, 24);
@@ -221,7 +221,7 @@ static void run_size(u64 n)
 {
 	u64 *keys = malloc(n * sizeof(u64)), *order = malloc(n * sizeof(u64)),
 	    *absent = malloc(n * sizeof(u64)), seed = 42, i;
-	struct result g = { 0 }, d = { 0 };
+	struct result g = {0}, d = {0};
 
 	for (i = 0; i < n; i++) {
 		keys[i] = splitmix(&seed);
@@ -259,8 +259,8 @@ static void run_size(u64 n)
 
 int main(int argc, char **argv)
 {
-	char *eal[] = { argv[0], "--no-huge", "-m", "4096", "--no-pci", "-l", "0",
-			"--log-level", "error", "--no-telemetry", NULL };
+	char *eal[] = {argv[0], "--no-huge",   "-m",	"4096",		  "--no-pci", "-l",
+		       "0",	"--log-level", "error", "--no-telemetry", NULL};
 	u64 sizes[8];
 	int nsizes = 0, opt, rc;
 
