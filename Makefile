@@ -18,7 +18,7 @@ DPDK_LIBS   = $(shell pkg-config --libs libdpdk 2>/dev/null)
 
 DEB_PACKAGES = build-essential clang llvm libclang-rt-14-dev pkg-config libcmocka-dev \
 	libdpdk-dev dpdk dpdk-dev libbpf-dev bpftool libelf-dev zlib1g-dev libjemalloc-dev libpcap-dev \
-	postfix swaks ethtool iproute2 iputils-ping tcpdump procps python3
+	postfix postgrey swaks ethtool iproute2 iputils-ping tcpdump procps python3
 
 LIB_SRCS = lib/smtp_stream.c lib/table_file.c lib/lists.c lib/reply.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -28,6 +28,11 @@ UNIT_TESTS = siphash normalize smtp_command smtp_stream table policy lists reply
 UNIT_BINS  = $(UNIT_TESTS:%=$(BUILD)/tests/unit/test_%) $(BUILD)/tests/unit/table_multiproc
 
 DP_TEST_BIN = $(BUILD)/tests/unit/test_dataplane_engine
+
+CTL_SRCS = control/config.c control/policy_server.c
+CTL_OBJS = $(CTL_SRCS:%.c=$(BUILD)/%.o)
+DAEMON_BIN = $(BUILD)/greywalld
+CTL_TEST_BIN = $(BUILD)/tests/unit/test_control
 
 FUZZ_TARGETS = smtp_stream smtp_command normalize
 FUZZ_BINS    = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
@@ -42,7 +47,8 @@ DP_BIN  = $(BUILD)/greywall-dp
 
 .PHONY: all deps test unit fuzz fuzz-smoke bench demo clean format bpf-check
 
-all: $(LIB) $(UNIT_BINS) $(BENCH_BINS) $(DP_BIN) $(DP_TEST_BIN)
+all: $(LIB) $(UNIT_BINS) $(BENCH_BINS) $(DP_BIN) $(DP_TEST_BIN) $(DAEMON_BIN) $(CTL_TEST_BIN) \
+	$(BUILD)/tools/bench/policy_load
 
 deps:
 	@tools/deps.sh $(DEB_PACKAGES)
@@ -62,6 +68,17 @@ $(DP_TEST_BIN): tests/dataplane/test_engine.c $(filter-out $(BUILD)/dataplane/ma
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DPDK_CFLAGS) $< $(filter-out $(BUILD)/dataplane/main.o,$(DP_OBJS)) \
 		-o $@ $(LIB) $(DPDK_LIBS) -lcmocka
+
+$(DAEMON_BIN): $(BUILD)/control/greywalld.o $(CTL_OBJS) $(LIB)
+	$(CC) $^ -o $@ -ljemalloc
+
+$(CTL_TEST_BIN): tests/unit/test_control.c $(CTL_OBJS) $(LIB) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(CTL_OBJS) -o $@ $(LIB) -lcmocka
+
+$(BUILD)/tools/bench/policy_load: tools/bench/policy_load.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ -lpthread
 
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^

@@ -14,3 +14,6 @@ tools/bench/dp_bench.sh
 echo
 echo "== SMTP through greywall-dp vs testpmd vs a Linux bridge (namespaces, real smtp-source/smtp-sink)"
 tools/bench/smtp_bench.sh
+echo
+echo "== greywalld policy server vs postgrey"
+tools/bench/policy_bench.sh

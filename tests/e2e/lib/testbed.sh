@@ -88,6 +88,14 @@ tb_start_dp() {
 	return 1
 }
 
+# Wire the two sides with a plain Linux bridge instead of greywall-dp.
+tb_bridge() {
+	ip -n "$TB_NS_GW" link add br0 type bridge
+	ip -n "$TB_NS_GW" link set gw-c master br0
+	ip -n "$TB_NS_GW" link set gw-s master br0
+	ip -n "$TB_NS_GW" link set br0 up
+}
+
 tb_stop_dp() {
 	[ -n "$TB_DP_PID" ] || return 0
 	kill -INT "$TB_DP_PID" 2>/dev/null
@@ -183,6 +191,7 @@ virtual_uid_maps = static:65534
 virtual_gid_maps = static:65534
 smtpd_recipient_restrictions = reject_unauth_destination
 smtpd_banner = \$myhostname ESMTP
+${TB_RCV_EXTRA:-}
 MAIN
 	} >"$d/etc/main.cf"
 	_tb_postfix_start "$TB_NS_RCV" "$d"

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "greywall/table_file.h"
+
+void gw_daemon_config_defaults(struct gw_daemon_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	gw_config_defaults(&c->policy);
+	snprintf(c->table_path, sizeof(c->table_path), "%s", GW_TABLE_DEFAULT_PATH);
+	snprintf(c->awl_path, sizeof(c->awl_path), "%s", GW_AWL_DEFAULT_PATH);
+	c->capacity = GW_TABLE_DEFAULT_CAPACITY;
+	snprintf(c->policy_listen, sizeof(c->policy_listen), "127.0.0.1:10023");
+	snprintf(c->policy_defer_text, sizeof(c->policy_defer_text),
+		 "Greylisted, retry in %%t seconds");
+	snprintf(c->policy_reject_text, sizeof(c->policy_reject_text), "Access denied");
+	c->max_clients = 256;
+}
+
+static int parse_uint(const char *v, unsigned long long min, unsigned long long max,
+		      unsigned long long *out)
+{
+	char *end;
+
+	errno = 0;
+	if (*v == '-')
+		return -1;
+	*out = strtoull(v, &end, 10);
+	return (errno || *end || end == v || *out < min || *out > max) ? -1 : 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return -1;
+	return 0;
+}
+
+struct num_key {
+	const char *name;
+	unsigned long long min, max;
+	size_t off;
+	int width; /* 1, 4 or 8 bytes */
+};
+
+#define PNUM(field, lo, hi, w)                                                                     \
+	{ #field, lo, hi, offsetof(struct gw_daemon_config, policy.field), w }
+
+static const struct num_key num_keys[] = {
+	PNUM(delay, 0, 30 * 86400, 4),
+	PNUM(retry_window, 1, 1u << 30, 4),
+	PNUM(max_age, 1, 1u << 30, 4),
+	PNUM(awl_clients, 0, 63, 4),
+	PNUM(awl_interval, 1, 86400 * 30, 4),
+	PNUM(max_line, 64, 1024, 4),
+	PNUM(v4_prefix, 0, 32, 1),
+	PNUM(v6_prefix, 0, 128, 1),
+	{ "capacity", 1024, 1ULL << 36, offsetof(struct gw_daemon_config, capacity), 8 },
+	{ "max_clients", 1, 65536, offsetof(struct gw_daemon_config, max_clients), 4 },
+};
+
+struct str_key {
+	const char *name;
+	size_t off, size;
+	bool is_template;
+};
+
+#define SKEY(field, tmpl)                                                                          \
+	{ #field, offsetof(struct gw_daemon_config, field),                                      \
+	  sizeof(((struct gw_daemon_config *)0)->field), tmpl }
+
+static const struct str_key str_keys[] = {
+	SKEY(table_path, false),	 SKEY(awl_path, false),
+	SKEY(whitelist_path, false),	 SKEY(blacklist_path, false),
+	SKEY(policy_listen, false),	 SKEY(policy_defer_text, true),
+	SKEY(policy_reject_text, true),
+};
+
+static int set_key(struct gw_daemon_config *c, const char *k, const char *v, char *why,
+		   size_t whylen)
+{
+	unsigned long long n;
+	bool b;
+	size_t i;
+
+	for (i = 0; i < sizeof(num_keys) / sizeof(num_keys[0]); i++) {
+		const struct num_key *nk = &num_keys[i];
+		char *field = (char *)c + nk->off;
+
+		if (strcmp(k, nk->name))
+			continue;
+		if (parse_uint(v, nk->min, nk->max, &n)) {
+			snprintf(why, whylen, "%s: '%s' is not a number from %llu to %llu", k, v,
+				 nk->min, nk->max);
+			return -1;
+		}
+		if (nk->width == 1)
+			*(u8 *)field = (u8)n;
+		else if (nk->width == 4)
+			*(u32 *)field = (u32)n;
+		else
+			*(unsigned long long *)field = n;
+		return 0;
+	}
+	for (i = 0; i < sizeof(str_keys) / sizeof(str_keys[0]); i++) {
+		const struct str_key *sk = &str_keys[i];
+
+		if (strcmp(k, sk->name))
+			continue;
+		if (strlen(v) >= sk->size) {
+			snprintf(why, whylen, "%s: value longer than %zu characters", k,
+				 sk->size - 1);
+			return -1;
+		}
+		if (sk->is_template) {
+			/* the text follows a code Postfix supplies; check it as if after "450 " */
+			char probe[GW_REPLY_MAX + 8], err[128];
+
+			snprintf(probe, sizeof(probe), "450 %s", v);
+			if (gw_reply_template_check(probe, err, sizeof(err))) {
+				snprintf(why, whylen, "%s: %s", k, err);
+				return -1;
+			}
+		}
+		snprintf((char *)c + sk->off, sk->size, "%s", v);
+		return 0;
+	}
+	if (!strcmp(k, "strip_extension") || !strcmp(k, "verp_fold") ||
+	    !strcmp(k, "exempt_postmaster")) {
+		if (parse_bool(v, &b)) {
+			snprintf(why, whylen, "%s: '%s' is not yes or no", k, v);
+			return -1;
+		}
+		if (!strcmp(k, "strip_extension"))
+			c->policy.norm.strip_extension = b;
+		else if (!strcmp(k, "verp_fold"))
+			c->policy.norm.verp_fold = b;
+		else
+			c->policy.exempt_postmaster = b;
+		return 0;
+	}
+	if (!strcmp(k, "tls_mode")) {
+		if (!strcmp(v, "greylist"))
+			c->policy.tls_mode = GW_TLS_GREYLIST;
+		else if (!strcmp(v, "pass"))
+			c->policy.tls_mode = GW_TLS_PASS;
+		else {
+			snprintf(why, whylen, "tls_mode: '%s' is not 'greylist' or 'pass'", v);
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(why, whylen, "unknown key '%s'", k);
+	return -1;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return s;
+}
+
+int gw_daemon_config_load(struct gw_daemon_config *c, const char *path, char *err, size_t errlen)
+{
+	char line[2048], why[256];
+	FILE *f = fopen(path, "r");
+	int lineno = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *hash, *eq, *k, *v;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+			goto bad;
+		}
+		/* '#' starts a comment unless the value is a reply text holding one */
+		hash = strstr(line, " #");
+		if (line[0] == '#' || (hash && !strstr(line, "_text")))
+			*(line[0] == '#' ? line : hash) = 0;
+		k = trim(line);
+		if (!*k)
+			continue;
+		eq = strchr(k, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%d: expected 'key = value'", path, lineno);
+			goto bad;
+		}
+		*eq = 0;
+		v = trim(eq + 1);
+		k = trim(k);
+		if (set_key(c, k, v, why, sizeof(why))) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+			goto bad;
+		}
+	}
+	fclose(f);
+	return 0;
+bad:
+	fclose(f);
+	return -1;
+}

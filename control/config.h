@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * greywalld's configuration: plain "key = value" lines, '#' comments. A bad
+ * line is reported as file:line and the daemon refuses to start rather than
+ * guess.
+ */
+#ifndef GREYWALL_CONTROL_CONFIG_H
+#define GREYWALL_CONTROL_CONFIG_H
+
+#include <stddef.h>
+
+#include "greywall/policy.h"
+#include "greywall/reply.h"
+
+#define GW_CONF_DEFAULT_PATH "/etc/greywall/greywall.conf"
+#define GW_PATH_MAX	     512
+
+struct gw_daemon_config {
+	struct gw_config policy;
+	char table_path[GW_PATH_MAX];
+	char awl_path[GW_PATH_MAX];
+	unsigned long long capacity;
+	char whitelist_path[GW_PATH_MAX];
+	char blacklist_path[GW_PATH_MAX];
+	char policy_listen[128];	/* host:port of the Postfix policy server; empty = off */
+	char policy_defer_text[GW_REPLY_MAX];
+	char policy_reject_text[GW_REPLY_MAX];
+	unsigned max_clients;
+};
+
+void gw_daemon_config_defaults(struct gw_daemon_config *c);
+
+/* Returns 0, or -1 with "file:line: reason" in err. A missing file is an error. */
+int gw_daemon_config_load(struct gw_daemon_config *c, const char *path, char *err, size_t errlen);
+
+#endif /* GREYWALL_CONTROL_CONFIG_H */

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * greywalld: the control-plane daemon. This version owns the configuration,
+ * the shared triplet tables and the lists, and answers the Postfix policy
+ * delegation protocol from them. SIGHUP reloads the lists; SIGTERM stops.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "greywall/table_file.h"
+#include "policy_server.h"
+
+static const char usage_text[] =
+	"Usage: greywalld [-c FILE] [-f] [-v] [--check]\n"
+	"\n"
+	"greywalld owns greywall's configuration and its shared triplet tables, and answers\n"
+	"Postfix's policy delegation protocol from them, as a drop-in for postgrey:\n"
+	"\n"
+	"    smtpd_recipient_restrictions = ..., reject_unauth_destination,\n"
+	"        check_policy_service inet:127.0.0.1:10023\n"
+	"\n"
+	"The tables are the ones greywall-dp uses, so a relay can start here and move the\n"
+	"decision into the data path later without losing a triplet.\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE   configuration, 'key = value' lines (default " GW_CONF_DEFAULT_PATH
+	";\n"
+	"                      if that file is missing, built-in defaults are used)\n"
+	"  -f, --foreground    log to stderr as well as syslog (mail facility)\n"
+	"  -v, --log-verdicts  log every decision, Postfix NOQUEUE style\n"
+	"      --check         check the configuration and lists, then exit (0 = good)\n"
+	"  -h, --help          this text\n"
+	"\n"
+	"Signals: SIGHUP reloads the whitelist and blacklist files; SIGTERM stops.\n"
+	"See control/greywall.conf for every key, its meaning and its default.\n";
+
+static volatile sig_atomic_t stop, reload;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload = 1;
+	else
+		stop = 1;
+}
+
+static struct gw_lists *load_lists(const struct gw_daemon_config *c, char *err, size_t errlen)
+{
+	struct gw_lists *l = gw_lists_new();
+
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((c->whitelist_path[0] &&
+	     gw_lists_load_file(l, GW_WHITE, c->whitelist_path, err, errlen) < 0) ||
+	    (c->blacklist_path[0] &&
+	     gw_lists_load_file(l, GW_BLACK, c->blacklist_path, err, errlen) < 0)) {
+		gw_lists_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+static void do_reload(struct gw_policy_ctx *ctx)
+{
+	char err[512];
+	struct gw_lists *n = load_lists(ctx->cfg, err, sizeof(err)), *old;
+
+	if (!n) {
+		/* keep serving the old lists: a typo must not open the gate */
+		syslog(LOG_ERR, "reload refused, keeping the current lists: %s", err);
+		return;
+	}
+	old = ctx->lists;
+	ctx->lists = n;
+	gw_lists_free(old);
+	syslog(LOG_INFO, "lists reloaded: %zu entries", gw_lists_size(n));
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "log-verdicts", no_argument, NULL, 'v' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct gw_daemon_config cfg;
+	static struct gw_policy_ctx ctx;
+	struct gw_table_map trip, awl;
+	const char *path = NULL;
+	int opt, foreground = 0, check = 0, rc;
+	char err[1024];
+
+	while ((opt = getopt_long(argc, argv, "c:fvh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'v':
+			ctx.log_verdicts = 1;
+			break;
+		case 'C':
+			check = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'greywalld --help'.\n");
+			return 2;
+		}
+	}
+	gw_daemon_config_defaults(&cfg);
+	if (path || access(GW_CONF_DEFAULT_PATH, F_OK) == 0) {
+		if (gw_daemon_config_load(&cfg, path ? path : GW_CONF_DEFAULT_PATH, err,
+					  sizeof(err))) {
+			fprintf(stderr, "greywalld: %s\n", err);
+			return 1;
+		}
+	} else if (!check) {
+		fprintf(stderr, "greywalld: %s not found, using built-in defaults\n",
+			GW_CONF_DEFAULT_PATH);
+	}
+	ctx.cfg = &cfg;
+	ctx.lists = load_lists(&cfg, err, sizeof(err));
+	if (!ctx.lists) {
+		fprintf(stderr, "greywalld: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("greywalld: configuration good; %zu list entries\n",
+		       gw_lists_size(ctx.lists));
+		return 0;
+	}
+	openlog("greywalld", LOG_PID | (foreground ? LOG_PERROR : 0), LOG_MAIL);
+	if (gw_table_map_open(&trip, cfg.table_path, cfg.capacity, GW_TABLE_TRIPLETS,
+			      GW_TF_CREATE, NULL, err, sizeof(err)) ||
+	    gw_table_map_open(&awl, cfg.awl_path, cfg.capacity / 8 + 1024, GW_TABLE_AWL,
+			      GW_TF_CREATE | GW_TF_SECRET, trip.table.hdr->secret, err,
+			      sizeof(err))) {
+		fprintf(stderr, "greywalld: %s\n", err);
+		return 1;
+	}
+	ctx.policy = (struct gw_policy){ &trip.table, &awl.table, &cfg.policy,
+					 trip.table.hdr->secret };
+	signal(SIGHUP, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	rc = gw_policy_serve(&ctx, cfg.policy_listen, &stop, &reload, do_reload, err,
+			     sizeof(err));
+	if (rc)
+		fprintf(stderr, "greywalld: %s\n", err);
+	syslog(LOG_INFO, "stopping: %llu requests, %llu greylisted, %llu passed", ctx.requests,
+	       ctx.verdicts[GW_V_GREYLIST], ctx.verdicts[GW_V_PASS]);
+	gw_table_map_close(&trip);
+	gw_table_map_close(&awl);
+	gw_lists_free(ctx.lists);
+	return rc ? 1 : 0;
+}

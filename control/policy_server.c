@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "policy_server.h"
+
+struct attrs {
+	const char *state, *client, *sender, *rcpt, *helo;
+	size_t state_len, client_len, sender_len, rcpt_len, helo_len;
+};
+
+static void take(const char *line, size_t len, const char *name, const char **v, size_t *vlen)
+{
+	size_t n = strlen(name);
+
+	if (len > n && !memcmp(line, name, n) && line[n] == '=') {
+		*v = line + n + 1;
+		*vlen = len - n - 1;
+	}
+}
+
+static void parse_attrs(const char *req, size_t len, struct attrs *a)
+{
+	const char *p = req, *end = req + len;
+
+	memset(a, 0, sizeof(*a));
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		take(p, l, "protocol_state", &a->state, &a->state_len);
+		take(p, l, "client_address", &a->client, &a->client_len);
+		take(p, l, "sender", &a->sender, &a->sender_len);
+		take(p, l, "recipient", &a->rcpt, &a->rcpt_len);
+		take(p, l, "helo_name", &a->helo, &a->helo_len);
+		p += l + 1;
+	}
+}
+
+static size_t reply(char *out, size_t outlen, const char *action)
+{
+	int n = snprintf(out, outlen, "action=%s\n\n", action);
+
+	return n < 0 || (size_t)n >= outlen ? 0 : (size_t)n;
+}
+
+size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, char *out,
+			size_t outlen, unsigned long long now)
+{
+	const struct gw_config *pc = &ctx->cfg->policy;
+	struct gw_triplet trip;
+	struct gw_list_hits hits;
+	struct gw_decision d;
+	struct attrs a;
+	char client[INET6_ADDRSTRLEN], text[GW_REPLY_MAX], action[GW_REPLY_MAX + 16];
+	char rcpt_raw[GW_ADDR_MAX + 1], sender_raw[GW_ADDR_MAX + 1];
+	u8 addr[16] = { 0 }, family;
+	int n;
+
+	ctx->requests++;
+	parse_attrs(req, len, &a);
+	if (!a.state || a.state_len != 4 || memcmp(a.state, "RCPT", 4))
+		return reply(out, outlen, "DUNNO"); /* greylisting decides at RCPT only */
+	if (!a.client || a.client_len >= sizeof(client) || !a.rcpt || a.rcpt_len > GW_ADDR_MAX ||
+	    (a.sender && a.sender_len > GW_ADDR_MAX)) {
+		ctx->bad_requests++;
+		return reply(out, outlen, "DUNNO");
+	}
+	memcpy(client, a.client, a.client_len);
+	client[a.client_len] = 0;
+	if (inet_pton(AF_INET, client, addr) == 1) {
+		family = GW_AF_INET;
+	} else if (inet_pton(AF_INET6, client, addr) == 1) {
+		family = GW_AF_INET6;
+	} else {
+		ctx->bad_requests++;
+		return reply(out, outlen, "DUNNO");
+	}
+	n = gw_normalize_address((const u8 *)a.rcpt, (u32)a.rcpt_len, trip.rcpt, &pc->norm, false);
+	if (n < 0) {
+		ctx->bad_requests++;
+		return reply(out, outlen, "DUNNO");
+	}
+	trip.rcpt_len = (u16)n;
+	n = a.sender ? gw_normalize_address((const u8 *)a.sender, (u32)a.sender_len, trip.sender,
+					    &pc->norm, true)
+		     : 0;
+	if (n < 0) {
+		ctx->bad_requests++;
+		return reply(out, outlen, "DUNNO");
+	}
+	trip.sender_len = (u16)n;
+	gw_client_net_make(&trip.net, family, addr,
+			   family == GW_AF_INET ? pc->v4_prefix : pc->v6_prefix);
+	gw_lists_match(ctx->lists, family, addr, trip.sender, trip.sender_len, trip.rcpt,
+		       trip.rcpt_len, &hits);
+	gw_decide(&ctx->policy, &trip, &hits, now, &d);
+	ctx->verdicts[d.verdict]++;
+
+	snprintf(rcpt_raw, sizeof(rcpt_raw), "%.*s", (int)a.rcpt_len, a.rcpt);
+	snprintf(sender_raw, sizeof(sender_raw), "%.*s", a.sender ? (int)a.sender_len : 0,
+		 a.sender ? a.sender : "");
+	if (d.verdict == GW_V_GREYLIST || d.verdict == GW_V_BLACKLIST) {
+		struct gw_reply_vars v = { rcpt_raw, sender_raw, client, d.remaining };
+		const char *tmpl = d.verdict == GW_V_GREYLIST ? ctx->cfg->policy_defer_text
+							      : ctx->cfg->policy_reject_text;
+		int tl = gw_reply_render(tmpl, &v, text, sizeof(text));
+
+		if (tl < 2)
+			return reply(out, outlen, "DUNNO");
+		text[tl - 2] = 0; /* Postfix adds its own line end */
+		/* DEFER_IF_PERMIT: a later reject still wins, as with postgrey */
+		snprintf(action, sizeof(action), "%s %s",
+			 d.verdict == GW_V_GREYLIST ? "DEFER_IF_PERMIT" : "550 5.7.1", text);
+		if (ctx->log_verdicts)
+			syslog(LOG_INFO, "NOQUEUE: reject: RCPT from [%s]: %s; from=<%s> to=<%s>",
+			       client, action, sender_raw, rcpt_raw);
+		return reply(out, outlen, action);
+	}
+	if (ctx->log_verdicts)
+		syslog(LOG_INFO, "pass: RCPT from [%s]: verdict %d; from=<%s> to=<%s>", client,
+		       d.verdict, sender_raw, rcpt_raw);
+	return reply(out, outlen, "DUNNO");
+}
+
+struct conn {
+	int fd;
+	size_t len;
+	char buf[GW_POLICY_REQ_MAX];
+};
+
+static int listen_socket(const char *spec, char *err, size_t errlen)
+{
+	char host[128];
+	const char *colon = strrchr(spec, ':');
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *ai;
+	int fd, one = 1, rc;
+
+	if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof(host)) {
+		snprintf(err, errlen, "policy_listen '%s': expected host:port", spec);
+		return -1;
+	}
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = 0;
+	if (host[0] == '[') { /* [::1]:10023 */
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = 0;
+	}
+	rc = getaddrinfo(host, colon + 1, &hints, &ai);
+	if (rc) {
+		snprintf(err, errlen, "policy_listen '%s': %s", spec, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 512)) {
+		snprintf(err, errlen, "policy_listen '%s': %s", spec, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static void drop(int ep, struct conn *c)
+{
+	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c);
+}
+
+/*
+ * One read per readiness event (epoll is level-triggered, so leftovers come
+ * back), then answer every complete request. False when the client must go.
+ */
+static bool serve_conn(struct gw_policy_ctx *ctx, struct conn *c)
+{
+	char out[GW_REPLY_MAX + 64];
+
+	{
+		ssize_t r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+		char *end;
+
+		if (r == 0)
+			return false;
+		if (r < 0)
+			return errno == EAGAIN || errno == EINTR;
+		c->len += (size_t)r;
+		while ((end = memmem(c->buf, c->len, "\n\n", 2))) {
+			size_t req = (size_t)(end - c->buf) + 1, n;
+
+			n = gw_policy_answer(ctx, c->buf, req, out, sizeof(out),
+					     (unsigned long long)time(NULL));
+			if (write(c->fd, out, n) != (ssize_t)n)
+				return false;
+			memmove(c->buf, c->buf + req + 1, c->len - req - 1);
+			c->len -= req + 1;
+		}
+		if (c->len == sizeof(c->buf)) {
+			/* a request that never ends: the protocol has no way to answer it */
+			ctx->bad_requests++;
+			return false;
+		}
+	}
+	return true;
+}
+
+int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on,
+		    volatile sig_atomic_t *stop, volatile sig_atomic_t *reload,
+		    void (*on_reload)(struct gw_policy_ctx *), char *err, size_t errlen)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, evs[64];
+	unsigned nclients = 0;
+	int lfd, ep;
+
+	lfd = listen_socket(listen_on, err, errlen);
+	if (lfd < 0)
+		return -1;
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ev.data.ptr = NULL;
+	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	syslog(LOG_INFO, "policy server listening on %s", listen_on);
+	while (!*stop) {
+		int n = epoll_wait(ep, evs, 64, 1000), i;
+
+		if (*reload && on_reload) {
+			*reload = 0;
+			on_reload(ctx);
+		}
+		for (i = 0; i < n; i++) {
+			struct conn *c = evs[i].data.ptr;
+
+			if (!c) {
+				int fd;
+
+				while ((fd = accept4(lfd, NULL, NULL,
+						     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+					if (nclients >= ctx->cfg->max_clients) {
+						close(fd);
+						continue;
+					}
+					c = calloc(1, sizeof(*c));
+					if (!c) {
+						close(fd);
+						continue;
+					}
+					c->fd = fd;
+					ev.data.ptr = c;
+					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+					nclients++;
+				}
+				continue;
+			}
+			if (!serve_conn(ctx, c)) {
+				drop(ep, c);
+				nclients--;
+			}
+		}
+	}
+	close(ep);
+	close(lfd);
+	return 0;
+}

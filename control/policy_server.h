@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The Postfix policy delegation protocol (check_policy_service), answered
+ * from the same triplet tables as the data paths: a drop-in for postgrey.
+ * A request is "name=value" lines ended by an empty line; the answer is
+ * "action=..." and an empty line.
+ */
+#ifndef GREYWALL_CONTROL_POLICY_SERVER_H
+#define GREYWALL_CONTROL_POLICY_SERVER_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "greywall/lists.h"
+
+#define GW_POLICY_REQ_MAX 8192
+
+struct gw_policy_ctx {
+	const struct gw_daemon_config *cfg;
+	struct gw_policy policy;
+	struct gw_lists *volatile lists;	/* swapped whole on reload */
+	unsigned long long verdicts[GW_V_COUNT];
+	unsigned long long requests, bad_requests;
+	int log_verdicts;
+};
+
+/*
+ * Answer one complete request (the bytes before its empty line). Writes the
+ * reply with its terminating empty line into out; returns its length.
+ */
+size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, char *out,
+			size_t outlen, unsigned long long now);
+
+/* Serve until *stop is set. Returns 0, or -1 with a reason in err. */
+int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on,
+		    volatile sig_atomic_t *stop, volatile sig_atomic_t *reload,
+		    void (*on_reload)(struct gw_policy_ctx *), char *err, size_t errlen);
+
+#endif /* GREYWALL_CONTROL_POLICY_SERVER_H */

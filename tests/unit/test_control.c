@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* greywalld: configuration parsing and the policy protocol's answers. */
+#include <unistd.h>
+
+#include "unit.h"
+
+#include "../../control/config.h"
+#include "../../control/policy_server.h"
+
+static char conf_path[64];
+
+static int write_conf(const char *text)
+{
+	FILE *f = fopen(conf_path, "w");
+
+	fputs(text, f);
+	fclose(f);
+	return 0;
+}
+
+static void test_shipped_config_is_the_defaults(void **state)
+{
+	struct gw_daemon_config c, d;
+	char err[256];
+
+	(void)state;
+	gw_daemon_config_defaults(&c);
+	gw_daemon_config_defaults(&d);
+	if (gw_daemon_config_load(&c, "control/greywall.conf", err, sizeof(err)))
+		fail_msg("%s", err);
+	/* the annotated file in the repo says exactly what the built-in defaults are */
+	assert_memory_equal(&c, &d, sizeof(c));
+}
+
+static void test_values_and_comments(void **state)
+{
+	struct gw_daemon_config c;
+	char err[256];
+
+	(void)state;
+	gw_daemon_config_defaults(&c);
+	write_conf("# comment\n\n  delay = 60   # one minute\nv4_prefix=32\nverp_fold = no\n"
+		   "tls_mode = pass\npolicy_defer_text = Try again in %t s #1\n"
+		   "policy_listen = [::1]:10099\n");
+	if (gw_daemon_config_load(&c, conf_path, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(c.policy.delay, 60);
+	assert_int_equal(c.policy.v4_prefix, 32);
+	assert_false(c.policy.norm.verp_fold);
+	assert_int_equal(c.policy.tls_mode, GW_TLS_PASS);
+	assert_string_equal(c.policy_defer_text, "Try again in %t s #1");
+	assert_string_equal(c.policy_listen, "[::1]:10099");
+}
+
+static void test_bad_lines_name_file_and_line(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "delay = 60\nbogus = 1\n", ":2: unknown key 'bogus'" },
+		{ "delay = soon\n", ":1: delay: 'soon' is not a number" },
+		{ "delay = -5\n", ":1: delay: '-5'" },
+		{ "v4_prefix = 33\n", ":1: v4_prefix: '33' is not a number from 0 to 32" },
+		{ "\n\njust words\n", ":3: expected 'key = value'" },
+		{ "verp_fold = maybe\n", ":1: verp_fold: 'maybe' is not yes or no" },
+		{ "tls_mode = strip\n", ":1: tls_mode" },
+		{ "policy_defer_text = wait %x\n", ":1: policy_defer_text: unknown placeholder" },
+	};
+	struct gw_daemon_config c;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		gw_daemon_config_defaults(&c);
+		write_conf(cases[i].text);
+		if (gw_daemon_config_load(&c, conf_path, err, sizeof(err)) == 0)
+			fail_msg("case %zu accepted", i);
+		if (!strstr(err, cases[i].want) || !strstr(err, conf_path))
+			fail_msg("case %zu: '%s' does not say '%s'", i, err, cases[i].want);
+	}
+	assert_int_equal(gw_daemon_config_load(&c, "/nonexistent/greywall.conf", err, 256), -1);
+	assert_non_null(strstr(err, "No such file"));
+}
+
+struct pol_fixture {
+	struct gw_daemon_config cfg;
+	struct gw_table_header th, ah;
+	struct gw_table trip, awl;
+	struct gw_policy_ctx ctx;
+	u64 secret[2];
+};
+
+static int pol_setup(void **state)
+{
+	struct pol_fixture *f = calloc(1, sizeof(*f));
+	char err[128];
+
+	gw_daemon_config_defaults(&f->cfg);
+	f->trip = (struct gw_table){ &f->th, calloc(256, 64), 256, 0 };
+	f->awl = (struct gw_table){ &f->ah, calloc(64, 64), 64, 0 };
+	f->secret[0] = 1;
+	f->secret[1] = 2;
+	f->ctx.cfg = &f->cfg;
+	f->ctx.policy = (struct gw_policy){ &f->trip, &f->awl, &f->cfg.policy, f->secret };
+	f->ctx.lists = gw_lists_new();
+	gw_lists_add(f->ctx.lists, GW_BLACK, "sender @spam.example", err, sizeof(err));
+	*state = f;
+	return 0;
+}
+
+static int pol_teardown(void **state)
+{
+	struct pol_fixture *f = *state;
+
+	free(f->trip.buckets);
+	free(f->awl.buckets);
+	gw_lists_free(f->ctx.lists);
+	free(f);
+	return 0;
+}
+
+static const char *ask(struct pol_fixture *f, const char *req, unsigned long long now)
+{
+	static char out[1024];
+	size_t n = gw_policy_answer(&f->ctx, req, strlen(req), out, sizeof(out) - 1, now);
+
+	out[n] = 0;
+	return out;
+}
+
+#define REQ(state, client, sender, rcpt)                                                           \
+	"request=smtpd_access_policy\nprotocol_state=" state "\nprotocol_name=ESMTP\n"         \
+	"client_address=" client "\nclient_name=unknown\nhelo_name=mx.a.example\n"             \
+	"sender=" sender "\nrecipient=" rcpt "\n"
+
+static void test_policy_answers(void **state)
+{
+	struct pol_fixture *f = *state;
+	const unsigned long long t0 = 1800000000ULL;
+
+	assert_string_equal(ask(f, REQ("RCPT", "198.18.0.1", "a@a.example", "b@b.example"), t0),
+			    "action=DEFER_IF_PERMIT Greylisted, retry in 300 seconds\n\n");
+	assert_string_equal(
+		ask(f, REQ("RCPT", "198.18.0.9", "a@a.example", "b@b.example"), t0 + 100),
+		"action=DEFER_IF_PERMIT Greylisted, retry in 200 seconds\n\n");
+	assert_string_equal(
+		ask(f, REQ("RCPT", "198.18.0.1", "a@a.example", "b@b.example"), t0 + 300),
+		"action=DUNNO\n\n");
+	/* only RCPT is decided */
+	assert_string_equal(ask(f, REQ("DATA", "198.18.0.1", "x@x.example", "y@y.example"), t0),
+			    "action=DUNNO\n\n");
+	/* the null sender is a sender */
+	assert_string_equal(ask(f, REQ("RCPT", "fd00:18::1", "", "b@b.example"), t0),
+			    "action=DEFER_IF_PERMIT Greylisted, retry in 300 seconds\n\n");
+	assert_string_equal(ask(f, REQ("RCPT", "198.18.0.1", "x@spam.example", "b@b.example"), t0),
+			    "action=550 5.7.1 Access denied\n\n");
+	/* malformed requests are answered, not trusted */
+	assert_string_equal(ask(f, REQ("RCPT", "not-an-ip", "a@a.example", "b@b.example"), t0),
+			    "action=DUNNO\n\n");
+	assert_string_equal(ask(f, "protocol_state=RCPT\n", t0), "action=DUNNO\n\n");
+	assert_int_equal(f->ctx.bad_requests, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shipped_config_is_the_defaults),
+		cmocka_unit_test(test_values_and_comments),
+		cmocka_unit_test(test_bad_lines_name_file_and_line),
+		cmocka_unit_test_setup_teardown(test_policy_answers, pol_setup, pol_teardown),
+	};
+	int rc;
+
+	snprintf(conf_path, sizeof(conf_path), "/tmp/gw-conf-%d", (int)getpid());
+	rc = cmocka_run_group_tests_name("control", tests, NULL, NULL);
+	unlink(conf_path);
+	return rc;
+}
