@@ -20,6 +20,9 @@ void gw_daemon_config_defaults(struct gw_daemon_config *c)
 		 "Greylisted, retry in %%t seconds");
 	snprintf(c->policy_reject_text, sizeof(c->policy_reject_text), "Access denied");
 	c->max_clients = 256;
+	snprintf(c->snapshot_path, sizeof(c->snapshot_path), "/var/lib/greywall/triplets.snap");
+	c->snapshot_interval = 300;
+	c->sweep_period = 600;
 }
 
 static int parse_uint(const char *v, unsigned long long min, unsigned long long max,
@@ -53,19 +56,23 @@ struct num_key {
 };
 
 #define PNUM(field, lo, hi, w)                                                                     \
-	{ #field, lo, hi, offsetof(struct gw_daemon_config, policy.field), w }
+	{                                                                                          \
+#field, lo, hi, offsetof(struct gw_daemon_config, policy.field), w                 \
+	}
 
 static const struct num_key num_keys[] = {
-	PNUM(delay, 0, 30 * 86400, 4),
-	PNUM(retry_window, 1, 1u << 30, 4),
-	PNUM(max_age, 1, 1u << 30, 4),
-	PNUM(awl_clients, 0, 63, 4),
-	PNUM(awl_interval, 1, 86400 * 30, 4),
-	PNUM(max_line, 64, 1024, 4),
-	PNUM(v4_prefix, 0, 32, 1),
-	PNUM(v6_prefix, 0, 128, 1),
-	{ "capacity", 1024, 1ULL << 36, offsetof(struct gw_daemon_config, capacity), 8 },
-	{ "max_clients", 1, 65536, offsetof(struct gw_daemon_config, max_clients), 4 },
+    PNUM(delay, 0, 30 * 86400, 4),
+    PNUM(retry_window, 1, 1u << 30, 4),
+    PNUM(max_age, 1, 1u << 30, 4),
+    PNUM(awl_clients, 0, 63, 4),
+    PNUM(awl_interval, 1, 86400 * 30, 4),
+    PNUM(max_line, 64, 1024, 4),
+    PNUM(v4_prefix, 0, 32, 1),
+    PNUM(v6_prefix, 0, 128, 1),
+    {"capacity", 1024, 1ULL << 36, offsetof(struct gw_daemon_config, capacity), 8},
+    {"max_clients", 1, 65536, offsetof(struct gw_daemon_config, max_clients), 4},
+    {"snapshot_interval", 1, 86400, offsetof(struct gw_daemon_config, snapshot_interval), 4},
+    {"sweep_period", 1, 86400, offsetof(struct gw_daemon_config, sweep_period), 4},
 };
 
 struct str_key {
@@ -75,14 +82,15 @@ struct str_key {
 };
 
 #define SKEY(field, tmpl)                                                                          \
-	{ #field, offsetof(struct gw_daemon_config, field),                                      \
-	  sizeof(((struct gw_daemon_config *)0)->field), tmpl }
+	{                                                                                          \
+#field, offsetof(struct gw_daemon_config, field),                                  \
+		    sizeof(((struct gw_daemon_config *)0)->field), tmpl                            \
+	}
 
 static const struct str_key str_keys[] = {
-	SKEY(table_path, false),	 SKEY(awl_path, false),
-	SKEY(whitelist_path, false),	 SKEY(blacklist_path, false),
-	SKEY(policy_listen, false),	 SKEY(policy_defer_text, true),
-	SKEY(policy_reject_text, true),
+    SKEY(table_path, false),	    SKEY(awl_path, false),	SKEY(whitelist_path, false),
+    SKEY(blacklist_path, false),    SKEY(policy_listen, false), SKEY(policy_defer_text, true),
+    SKEY(policy_reject_text, true), SKEY(snapshot_path, false),
 };
 
 static int set_key(struct gw_daemon_config *c, const char *k, const char *v, char *why,

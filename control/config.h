@@ -22,10 +22,13 @@ struct gw_daemon_config {
 	unsigned long long capacity;
 	char whitelist_path[GW_PATH_MAX];
 	char blacklist_path[GW_PATH_MAX];
-	char policy_listen[128];	/* host:port of the Postfix policy server; empty = off */
+	char policy_listen[128]; /* host:port of the Postfix policy server; empty = off */
 	char policy_defer_text[GW_REPLY_MAX];
 	char policy_reject_text[GW_REPLY_MAX];
 	unsigned max_clients;
+	char snapshot_path[GW_PATH_MAX]; /* empty = no snapshots */
+	unsigned snapshot_interval;	 /* seconds between snapshots */
+	unsigned sweep_period;		 /* seconds for one full expiry pass */
 };
 
 void gw_daemon_config_defaults(struct gw_daemon_config *c);

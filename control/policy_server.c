@@ -64,7 +64,7 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 	struct attrs a;
 	char client[INET6_ADDRSTRLEN], text[GW_REPLY_MAX], action[GW_REPLY_MAX + 16];
 	char rcpt_raw[GW_ADDR_MAX + 1], sender_raw[GW_ADDR_MAX + 1];
-	u8 addr[16] = { 0 }, family;
+	u8 addr[16] = {0}, family;
 	int n;
 
 	ctx->requests++;
@@ -111,7 +111,7 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 	snprintf(sender_raw, sizeof(sender_raw), "%.*s", a.sender ? (int)a.sender_len : 0,
 		 a.sender ? a.sender : "");
 	if (d.verdict == GW_V_GREYLIST || d.verdict == GW_V_BLACKLIST) {
-		struct gw_reply_vars v = { rcpt_raw, sender_raw, client, d.remaining };
+		struct gw_reply_vars v = {rcpt_raw, sender_raw, client, d.remaining};
 		const char *tmpl = d.verdict == GW_V_GREYLIST ? ctx->cfg->policy_defer_text
 							      : ctx->cfg->policy_reject_text;
 		int tl = gw_reply_render(tmpl, &v, text, sizeof(text));
@@ -143,7 +143,7 @@ static int listen_socket(const char *spec, char *err, size_t errlen)
 {
 	char host[128];
 	const char *colon = strrchr(spec, ':');
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *ai;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai;
 	int fd, one = 1, rc;
 
 	if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof(host)) {
@@ -217,11 +217,12 @@ static bool serve_conn(struct gw_policy_ctx *ctx, struct conn *c)
 	return true;
 }
 
-int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on,
-		    volatile sig_atomic_t *stop, volatile sig_atomic_t *reload,
-		    void (*on_reload)(struct gw_policy_ctx *), char *err, size_t errlen)
+int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile sig_atomic_t *stop,
+		    volatile sig_atomic_t *reload, void (*on_reload)(struct gw_policy_ctx *),
+		    void (*on_tick)(struct gw_policy_ctx *), char *err, size_t errlen)
 {
-	struct epoll_event ev = { .events = EPOLLIN }, evs[64];
+	time_t last_tick = time(NULL);
+	struct epoll_event ev = {.events = EPOLLIN}, evs[64];
 	unsigned nclients = 0;
 	int lfd, ep;
 
@@ -238,6 +239,10 @@ int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on,
 		if (*reload && on_reload) {
 			*reload = 0;
 			on_reload(ctx);
+		}
+		if (on_tick && time(NULL) != last_tick) {
+			last_tick = time(NULL);
+			on_tick(ctx); /* once a second: sweeps and snapshots */
 		}
 		for (i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;

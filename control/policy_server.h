@@ -19,7 +19,7 @@
 struct gw_policy_ctx {
 	const struct gw_daemon_config *cfg;
 	struct gw_policy policy;
-	struct gw_lists *volatile lists;	/* swapped whole on reload */
+	struct gw_lists *volatile lists; /* swapped whole on reload */
 	unsigned long long verdicts[GW_V_COUNT];
 	unsigned long long requests, bad_requests;
 	int log_verdicts;
@@ -33,8 +33,8 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 			size_t outlen, unsigned long long now);
 
 /* Serve until *stop is set. Returns 0, or -1 with a reason in err. */
-int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on,
-		    volatile sig_atomic_t *stop, volatile sig_atomic_t *reload,
-		    void (*on_reload)(struct gw_policy_ctx *), char *err, size_t errlen);
+int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile sig_atomic_t *stop,
+		    volatile sig_atomic_t *reload, void (*on_reload)(struct gw_policy_ctx *),
+		    void (*on_tick)(struct gw_policy_ctx *), char *err, size_t errlen);
 
 #endif /* GREYWALL_CONTROL_POLICY_SERVER_H */

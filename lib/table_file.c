@@ -53,11 +53,10 @@ static int map_fd(struct gw_table_map *m, int fd, size_t len)
 }
 
 /* Build the file under a private name, then link it into place: no reader sees it half made. */
-static int create_table(const char *path, u64 capacity, u32 kind, int flags, const u64 secret[2],
+static int create_table(const char *path, u64 nb, u32 kind, int flags, const u64 secret[2],
 			char *err, size_t errlen)
 {
 	char tmp[4096];
-	u64 nb = gw_table_nbuckets_for(capacity);
 	struct gw_table_header *h;
 	size_t len;
 	int fd, rc = 0;
@@ -130,7 +129,8 @@ int gw_table_map_open(struct gw_table_map *m, const char *path, u64 capacity, u3
 	if (fd < 0 && errno == ENOENT && (flags & GW_TF_CREATE)) {
 		if (capacity == 0)
 			capacity = GW_TABLE_DEFAULT_CAPACITY;
-		rc = create_table(path, capacity, kind, flags, secret, err, errlen);
+		rc = create_table(path, gw_table_nbuckets_for(capacity), kind, flags, secret, err,
+				  errlen);
 		if (rc)
 			return rc;
 		fd = open(path, O_RDWR | O_CLOEXEC);
@@ -176,6 +176,27 @@ int gw_table_map_open(struct gw_table_map *m, const char *path, u64 capacity, u3
 	}
 	close(fd);
 	return rc;
+}
+
+int gw_table_map_create_exact(struct gw_table_map *m, const char *path, u64 nbuckets, u32 kind,
+			      const u64 secret[2], char *err, size_t errlen)
+{
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (access(path, F_OK) == 0) {
+		snprintf(err, errlen, "%s exists; not overwriting it", path);
+		return -EEXIST;
+	}
+	if (nbuckets < GW_TABLE_MIN_BUCKETS) {
+		snprintf(err, errlen, "%s: %llu buckets is below the minimum", path,
+			 (unsigned long long)nbuckets);
+		return -EINVAL;
+	}
+	rc = create_table(path, nbuckets, kind, GW_TF_SECRET, secret, err, errlen);
+	if (rc)
+		return rc;
+	return gw_table_map_open(m, path, 0, kind, 0, NULL, err, errlen);
 }
 
 void gw_table_map_close(struct gw_table_map *m)

@@ -33,6 +33,9 @@ size_t gw_table_bytes(u64 nbuckets);
  */
 int gw_table_map_open(struct gw_table_map *m, const char *path, u64 capacity, u32 kind, int flags,
 		      const u64 secret[2], char *err, size_t errlen);
+/* Create a new table of exactly nbuckets with the given secret; refuses an existing file. */
+int gw_table_map_create_exact(struct gw_table_map *m, const char *path, u64 nbuckets, u32 kind,
+			      const u64 secret[2], char *err, size_t errlen);
 void gw_table_map_close(struct gw_table_map *m);
 
 /* Live entries and tombstones, by a full scan. */

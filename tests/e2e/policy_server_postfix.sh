@@ -15,6 +15,7 @@ table_path = /dev/shm/greywall-$TB_ID-triplets
 awl_path = /dev/shm/greywall-$TB_ID-awl
 whitelist_path = $TB_DIR/whitelist
 policy_listen = 127.0.0.1:10023
+snapshot_path = $TB_DIR/snap
 CONF
 printf 'recipient erin@receiver.example\n' >"$TB_DIR/whitelist"
 

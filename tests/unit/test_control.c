@@ -57,14 +57,14 @@ static void test_bad_lines_name_file_and_line(void **state)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-		{ "delay = 60\nbogus = 1\n", ":2: unknown key 'bogus'" },
-		{ "delay = soon\n", ":1: delay: 'soon' is not a number" },
-		{ "delay = -5\n", ":1: delay: '-5'" },
-		{ "v4_prefix = 33\n", ":1: v4_prefix: '33' is not a number from 0 to 32" },
-		{ "\n\njust words\n", ":3: expected 'key = value'" },
-		{ "verp_fold = maybe\n", ":1: verp_fold: 'maybe' is not yes or no" },
-		{ "tls_mode = strip\n", ":1: tls_mode" },
-		{ "policy_defer_text = wait %x\n", ":1: policy_defer_text: unknown placeholder" },
+	    {"delay = 60\nbogus = 1\n", ":2: unknown key 'bogus'"},
+	    {"delay = soon\n", ":1: delay: 'soon' is not a number"},
+	    {"delay = -5\n", ":1: delay: '-5'"},
+	    {"v4_prefix = 33\n", ":1: v4_prefix: '33' is not a number from 0 to 32"},
+	    {"\n\njust words\n", ":3: expected 'key = value'"},
+	    {"verp_fold = maybe\n", ":1: verp_fold: 'maybe' is not yes or no"},
+	    {"tls_mode = strip\n", ":1: tls_mode"},
+	    {"policy_defer_text = wait %x\n", ":1: policy_defer_text: unknown placeholder"},
 	};
 	struct gw_daemon_config c;
 	char err[256];
@@ -97,12 +97,12 @@ static int pol_setup(void **state)
 	char err[128];
 
 	gw_daemon_config_defaults(&f->cfg);
-	f->trip = (struct gw_table){ &f->th, calloc(256, 64), 256, 0 };
-	f->awl = (struct gw_table){ &f->ah, calloc(64, 64), 64, 0 };
+	f->trip = (struct gw_table){&f->th, calloc(256, 64), 256, 0};
+	f->awl = (struct gw_table){&f->ah, calloc(64, 64), 64, 0};
 	f->secret[0] = 1;
 	f->secret[1] = 2;
 	f->ctx.cfg = &f->cfg;
-	f->ctx.policy = (struct gw_policy){ &f->trip, &f->awl, &f->cfg.policy, f->secret };
+	f->ctx.policy = (struct gw_policy){&f->trip, &f->awl, &f->cfg.policy, f->secret};
 	f->ctx.lists = gw_lists_new();
 	gw_lists_add(f->ctx.lists, GW_BLACK, "sender @spam.example", err, sizeof(err));
 	*state = f;
@@ -130,8 +130,8 @@ static const char *ask(struct pol_fixture *f, const char *req, unsigned long lon
 }
 
 #define REQ(state, client, sender, rcpt)                                                           \
-	"request=smtpd_access_policy\nprotocol_state=" state "\nprotocol_name=ESMTP\n"         \
-	"client_address=" client "\nclient_name=unknown\nhelo_name=mx.a.example\n"             \
+	"request=smtpd_access_policy\nprotocol_state=" state "\nprotocol_name=ESMTP\n"             \
+	"client_address=" client "\nclient_name=unknown\nhelo_name=mx.a.example\n"                 \
 	"sender=" sender "\nrecipient=" rcpt "\n"
 
 static void test_policy_answers(void **state)
@@ -142,11 +142,11 @@ static void test_policy_answers(void **state)
 	assert_string_equal(ask(f, REQ("RCPT", "198.18.0.1", "a@a.example", "b@b.example"), t0),
 			    "action=DEFER_IF_PERMIT Greylisted, retry in 300 seconds\n\n");
 	assert_string_equal(
-		ask(f, REQ("RCPT", "198.18.0.9", "a@a.example", "b@b.example"), t0 + 100),
-		"action=DEFER_IF_PERMIT Greylisted, retry in 200 seconds\n\n");
+	    ask(f, REQ("RCPT", "198.18.0.9", "a@a.example", "b@b.example"), t0 + 100),
+	    "action=DEFER_IF_PERMIT Greylisted, retry in 200 seconds\n\n");
 	assert_string_equal(
-		ask(f, REQ("RCPT", "198.18.0.1", "a@a.example", "b@b.example"), t0 + 300),
-		"action=DUNNO\n\n");
+	    ask(f, REQ("RCPT", "198.18.0.1", "a@a.example", "b@b.example"), t0 + 300),
+	    "action=DUNNO\n\n");
 	/* only RCPT is decided */
 	assert_string_equal(ask(f, REQ("DATA", "198.18.0.1", "x@x.example", "y@y.example"), t0),
 			    "action=DUNNO\n\n");
@@ -165,10 +165,10 @@ static void test_policy_answers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_shipped_config_is_the_defaults),
-		cmocka_unit_test(test_values_and_comments),
-		cmocka_unit_test(test_bad_lines_name_file_and_line),
-		cmocka_unit_test_setup_teardown(test_policy_answers, pol_setup, pol_teardown),
+	    cmocka_unit_test(test_shipped_config_is_the_defaults),
+	    cmocka_unit_test(test_values_and_comments),
+	    cmocka_unit_test(test_bad_lines_name_file_and_line),
+	    cmocka_unit_test_setup_teardown(test_policy_answers, pol_setup, pol_teardown),
 	};
 	int rc;
 

@@ -25,7 +25,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static void *worker(void *arg)
 {
 	long id = (long)arg, i, n = total / conns, d = 0, u = 0, o = 0;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	char req[512], buf[1024];
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -36,12 +36,13 @@ static void *worker(void *arg)
 	}
 	for (i = 0; i < n; i++) {
 		long k = repeat ? i % 100 : i;
-		int len = snprintf(req, sizeof(req),
-				   "request=smtpd_access_policy\nprotocol_state=RCPT\n"
-				   "protocol_name=ESMTP\nclient_address=198.18.%ld.%ld\n"
-				   "client_name=unknown\nhelo_name=mx%ld.example\n"
-				   "sender=s%ld@sender%ld.example\nrecipient=r%ld@receiver.example\n\n",
-				   (id * 7 + k) % 250, (k % 250) + 1, id, k, id, k);
+		int len =
+		    snprintf(req, sizeof(req),
+			     "request=smtpd_access_policy\nprotocol_state=RCPT\n"
+			     "protocol_name=ESMTP\nclient_address=198.18.%ld.%ld\n"
+			     "client_name=unknown\nhelo_name=mx%ld.example\n"
+			     "sender=s%ld@sender%ld.example\nrecipient=r%ld@receiver.example\n\n",
+			     (id * 7 + k) % 250, (k % 250) + 1, id, k, id, k);
 		size_t got = 0;
 
 		if (write(fd, req, (size_t)len) != len)
@@ -99,13 +100,15 @@ int main(int argc, char **argv)
 			repeat = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: policy_load [-h host] [-p port] [-c conns] [-n requests] "
-					"[-R]\n");
+			fprintf(stderr,
+				"usage: policy_load [-h host] [-p port] [-c conns] [-n requests] "
+				"[-R]\n");
 			return 2;
 		}
 	}
 	if (conns < 1 || conns > 256 || total < conns) {
-		fprintf(stderr, "policy_load: need 1..256 connections and at least one request each\n");
+		fprintf(stderr,
+			"policy_load: need 1..256 connections and at least one request each\n");
 		return 2;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &a);

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Table upkeep that only the control plane does: expiry sweeps and
+ * snapshots. User space only; the data paths never wait on either.
+ */
+#ifndef GREYWALL_MAINTENANCE_H
+#define GREYWALL_MAINTENANCE_H
+
+#include <stddef.h>
+
+#include "policy.h"
+#include "table_file.h"
+
+/*
+ * Expire up to max_buckets buckets from *cursor on (wrapping), so a sweep of
+ * a large table is spread over many small steps. Waiting entries go after the
+ * retry window, passed ones max_age after they were last seen. Each removal
+ * is a CAS from the exact state judged expired: a refresh that races it wins.
+ * Returns the entries removed.
+ */
+u64 gw_table_sweep(struct gw_table *t, const struct gw_config *c, u64 now, u64 *cursor,
+		   u64 max_buckets);
+
+/*
+ * Snapshot file: a header (magic, version, sizes, SipHash of the body) and
+ * the table image. Written to PATH.tmp, fsync'd, renamed over PATH: a crash
+ * leaves the old snapshot or the new one, never half of one.
+ */
+int gw_snapshot_write(const struct gw_table *t, const char *path, char *err, size_t errlen);
+
+/*
+ * Create the table file at table_path from a snapshot. A snapshot that is
+ * corrupt, foreign or of another version is refused with a reason and left
+ * where it is. Slots caught mid-change are dropped, not guessed at.
+ */
+int gw_snapshot_restore(const char *snap_path, const char *table_path, u32 kind, char *err,
+			size_t errlen);
+
+#endif /* GREYWALL_MAINTENANCE_H */

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "greywall/maintenance.h"
+
+u64 gw_table_sweep(struct gw_table *t, const struct gw_config *c, u64 now, u64 *cursor,
+		   u64 max_buckets)
+{
+	u32 rel = gw_table_rel(t, now);
+	u64 removed = 0, n;
+
+	for (n = 0; n < max_buckets && n < t->nbuckets; n++) {
+		struct gw_bucket *b = &t->buckets[*cursor];
+		u32 s;
+
+		for (s = 0; s < GW_SLOTS_PER_BUCKET; s++) {
+			struct gw_slot *sl = &b->slot[s];
+			u64 fp = gw_load64(&sl->fp), st;
+			bool expired;
+
+			if (fp == GW_FP_EMPTY || fp == GW_FP_TOMBSTONE || !gw_slot_read(sl, fp, &st))
+				continue;
+			switch (gw_state_kind(st)) {
+			case GW_ST_GREY:
+				expired = (u64)rel > (u64)gw_state_first(st) + c->retry_window;
+				break;
+			case GW_ST_PASSED:
+				expired = (u64)rel > (u64)gw_state_last_min(st) * 60 + c->max_age;
+				break;
+			default:
+				expired = false;
+			}
+			if (expired && gw_table_remove(t, sl, fp, st))
+				removed++;
+		}
+		if (++*cursor >= t->nbuckets)
+			*cursor = 0;
+	}
+	return removed;
+}
+
+#define SNAP_MAGIC   0x50414e5357594552ULL /* "REYWSNAP" */
+#define SNAP_VERSION 1
+static const u64 snap_key[2] = { 0x736e617073686f74ULL, 0x6772657977616c6cULL };
+
+struct snap_header {
+	u64 magic;
+	u32 version;
+	u32 kind;
+	u64 image_size;	/* table header + buckets */
+	u64 checksum;	/* SipHash of the image under snap_key: catches damage, not malice */
+};
+
+static int write_all(int fd, const void *p, size_t len)
+{
+	const u8 *c = p;
+
+	while (len) {
+		ssize_t w = write(fd, c, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int gw_snapshot_write(const struct gw_table *t, const char *path, char *err, size_t errlen)
+{
+	size_t size = gw_table_bytes(t->nbuckets), i;
+	struct snap_header h = { SNAP_MAGIC, SNAP_VERSION, t->hdr->kind, size, 0 };
+	u64 *image = malloc(size);
+	char tmp[4096];
+	int fd, rc = -1;
+
+	if (!image) {
+		snprintf(err, errlen, "snapshot: out of memory for %zu bytes", size);
+		return -1;
+	}
+	/* Word by word with atomic loads: each word is whole; a slot caught
+	 * mid-change is sorted out on restore. */
+	for (i = 0; i < size / 8; i++)
+		image[i] = gw_load64((u64 *)t->hdr + i);
+	{
+		struct gw_siphash s;
+
+		gw_siphash_init(&s, snap_key[0], snap_key[1]);
+		for (i = 0; i < size / 8; i++)
+			gw_siphash_update(&s, &image[i], 8);
+		h.checksum = gw_siphash_final(&s);
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "snapshot %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (write_all(fd, &h, sizeof(h)) || write_all(fd, image, size) || fsync(fd)) {
+		snprintf(err, errlen, "snapshot %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp, path)) {
+		snprintf(err, errlen, "snapshot rename to %s: %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(image);
+	return rc;
+}
+
+int gw_snapshot_restore(const char *snap_path, const char *table_path, u32 kind, char *err,
+			size_t errlen)
+{
+	struct snap_header h;
+	struct gw_table_header *th;
+	struct gw_table_map m;
+	struct stat st;
+	u64 *image = NULL, i, nb;
+	int fd, rc = -1;
+
+	fd = open(snap_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "snapshot %s: %s", snap_path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) || read(fd, &h, sizeof(h)) != (ssize_t)sizeof(h) ||
+	    h.magic != SNAP_MAGIC) {
+		snprintf(err, errlen, "snapshot %s: not a greywall snapshot; left in place",
+			 snap_path);
+		goto out;
+	}
+	if (h.version != SNAP_VERSION || h.kind != kind) {
+		snprintf(err, errlen, "snapshot %s: version %u kind %u, expected version %u kind %u; "
+				      "left in place",
+			 snap_path, h.version, h.kind, SNAP_VERSION, kind);
+		goto out;
+	}
+	if ((u64)st.st_size != sizeof(h) + h.image_size || h.image_size < GW_TABLE_HDR_SIZE ||
+	    h.image_size % 8) {
+		snprintf(err, errlen, "snapshot %s: truncated or padded (%lld bytes); left in place",
+			 snap_path, (long long)st.st_size);
+		goto out;
+	}
+	image = malloc(h.image_size);
+	if (!image || read(fd, image, h.image_size) != (ssize_t)h.image_size) {
+		snprintf(err, errlen, "snapshot %s: cannot read", snap_path);
+		goto out;
+	}
+	{
+		struct gw_siphash s;
+
+		gw_siphash_init(&s, snap_key[0], snap_key[1]);
+		for (i = 0; i < h.image_size / 8; i++)
+			gw_siphash_update(&s, &image[i], 8);
+		if (gw_siphash_final(&s) != h.checksum) {
+			snprintf(err, errlen, "snapshot %s: checksum mismatch (damaged); left in place",
+				 snap_path);
+			goto out;
+		}
+	}
+	th = (struct gw_table_header *)image;
+	nb = th->nbuckets;
+	if (th->magic != GW_TABLE_MAGIC || th->version != GW_TABLE_VERSION ||
+	    gw_table_bytes(nb) != h.image_size) {
+		snprintf(err, errlen, "snapshot %s: table image of another geometry; left in place",
+			 snap_path);
+		goto out;
+	}
+	/* a fresh file with the snapshot's secret, so every fingerprint still matches */
+	if (gw_table_map_create_exact(&m, table_path, nb, kind, th->secret, err, errlen))
+		goto out;
+	m.table.hdr->epoch = th->epoch;
+	m.table.epoch = th->epoch;
+	m.table.hdr->stats = th->stats;
+	{
+		struct gw_bucket *src = (struct gw_bucket *)((u8 *)image + GW_TABLE_HDR_SIZE);
+
+		for (i = 0; i < nb; i++) {
+			u32 s;
+
+			for (s = 0; s < GW_SLOTS_PER_BUCKET; s++) {
+				struct gw_slot sl = src[i].slot[s];
+				u32 k = gw_state_kind(sl.state);
+
+				/* unsettled slots become tombstones: chains stay intact */
+				if (sl.fp > GW_FP_TOMBSTONE && (k == GW_ST_NONE || k == GW_ST_DYING))
+					sl = (struct gw_slot){ GW_FP_TOMBSTONE, 0 };
+				m.table.buckets[i].slot[s] = sl;
+			}
+		}
+	}
+	gw_table_map_close(&m);
+	rc = 0;
+out:
+	free(image);
+	close(fd);
+	return rc;
+}
