@@ -32,7 +32,7 @@ DP_TEST_BIN = $(BUILD)/tests/unit/test_dataplane_engine
 
 CTL_SRCS = control/config.c control/policy_server.c
 CTL_OBJS = $(CTL_SRCS:%.c=$(BUILD)/%.o)
-DAEMON_BIN = $(BUILD)/greywalld
+DAEMON_BIN = $(BUILD)/greywalld $(BUILD)/greyctl
 CTL_TEST_BIN = $(BUILD)/tests/unit/test_control
 
 FUZZ_TARGETS = smtp_stream smtp_command normalize
@@ -70,8 +70,11 @@ $(DP_TEST_BIN): tests/dataplane/test_engine.c $(filter-out $(BUILD)/dataplane/ma
 	$(CC) $(CFLAGS) $(DPDK_CFLAGS) $< $(filter-out $(BUILD)/dataplane/main.o,$(DP_OBJS)) \
 		-o $@ $(LIB) $(DPDK_LIBS) -lcmocka
 
-$(DAEMON_BIN): $(BUILD)/control/greywalld.o $(CTL_OBJS) $(LIB)
+$(BUILD)/greywalld: $(BUILD)/control/greywalld.o $(CTL_OBJS) $(LIB)
 	$(CC) $^ -o $@ -ljemalloc
+
+$(BUILD)/greyctl: $(BUILD)/control/greyctl.o $(CTL_OBJS) $(LIB)
+	$(CC) $^ -o $@
 
 $(CTL_TEST_BIN): tests/unit/test_control.c $(CTL_OBJS) $(LIB) tests/unit/unit.h
 	@mkdir -p $(dir $@)

@@ -41,10 +41,11 @@ static const char usage_text[] =
     "      --check         check the configuration and lists, then exit (0 = good)\n"
     "  -h, --help          this text\n"
     "\n"
-    "Signals: SIGHUP reloads the whitelist and blacklist files; SIGTERM stops.\n"
+    "Signals: SIGHUP reloads the whitelist and blacklist files; SIGUSR1 writes a snapshot;\n"
+    "SIGTERM writes a snapshot and stops. greyctl sends these for you.\n"
     "See control/greywall.conf for every key, its meaning and its default.\n";
 
-static volatile sig_atomic_t stop, reload;
+static volatile sig_atomic_t stop, reload, snapshot_asked;
 static struct gw_table_map trip, awl;
 static u64 sweep_cursor[2];
 static time_t next_snapshot;
@@ -85,7 +86,8 @@ static void on_tick(struct gw_policy_ctx *ctx)
 	removed += gw_table_sweep(&awl.table, &c->policy, now, &sweep_cursor[1], slice_a);
 	if (removed && ctx->log_verdicts)
 		syslog(LOG_INFO, "expired %llu entries", (unsigned long long)removed);
-	if (c->snapshot_path[0] && (time_t)now >= next_snapshot) {
+	if (c->snapshot_path[0] && ((time_t)now >= next_snapshot || snapshot_asked)) {
+		snapshot_asked = 0;
 		snapshot_now(c);
 		next_snapshot = (time_t)now + c->snapshot_interval;
 	}
@@ -129,6 +131,8 @@ static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		reload = 1;
+	else if (sig == SIGUSR1)
+		snapshot_asked = 1;
 	else
 		stop = 1;
 }
@@ -240,6 +244,7 @@ int main(int argc, char **argv)
 	ctx.policy =
 	    (struct gw_policy){&trip.table, &awl.table, &cfg.policy, trip.table.hdr->secret};
 	signal(SIGHUP, on_signal);
+	signal(SIGUSR1, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);

@@ -25,12 +25,44 @@
 #define BURST_SIZE     32
 #define PREFETCH_AHEAD 8
 
-static volatile sig_atomic_t force_quit;
+static volatile sig_atomic_t force_quit, reload_lists;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	force_quit = 1;
+	if (sig == SIGHUP)
+		reload_lists = 1;
+	else
+		force_quit = 1;
+}
+
+/*
+ * Lists are swapped between bursts on the forwarding thread itself, so no
+ * lookup ever sees half a list and nothing needs a lock. A list file that
+ * does not parse leaves the current lists in force.
+ */
+static void maybe_reload_lists(struct gw_dp_config *cfg)
+{
+	struct gw_lists *n;
+	char err[512];
+
+	if (!reload_lists)
+		return;
+	reload_lists = 0;
+	n = gw_lists_new();
+	if (!n ||
+	    (cfg->whitelist_path &&
+	     gw_lists_load_file(n, GW_WHITE, cfg->whitelist_path, err, sizeof(err)) < 0) ||
+	    (cfg->blacklist_path &&
+	     gw_lists_load_file(n, GW_BLACK, cfg->blacklist_path, err, sizeof(err)) < 0)) {
+		printf("greywall-dp: reload refused, keeping the current lists: %s\n",
+		       n ? err : "out of memory");
+		gw_lists_free(n);
+	} else {
+		gw_lists_free(cfg->lists);
+		cfg->lists = n;
+		printf("greywall-dp: lists reloaded: %zu entries\n", gw_lists_size(n));
+	}
+	fflush(stdout);
 }
 
 static int port_init(uint16_t port, struct rte_mempool *pool)
@@ -77,7 +109,7 @@ static void flush(struct gw_engine *e, uint16_t port, struct gw_txq *q)
 	q->n = 0;
 }
 
-static void main_loop(struct gw_engine *e, uint16_t nports)
+static void main_loop(struct gw_engine *e, struct gw_dp_config *cfg, uint16_t nports)
 {
 	static struct gw_txq fwd, back;
 	struct rte_mbuf *bufs[BURST_SIZE];
@@ -100,6 +132,7 @@ static void main_loop(struct gw_engine *e, uint16_t nports)
 			/* housekeeping ten times a second: the only place that asks the kernel */
 			wall = (uint64_t)time(NULL);
 			gw_engine_expire(e);
+			maybe_reload_lists(cfg);
 			next_house = tsc + hz / 10;
 		}
 		if (tsc >= next_stats) {
@@ -177,7 +210,8 @@ int main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	main_loop(&engine, nports);
+	signal(SIGHUP, on_signal);
+	main_loop(&engine, &cfg, nports);
 
 	gw_dp_stats_print(stdout, &engine.stats);
 	RTE_ETH_FOREACH_DEV(port)

@@ -24,7 +24,8 @@ u64 gw_table_sweep(struct gw_table *t, const struct gw_config *c, u64 now, u64 *
 			u64 fp = gw_load64(&sl->fp), st;
 			bool expired;
 
-			if (fp == GW_FP_EMPTY || fp == GW_FP_TOMBSTONE || !gw_slot_read(sl, fp, &st))
+			if (fp == GW_FP_EMPTY || fp == GW_FP_TOMBSTONE ||
+			    !gw_slot_read(sl, fp, &st))
 				continue;
 			switch (gw_state_kind(st)) {
 			case GW_ST_GREY:
@@ -47,13 +48,13 @@ u64 gw_table_sweep(struct gw_table *t, const struct gw_config *c, u64 now, u64 *
 
 #define SNAP_MAGIC   0x50414e5357594552ULL /* "REYWSNAP" */
 #define SNAP_VERSION 1
-static const u64 snap_key[2] = { 0x736e617073686f74ULL, 0x6772657977616c6cULL };
+static const u64 snap_key[2] = {0x736e617073686f74ULL, 0x6772657977616c6cULL};
 
 struct snap_header {
 	u64 magic;
 	u32 version;
 	u32 kind;
-	u64 image_size;	/* table header + buckets */
+	u64 image_size; /* table header + buckets */
 	u64 checksum;	/* SipHash of the image under snap_key: catches damage, not malice */
 };
 
@@ -78,7 +79,7 @@ static int write_all(int fd, const void *p, size_t len)
 int gw_snapshot_write(const struct gw_table *t, const char *path, char *err, size_t errlen)
 {
 	size_t size = gw_table_bytes(t->nbuckets), i;
-	struct snap_header h = { SNAP_MAGIC, SNAP_VERSION, t->hdr->kind, size, 0 };
+	struct snap_header h = {SNAP_MAGIC, SNAP_VERSION, t->hdr->kind, size, 0};
 	u64 *image = malloc(size);
 	char tmp[4096];
 	int fd, rc = -1;
@@ -145,15 +146,17 @@ int gw_snapshot_restore(const char *snap_path, const char *table_path, u32 kind,
 		goto out;
 	}
 	if (h.version != SNAP_VERSION || h.kind != kind) {
-		snprintf(err, errlen, "snapshot %s: version %u kind %u, expected version %u kind %u; "
-				      "left in place",
+		snprintf(err, errlen,
+			 "snapshot %s: version %u kind %u, expected version %u kind %u; "
+			 "left in place",
 			 snap_path, h.version, h.kind, SNAP_VERSION, kind);
 		goto out;
 	}
 	if ((u64)st.st_size != sizeof(h) + h.image_size || h.image_size < GW_TABLE_HDR_SIZE ||
 	    h.image_size % 8) {
-		snprintf(err, errlen, "snapshot %s: truncated or padded (%lld bytes); left in place",
-			 snap_path, (long long)st.st_size);
+		snprintf(err, errlen,
+			 "snapshot %s: truncated or padded (%lld bytes); left in place", snap_path,
+			 (long long)st.st_size);
 		goto out;
 	}
 	image = malloc(h.image_size);
@@ -168,7 +171,8 @@ int gw_snapshot_restore(const char *snap_path, const char *table_path, u32 kind,
 		for (i = 0; i < h.image_size / 8; i++)
 			gw_siphash_update(&s, &image[i], 8);
 		if (gw_siphash_final(&s) != h.checksum) {
-			snprintf(err, errlen, "snapshot %s: checksum mismatch (damaged); left in place",
+			snprintf(err, errlen,
+				 "snapshot %s: checksum mismatch (damaged); left in place",
 				 snap_path);
 			goto out;
 		}
@@ -198,8 +202,9 @@ int gw_snapshot_restore(const char *snap_path, const char *table_path, u32 kind,
 				u32 k = gw_state_kind(sl.state);
 
 				/* unsettled slots become tombstones: chains stay intact */
-				if (sl.fp > GW_FP_TOMBSTONE && (k == GW_ST_NONE || k == GW_ST_DYING))
-					sl = (struct gw_slot){ GW_FP_TOMBSTONE, 0 };
+				if (sl.fp > GW_FP_TOMBSTONE &&
+				    (k == GW_ST_NONE || k == GW_ST_DYING))
+					sl = (struct gw_slot){GW_FP_TOMBSTONE, 0};
 				m.table.buckets[i].slot[s] = sl;
 			}
 		}

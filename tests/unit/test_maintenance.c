@@ -28,8 +28,8 @@ static void open_tables(struct fx *f)
 	    gw_table_map_open(&f->awl, apath, 1024, GW_TABLE_AWL, GW_TF_CREATE | GW_TF_SECRET,
 			      f->trip.table.hdr->secret, err, sizeof(err)))
 		fail_msg("%s", err);
-	f->pol = (struct gw_policy){ &f->trip.table, &f->awl.table, &f->cfg,
-				     f->trip.table.hdr->secret };
+	f->pol =
+	    (struct gw_policy){&f->trip.table, &f->awl.table, &f->cfg, f->trip.table.hdr->secret};
 }
 
 static int setup(void **state)
@@ -65,9 +65,9 @@ static int teardown(void **state)
 static enum gw_verdict decide(struct fx *f, int i, u64 now)
 {
 	static const struct gw_list_hits none;
-	struct gw_triplet t = { 0 };
+	struct gw_triplet t = {0};
 	struct gw_decision d;
-	u8 a[4] = { 198, 18, 0, 1 };
+	u8 a[4] = {198, 18, 0, 1};
 
 	gw_client_net_make(&t.net, GW_AF_INET, a, 24);
 	t.sender_len = (u16)snprintf((char *)t.sender, GW_ADDR_MAX, "s%d@a.example", i);
@@ -97,10 +97,10 @@ static void test_sweep_edges(void **state)
 	int i;
 
 	for (i = 0; i < 10; i++)
-		decide(f, i, T0);		/* waiting */
+		decide(f, i, T0); /* waiting */
 	for (i = 10; i < 15; i++) {
 		decide(f, i, T0);
-		decide(f, i, T0 + 300);		/* passed */
+		decide(f, i, T0 + 300); /* passed */
 	}
 	assert_int_equal(live(f), 15);
 	/* the retry window's last second keeps them */
@@ -181,8 +181,8 @@ static void test_bad_snapshots_refused_and_kept(void **state)
 	assert_int_equal(gw_snapshot_restore(spath, tpath, GW_TABLE_TRIPLETS, err, sizeof(err)),
 			 -1);
 	assert_non_null(strstr(err, "checksum mismatch"));
-	assert_int_equal(stat(spath, &st), 0);		/* left in place */
-	assert_int_not_equal(access(tpath, F_OK), 0);	/* and nothing half made */
+	assert_int_equal(stat(spath, &st), 0);	      /* left in place */
+	assert_int_not_equal(access(tpath, F_OK), 0); /* and nothing half made */
 	/* wrong kind */
 	assert_int_equal(gw_snapshot_write(&f->trip.table, spath, err, sizeof(err)), 0);
 	assert_int_equal(gw_snapshot_restore(spath, tpath, GW_TABLE_AWL, err, sizeof(err)), -1);
@@ -206,11 +206,10 @@ static void test_bad_snapshots_refused_and_kept(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_sweep_edges, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sweep_is_incremental, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_snapshot_survives_reboot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_snapshots_refused_and_kept, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_sweep_edges, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sweep_is_incremental, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_snapshot_survives_reboot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_snapshots_refused_and_kept, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("maintenance", tests, NULL, NULL);
 }

@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * greyctl: the admin's tool. Reads the same configuration as greywalld, works
+ * on the same table files greywall-dp and greywalld share, edits the list
+ * files atomically and tells running daemons to reload them.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "greywall/lists.h"
+#include "greywall/table_file.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+static const char usage_text[] =
+	"Usage: greyctl [-c FILE] [--json] COMMAND [ARGS]\n"
+	"\n"
+	"Commands:\n"
+	"  stats                      table sizes, fill and counters\n"
+	"  triplets list [--limit N]  entries of the triplet table: fingerprint, state,\n"
+	"                             first and last seen, count\n"
+	"  triplets del FINGERPRINT   forget one triplet (hex, as 'list' prints it)\n"
+	"  triplets flush             forget every triplet (auto-whitelist kept)\n"
+	"  whitelist add ENTRY...     add entries to the whitelist file, then reload\n"
+	"  whitelist del ENTRY...     remove entries, then reload\n"
+	"  whitelist list             print the whitelist\n"
+	"  whitelist push FILE        check FILE and make it the whitelist, then reload\n"
+	"  blacklist add|del|list|push  the same for the blacklist (550 5.7.1)\n"
+	"  reload                     send SIGHUP to greywalld and greywall-dp\n"
+	"  snapshot                   ask greywalld to write its snapshot now (SIGUSR1)\n"
+	"\n"
+	"An ENTRY is 'client CIDR', 'sender ADDRESS|@DOMAIN' or 'recipient ADDRESS|@DOMAIN',\n"
+	"one shell argument each, e.g.  greyctl whitelist add 'client 198.18.0.0/24'\n"
+	"Entries are checked with the parser the daemons use before a file is touched;\n"
+	"files are replaced atomically (write, fsync, rename).\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE   configuration (default " GW_CONF_DEFAULT_PATH "; built-in\n"
+	"                      defaults if it does not exist)\n"
+	"  -j, --json          machine-readable output (anywhere on the command line)\n"
+	"  -h, --help          this text\n"
+	"\n"
+	"Exit status: 0 done; 1 failed (named on stderr: bad entry, entry not listed,\n"
+	"unreadable file, no table); 2 usage error.\n";
+
+static struct gw_daemon_config cfg;
+static int json;
+
+static int usage_error(const char *what)
+{
+	fprintf(stderr, "greyctl: %s\nTry 'greyctl --help'.\n", what);
+	return EXIT_USAGE;
+}
+
+/* Signal every running greywalld and greywall-dp; returns how many. */
+static int signal_daemons(int sig)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[300], comm[64] = "";
+		FILE *f;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
+		if ((!strcmp(comm, "greywalld") || (sig == SIGHUP && !strcmp(comm, "greywall-dp"))) &&
+		    kill(atoi(de->d_name), sig) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void report_reload(void)
+{
+	int n = signal_daemons(SIGHUP);
+
+	if (json)
+		printf("{\"reloaded\": %d}\n", n);
+	else if (n)
+		printf("greyctl: %d daemon%s told to reload\n", n, n == 1 ? "" : "s");
+	else
+		printf("greyctl: no greywalld or greywall-dp running; they read the file at start\n");
+}
+
+/* An entry in canonical spacing and without its comment: "kind value". */
+static int canonical(const char *in, char *out, size_t len)
+{
+	char kind[32], value[600];
+	char buf[700];
+	char *hash;
+
+	snprintf(buf, sizeof(buf), "%s", in);
+	hash = strchr(buf, '#');
+	if (hash)
+		*hash = 0;
+	if (sscanf(buf, "%31s %599s", kind, value) != 2)
+		return -1;
+	snprintf(out, len, "%s %s", kind, value);
+	return 0;
+}
+
+static int write_atomic(const char *path, char **lines, size_t n, char *err, size_t errlen)
+{
+	char tmp[GW_PATH_MAX + 16];
+	FILE *f;
+	size_t i;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.greyctl.%d", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		fputs(lines[i], f);
+	if (fflush(f) || fsync(fd) || fclose(f) || rename(tmp, path)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static char **read_lines(const char *path, size_t *n)
+{
+	char **v = NULL, line[1024];
+	FILE *f = fopen(path, "r");
+
+	*n = 0;
+	if (!f)
+		return errno == ENOENT ? calloc(1, sizeof(char *)) : NULL;
+	while (fgets(line, sizeof(line), f)) {
+		v = realloc(v, (*n + 2) * sizeof(char *));
+		v[(*n)++] = strdup(line);
+	}
+	fclose(f);
+	return v ? v : calloc(1, sizeof(char *));
+}
+
+static int cmd_list_file(const char *name, const char *path, int argc, char **argv)
+{
+	char err[600], canon[700], other[700];
+	size_t n, i;
+	char **lines;
+	int a, rc = EXIT_OK;
+
+	if (!path[0]) {
+		fprintf(stderr, "greyctl: no %s_path in the configuration\n", name);
+		return EXIT_FAIL;
+	}
+	if (argc < 1)
+		return usage_error("which action: add, del, list or push?");
+	if (!strcmp(argv[0], "list")) {
+		struct gw_lists *l = gw_lists_new();
+
+		if (access(path, F_OK) == 0 && gw_lists_load_file(l, GW_WHITE, path, err, sizeof(err)) < 0) {
+			fprintf(stderr, "greyctl: %s\n", err);
+			gw_lists_free(l);
+			return EXIT_FAIL;
+		}
+		gw_lists_free(l);
+		lines = read_lines(path, &n);
+		if (json)
+			printf("{\"%s\": [", name);
+		for (i = 0, a = 0; i < n; i++) {
+			if (canonical(lines[i], canon, sizeof(canon)))
+				continue;
+			if (json)
+				printf("%s\"%s\"", a++ ? ", " : "", canon);
+			else
+				printf("%s\n", canon);
+		}
+		if (json)
+			printf("]}\n");
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[0], "push")) {
+		struct gw_lists *l = gw_lists_new();
+		int count;
+
+		if (argc != 2)
+			return usage_error("push takes one FILE");
+		count = gw_lists_load_file(l, GW_WHITE, argv[1], err, sizeof(err));
+		gw_lists_free(l);
+		if (count < 0) {
+			fprintf(stderr, "greyctl: %s; %s left unchanged\n", err, path);
+			return EXIT_FAIL;
+		}
+		lines = read_lines(argv[1], &n);
+		if (!lines || write_atomic(path, lines, n, err, sizeof(err))) {
+			fprintf(stderr, "greyctl: %s\n", lines ? err : "cannot read the file");
+			return EXIT_FAIL;
+		}
+		if (!json)
+			printf("greyctl: %s now has %d entries\n", path, count);
+		report_reload();
+		return EXIT_OK;
+	}
+	if (strcmp(argv[0], "add") && strcmp(argv[0], "del"))
+		return usage_error("actions are add, del, list and push");
+	if (argc < 2)
+		return usage_error("add and del take one or more ENTRY arguments");
+	lines = read_lines(path, &n);
+	if (!lines) {
+		fprintf(stderr, "greyctl: %s: %s\n", path, strerror(errno));
+		return EXIT_FAIL;
+	}
+	for (a = 1; a < argc; a++) {
+		struct gw_lists *l = gw_lists_new();
+		int bad = gw_lists_add(l, GW_WHITE, argv[a], err, sizeof(err));
+
+		gw_lists_free(l);
+		if (bad || canonical(argv[a], canon, sizeof(canon))) {
+			fprintf(stderr, "greyctl: '%s': %s; nothing changed\n", argv[a],
+				bad ? err : "expected 'kind value'");
+			return EXIT_FAIL;
+		}
+		for (i = 0; i < n; i++)
+			if (!canonical(lines[i], other, sizeof(other)) && !strcmp(canon, other))
+				break;
+		if (!strcmp(argv[0], "add")) {
+			if (i < n) {
+				fprintf(stderr, "greyctl: '%s' is already listed\n", canon);
+				continue;
+			}
+			lines = realloc(lines, (n + 2) * sizeof(char *));
+			lines[n] = malloc(strlen(canon) + 2);
+			sprintf(lines[n++], "%s\n", canon);
+		} else {
+			if (i == n) {
+				fprintf(stderr, "greyctl: '%s' is not listed\n", canon);
+				rc = EXIT_FAIL;
+				continue;
+			}
+			free(lines[i]);
+			memmove(&lines[i], &lines[i + 1], (n - i - 1) * sizeof(char *));
+			n--;
+		}
+	}
+	if (write_atomic(path, lines, n, err, sizeof(err))) {
+		fprintf(stderr, "greyctl: %s\n", err);
+		return EXIT_FAIL;
+	}
+	report_reload();
+	return rc;
+}
+
+static int open_table(struct gw_table_map *m, const char *path, u32 kind)
+{
+	char err[512];
+
+	if (gw_table_map_open(m, path, 0, kind, 0, NULL, err, sizeof(err))) {
+		fprintf(stderr, "greyctl: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void print_table_stats(const char *name, const struct gw_table_map *m, int last)
+{
+	const struct gw_table_stats *s = &m->table.hdr->stats;
+	u64 live, tomb, slots = m->table.nbuckets * GW_SLOTS_PER_BUCKET;
+
+	gw_table_count(&m->table, &live, &tomb);
+	if (json)
+		printf("\"%s\": {\"slots\": %llu, \"live\": %llu, \"tombstones\": %llu, "
+		       "\"inserts\": %llu, \"full\": %llu, \"expired\": %llu, \"evicted\": %llu, "
+		       "\"contended\": %llu, \"bytes\": %zu}%s",
+		       name, (unsigned long long)slots, (unsigned long long)live,
+		       (unsigned long long)tomb, (unsigned long long)s->inserts,
+		       (unsigned long long)s->full, (unsigned long long)s->expired,
+		       (unsigned long long)s->evicted, (unsigned long long)s->contended,
+		       gw_table_bytes(m->table.nbuckets), last ? "" : ", ");
+	else
+		printf("%-15s %llu live of %llu slots (%.1f %%), %llu tombstones; inserts %llu, "
+		       "expired %llu, evicted %llu, full (fail open) %llu, contended %llu; %.1f MiB\n",
+		       name, (unsigned long long)live, (unsigned long long)slots,
+		       100.0 * (double)live / (double)slots, (unsigned long long)tomb,
+		       (unsigned long long)s->inserts, (unsigned long long)s->expired,
+		       (unsigned long long)s->evicted, (unsigned long long)s->full,
+		       (unsigned long long)s->contended,
+		       (double)gw_table_bytes(m->table.nbuckets) / 1048576.0);
+}
+
+static int cmd_stats(void)
+{
+	struct gw_table_map t, a;
+
+	if (open_table(&t, cfg.table_path, GW_TABLE_TRIPLETS) ||
+	    open_table(&a, cfg.awl_path, GW_TABLE_AWL))
+		return EXIT_FAIL;
+	if (json)
+		printf("{");
+	print_table_stats("triplets", &t, 0);
+	print_table_stats("auto-whitelist", &a, 1);
+	if (json)
+		printf("}\n");
+	gw_table_map_close(&t);
+	gw_table_map_close(&a);
+	return EXIT_OK;
+}
+
+static void fmt_time(u64 t, char *out, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int cmd_triplets(int argc, char **argv)
+{
+	static const char *const kinds[] = { "new", "greylisted", "passed", "dying" };
+	struct gw_table_map t;
+	u64 i, shown = 0, limit = ~0ULL, removed = 0;
+	u32 s;
+
+	if (argc < 1)
+		return usage_error("which action: list, del or flush?");
+	if (open_table(&t, cfg.table_path, GW_TABLE_TRIPLETS))
+		return EXIT_FAIL;
+	if (!strcmp(argv[0], "list")) {
+		if (argc == 3 && !strcmp(argv[1], "--limit"))
+			limit = strtoull(argv[2], NULL, 10);
+		else if (argc != 1)
+			return usage_error("list takes only --limit N");
+		if (json)
+			printf("[");
+		for (i = 0; i < t.table.nbuckets && shown < limit; i++) {
+			for (s = 0; s < GW_SLOTS_PER_BUCKET && shown < limit; s++) {
+				struct gw_slot *sl = &t.table.buckets[i].slot[s];
+				u64 fp = gw_load64(&sl->fp), st;
+				char first[32], last[32];
+
+				if (fp <= GW_FP_TOMBSTONE || !gw_slot_read(sl, fp, &st))
+					continue;
+				fmt_time(t.table.epoch + gw_state_first(st), first, sizeof(first));
+				fmt_time(t.table.epoch + (u64)gw_state_last_min(st) * 60, last,
+					 sizeof(last));
+				if (json)
+					printf("%s{\"fingerprint\": \"%016llx\", \"state\": \"%s\", "
+					       "\"first_seen\": \"%s\", \"last_seen\": \"%s\", "
+					       "\"count\": %u}",
+					       shown ? ", " : "", (unsigned long long)fp,
+					       kinds[gw_state_kind(st)], first, last, gw_state_count(st));
+				else
+					printf("%016llx  %-10s  first %s  last %s  count %u\n",
+					       (unsigned long long)fp, kinds[gw_state_kind(st)], first,
+					       last, gw_state_count(st));
+				shown++;
+			}
+		}
+		if (json)
+			printf("]\n");
+		gw_table_map_close(&t);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[0], "del") || !strcmp(argv[0], "flush")) {
+		u64 want = 0;
+		char *end;
+
+		if (!strcmp(argv[0], "del")) {
+			if (argc != 2)
+				return usage_error("del takes one FINGERPRINT");
+			want = strtoull(argv[1], &end, 16);
+			if (*end || want <= GW_FP_TOMBSTONE)
+				return usage_error("a FINGERPRINT is 16 hex digits, as 'list' prints");
+		}
+		for (i = 0; i < t.table.nbuckets; i++) {
+			for (s = 0; s < GW_SLOTS_PER_BUCKET; s++) {
+				struct gw_slot *sl = &t.table.buckets[i].slot[s];
+				u64 fp = gw_load64(&sl->fp), st;
+
+				if (fp <= GW_FP_TOMBSTONE || (want && fp != want) ||
+				    !gw_slot_read(sl, fp, &st) || gw_state_kind(st) == GW_ST_DYING)
+					continue;
+				removed += gw_table_remove(&t.table, sl, fp, st);
+			}
+		}
+		gw_table_map_close(&t);
+		if (json)
+			printf("{\"removed\": %llu}\n", (unsigned long long)removed);
+		else
+			printf("greyctl: %llu triplet%s removed\n", (unsigned long long)removed,
+			       removed == 1 ? "" : "s");
+		if (want && !removed) {
+			fprintf(stderr, "greyctl: %s is not in the table\n", argv[1]);
+			return EXIT_FAIL;
+		}
+		return EXIT_OK;
+	}
+	gw_table_map_close(&t);
+	return usage_error("triplets actions are list, del and flush");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL;
+	char err[600];
+	int opt, i, j;
+
+	/* --json is welcome anywhere: "greyctl stats --json" reads naturally */
+	for (i = 1, j = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
+			json = 1;
+		else
+			argv[j++] = argv[i];
+	}
+	argc = j;
+	argv[argc] = NULL;
+
+	/* options come before the command, so the command's own words are left alone */
+	while ((opt = getopt_long(argc, argv, "+c:jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		default:
+			fprintf(stderr, "Try 'greyctl --help'.\n");
+			return EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		return usage_error("no command given");
+	gw_daemon_config_defaults(&cfg);
+	if ((path || access(GW_CONF_DEFAULT_PATH, F_OK) == 0) &&
+	    gw_daemon_config_load(&cfg, path ? path : GW_CONF_DEFAULT_PATH, err, sizeof(err))) {
+		fprintf(stderr, "greyctl: %s\n", err);
+		return EXIT_FAIL;
+	}
+	if (!strcmp(argv[0], "stats"))
+		return argc == 1 ? cmd_stats() : usage_error("stats takes no arguments");
+	if (!strcmp(argv[0], "triplets"))
+		return cmd_triplets(argc - 1, argv + 1);
+	if (!strcmp(argv[0], "whitelist"))
+		return cmd_list_file("whitelist", cfg.whitelist_path, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "blacklist"))
+		return cmd_list_file("blacklist", cfg.blacklist_path, argc - 1, argv + 1);
+	if (!strcmp(argv[0], "reload")) {
+		report_reload();
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[0], "snapshot")) {
+		int n = signal_daemons(SIGUSR1);
+
+		if (!n) {
+			fprintf(stderr, "greyctl: no greywalld running\n");
+			return EXIT_FAIL;
+		}
+		printf("greyctl: snapshot requested\n");
+		return EXIT_OK;
+	}
+	snprintf(err, sizeof(err), "unknown command '%s'", argv[0]);
+	return usage_error(err);
+}
