@@ -23,35 +23,35 @@
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 static const char usage_text[] =
-	"Usage: greyctl [-c FILE] [--json] COMMAND [ARGS]\n"
-	"\n"
-	"Commands:\n"
-	"  stats                      table sizes, fill and counters\n"
-	"  triplets list [--limit N]  entries of the triplet table: fingerprint, state,\n"
-	"                             first and last seen, count\n"
-	"  triplets del FINGERPRINT   forget one triplet (hex, as 'list' prints it)\n"
-	"  triplets flush             forget every triplet (auto-whitelist kept)\n"
-	"  whitelist add ENTRY...     add entries to the whitelist file, then reload\n"
-	"  whitelist del ENTRY...     remove entries, then reload\n"
-	"  whitelist list             print the whitelist\n"
-	"  whitelist push FILE        check FILE and make it the whitelist, then reload\n"
-	"  blacklist add|del|list|push  the same for the blacklist (550 5.7.1)\n"
-	"  reload                     send SIGHUP to greywalld and greywall-dp\n"
-	"  snapshot                   ask greywalld to write its snapshot now (SIGUSR1)\n"
-	"\n"
-	"An ENTRY is 'client CIDR', 'sender ADDRESS|@DOMAIN' or 'recipient ADDRESS|@DOMAIN',\n"
-	"one shell argument each, e.g.  greyctl whitelist add 'client 198.18.0.0/24'\n"
-	"Entries are checked with the parser the daemons use before a file is touched;\n"
-	"files are replaced atomically (write, fsync, rename).\n"
-	"\n"
-	"Options:\n"
-	"  -c, --config FILE   configuration (default " GW_CONF_DEFAULT_PATH "; built-in\n"
-	"                      defaults if it does not exist)\n"
-	"  -j, --json          machine-readable output (anywhere on the command line)\n"
-	"  -h, --help          this text\n"
-	"\n"
-	"Exit status: 0 done; 1 failed (named on stderr: bad entry, entry not listed,\n"
-	"unreadable file, no table); 2 usage error.\n";
+    "Usage: greyctl [-c FILE] [--json] COMMAND [ARGS]\n"
+    "\n"
+    "Commands:\n"
+    "  stats                      table sizes, fill and counters\n"
+    "  triplets list [--limit N]  entries of the triplet table: fingerprint, state,\n"
+    "                             first and last seen, count\n"
+    "  triplets del FINGERPRINT   forget one triplet (hex, as 'list' prints it)\n"
+    "  triplets flush             forget every triplet (auto-whitelist kept)\n"
+    "  whitelist add ENTRY...     add entries to the whitelist file, then reload\n"
+    "  whitelist del ENTRY...     remove entries, then reload\n"
+    "  whitelist list             print the whitelist\n"
+    "  whitelist push FILE        check FILE and make it the whitelist, then reload\n"
+    "  blacklist add|del|list|push  the same for the blacklist (550 5.7.1)\n"
+    "  reload                     send SIGHUP to greywalld and greywall-dp\n"
+    "  snapshot                   ask greywalld to write its snapshot now (SIGUSR1)\n"
+    "\n"
+    "An ENTRY is 'client CIDR', 'sender ADDRESS|@DOMAIN' or 'recipient ADDRESS|@DOMAIN',\n"
+    "one shell argument each, e.g.  greyctl whitelist add 'client 198.18.0.0/24'\n"
+    "Entries are checked with the parser the daemons use before a file is touched;\n"
+    "files are replaced atomically (write, fsync, rename).\n"
+    "\n"
+    "Options:\n"
+    "  -c, --config FILE   configuration (default " GW_CONF_DEFAULT_PATH "; built-in\n"
+    "                      defaults if it does not exist)\n"
+    "  -j, --json          machine-readable output (anywhere on the command line)\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "Exit status: 0 done; 1 failed (named on stderr: bad entry, entry not listed,\n"
+    "unreadable file, no table); 2 usage error.\n";
 
 static struct gw_daemon_config cfg;
 static int json;
@@ -84,7 +84,8 @@ static int signal_daemons(int sig)
 		if (fgets(comm, sizeof(comm), f))
 			comm[strcspn(comm, "\n")] = 0;
 		fclose(f);
-		if ((!strcmp(comm, "greywalld") || (sig == SIGHUP && !strcmp(comm, "greywall-dp"))) &&
+		if ((!strcmp(comm, "greywalld") ||
+		     (sig == SIGHUP && !strcmp(comm, "greywall-dp"))) &&
 		    kill(atoi(de->d_name), sig) == 0)
 			n++;
 	}
@@ -101,7 +102,8 @@ static void report_reload(void)
 	else if (n)
 		printf("greyctl: %d daemon%s told to reload\n", n, n == 1 ? "" : "s");
 	else
-		printf("greyctl: no greywalld or greywall-dp running; they read the file at start\n");
+		printf(
+		    "greyctl: no greywalld or greywall-dp running; they read the file at start\n");
 }
 
 /* An entry in canonical spacing and without its comment: "kind value". */
@@ -178,7 +180,8 @@ static int cmd_list_file(const char *name, const char *path, int argc, char **ar
 	if (!strcmp(argv[0], "list")) {
 		struct gw_lists *l = gw_lists_new();
 
-		if (access(path, F_OK) == 0 && gw_lists_load_file(l, GW_WHITE, path, err, sizeof(err)) < 0) {
+		if (access(path, F_OK) == 0 &&
+		    gw_lists_load_file(l, GW_WHITE, path, err, sizeof(err)) < 0) {
 			fprintf(stderr, "greyctl: %s\n", err);
 			gw_lists_free(l);
 			return EXIT_FAIL;
@@ -297,14 +300,15 @@ static void print_table_stats(const char *name, const struct gw_table_map *m, in
 		       (unsigned long long)s->evicted, (unsigned long long)s->contended,
 		       gw_table_bytes(m->table.nbuckets), last ? "" : ", ");
 	else
-		printf("%-15s %llu live of %llu slots (%.1f %%), %llu tombstones; inserts %llu, "
-		       "expired %llu, evicted %llu, full (fail open) %llu, contended %llu; %.1f MiB\n",
-		       name, (unsigned long long)live, (unsigned long long)slots,
-		       100.0 * (double)live / (double)slots, (unsigned long long)tomb,
-		       (unsigned long long)s->inserts, (unsigned long long)s->expired,
-		       (unsigned long long)s->evicted, (unsigned long long)s->full,
-		       (unsigned long long)s->contended,
-		       (double)gw_table_bytes(m->table.nbuckets) / 1048576.0);
+		printf(
+		    "%-15s %llu live of %llu slots (%.1f %%), %llu tombstones; inserts %llu, "
+		    "expired %llu, evicted %llu, full (fail open) %llu, contended %llu; %.1f MiB\n",
+		    name, (unsigned long long)live, (unsigned long long)slots,
+		    100.0 * (double)live / (double)slots, (unsigned long long)tomb,
+		    (unsigned long long)s->inserts, (unsigned long long)s->expired,
+		    (unsigned long long)s->evicted, (unsigned long long)s->full,
+		    (unsigned long long)s->contended,
+		    (double)gw_table_bytes(m->table.nbuckets) / 1048576.0);
 }
 
 static int cmd_stats(void)
@@ -336,7 +340,7 @@ static void fmt_time(u64 t, char *out, size_t len)
 
 static int cmd_triplets(int argc, char **argv)
 {
-	static const char *const kinds[] = { "new", "greylisted", "passed", "dying" };
+	static const char *const kinds[] = {"new", "greylisted", "passed", "dying"};
 	struct gw_table_map t;
 	u64 i, shown = 0, limit = ~0ULL, removed = 0;
 	u32 s;
@@ -364,15 +368,17 @@ static int cmd_triplets(int argc, char **argv)
 				fmt_time(t.table.epoch + (u64)gw_state_last_min(st) * 60, last,
 					 sizeof(last));
 				if (json)
-					printf("%s{\"fingerprint\": \"%016llx\", \"state\": \"%s\", "
-					       "\"first_seen\": \"%s\", \"last_seen\": \"%s\", "
-					       "\"count\": %u}",
-					       shown ? ", " : "", (unsigned long long)fp,
-					       kinds[gw_state_kind(st)], first, last, gw_state_count(st));
+					printf(
+					    "%s{\"fingerprint\": \"%016llx\", \"state\": \"%s\", "
+					    "\"first_seen\": \"%s\", \"last_seen\": \"%s\", "
+					    "\"count\": %u}",
+					    shown ? ", " : "", (unsigned long long)fp,
+					    kinds[gw_state_kind(st)], first, last,
+					    gw_state_count(st));
 				else
 					printf("%016llx  %-10s  first %s  last %s  count %u\n",
-					       (unsigned long long)fp, kinds[gw_state_kind(st)], first,
-					       last, gw_state_count(st));
+					       (unsigned long long)fp, kinds[gw_state_kind(st)],
+					       first, last, gw_state_count(st));
 				shown++;
 			}
 		}
@@ -390,7 +396,8 @@ static int cmd_triplets(int argc, char **argv)
 				return usage_error("del takes one FINGERPRINT");
 			want = strtoull(argv[1], &end, 16);
 			if (*end || want <= GW_FP_TOMBSTONE)
-				return usage_error("a FINGERPRINT is 16 hex digits, as 'list' prints");
+				return usage_error(
+				    "a FINGERPRINT is 16 hex digits, as 'list' prints");
 		}
 		for (i = 0; i < t.table.nbuckets; i++) {
 			for (s = 0; s < GW_SLOTS_PER_BUCKET; s++) {
@@ -422,10 +429,10 @@ static int cmd_triplets(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *path = NULL;
 	char err[600];

@@ -76,7 +76,7 @@ void gw_smtp_session_init(struct gw_smtp_session *s, u32 max_line,
 	fifo_push(s, &greeting);
 }
 
-static void client_line(struct gw_smtp_session *s, u32 term_len)
+static void client_line(struct gw_smtp_session *s)
 {
 	struct gw_smtp_cmd cmd;
 	struct gw_smtp_pending p = {0};
@@ -94,7 +94,6 @@ static void client_line(struct gw_smtp_session *s, u32 term_len)
 		cmd.verb = GW_CMD_OTHER;
 		cmd.status = GW_SMTP_TOO_LONG;
 	}
-	(void)term_len;
 	cmd.offset = s->cline_start;
 	cmd.len = (u32)(s->coff - s->cline_start);
 	p.verb = cmd.verb;
@@ -194,7 +193,7 @@ void gw_smtp_feed_client(struct gw_smtp_session *s, const u8 *data, u32 len)
 				s->cline_overlong = 1;
 			s->cline_len++;
 			if (c == '\n') {
-				client_line(s, 1);
+				client_line(s);
 				s->cline_len = 0;
 				s->cline_overlong = 0;
 			}
@@ -224,9 +223,8 @@ static void reply_complete(struct gw_smtp_session *s)
 		s->body_state = 2;
 	} else if (verb == GW_CMD_STARTTLS && r.code == 220) {
 		s->mode = GW_MODE_TLS;
-	} else if (verb == GW_CMD_BDAT && s->mode == GW_MODE_BDAT && r.code >= 400) {
-		/* The server may answer a chunk early; the bytes are still chunk data. */
 	}
+	/* A reply to BDAT changes nothing: chunk bytes are counted, whatever the server says. */
 	if (s->cb.reply)
 		s->cb.reply(s->ctx, &r);
 	flush_injected(s, s->soff);
