@@ -137,28 +137,12 @@ static void on_signal(int sig)
 		stop = 1;
 }
 
-static struct gw_lists *load_lists(const struct gw_daemon_config *c, char *err, size_t errlen)
-{
-	struct gw_lists *l = gw_lists_new();
-
-	if (!l) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	if ((c->whitelist_path[0] &&
-	     gw_lists_load_file(l, GW_WHITE, c->whitelist_path, err, errlen) < 0) ||
-	    (c->blacklist_path[0] &&
-	     gw_lists_load_file(l, GW_BLACK, c->blacklist_path, err, errlen) < 0)) {
-		gw_lists_free(l);
-		return NULL;
-	}
-	return l;
-}
-
 static void do_reload(struct gw_policy_ctx *ctx)
 {
 	char err[512];
-	struct gw_lists *n = load_lists(ctx->cfg, err, sizeof(err)), *old;
+	struct gw_lists *n = gw_lists_load_files(ctx->cfg->whitelist_path, ctx->cfg->blacklist_path,
+						 err, sizeof(err));
+	struct gw_lists *old;
 
 	if (!n) {
 		/* keep serving the old lists: a typo must not open the gate */
@@ -218,7 +202,7 @@ int main(int argc, char **argv)
 			GW_CONF_DEFAULT_PATH);
 	}
 	ctx.cfg = &cfg;
-	ctx.lists = load_lists(&cfg, err, sizeof(err));
+	ctx.lists = gw_lists_load_files(cfg.whitelist_path, cfg.blacklist_path, err, sizeof(err));
 	if (!ctx.lists) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;

@@ -48,15 +48,9 @@ static void maybe_reload_lists(struct gw_dp_config *cfg)
 	if (!reload_lists)
 		return;
 	reload_lists = 0;
-	n = gw_lists_new();
-	if (!n ||
-	    (cfg->whitelist_path &&
-	     gw_lists_load_file(n, GW_WHITE, cfg->whitelist_path, err, sizeof(err)) < 0) ||
-	    (cfg->blacklist_path &&
-	     gw_lists_load_file(n, GW_BLACK, cfg->blacklist_path, err, sizeof(err)) < 0)) {
-		printf("greywall-dp: reload refused, keeping the current lists: %s\n",
-		       n ? err : "out of memory");
-		gw_lists_free(n);
+	n = gw_lists_load_files(cfg->whitelist_path, cfg->blacklist_path, err, sizeof(err));
+	if (!n) {
+		printf("greywall-dp: reload refused, keeping the current lists: %s\n", err);
 	} else {
 		gw_lists_free(cfg->lists);
 		cfg->lists = n;

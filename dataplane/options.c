@@ -185,7 +185,6 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 	cfg->reply_tls = GW_REPLY_TLS_DEFAULT;
 	cfg->max_flows = 16384;
 	cfg->flow_idle = 600;
-	cfg->lists = gw_lists_new();
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		switch (opt) {
@@ -251,14 +250,10 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 				die("--tls-mode '%s': %s", optarg, "use 'greylist' or 'pass'");
 			break;
 		case OPT_WHITE:
+			cfg->whitelist_path = optarg;
+			break;
 		case OPT_BLACK:
-			if (gw_lists_load_file(cfg->lists, opt == OPT_WHITE ? GW_WHITE : GW_BLACK,
-					       optarg, err, sizeof(err)) < 0)
-				die("%s%s", err, "");
-			if (opt == OPT_WHITE)
-				cfg->whitelist_path = optarg;
-			else
-				cfg->blacklist_path = optarg;
+			cfg->blacklist_path = optarg;
 			break;
 		case OPT_R_GREY:
 			cfg->reply_greylist = template("--reply-greylist", optarg);
@@ -295,6 +290,10 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 	}
 	if (optind < argc)
 		die("unexpected argument '%s'%s", argv[optind], "");
+	cfg->lists =
+	    gw_lists_load_files(cfg->whitelist_path, cfg->blacklist_path, err, sizeof(err));
+	if (!cfg->lists)
+		die("%s%s", err, "");
 	if (cfg->nsmtp_ports == 0)
 		cfg->smtp_ports[cfg->nsmtp_ports++] = 25;
 	if (cfg->nprotect == 0) {

@@ -294,6 +294,25 @@ int gw_lists_load_file(struct gw_lists *l, enum gw_list_color color, const char 
 	return added;
 }
 
+struct gw_lists *gw_lists_load_files(const char *white_path, const char *black_path, char *err,
+				     size_t errlen)
+{
+	struct gw_lists *l = gw_lists_new();
+
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((white_path && white_path[0] &&
+	     gw_lists_load_file(l, GW_WHITE, white_path, err, errlen) < 0) ||
+	    (black_path && black_path[0] &&
+	     gw_lists_load_file(l, GW_BLACK, black_path, err, errlen) < 0)) {
+		gw_lists_free(l);
+		return NULL;
+	}
+	return l;
+}
+
 static u8 lookup_color(const struct gw_lists *l, const u8 *k, u16 len)
 {
 	const struct entry *e = find(l, k, len);

@@ -35,6 +35,13 @@ int gw_lists_add(struct gw_lists *l, enum gw_list_color color, const char *entry
 int gw_lists_load_file(struct gw_lists *l, enum gw_list_color color, const char *path, char *err,
 		       size_t errlen);
 
+/*
+ * A new list set from a whitelist and a blacklist file (either may be NULL or
+ * empty). NULL with the reason in err if a file is missing or has a bad line.
+ */
+struct gw_lists *gw_lists_load_files(const char *white_path, const char *black_path, char *err,
+				     size_t errlen);
+
 /* Look up a client address (not masked) and normalised sender and recipient. */
 void gw_lists_match(const struct gw_lists *l, u8 family, const u8 *addr, const u8 *sender,
 		    u16 sender_len, const u8 *rcpt, u16 rcpt_len, struct gw_list_hits *hits);
