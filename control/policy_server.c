@@ -100,8 +100,7 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 		return reply(out, outlen, "DUNNO");
 	}
 	trip.sender_len = (u16)n;
-	gw_client_net_make(&trip.net, family, addr,
-			   family == GW_AF_INET ? pc->v4_prefix : pc->v6_prefix);
+	gw_client_net_of(&trip.net, pc, family, addr);
 	gw_lists_match(ctx->lists, family, addr, trip.sender, trip.sender_len, trip.rcpt,
 		       trip.rcpt_len, &hits);
 	gw_decide(&ctx->policy, &trip, &hits, now, &d);

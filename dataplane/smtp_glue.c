@@ -90,6 +90,32 @@ static bool drop_with_reply(struct gw_engine *e, struct gw_flow *f, const struct
 	return true;
 }
 
+/* Count a verdict; a rejecting one cuts the line and queues its reply (blacklist or tmpl). */
+static enum gw_smtp_action act_on_verdict(struct gw_engine *e, struct gw_flow *f,
+					  const struct gw_smtp_cmd *cmd,
+					  const struct gw_decision *d, const char *what,
+					  const char *rcpt, const char *sender, const char *tmpl,
+					  u32 *tag)
+{
+	char client[INET6_ADDRSTRLEN];
+
+	e->stats.verdict[d->verdict]++;
+	if (gw_verdict_rejects(d->verdict)) {
+		struct gw_reply_vars v;
+
+		client_text(f, client, sizeof(client));
+		v = (struct gw_reply_vars){rcpt, sender, client, d->remaining};
+		if (drop_with_reply(e, f, cmd,
+				    d->verdict == GW_V_BLACKLIST ? e->cfg->reply_blacklist : tmpl,
+				    &v, tag)) {
+			log_verdict(e, f, what, rcpt, d, f->replies[*tag]->text);
+			return GW_ACT_DROP;
+		}
+	}
+	log_verdict(e, f, what, rcpt, d, NULL);
+	return GW_ACT_FORWARD;
+}
+
 static enum gw_smtp_action decide_rcpt(struct gw_engine *e, struct gw_flow *f,
 				       const struct gw_smtp_cmd *cmd, u32 *tag)
 {
@@ -97,7 +123,7 @@ static enum gw_smtp_action decide_rcpt(struct gw_engine *e, struct gw_flow *f,
 	struct gw_triplet trip;
 	struct gw_list_hits hits;
 	struct gw_decision d;
-	char client[INET6_ADDRSTRLEN], rcpt[GW_ADDR_MAX + 1], sender[GW_ADDR_MAX + 1];
+	char rcpt[GW_ADDR_MAX + 1], sender[GW_ADDR_MAX + 1];
 	int n;
 
 	if (cmd->status != GW_SMTP_OK || !f->have_mail)
@@ -108,59 +134,26 @@ static enum gw_smtp_action decide_rcpt(struct gw_engine *e, struct gw_flow *f,
 	trip.rcpt_len = (u16)n;
 	memcpy(trip.sender, f->sender, f->sender_len);
 	trip.sender_len = f->sender_len;
-	gw_client_net_make(&trip.net, f->key.family, f->key.client,
-			   f->key.family == 4 ? pc->v4_prefix : pc->v6_prefix);
+	gw_client_net_of(&trip.net, pc, f->key.family, f->key.client);
 	gw_lists_match(e->cfg->lists, f->key.family, f->key.client, trip.sender, trip.sender_len,
 		       trip.rcpt, trip.rcpt_len, &hits);
 	gw_decide(&e->policy, &trip, &hits, e->now_wall, &d);
-	e->stats.verdict[d.verdict]++;
 	cstr(rcpt, cmd->path, cmd->path_len);
-	if (gw_verdict_rejects(d.verdict)) {
-		struct gw_reply_vars v;
-		const char *tmpl =
-		    d.verdict == GW_V_BLACKLIST ? e->cfg->reply_blacklist : e->cfg->reply_greylist;
-
-		client_text(f, client, sizeof(client));
-		cstr(sender, f->sender_raw, f->sender_raw_len);
-		v = (struct gw_reply_vars){rcpt, sender, client, d.remaining};
-		if (drop_with_reply(e, f, cmd, tmpl, &v, tag)) {
-			log_verdict(e, f, "RCPT", rcpt, &d, f->replies[*tag]->text);
-			return GW_ACT_DROP;
-		}
-	}
-	log_verdict(e, f, "RCPT", rcpt, &d, NULL);
-	return GW_ACT_FORWARD;
+	cstr(sender, f->sender_raw, f->sender_raw_len);
+	return act_on_verdict(e, f, cmd, &d, "RCPT", rcpt, sender, e->cfg->reply_greylist, tag);
 }
 
 static enum gw_smtp_action decide_starttls(struct gw_engine *e, struct gw_flow *f,
 					   const struct gw_smtp_cmd *cmd, u32 *tag)
 {
-	const struct gw_config *pc = &e->cfg->policy;
 	struct gw_client_net net;
 	struct gw_list_hits hits;
 	struct gw_decision d;
-	char client[INET6_ADDRSTRLEN];
 
-	gw_client_net_make(&net, f->key.family, f->key.client,
-			   f->key.family == 4 ? pc->v4_prefix : pc->v6_prefix);
+	gw_client_net_of(&net, &e->cfg->policy, f->key.family, f->key.client);
 	gw_lists_match(e->cfg->lists, f->key.family, f->key.client, NULL, 0, NULL, 0, &hits);
 	gw_decide_tls(&e->policy, &net, f->helo, f->helo_len, &hits, e->now_wall, &d);
-	e->stats.verdict[d.verdict]++;
-	if (gw_verdict_rejects(d.verdict)) {
-		struct gw_reply_vars v;
-
-		client_text(f, client, sizeof(client));
-		v = (struct gw_reply_vars){"", "", client, d.remaining};
-		if (drop_with_reply(e, f, cmd,
-				    d.verdict == GW_V_BLACKLIST ? e->cfg->reply_blacklist
-								: e->cfg->reply_tls,
-				    &v, tag)) {
-			log_verdict(e, f, "STARTTLS", "", &d, f->replies[*tag]->text);
-			return GW_ACT_DROP;
-		}
-	}
-	log_verdict(e, f, "STARTTLS", "", &d, NULL);
-	return GW_ACT_FORWARD;
+	return act_on_verdict(e, f, cmd, &d, "STARTTLS", "", "", e->cfg->reply_tls, tag);
 }
 
 static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, u32 *tag)

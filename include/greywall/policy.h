@@ -88,6 +88,13 @@ GW_INLINE void gw_client_net_make(struct gw_client_net *n, u8 family, const u8 *
 	}
 }
 
+/* The client network of an address under the configured prefix lengths. */
+GW_INLINE void gw_client_net_of(struct gw_client_net *n, const struct gw_config *c, u8 family,
+				const u8 *addr)
+{
+	gw_client_net_make(n, family, addr, family == GW_AF_INET ? c->v4_prefix : c->v6_prefix);
+}
+
 /* Lengths are bounded by GW_ADDR_MAX; the strings are already normalised. */
 struct gw_triplet {
 	struct gw_client_net net;
