@@ -291,6 +291,17 @@ static uint32_t injected_ack_off(const struct gw_flow *f, const struct gw_edit *
 	return ack;
 }
 
+/* The insertion carrying the reply for the line removed under ref, once it exists. */
+static const struct gw_edit *insert_for_ref(const struct gw_flow *f, uint8_t ref)
+{
+	unsigned k;
+
+	for (k = 0; k < f->s2c.n; k++)
+		if (f->s2c.e[k].ref == ref)
+			return &f->s2c.e[k];
+	return NULL;
+}
+
 /* Send injected bytes [from, len) of a reply toward the client, from the server's template. */
 static void send_injected(struct gw_engine *e, struct gw_flow *f, const struct gw_edit *ins,
 			  uint32_t from, uint32_t client_ack_off, struct gw_txq *back)
@@ -377,7 +388,7 @@ static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 	uint32_t len = p->payload_len, starts[GW_MAX_PIECES], ends[GW_MAX_PIECES];
 	uint8_t flags = p->tcp->tcp_flags;
 	unsigned n, i;
-	bool sack, fresh = !f->parse_off && before(f->c_next, off + len);
+	bool sack, in_place, fresh = !f->parse_off && before(f->c_next, off + len);
 
 	e->nstandalone = 0;
 	/*
@@ -408,9 +419,9 @@ static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 
 	sack = translate_ack(e, f, p, true);
 	n = len ? gw_seqmap_keep(&f->c2s, off, off + len, starts, ends, GW_MAX_PIECES) : 1;
-	if (len && n == 1 && starts[0] == off && ends[0] == off + len)
-		len = 0; /* untouched payload: translate in place below */
-	if (len == 0) {
+	/* no payload, or none of it removed: translate in place */
+	in_place = len == 0 || (n == 1 && starts[0] == off && ends[0] == off + len);
+	if (in_place) {
 		set_seq(p, f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, off));
 		if (sack)
 			gw_csum_full(p);
@@ -423,23 +434,19 @@ static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 		 * already on their way; a retransmitted greylisted line is dropped
 		 * again and the reply it got is resent from the same stored bytes.
 		 */
-		unsigned k, r;
+		unsigned r;
 
 		if (!fresh) {
 			e->stats.retransmit_dropped++;
-			for (k = 0; k < f->s2c.n; k++) {
-				const struct gw_edit *ins = &f->s2c.e[k];
+			for (r = 0; r < f->c2s.n && e->now_tsc - f->resend_tsc > e->tsc_hz / 5;
+			     r++) {
+				const struct gw_edit *rm = &f->c2s.e[r];
+				const struct gw_edit *ins = insert_for_ref(f, rm->ref);
 
-				for (r = 0; r < f->c2s.n; r++) {
-					const struct gw_edit *rm = &f->c2s.e[r];
-
-					if (rm->ref == ins->ref && !before(rm->off, off) &&
-					    before(rm->off, off + p->payload_len) &&
-					    e->now_tsc - f->resend_tsc > e->tsc_hz / 5) {
-						send_injected(e, f, ins, 0,
-							      injected_ack_off(f, ins), back);
-						e->stats.replies_resent++;
-					}
+				if (ins && !before(rm->off, off) &&
+				    before(rm->off, off + p->payload_len)) {
+					send_injected(e, f, ins, 0, injected_ack_off(f, ins), back);
+					e->stats.replies_resent++;
 				}
 			}
 		}
