@@ -58,6 +58,22 @@ struct snap_header {
 	u64 checksum;	/* SipHash of the image under snap_key: catches damage, not malice */
 };
 
+/* SipHash of a table image under snap_key, fed in chunks that fit its 32-bit length. */
+static u64 image_checksum(const void *image, size_t size)
+{
+	const u8 *p = image;
+	struct gw_siphash s;
+	size_t done;
+
+	gw_siphash_init(&s, snap_key[0], snap_key[1]);
+	for (done = 0; done < size; done += 1u << 20) {
+		size_t n = size - done < (1u << 20) ? size - done : (1u << 20);
+
+		gw_siphash_update(&s, p + done, (u32)n);
+	}
+	return gw_siphash_final(&s);
+}
+
 static int write_all(int fd, const void *p, size_t len)
 {
 	const u8 *c = p;
@@ -92,14 +108,7 @@ int gw_snapshot_write(const struct gw_table *t, const char *path, char *err, siz
 	 * mid-change is sorted out on restore. */
 	for (i = 0; i < size / 8; i++)
 		image[i] = gw_load64((u64 *)t->hdr + i);
-	{
-		struct gw_siphash s;
-
-		gw_siphash_init(&s, snap_key[0], snap_key[1]);
-		for (i = 0; i < size / 8; i++)
-			gw_siphash_update(&s, &image[i], 8);
-		h.checksum = gw_siphash_final(&s);
-	}
+	h.checksum = image_checksum(image, size);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -164,18 +173,10 @@ int gw_snapshot_restore(const char *snap_path, const char *table_path, u32 kind,
 		snprintf(err, errlen, "snapshot %s: cannot read", snap_path);
 		goto out;
 	}
-	{
-		struct gw_siphash s;
-
-		gw_siphash_init(&s, snap_key[0], snap_key[1]);
-		for (i = 0; i < h.image_size / 8; i++)
-			gw_siphash_update(&s, &image[i], 8);
-		if (gw_siphash_final(&s) != h.checksum) {
-			snprintf(err, errlen,
-				 "snapshot %s: checksum mismatch (damaged); left in place",
-				 snap_path);
-			goto out;
-		}
+	if (image_checksum(image, h.image_size) != h.checksum) {
+		snprintf(err, errlen, "snapshot %s: checksum mismatch (damaged); left in place",
+			 snap_path);
+		goto out;
 	}
 	th = (struct gw_table_header *)image;
 	nb = th->nbuckets;
