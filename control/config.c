@@ -93,6 +93,16 @@ static const struct str_key str_keys[] = {
     SKEY(policy_reject_text, true), SKEY(snapshot_path, false),
 };
 
+static bool is_template_key(const char *k)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(str_keys) / sizeof(str_keys[0]); i++)
+		if (!strcmp(k, str_keys[i].name))
+			return str_keys[i].is_template;
+	return false;
+}
+
 static int set_key(struct gw_daemon_config *c, const char *k, const char *v, char *why,
 		   size_t whylen)
 {
@@ -201,12 +211,8 @@ int gw_daemon_config_load(struct gw_daemon_config *c, const char *path, char *er
 			snprintf(err, errlen, "%s:%d: line too long", path, lineno);
 			goto bad;
 		}
-		/* '#' starts a comment unless the value is a reply text holding one */
-		hash = strstr(line, " #");
-		if (line[0] == '#' || (hash && !strstr(line, "_text")))
-			*(line[0] == '#' ? line : hash) = 0;
 		k = trim(line);
-		if (!*k)
+		if (!*k || *k == '#')
 			continue;
 		eq = strchr(k, '=');
 		if (!eq) {
@@ -214,8 +220,12 @@ int gw_daemon_config_load(struct gw_daemon_config *c, const char *path, char *er
 			goto bad;
 		}
 		*eq = 0;
-		v = trim(eq + 1);
 		k = trim(k);
+		/* " #" starts a comment, except in a reply text, which may hold a '#' */
+		hash = is_template_key(k) ? NULL : strstr(eq + 1, " #");
+		if (hash)
+			*hash = 0;
+		v = trim(eq + 1);
 		if (set_key(c, k, v, why, sizeof(why))) {
 			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
 			goto bad;

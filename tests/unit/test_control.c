@@ -39,9 +39,10 @@ static void test_values_and_comments(void **state)
 
 	(void)state;
 	gw_daemon_config_defaults(&c);
-	write_conf("# comment\n\n  delay = 60   # one minute\nv4_prefix=32\nverp_fold = no\n"
-		   "tls_mode = pass\npolicy_defer_text = Try again in %t s #1\n"
-		   "policy_listen = [::1]:10099\n");
+	write_conf(
+	    "# comment\n\n  delay = 60   # one minute\nv4_prefix=32\nverp_fold = no\n"
+	    "tls_mode = pass\npolicy_defer_text = Try again in %t s #1\n"
+	    "policy_listen = [::1]:10099\nwhitelist_path = /etc/greywall/my_text # partners\n");
 	if (gw_daemon_config_load(&c, conf_path, err, sizeof(err)))
 		fail_msg("%s", err);
 	assert_int_equal(c.policy.delay, 60);
@@ -50,6 +51,8 @@ static void test_values_and_comments(void **state)
 	assert_int_equal(c.policy.tls_mode, GW_TLS_PASS);
 	assert_string_equal(c.policy_defer_text, "Try again in %t s #1");
 	assert_string_equal(c.policy_listen, "[::1]:10099");
+	/* only reply texts keep a " #"; a path that merely contains "_text" does not */
+	assert_string_equal(c.whitelist_path, "/etc/greywall/my_text");
 }
 
 static void test_bad_lines_name_file_and_line(void **state)
