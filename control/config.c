@@ -25,18 +25,6 @@ void gw_daemon_config_defaults(struct gw_daemon_config *c)
 	c->sweep_period = 600;
 }
 
-static int parse_uint(const char *v, unsigned long long min, unsigned long long max,
-		      unsigned long long *out)
-{
-	char *end;
-
-	errno = 0;
-	if (*v == '-')
-		return -1;
-	*out = strtoull(v, &end, 10);
-	return (errno || *end || end == v || *out < min || *out > max) ? -1 : 0;
-}
-
 static int parse_bool(const char *v, bool *out)
 {
 	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
@@ -106,7 +94,7 @@ static bool is_template_key(const char *k)
 static int set_key(struct gw_daemon_config *c, const char *k, const char *v, char *why,
 		   size_t whylen)
 {
-	unsigned long long n;
+	u64 n;
 	bool b;
 	size_t i;
 
@@ -116,7 +104,8 @@ static int set_key(struct gw_daemon_config *c, const char *k, const char *v, cha
 
 		if (strcmp(k, nk->name))
 			continue;
-		if (parse_uint(v, nk->min, nk->max, &n)) {
+		if (!gw_parse_u64((const u8 *)v, (u32)strlen(v), &n) || n < nk->min ||
+		    n > nk->max) {
 			snprintf(why, whylen, "%s: '%s' is not a number from %llu to %llu", k, v,
 				 nk->min, nk->max);
 			return -1;

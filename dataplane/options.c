@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: BSD-2-Clause
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,12 +130,9 @@ static void die(const char *fmt, const char *arg, const char *why)
 
 static uint64_t number(const char *opt, const char *s, uint64_t min, uint64_t max)
 {
-	char *end;
-	unsigned long long v;
+	u64 v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || end == s || *s == '-' || v < min || v > max) {
+	if (!gw_parse_u64((const u8 *)s, (u32)strlen(s), &v) || v < min || v > max) {
 		char why[96];
 
 		snprintf(why, sizeof(why), "must be a number from %llu to %llu",

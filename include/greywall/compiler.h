@@ -78,6 +78,23 @@ GW_INLINE bool gw_is_hex(u8 c)
 	return gw_is_digit(c) || (c >= 'a' && c <= 'f');
 }
 
+/* A decimal number of 1 to 19 digits and nothing else (fits u64, never overflows). */
+GW_INLINE bool gw_parse_u64(const u8 *s, u32 len, u64 *out)
+{
+	u64 v = 0;
+	u32 i;
+
+	if (len == 0 || len > 19)
+		return false;
+	for (i = 0; i < len && i < 19; i++) {
+		if (!gw_is_digit(s[i]))
+			return false;
+		v = v * 10 + (u64)(s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
 GW_INLINE void gw_memcpy(void *dst, const void *src, u32 len)
 {
 	u8 *d = (u8 *)dst;

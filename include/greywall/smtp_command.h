@@ -137,22 +137,6 @@ GW_INLINE int gw_parse_path(const u8 *s, u32 len, u32 *pos, struct gw_smtp_cmd *
 	return GW_SMTP_OK;
 }
 
-GW_INLINE bool gw_parse_u64(const u8 *s, u32 len, u64 *out)
-{
-	u64 v = 0;
-	u32 i;
-
-	if (len == 0 || len > 19)
-		return false;
-	for (i = 0; i < len && i < 19; i++) {
-		if (!gw_is_digit(s[i]))
-			return false;
-		v = v * 10 + (u64)(s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
 /* ESMTP parameters after the path: SIZE=, BODY=, SMTPUTF8. Others are the server's business. */
 GW_INLINE int gw_parse_params(const u8 *s, u32 len, u32 p, struct gw_smtp_cmd *c)
 {
