@@ -94,14 +94,20 @@ void gw_engine_tick(struct gw_engine *e, uint64_t now_tsc, uint64_t now_wall)
 void gw_engine_expire(struct gw_engine *e)
 {
 	uint64_t idle = e->cfg->flow_idle * e->tsc_hz, closed = 10 * e->tsc_hz;
+	uint32_t budget = e->flows.cap / 10 + 1;
 	const void *key;
 	void *data;
-	uint32_t iter = 0;
 
-	while (rte_hash_iterate(e->flows.hash, &key, &data, &iter) >= 0) {
-		struct gw_flow *f = &e->flows.flows[(uintptr_t)data];
-		uint64_t age = e->now_tsc - f->last_tsc;
+	while (budget--) {
+		struct gw_flow *f;
+		uint64_t age;
 
+		if (rte_hash_iterate(e->flows.hash, &key, &data, &e->expire_iter) < 0) {
+			e->expire_iter = 0; /* end of the table: start over on the next call */
+			break;
+		}
+		f = &e->flows.flows[(uintptr_t)data];
+		age = e->now_tsc - f->last_tsc;
 		/* a closed flow lingers a little for its last retransmissions */
 		if (age > idle || ((f->rst || (f->fin_c && f->fin_s)) && age > closed)) {
 			flow_release(e, f);

@@ -36,7 +36,8 @@ struct gw_engine {
 	struct gw_dp_stats stats;
 	uint64_t tsc_hz;
 	uint64_t now_tsc;
-	uint64_t now_wall; /* seconds, refreshed once per burst */
+	uint64_t now_wall;    /* seconds, refreshed once per burst */
+	uint32_t expire_iter; /* where the incremental expiry scan goes on */
 	/* the segment being parsed */
 	struct gw_flow *cur_flow;
 	int cur_c2s;
@@ -61,7 +62,10 @@ void gw_engine_tick(struct gw_engine *e, uint64_t now_tsc, uint64_t now_wall);
 void gw_engine_process(struct gw_engine *e, struct rte_mbuf *m, struct gw_txq *fwd,
 		       struct gw_txq *back);
 
-/* Forget idle flows; call now and then from the main loop. */
+/*
+ * Forget idle flows, a tenth of the table per call: called ten times a second,
+ * that is one full pass a second without stalling the forwarding loop on it.
+ */
 void gw_engine_expire(struct gw_engine *e);
 
 /* Parser callbacks (smtp_glue.c). */
