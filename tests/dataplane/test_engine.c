@@ -530,6 +530,29 @@ static void test_starttls_from_unknown_network_gets_421(void **state)
 	}
 }
 
+static void test_closed_flow_expires_and_gives_back_its_replies(void **state)
+{
+	struct conv c;
+	unsigned free_replies = rte_mempool_avail_count(eng.reply_pool);
+
+	(void)state;
+	conv_init(&c, 4, 0, 40012);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	client_says(&c, "RCPT TO:<bob@receiver.example>\r\n");
+	assert_int_equal(back.n, 1);
+	assert_int_equal(rte_mempool_avail_count(eng.reply_pool), free_replies - 1);
+	assert_int_equal(eng.flows.nfree, eng.flows.cap - 1);
+	feed(frame(&c, true, c.c_isn + 1 + c.c_off, c.s_isn + 1 + c.s_off, RST, NULL, 0, NULL, 0));
+	/* a closed flow lingers 10 s for late retransmissions, then goes */
+	fake_tsc += 11 * rte_get_tsc_hz();
+	gw_engine_tick(&eng, fake_tsc, NOW);
+	gw_engine_expire(&eng);
+	assert_int_equal(eng.stats.flows_expired, 1);
+	assert_int_equal(eng.stats.flows_active, 0);
+	assert_int_equal(eng.flows.nfree, eng.flows.cap);
+	assert_int_equal(rte_mempool_avail_count(eng.reply_pool), free_replies);
+}
+
 static void test_fail_open_cases_are_counted(void **state)
 {
 	struct conv c, d, o;
@@ -587,6 +610,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_ipv6_and_qinq_greylisted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_starttls_from_unknown_network_gets_421, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_closed_flow_expires_and_gives_back_its_replies,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fail_open_cases_are_counted, setup, teardown),
 	};
 
