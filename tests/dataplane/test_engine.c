@@ -17,6 +17,7 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "../../dataplane/eal_runtime.h"
 #include "../../dataplane/engine.h"
 #include "../../dataplane/packet.h"
 
@@ -625,9 +626,12 @@ int main(int argc, char **argv)
 	gw_dp_parse_args(&cfg, 13, args);
 	cfg.policy.awl_clients = 0;
 	{
+		char runtime[PATH_MAX];
 		int rc = cmocka_run_group_tests_name("dataplane_engine", tests, NULL, NULL);
 
+		snprintf(runtime, sizeof(runtime), "%s", rte_eal_get_runtime_dir());
 		rte_eal_cleanup();
+		gw_eal_remove_runtime_dir(runtime);
 		return rc;
 	}
 }

@@ -9,7 +9,7 @@ SECS=${DP_BENCH_SECONDS:-5}
 ROUNDS=${DP_BENCH_ROUNDS:-3}
 EAL=(--no-huge -m 1024 --no-pci --log-level=error --vdev net_null0 --vdev net_null1)
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp" /dev/shm/gwbench-$$-*' EXIT
+trap 'rm -rf "$tmp" /dev/shm/gwbench-$$-* /var/run/dpdk/gwb$$ /var/run/dpdk/tpb$$' EXIT
 
 gw_run() {
 	"$BUILD/greywall-dp" -l 1 --file-prefix "gwb$$" "${EAL[@]}" -- --duration "$SECS" \

@@ -26,12 +26,12 @@ gw=$(rate greywall)
 tb_stop_dp
 # the same AF_PACKET ports bridged by testpmd io-forward: the cost of any DPDK bump here
 (sleep 3600) | ip netns exec "$TB_NS_GW" dpdk-testpmd -l 0,1 --no-huge -m 1024 --no-pci \
-	--file-prefix "tp$TB_ID" --log-level=error --vdev=net_af_packet0,iface=gw-c \
+	--file-prefix "${TB_ID}tp" --log-level=error --vdev=net_af_packet0,iface=gw-c \
 	--vdev=net_af_packet1,iface=gw-s -- --forward-mode=io --auto-start --no-mlockall \
 	--total-num-mbufs=32768 >"$TB_DIR/testpmd.log" 2>&1 &
 sleep 3
 tp=$(rate testpmd)
-pkill -INT -f "file-prefix tp$TB_ID" || true
+pkill -INT -f "file-prefix ${TB_ID}tp" || true
 sleep 1
 ip -n "$TB_NS_GW" link add br0 type bridge
 ip -n "$TB_NS_GW" link set gw-c master br0

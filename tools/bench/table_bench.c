@@ -19,6 +19,7 @@
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
+#include "../../dataplane/eal_runtime.h"
 #include "greywall/policy.h"
 #include "greywall/table_file.h"
 
@@ -259,16 +260,13 @@ static void run_size(u64 n)
 
 int main(int argc, char **argv)
 {
-	char *eal[] = {argv[0], "--no-huge",   "-m",	"4096",		  "--no-pci", "-l",
-		       "0",	"--log-level", "error", "--no-telemetry", NULL};
+	char prefix[32], runtime[PATH_MAX];
+	char *eal[] = {argv[0], "--no-huge",   "-m",	"4096",		  "--no-pci",	   "-l",
+		       "0",	"--log-level", "error", "--no-telemetry", "--file-prefix", prefix,
+		       NULL};
 	u64 sizes[8];
 	int nsizes = 0, opt, rc;
 
-	rc = rte_eal_init(10, eal);
-	if (rc < 0) {
-		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
-		return 1;
-	}
 	while ((opt = getopt(argc, argv, "n:h")) != -1) {
 		if (opt == 'n' && nsizes < 8) {
 			sizes[nsizes++] = strtoull(optarg, NULL, 0);
@@ -281,12 +279,20 @@ int main(int argc, char **argv)
 		sizes[nsizes++] = 1000000;
 		sizes[nsizes++] = 16000000;
 	}
+	snprintf(prefix, sizeof(prefix), "gwtb%d", (int)getpid());
+	rc = rte_eal_init(12, eal);
+	if (rc < 0) {
+		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
 	printf("greywall triplet table vs rte_hash (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF), one "
 	       "core, same keys, same run\n");
 	for (int i = 0; i < nsizes; i++)
 		run_size(sizes[i]);
 	printf("\n");
 	bench_policy(1000000);
+	snprintf(runtime, sizeof(runtime), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();
+	gw_eal_remove_runtime_dir(runtime);
 	return 0;
 }
