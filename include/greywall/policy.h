@@ -323,8 +323,7 @@ GW_INLINE void gw_triplet_step(const struct gw_policy *p, u64 fp, u64 now, struc
 		if (gw_cas64(&slot->state, st, nst) == st)
 			return;
 	}
-	if (t->hdr)
-		gw_fetch_add64(&t->hdr->stats.contended, 1);
+	GW_TABLE_STAT(t, contended);
 	d->verdict = GW_V_FAIL_OPEN;
 }
 

@@ -136,6 +136,18 @@ struct gw_table {
 #endif
 
 /*
+ * Shared counters. The BPF programs count in a per-CPU map instead: a map
+ * value pointer cannot reach past one 64-byte element of the bucket array.
+ */
+#ifndef GW_TABLE_STAT
+#define GW_TABLE_STAT(t, field)                                                                    \
+	do {                                                                                       \
+		if ((t)->hdr)                                                                      \
+			gw_fetch_add64(&(t)->hdr->stats.field, 1);                                  \
+	} while (0)
+#endif
+
+/*
  * Bucket for step i of fp's probe sequence. Segments start at independent
  * places (bounded linear probing alone clusters and fills only ~50 % before
  * the first full window); buckets inside a segment are adjacent, so the
@@ -238,8 +250,7 @@ GW_INLINE struct gw_slot *gw_table_take_tombstone(struct gw_table *t, struct gw_
 	st = gw_load64(&tomb->state);
 	if (gw_state_kind(st) == GW_ST_DYING)
 		gw_cas64(&tomb->state, st, 0);
-	if (t->hdr)
-		gw_fetch_add64(&t->hdr->stats.inserts, 1);
+	GW_TABLE_STAT(t, inserts);
 	return gw_table_resolve_dup(t, fp, tomb);
 }
 
@@ -276,8 +287,7 @@ GW_INLINE struct gw_slot *gw_table_claim(struct gw_table *t, u64 fp)
 				}
 				cur = gw_cas64(&sl->fp, GW_FP_EMPTY, fp);
 				if (cur == GW_FP_EMPTY) {
-					if (t->hdr)
-						gw_fetch_add64(&t->hdr->stats.inserts, 1);
+					GW_TABLE_STAT(t, inserts);
 					/* a racing claim may have put fp in an earlier tombstone */
 					return gw_table_resolve_dup(t, fp, sl);
 				}
@@ -301,8 +311,7 @@ GW_INLINE struct gw_slot *gw_table_claim(struct gw_table *t, u64 fp)
 	}
 	if (!tomb && victim && gw_table_remove(t, victim, victim_fp, victim_st)) {
 		tomb = victim;
-		if (t->hdr)
-			gw_fetch_add64(&t->hdr->stats.evicted, 1);
+		GW_TABLE_STAT(t, evicted);
 	}
 	if (tomb) {
 		struct gw_slot *sl = gw_table_take_tombstone(t, tomb, fp);
@@ -310,8 +319,7 @@ GW_INLINE struct gw_slot *gw_table_claim(struct gw_table *t, u64 fp)
 		if (sl)
 			return sl;
 	}
-	if (t->hdr)
-		gw_fetch_add64(&t->hdr->stats.full, 1);
+	GW_TABLE_STAT(t, full);
 	return NULL;
 }
 
@@ -328,8 +336,7 @@ GW_INLINE bool gw_table_remove(struct gw_table *t, struct gw_slot *slot, u64 fp,
 	if (gw_cas64(&slot->state, expected, dying) != expected)
 		return false;
 	gw_cas64(&slot->fp, fp, GW_FP_TOMBSTONE);
-	if (t->hdr)
-		gw_fetch_add64(&t->hdr->stats.expired, 1);
+	GW_TABLE_STAT(t, expired);
 	return true;
 }
 

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The policy glue of the relay filter: the same parser, normaliser, table and
+ * decision code as user space (include/greywall/), each heavy step in a
+ * global function so the verifier checks it once, not once per path into it.
+ */
+#ifndef GREYWALL_BPF_DECIDE_H
+#define GREYWALL_BPF_DECIDE_H
+
+#include "maps.h"
+#include "state.h"
+
+/* Parse s->line[0, len) (no CRLF) into s->cmd. Returns the verb. */
+__attribute__((noinline)) int gw_bpf_parse_line(struct gw_scratch *s, u32 len)
+{
+	if (!s || len > GW_LINE_BUF - 8)
+		return GW_CMD_NONE;
+	gw_smtp_parse_command(s->line, len, &s->cmd);
+	return s->cmd.verb;
+}
+
+/* Normalise s->cmd.path into out (the flow's sender or s->trip.rcpt). Returns the length. */
+__attribute__((noinline)) int gw_bpf_normalize(struct gw_scratch *s, u8 *out, int is_sender,
+					       const struct gw_relay_config *cfg)
+{
+	if (!s || !out || !cfg)
+		return -1;
+	return gw_normalize_address(s->cmd.path, s->cmd.path_len, out, &cfg->policy.norm,
+				    is_sender);
+}
+
+static __always_inline u8 gw_addr_list(const u64 secret[2], u8 kind, const u8 *a, u32 len)
+{
+	u64 fp;
+	u8 *v, found = 0;
+	u32 at = 0, i;
+
+	if (len > GW_ADDR_MAX)
+		return 0;
+	fp = gw_relay_addr_fp(secret, kind, a, len);
+	v = bpf_map_lookup_elem(&addresses, &fp);
+	if (v)
+		found |= *v;
+	for (i = 0; i < GW_ADDR_MAX; i++) {
+		if (i >= len)
+			break;
+		if (a[i] == '@')
+			at = i + 1;
+	}
+	if (at) {
+		fp = gw_relay_addr_fp(secret, kind, a + at - 1, len - at + 1);
+		v = bpf_map_lookup_elem(&addresses, &fp);
+		if (v)
+			found |= *v;
+	}
+	return found;
+}
+
+/* List hits for the client address (not masked) and the normalised triplet in s->trip. */
+__attribute__((noinline)) int gw_bpf_lists(struct gw_scratch *s,
+					   const struct gw_relay_flow_key *key,
+					   struct gw_relay_flow *flow, u64 secret0, u64 secret1)
+{
+	u64 secret[2] = {secret0, secret1};
+	u8 c = 0, snd, rcp;
+	u8 *v;
+
+	if (!s || !key || !flow)
+		return 0;
+	if (key->family == GW_AF_INET) {
+		struct gw_relay_lpm4 k4 = {.prefixlen = 32};
+
+		__builtin_memcpy(k4.addr, key->client, 4);
+		v = bpf_map_lookup_elem(&clients_v4, &k4);
+	} else {
+		struct gw_relay_lpm6 k6 = {.prefixlen = 128};
+
+		__builtin_memcpy(k6.addr, key->client, 16);
+		v = bpf_map_lookup_elem(&clients_v6, &k6);
+	}
+	if (v)
+		c = *v;
+	snd = gw_addr_list(secret, GW_RA_SENDER, flow->sender, flow->sender_len);
+	rcp = gw_addr_list(secret, GW_RA_RCPT, s->trip.rcpt, s->trip.rcpt_len);
+	/* white bits in the low byte, black in the high: gw_list_hits */
+	return ((c & GW_RELAY_WHITE ? GW_LIST_CLIENT : 0) |
+		(snd & GW_RELAY_WHITE ? GW_LIST_SENDER : 0) |
+		(rcp & GW_RELAY_WHITE ? GW_LIST_RCPT : 0)) |
+	       (((c & GW_RELAY_BLACK ? GW_LIST_CLIENT : 0) |
+		 (snd & GW_RELAY_BLACK ? GW_LIST_SENDER : 0) |
+		 (rcp & GW_RELAY_BLACK ? GW_LIST_RCPT : 0))
+		<< 8);
+}
+
+static __always_inline bool gw_bpf_policy(struct gw_relay_config *cfg, u64 now, u64 secret[2],
+					  struct gw_table *trip, struct gw_table *awlt)
+{
+	if (!gw_table_attach(&triplets, GW_TABLE_TRIPLETS, NULL, now, trip))
+		return false;
+	gw_table_secret(&triplets, secret);
+	return gw_table_attach(&awl, GW_TABLE_AWL, secret, now, awlt);
+}
+
+/*
+ * The verdict for the triplet in s->trip (RCPT) or, with s->tls, the STARTTLS
+ * pseudo-triplet (network and HELO), given s->now and the list hits in
+ * s->hits. Returns a gw_verdict; the seconds left go to s->remaining.
+ */
+__attribute__((noinline)) int gw_bpf_decide(struct gw_scratch *s, struct gw_relay_config *cfg,
+					    struct gw_relay_flow *flow)
+{
+	struct gw_table trip, awlt;
+	struct gw_list_hits lh;
+	struct gw_decision d = {};
+	struct gw_policy p;
+	u64 secret[2], now;
+
+	if (!s || !cfg || !flow)
+		return GW_V_FAIL_OPEN;
+	now = s->now;
+	lh.white = s->hits & 0xff;
+	lh.black = (s->hits >> 8) & 0xff;
+	if (!gw_bpf_policy(cfg, now, secret, &trip, &awlt))
+		return GW_V_FAIL_OPEN;
+	p.triplets = &trip;
+	p.awl = &awlt;
+	p.cfg = &cfg->policy;
+	p.secret = secret;
+	if (s->tls) {
+		u32 n = flow->helo_len;
+
+		gw_decide_tls(&p, &s->trip.net, flow->helo, n > GW_RELAY_HELO_MAX ? 0 : n, &lh, now,
+			      &d);
+	} else {
+		gw_decide(&p, &s->trip, &lh, now, &d);
+	}
+	s->remaining = d.remaining;
+	return d.verdict;
+}
+
+/* The table secret, for the list fingerprints; false until the table is laid out. */
+static __always_inline bool gw_bpf_secret(u64 secret[2])
+{
+	gw_table_secret(&triplets, secret);
+	return secret[0] || secret[1];
+}
+
+#endif /* GREYWALL_BPF_DECIDE_H */

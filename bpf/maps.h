@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The relay filter's maps. Names are the pin names under /sys/fs/bpf/greywall/
+ * (bpftool prog loadall ... pinmaps), and user space relies on them.
+ */
+#ifndef GREYWALL_BPF_MAPS_H
+#define GREYWALL_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "greywall/relay.h"
+
+/* Table buckets: element i + GW_RELAY_HDR_ELEMS is bucket i, the first ones the header. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, GW_RELAY_HDR_ELEMS + GW_RELAY_TRIPLET_BKTS);
+	__type(key, u32);
+	__type(value, struct gw_bucket);
+} triplets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, GW_RELAY_HDR_ELEMS + GW_RELAY_AWL_BKTS);
+	__type(key, u32);
+	__type(value, struct gw_bucket);
+} awl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct gw_relay_config);
+} config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GW_RELAY_MAX_FLOWS);
+	__type(key, struct gw_relay_flow_key);
+	__type(value, struct gw_relay_flow);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, GW_RELAY_LIST_ENTRIES);
+	__type(key, struct gw_relay_lpm4);
+	__type(value, u8);
+} clients_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, GW_RELAY_LIST_ENTRIES);
+	__type(key, struct gw_relay_lpm6);
+	__type(value, u8);
+} clients_v6 SEC(".maps");
+
+/* Sender and recipient addresses and @domains, keyed by gw_relay_addr_fp(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GW_RELAY_LIST_ENTRIES);
+	__type(key, u64);
+	__type(value, u8);
+} addresses SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GW_RS_COUNT);
+	__type(key, u32);
+	__type(value, u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, GW_RELAY_EVENTS_BYTES);
+} events SEC(".maps");
+
+/* What gw_bpf_inject needs to know of the segment and the reply. */
+struct gw_inject_req {
+	u32 l3_off;
+	u32 l4_off;
+	u32 hlen;
+	u32 frame_len;
+	u32 family;
+	u32 seq; /* our reply's seq: the server's next byte, client view */
+	u32 ack; /* the end of the client's command */
+	u32 remaining;
+	u32 kind; /* gw_relay_reply_kind */
+	u16 window;
+	u16 pad;
+};
+
+/* Per-CPU working memory: the BPF stack is 512 bytes. */
+#define GW_LINE_BUF  1024
+#define GW_REPLY_BUF 1024
+
+struct gw_scratch {
+	u8 line[GW_LINE_BUF];
+	u8 reply[GW_REPLY_BUF]; /* TCP header and payload, padded for the checksum */
+	struct gw_smtp_cmd cmd;
+	struct gw_triplet trip;
+	u8 norm[GW_ADDR_MAX];
+	/* arguments and results of gw_bpf_decide (global functions take five) */
+	u64 now;
+	u32 hits;
+	u32 tls;
+	u32 remaining;
+	struct gw_inject_req req;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct gw_scratch);
+} scratch SEC(".maps");
+
+static __always_inline void gw_stat(u32 idx)
+{
+	u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+#endif /* GREYWALL_BPF_MAPS_H */

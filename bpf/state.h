@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Config, clock and table headers for the relay filter. A filter that plain
+ * bpftool loaded has nobody to initialise it, so the first packet installs
+ * the built-in defaults and lays out the table headers itself.
+ */
+#ifndef GREYWALL_BPF_STATE_H
+#define GREYWALL_BPF_STATE_H
+
+#include "maps.h"
+#include "greywall/relay_defaults.h"
+
+/* The kernel's struct bpf_map, read through CO-RE for the table sizes. */
+struct bpf_map___gw {
+	u32 max_entries;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct gw_relay_config *gw_relay_config(void)
+{
+	u32 zero = 0;
+	struct gw_relay_config *cfg = bpf_map_lookup_elem(&config, &zero);
+
+	if (!cfg)
+		return NULL;
+	if (cfg->magic != GW_RELAY_CONFIG_MAGIC) {
+		/* Racing CPUs write the same bytes; magic goes in last. */
+		__builtin_memcpy(cfg, &gw_relay_default_config, sizeof(*cfg));
+	}
+	return cfg;
+}
+
+static __always_inline u64 gw_relay_now(const struct gw_relay_config *cfg)
+{
+	return (bpf_ktime_get_tai_ns() + cfg->clock_offset_ns) / 1000000000ULL;
+}
+
+/*
+ * Header words of a table map. The header spans 64 elements; each of these
+ * words sits in the first two, which are all a BPF pointer can reach.
+ */
+struct gw_hdr_lo { /* element 0 */
+	u64 magic;
+	u32 version;
+	u32 header_size;
+	u64 nbuckets;
+	u32 bucket_size;
+	u32 slot_size;
+	u32 kind;
+	u32 reserved0;
+	u64 epoch;
+	u64 secret0;
+	u64 secret1;
+};
+
+struct gw_hdr_hi { /* element 1 */
+	u64 created;
+	u64 rest[7];
+};
+
+_Static_assert(sizeof(struct gw_hdr_lo) == 64, "header element 0");
+_Static_assert(__builtin_offsetof(struct gw_table_header, created) == 64,
+	       "created opens element 1");
+
+/*
+ * Fill a table struct from its map header; lay the header out on first use.
+ * Returns false while another CPU is still doing that.
+ */
+static __always_inline bool gw_table_attach(void *map, u32 kind, const u64 *secret, u64 now,
+					    struct gw_table *t)
+{
+	u32 k0 = 0, k1 = 1;
+	struct gw_hdr_lo *lo = bpf_map_lookup_elem(map, &k0);
+	struct gw_hdr_hi *hi = bpf_map_lookup_elem(map, &k1);
+
+	if (!lo || !hi)
+		return false;
+	if (lo->magic != GW_TABLE_MAGIC) {
+		u32 entries = ((struct bpf_map___gw *)map)->max_entries;
+
+		if (entries <= GW_RELAY_HDR_ELEMS + GW_TABLE_MIN_BUCKETS)
+			return false;
+		/* one CPU lays it out; the others fail open for this packet */
+		if (gw_cas64(&hi->created, 0, now ? now : 1) != 0)
+			return false;
+		lo->version = GW_TABLE_VERSION;
+		lo->header_size = GW_TABLE_HDR_SIZE;
+		lo->nbuckets = entries - GW_RELAY_HDR_ELEMS;
+		lo->bucket_size = sizeof(struct gw_bucket);
+		lo->slot_size = sizeof(struct gw_slot);
+		lo->kind = kind;
+		lo->epoch = now;
+		if (secret) {
+			lo->secret0 = secret[0];
+			lo->secret1 = secret[1];
+		} else {
+			lo->secret0 = ((u64)bpf_get_prandom_u32() << 32) | bpf_get_prandom_u32();
+			lo->secret1 = ((u64)bpf_get_prandom_u32() << 32) | bpf_get_prandom_u32();
+		}
+		/* an atomic is a full barrier: the layout is visible before the magic */
+		gw_cas64(&lo->magic, lo->magic, GW_TABLE_MAGIC);
+	}
+	t->hdr = NULL;
+	t->buckets = map;
+	t->nbuckets = lo->nbuckets;
+	t->epoch = lo->epoch;
+	return t->nbuckets >= GW_TABLE_MIN_BUCKETS;
+}
+
+static __always_inline void gw_table_secret(void *map, u64 secret[2])
+{
+	u32 k0 = 0;
+	struct gw_hdr_lo *lo = bpf_map_lookup_elem(map, &k0);
+
+	secret[0] = lo ? lo->secret0 : 0;
+	secret[1] = lo ? lo->secret1 : 0;
+}
+
+#endif /* GREYWALL_BPF_STATE_H */
