@@ -30,7 +30,7 @@ UNIT_BINS  = $(UNIT_TESTS:%=$(BUILD)/tests/unit/test_%) $(BUILD)/tests/unit/tabl
 
 DP_TEST_BIN = $(BUILD)/tests/unit/test_dataplane_engine
 
-CTL_SRCS = control/config.c control/policy_server.c
+CTL_SRCS = control/config.c control/policy_server.c control/admin.c
 CTL_OBJS = $(CTL_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_BIN = $(BUILD)/greywalld $(BUILD)/greyctl
 CTL_TEST_BIN = $(BUILD)/tests/unit/test_control

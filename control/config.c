@@ -23,6 +23,9 @@ void gw_daemon_config_defaults(struct gw_daemon_config *c)
 	snprintf(c->snapshot_path, sizeof(c->snapshot_path), "/var/lib/greywall/triplets.snap");
 	c->snapshot_interval = 300;
 	c->sweep_period = 600;
+	snprintf(c->control_socket, sizeof(c->control_socket), "/run/greywall/greywalld.sock");
+	snprintf(c->control_group, sizeof(c->control_group), "greywall");
+	snprintf(c->metrics_listen, sizeof(c->metrics_listen), "127.0.0.1:9425");
 }
 
 static int parse_bool(const char *v, bool *out)
@@ -76,9 +79,10 @@ struct str_key {
 	}
 
 static const struct str_key str_keys[] = {
-    SKEY(table_path, false),	    SKEY(awl_path, false),	SKEY(whitelist_path, false),
-    SKEY(blacklist_path, false),    SKEY(policy_listen, false), SKEY(policy_defer_text, true),
-    SKEY(policy_reject_text, true), SKEY(snapshot_path, false),
+    SKEY(table_path, false),	    SKEY(awl_path, false),	 SKEY(whitelist_path, false),
+    SKEY(blacklist_path, false),    SKEY(policy_listen, false),	 SKEY(policy_defer_text, true),
+    SKEY(policy_reject_text, true), SKEY(snapshot_path, false),	 SKEY(control_socket, false),
+    SKEY(control_group, false),	    SKEY(metrics_listen, false),
 };
 
 static bool is_template_key(const char *k)

@@ -26,9 +26,12 @@ struct gw_daemon_config {
 	char policy_defer_text[GW_REPLY_MAX];
 	char policy_reject_text[GW_REPLY_MAX];
 	unsigned max_clients;
-	char snapshot_path[GW_PATH_MAX]; /* empty = no snapshots */
-	unsigned snapshot_interval;	 /* seconds between snapshots */
-	unsigned sweep_period;		 /* seconds for one full expiry pass */
+	char snapshot_path[GW_PATH_MAX];  /* empty = no snapshots */
+	unsigned snapshot_interval;	  /* seconds between snapshots */
+	unsigned sweep_period;		  /* seconds for one full expiry pass */
+	char control_socket[GW_PATH_MAX]; /* UNIX socket for greyctl; empty = off */
+	char control_group[64];		  /* group that may use it (mode 0660) */
+	char metrics_listen[128];	  /* host:port of the Prometheus endpoint; empty = off */
 };
 
 void gw_daemon_config_defaults(struct gw_daemon_config *c);

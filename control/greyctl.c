@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -36,8 +38,10 @@ static const char usage_text[] =
     "  whitelist list             print the whitelist\n"
     "  whitelist push FILE        check FILE and make it the whitelist, then reload\n"
     "  blacklist add|del|list|push  the same for the blacklist (550 5.7.1)\n"
-    "  reload                     send SIGHUP to greywalld and greywall-dp\n"
-    "  snapshot                   ask greywalld to write its snapshot now (SIGUSR1)\n"
+    "  reload                     greywalld reloads its lists (over the control socket,\n"
+    "                             and says if a file is bad); greywall-dp gets SIGHUP\n"
+    "  snapshot                   greywalld writes its snapshot now and says where\n"
+    "  ping                       check that greywalld answers on the control socket\n"
     "\n"
     "An ENTRY is 'client CIDR', 'sender ADDRESS|@DOMAIN' or 'recipient ADDRESS|@DOMAIN',\n"
     "one shell argument each, e.g.  greyctl whitelist add 'client 198.18.0.0/24'\n"
@@ -50,8 +54,12 @@ static const char usage_text[] =
     "  -j, --json          machine-readable output (anywhere on the command line)\n"
     "  -h, --help          this text\n"
     "\n"
+    "greyctl talks to greywalld over control_socket (mode 0660, group control_group):\n"
+    "run it as root or as a member of that group. Without a socket (an older daemon, or\n"
+    "control_socket empty) reload and snapshot fall back to SIGHUP and SIGUSR1.\n"
+    "\n"
     "Exit status: 0 done; 1 failed (named on stderr: bad entry, entry not listed,\n"
-    "unreadable file, no table); 2 usage error.\n";
+    "unreadable file, no table, permission denied, greywalld refused); 2 usage error.\n";
 
 static struct gw_daemon_config cfg;
 static int json;
@@ -62,8 +70,8 @@ static int usage_error(const char *what)
 	return EXIT_USAGE;
 }
 
-/* Signal every running greywalld and greywall-dp; returns how many. */
-static int signal_daemons(int sig)
+/* Signal every running greywalld (unless skip_daemon) and, for SIGHUP, greywall-dp. */
+static int signal_processes(int sig, int skip_daemon)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
@@ -84,7 +92,7 @@ static int signal_daemons(int sig)
 		if (fgets(comm, sizeof(comm), f))
 			comm[strcspn(comm, "\n")] = 0;
 		fclose(f);
-		if ((!strcmp(comm, "greywalld") ||
+		if (((!skip_daemon && !strcmp(comm, "greywalld")) ||
 		     (sig == SIGHUP && !strcmp(comm, "greywall-dp"))) &&
 		    kill(atoi(de->d_name), sig) == 0)
 			n++;
@@ -93,10 +101,96 @@ static int signal_daemons(int sig)
 	return n;
 }
 
-static void report_reload(void)
+static int signal_daemons(int sig)
 {
-	int n = signal_daemons(SIGHUP);
+	return signal_processes(sig, 0);
+}
 
+enum control_result { CTL_DONE = 0, CTL_REFUSED = 1, CTL_ABSENT = 2 };
+
+/*
+ * One command over greywalld's control socket. The answer goes to out. A
+ * missing socket or a daemon that is not there is CTL_ABSENT (the caller may
+ * fall back to signals); no permission is CTL_REFUSED, said on stderr.
+ */
+static enum control_result control_request(const char *cmd, char *out, size_t cap)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t len = 0;
+	int fd;
+
+	out[0] = 0;
+	if (!cfg.control_socket[0] || strlen(cfg.control_socket) >= sizeof(sa.sun_path))
+		return CTL_ABSENT;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cfg.control_socket);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return CTL_ABSENT;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int e = errno;
+
+		close(fd);
+		if (e == EACCES || e == EPERM) {
+			fprintf(
+			    stderr,
+			    "greyctl: permission denied on the control socket %s: run as root or "
+			    "as a member of group '%s'\n",
+			    cfg.control_socket, cfg.control_group);
+			return CTL_REFUSED;
+		}
+		return CTL_ABSENT;
+	}
+	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd) || write(fd, "\n", 1) != 1) {
+		close(fd);
+		return CTL_ABSENT;
+	}
+	while (len + 1 < cap) {
+		ssize_t r = read(fd, out + len, cap - 1 - len);
+
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	out[len] = 0;
+	close(fd);
+	return CTL_DONE;
+}
+
+/* Print greywalld's answer; 0 if it began with "ok". */
+static int control_answer(const char *what, const char *answer)
+{
+	int ok = !strncmp(answer, "ok", 2) && (answer[2] == '\n' || !answer[2]);
+	const char *detail = ok ? answer + 2 + (answer[2] == '\n') : answer;
+	char line[1024];
+	size_t n = strcspn(detail, "\n");
+
+	snprintf(line, sizeof(line), "%.*s", (int)n, detail);
+	if (json)
+		printf("{\"%s\": %s, \"greywalld\": \"%s\"}\n", what, ok ? "true" : "false", line);
+	else if (ok)
+		printf("greyctl: greywalld: %s\n", line[0] ? line : "done");
+	else
+		fprintf(stderr, "greyctl: greywalld: %s\n", line);
+	return ok ? 0 : -1;
+}
+
+static int report_reload(void)
+{
+	char answer[4096];
+	enum control_result r = control_request("reload", answer, sizeof(answer));
+	int n, rc = EXIT_OK;
+
+	if (r == CTL_REFUSED)
+		return EXIT_FAIL;
+	if (r == CTL_DONE && control_answer("reloaded", answer))
+		rc = EXIT_FAIL;
+	/* greywall-dp has no socket: it reloads on SIGHUP between bursts */
+	n = signal_processes(SIGHUP, r == CTL_DONE);
+	if (r == CTL_DONE) {
+		if (n && !json)
+			printf("greyctl: %d greywall-dp told to reload\n", n);
+		return rc;
+	}
 	if (json)
 		printf("{\"reloaded\": %d}\n", n);
 	else if (n)
@@ -104,6 +198,7 @@ static void report_reload(void)
 	else
 		printf(
 		    "greyctl: no greywalld or greywall-dp running; they read the file at start\n");
+	return EXIT_OK;
 }
 
 /* An entry in canonical spacing and without its comment: "kind value". */
@@ -483,12 +578,32 @@ int main(int argc, char **argv)
 		return cmd_list_file("whitelist", cfg.whitelist_path, argc - 1, argv + 1);
 	if (!strcmp(argv[0], "blacklist"))
 		return cmd_list_file("blacklist", cfg.blacklist_path, argc - 1, argv + 1);
-	if (!strcmp(argv[0], "reload")) {
-		report_reload();
-		return EXIT_OK;
+	if (!strcmp(argv[0], "reload"))
+		return report_reload();
+	if (!strcmp(argv[0], "ping")) {
+		char answer[256];
+		enum control_result r = control_request("ping", answer, sizeof(answer));
+
+		if (r == CTL_REFUSED)
+			return EXIT_FAIL;
+		if (r == CTL_ABSENT) {
+			fprintf(stderr, "greyctl: greywalld does not answer on %s\n",
+				cfg.control_socket[0] ? cfg.control_socket
+						      : "(control_socket is off)");
+			return EXIT_FAIL;
+		}
+		return control_answer("alive", answer) ? EXIT_FAIL : EXIT_OK;
 	}
 	if (!strcmp(argv[0], "snapshot")) {
-		int n = signal_daemons(SIGUSR1);
+		char answer[4096];
+		enum control_result r = control_request("snapshot", answer, sizeof(answer));
+		int n;
+
+		if (r == CTL_REFUSED)
+			return EXIT_FAIL;
+		if (r == CTL_DONE)
+			return control_answer("snapshot", answer) ? EXIT_FAIL : EXIT_OK;
+		n = signal_daemons(SIGUSR1);
 
 		if (!n) {
 			fprintf(stderr, "greyctl: no greywalld running\n");

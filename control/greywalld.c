@@ -13,9 +13,11 @@
 #include <unistd.h>
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "admin.h"
 #include "config.h"
 #include "greywall/maintenance.h"
 #include "greywall/table_file.h"
@@ -42,36 +44,57 @@ static const char usage_text[] =
     "  -h, --help          this text\n"
     "\n"
     "Signals: SIGHUP reloads the whitelist and blacklist files; SIGUSR1 writes a snapshot;\n"
-    "SIGTERM writes a snapshot and stops. greyctl sends these for you.\n"
+    "SIGTERM writes a snapshot and stops.\n"
+    "\n"
+    "Administration: greyctl talks to the control socket (control_socket, mode 0660,\n"
+    "group control_group): one command line in (ping, reload, snapshot, stats), an\n"
+    "'ok' or 'error: REASON' line and details out. Prometheus metrics are served at\n"
+    "http://METRICS_LISTEN/metrics (127.0.0.1:9425 by default).\n"
     "See control/greywall.conf for every key, its meaning and its default.\n";
 
 static volatile sig_atomic_t stop, reload, snapshot_asked;
 static struct gw_table_map trip, awl;
 static u64 sweep_cursor[2];
 static time_t next_snapshot;
+static struct gw_metrics_src metrics;
+
+static double seconds_between(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
 
 static void snap_name(const struct gw_daemon_config *c, int which, char *out, size_t len)
 {
 	snprintf(out, len, "%s%s", c->snapshot_path, which ? ".awl" : "");
 }
 
-static void snapshot_now(const struct gw_daemon_config *c)
+/* Returns 0, or -1 with the reason in err (also logged). */
+static int snapshot_now(const struct gw_daemon_config *c, char *err, size_t errlen)
 {
-	char path[GW_PATH_MAX + 8], err[512];
+	char path[GW_PATH_MAX + 8];
 	struct timespec a, b;
-	int which;
+	int which, rc = 0;
 
-	if (!c->snapshot_path[0])
-		return;
+	if (!c->snapshot_path[0]) {
+		snprintf(err, errlen, "snapshots are off (snapshot_path is empty)");
+		return -1;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	for (which = 0; which < 2; which++) {
+	for (which = 0; which < 2 && !rc; which++) {
 		snap_name(c, which, path, sizeof(path));
-		if (gw_snapshot_write(which ? &awl.table : &trip.table, path, err, sizeof(err)))
-			syslog(LOG_ERR, "%s", err);
+		rc = gw_snapshot_write(which ? &awl.table : &trip.table, path, err, errlen);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
+	if (rc) {
+		metrics.snapshot_failures++;
+		syslog(LOG_ERR, "%s", err);
+		return -1;
+	}
+	metrics.last_snapshot_seconds = seconds_between(&a, &b);
+	metrics.last_snapshot_time = (long long)time(NULL);
 	syslog(LOG_INFO, "snapshot written to %s in %.1f ms", c->snapshot_path,
-	       (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6);
+	       metrics.last_snapshot_seconds * 1e3);
+	return 0;
 }
 
 /* Once a second: a slice of the expiry sweep, and a snapshot when one is due. */
@@ -81,14 +104,20 @@ static void on_tick(struct gw_policy_ctx *ctx)
 	u64 now = (u64)time(NULL), removed;
 	u64 slice_t = trip.table.nbuckets / c->sweep_period + 1;
 	u64 slice_a = awl.table.nbuckets / c->sweep_period + 1;
+	struct timespec a, b;
+	char err[512];
 
+	clock_gettime(CLOCK_MONOTONIC, &a);
 	removed = gw_table_sweep(&trip.table, &c->policy, now, &sweep_cursor[0], slice_t);
 	removed += gw_table_sweep(&awl.table, &c->policy, now, &sweep_cursor[1], slice_a);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	metrics.last_sweep_seconds = seconds_between(&a, &b);
+	metrics.sweep_removed += removed;
 	if (removed && ctx->log_verdicts)
 		syslog(LOG_INFO, "expired %llu entries", (unsigned long long)removed);
 	if (c->snapshot_path[0] && ((time_t)now >= next_snapshot || snapshot_asked)) {
 		snapshot_asked = 0;
-		snapshot_now(c);
+		snapshot_now(c, err, sizeof(err));
 		next_snapshot = (time_t)now + c->snapshot_interval;
 	}
 }
@@ -137,22 +166,136 @@ static void on_signal(int sig)
 		stop = 1;
 }
 
-static void do_reload(struct gw_policy_ctx *ctx)
+/* Returns 0, or -1 with the reason in err; the old lists stay in force then. */
+static int reload_lists(struct gw_policy_ctx *ctx, char *err, size_t errlen)
 {
-	char err[512];
-	struct gw_lists *n = gw_lists_load_files(ctx->cfg->whitelist_path, ctx->cfg->blacklist_path,
-						 err, sizeof(err));
+	struct gw_lists *n =
+	    gw_lists_load_files(ctx->cfg->whitelist_path, ctx->cfg->blacklist_path, err, errlen);
 	struct gw_lists *old;
 
 	if (!n) {
 		/* keep serving the old lists: a typo must not open the gate */
+		metrics.reload_failures++;
 		syslog(LOG_ERR, "reload refused, keeping the current lists: %s", err);
-		return;
+		return -1;
 	}
 	old = ctx->lists;
 	ctx->lists = n;
 	gw_lists_free(old);
+	metrics.reloads++;
+	metrics.list_entries = gw_lists_size(n);
 	syslog(LOG_INFO, "lists reloaded: %zu entries", gw_lists_size(n));
+	return 0;
+}
+
+static void do_reload(struct gw_policy_ctx *ctx)
+{
+	char err[512];
+
+	reload_lists(ctx, err, sizeof(err));
+}
+
+static void send_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Read until a newline or the buffer is full; returns the line without it, or NULL. */
+static char *read_line(int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	while (len + 1 < cap) {
+		ssize_t r = recv(fd, buf + len, cap - 1 - len, 0);
+		char *nl;
+
+		if (r <= 0)
+			return NULL;
+		len += (size_t)r;
+		buf[len] = 0;
+		nl = strpbrk(buf, "\r\n");
+		if (nl) {
+			*nl = 0;
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+static void serve_control(struct gw_policy_ctx *ctx, int fd)
+{
+	static char page[65536];
+	char line[GW_CONTROL_LINE_MAX], err[600], msg[700];
+	const char *cmd = read_line(fd, line, sizeof(line));
+	size_t n;
+
+	if (!cmd) {
+		send_all(fd, "error: no command line\n", 23);
+		return;
+	}
+	if (!strcmp(cmd, "ping")) {
+		send_all(fd, "ok\n", 3);
+	} else if (!strcmp(cmd, "reload")) {
+		if (reload_lists(ctx, err, sizeof(err)))
+			snprintf(msg, sizeof(msg), "error: %s (the old lists stay in force)\n",
+				 err);
+		else
+			snprintf(msg, sizeof(msg), "ok\nlists reloaded: %zu entries\n",
+				 metrics.list_entries);
+		send_all(fd, msg, strlen(msg));
+	} else if (!strcmp(cmd, "snapshot")) {
+		if (snapshot_now(ctx->cfg, err, sizeof(err)))
+			snprintf(msg, sizeof(msg), "error: %s\n", err);
+		else
+			snprintf(msg, sizeof(msg), "ok\nsnapshot written to %s\n",
+				 ctx->cfg->snapshot_path);
+		send_all(fd, msg, strlen(msg));
+	} else if (!strcmp(cmd, "stats")) {
+		send_all(fd, "ok\n", 3);
+		n = gw_metrics_render(&metrics, 0, page, sizeof(page));
+		send_all(fd, page, n);
+	} else {
+		snprintf(msg, sizeof(msg),
+			 "error: unknown command '%.64s' (ping, reload, snapshot, stats)\n", cmd);
+		send_all(fd, msg, strlen(msg));
+	}
+}
+
+/* Just enough HTTP/1.0 for a Prometheus scraper: GET /metrics. */
+static void serve_metrics(struct gw_policy_ctx *ctx, int fd)
+{
+	static char page[65536];
+	char line[1024], head[256];
+	const char *req = read_line(fd, line, sizeof(line));
+	size_t n;
+	int h;
+
+	(void)ctx;
+	if (!req || strncmp(req, "GET ", 4)) {
+		send_all(fd, "HTTP/1.0 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n", 57);
+		return;
+	}
+	if (strncmp(req + 4, "/metrics", 8) || (req[12] != ' ' && req[12] != '?' && req[12])) {
+		static const char nf[] = "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\n"
+					 "Content-Length: 19\r\n\r\ntry GET /metrics\r\n\n";
+
+		send_all(fd, nf, sizeof(nf) - 1);
+		return;
+	}
+	n = gw_metrics_render(&metrics, 1, page, sizeof(page));
+	h = snprintf(head, sizeof(head),
+		     "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+		     "Content-Length: %zu\r\n\r\n",
+		     n);
+	send_all(fd, head, (size_t)h);
+	send_all(fd, page, n);
 }
 
 int main(int argc, char **argv)
@@ -164,8 +307,9 @@ int main(int argc, char **argv)
 	};
 	static struct gw_daemon_config cfg;
 	static struct gw_policy_ctx ctx;
+	struct gw_side_listener sides[2];
 	const char *path = NULL;
-	int opt, foreground = 0, check = 0, rc;
+	int opt, foreground = 0, check = 0, rc, nsides = 0;
 	char err[1024];
 
 	while ((opt = getopt_long(argc, argv, "c:fvh", opts, NULL)) != -1) {
@@ -233,9 +377,42 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	next_snapshot = time(NULL) + cfg.snapshot_interval;
-	rc = gw_policy_serve(&ctx, cfg.policy_listen, &stop, &reload, do_reload, on_tick, err,
-			     sizeof(err));
-	snapshot_now(&cfg); /* after SIGTERM nothing is lost */
+	metrics.ctx = &ctx;
+	metrics.triplets = &trip.table;
+	metrics.awl = &awl.table;
+	metrics.list_entries = gw_lists_size(ctx.lists);
+	if (cfg.control_socket[0]) {
+		char warning[512];
+
+		sides[nsides].fd = gw_admin_listen_unix(cfg.control_socket, cfg.control_group,
+							warning, sizeof(warning), err, sizeof(err));
+		if (sides[nsides].fd < 0) {
+			fprintf(stderr, "greywalld: %s\n", err);
+			return 1;
+		}
+		if (warning[0])
+			syslog(LOG_WARNING, "%s", warning);
+		syslog(LOG_INFO, "control socket %s", cfg.control_socket);
+		sides[nsides++].serve = serve_control;
+	}
+	if (cfg.metrics_listen[0]) {
+		sides[nsides].fd = gw_listen_tcp(cfg.metrics_listen, err, sizeof(err));
+		if (sides[nsides].fd < 0) {
+			fprintf(stderr, "greywalld: metrics: %s\n", err);
+			return 1;
+		}
+		syslog(LOG_INFO, "metrics at http://%s/metrics", cfg.metrics_listen);
+		sides[nsides++].serve = serve_metrics;
+	}
+	rc = gw_policy_serve(&ctx, cfg.policy_listen, &stop, &reload, do_reload, on_tick, sides,
+			     nsides, err, sizeof(err));
+	{
+		char snap_err[512];
+
+		snapshot_now(&cfg, snap_err, sizeof(snap_err)); /* after SIGTERM nothing is lost */
+	}
+	if (cfg.control_socket[0])
+		unlink(cfg.control_socket);
 	if (rc)
 		fprintf(stderr, "greywalld: %s\n", err);
 	syslog(LOG_INFO, "stopping: %llu requests, %llu greylisted, %llu passed", ctx.requests,

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -138,7 +139,7 @@ struct conn {
 	char buf[GW_POLICY_REQ_MAX];
 };
 
-static int listen_socket(const char *spec, char *err, size_t errlen)
+int gw_listen_tcp(const char *spec, char *err, size_t errlen)
 {
 	char host[128];
 	const char *colon = strrchr(spec, ':');
@@ -171,6 +172,23 @@ static int listen_socket(const char *spec, char *err, size_t errlen)
 	}
 	freeaddrinfo(ai);
 	return fd;
+}
+
+/*
+ * Admin requests are one short exchange: answer inline, with timeouts so a
+ * client that connects and says nothing cannot hold the loop for long.
+ */
+static void serve_side(struct gw_policy_ctx *ctx, struct gw_side_listener *side)
+{
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 500000};
+	int fd = accept4(side->fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	side->serve(ctx, fd);
+	close(fd);
 }
 
 static void drop(int ep, struct conn *c)
@@ -218,20 +236,33 @@ static bool serve_conn(struct gw_policy_ctx *ctx, struct conn *c)
 
 int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile sig_atomic_t *stop,
 		    volatile sig_atomic_t *reload, void (*on_reload)(struct gw_policy_ctx *),
-		    void (*on_tick)(struct gw_policy_ctx *), char *err, size_t errlen)
+		    void (*on_tick)(struct gw_policy_ctx *), struct gw_side_listener *sides,
+		    int nsides, char *err, size_t errlen)
 {
 	time_t last_tick = time(NULL);
 	struct epoll_event ev = {.events = EPOLLIN}, evs[64];
 	unsigned nclients = 0;
-	int lfd, ep;
+	int lfd = -1, ep, k;
 
-	lfd = listen_socket(listen_on, err, errlen);
-	if (lfd < 0)
-		return -1;
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	ev.data.ptr = NULL;
-	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
-	syslog(LOG_INFO, "policy server listening on %s", listen_on);
+	if (ep < 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		return -1;
+	}
+	if (listen_on[0]) {
+		lfd = gw_listen_tcp(listen_on, err, errlen);
+		if (lfd < 0) {
+			close(ep);
+			return -1;
+		}
+		ev.data.ptr = NULL;
+		epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+		syslog(LOG_INFO, "policy server listening on %s", listen_on);
+	}
+	for (k = 0; k < nsides; k++) {
+		ev.data.ptr = &sides[k];
+		epoll_ctl(ep, EPOLL_CTL_ADD, sides[k].fd, &ev);
+	}
 	while (!*stop) {
 		int n = epoll_wait(ep, evs, 64, 1000), i;
 
@@ -246,6 +277,11 @@ int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile s
 		for (i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
 
+			if (nsides && (void *)c >= (void *)sides &&
+			    (void *)c < (void *)(sides + nsides)) {
+				serve_side(ctx, (struct gw_side_listener *)(void *)c);
+				continue;
+			}
 			if (!c) {
 				int fd;
 
@@ -274,6 +310,7 @@ int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile s
 		}
 	}
 	close(ep);
-	close(lfd);
+	if (lfd >= 0)
+		close(lfd);
 	return 0;
 }

@@ -32,9 +32,26 @@ struct gw_policy_ctx {
 size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, char *out,
 			size_t outlen, unsigned long long now);
 
-/* Serve until *stop is set. Returns 0, or -1 with a reason in err. */
+/*
+ * A side listener (control socket, metrics): each connection is accepted and
+ * answered at once, with short socket timeouts, then closed.
+ */
+struct gw_side_listener {
+	int fd;
+	void (*serve)(struct gw_policy_ctx *ctx, int fd);
+};
+
+/* Bind and listen on "host:port". Returns the fd, or -1 with a reason in err. */
+int gw_listen_tcp(const char *spec, char *err, size_t errlen);
+
+/*
+ * Serve until *stop is set; listen_on may be empty (no policy server), and
+ * sides (nsides of them) are served from the same loop. Returns 0, or -1
+ * with a reason in err.
+ */
 int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile sig_atomic_t *stop,
 		    volatile sig_atomic_t *reload, void (*on_reload)(struct gw_policy_ctx *),
-		    void (*on_tick)(struct gw_policy_ctx *), char *err, size_t errlen);
+		    void (*on_tick)(struct gw_policy_ctx *), struct gw_side_listener *sides,
+		    int nsides, char *err, size_t errlen);
 
 #endif /* GREYWALL_CONTROL_POLICY_SERVER_H */

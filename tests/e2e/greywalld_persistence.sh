@@ -15,6 +15,7 @@ delay = 4
 table_path = /dev/shm/greywall-$TB_ID-triplets
 awl_path = /dev/shm/greywall-$TB_ID-awl
 snapshot_path = $TB_DIR/state/triplets.snap
+control_socket = $TB_DIR/greywalld.sock
 snapshot_interval = 1
 policy_listen = 127.0.0.1:10023
 CONF

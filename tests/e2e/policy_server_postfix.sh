@@ -16,6 +16,7 @@ awl_path = /dev/shm/greywall-$TB_ID-awl
 whitelist_path = $TB_DIR/whitelist
 policy_listen = 127.0.0.1:10023
 snapshot_path = $TB_DIR/snap
+control_socket = $TB_DIR/greywalld.sock
 CONF
 printf 'recipient erin@receiver.example\n' >"$TB_DIR/whitelist"
 

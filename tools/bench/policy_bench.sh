@@ -15,7 +15,7 @@ cleanup() {
 	rm -rf "$dir" /dev/shm/gwpb-$$-*
 }
 trap cleanup EXIT
-printf 'table_path = /dev/shm/gwpb-%s-t\nawl_path = /dev/shm/gwpb-%s-a\npolicy_listen = 127.0.0.1:10123\ncapacity = 4194304\nsnapshot_path =\n' \
+printf 'table_path = /dev/shm/gwpb-%s-t\nawl_path = /dev/shm/gwpb-%s-a\npolicy_listen = 127.0.0.1:10123\ncapacity = 4194304\nsnapshot_path =\ncontrol_socket =\nmetrics_listen =\n' \
 	$$ $$ >"$dir/gw.conf"
 load() { "$BUILD/tools/bench/policy_load" -p "$1" -c 8 -n "$2" | awk '{ print $1 }'; }
 

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "admin.h"
+
+static int mkdir_parent(const char *path, char *err, size_t errlen)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = 0;
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int gw_admin_listen_unix(const char *path, const char *group, char *warning, size_t warnlen,
+			 char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct group *gr = group[0] ? getgrnam(group) : NULL;
+	mode_t mode = gr ? 0660 : 0600;
+	int fd;
+
+	warning[0] = 0;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "control_socket %s: path too long", path);
+		return -1;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (mkdir_parent(path, err, errlen))
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	/* a socket file someone still answers on belongs to a running greywalld */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		snprintf(err, errlen, "%s: another greywalld is answering there", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, mode) ||
+	    (gr && chown(path, 0, gr->gr_gid)) || listen(fd, 16)) {
+		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!gr)
+		snprintf(
+		    warning, warnlen,
+		    "group '%s' does not exist: %s is root-only (groupadd --system %s to share it)",
+		    group, path, group[0] ? group : "greywall");
+	return fd;
+}
+
+struct out {
+	char *p;
+	size_t len, cap;
+	int overflow;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->cap - o->len)
+		o->overflow = 1;
+	else
+		o->len += (size_t)n;
+}
+
+static void metric(struct out *o, int types, const char *name, const char *type, const char *help)
+{
+	if (types)
+		put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static const char *const verdict_names[GW_V_COUNT] = {
+    "greylist", "pass", "pass_awl", "pass_whitelist", "pass_exempt", "blacklist", "fail_open",
+};
+
+static void table_metrics(struct out *o, int types, const struct gw_table *t[2])
+{
+	static const char *const names[2] = {"triplets", "awl"};
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} counters[] = {
+	    {"greywall_table_inserts_total", "Entries claimed in the table.",
+	     offsetof(struct gw_table_stats, inserts)},
+	    {"greywall_table_expired_total", "Entries removed by the sweep or evicted.",
+	     offsetof(struct gw_table_stats, expired)},
+	    {"greywall_table_evicted_total", "Waiting entries evicted to make room.",
+	     offsetof(struct gw_table_stats, evicted)},
+	    {"greywall_table_full_total", "Claims that found no room (failed open).",
+	     offsetof(struct gw_table_stats, full)},
+	    {"greywall_table_contended_total", "Updates that lost every CAS retry (failed open).",
+	     offsetof(struct gw_table_stats, contended)},
+	};
+	size_t c;
+	int k;
+
+	metric(o, types, "greywall_table_slots", "gauge", "Slots in the table.");
+	for (k = 0; k < 2; k++)
+		put(o, "greywall_table_slots{table=\"%s\"} %llu\n", names[k],
+		    (unsigned long long)(t[k]->nbuckets * GW_SLOTS_PER_BUCKET));
+	for (c = 0; c < sizeof(counters) / sizeof(counters[0]); c++) {
+		metric(o, types, counters[c].name, "counter", counters[c].help);
+		for (k = 0; k < 2; k++) {
+			const u64 *v =
+			    (const u64 *)((const char *)&t[k]->hdr->stats + counters[c].off);
+
+			put(o, "%s{table=\"%s\"} %llu\n", counters[c].name, names[k],
+			    (unsigned long long)gw_load64(v));
+		}
+	}
+	metric(o, types, "greywall_table_live", "gauge",
+	       "Entries in the table (inserts minus expired; approximate while they move).");
+	for (k = 0; k < 2; k++) {
+		u64 in = gw_load64(&t[k]->hdr->stats.inserts),
+		    ex = gw_load64(&t[k]->hdr->stats.expired);
+
+		put(o, "greywall_table_live{table=\"%s\"} %llu\n", names[k],
+		    (unsigned long long)(in > ex ? in - ex : 0));
+	}
+}
+
+size_t gw_metrics_render(const struct gw_metrics_src *m, int types, char *out, size_t cap)
+{
+	struct out o = {.p = out, .cap = cap};
+	const struct gw_table *t[2] = {m->triplets, m->awl};
+	int v;
+
+	if (!cap)
+		return 0;
+	out[0] = 0;
+	metric(&o, types, "greywall_policy_requests_total", "counter",
+	       "Postfix policy requests answered.");
+	put(&o, "greywall_policy_requests_total %llu\n", m->ctx->requests);
+	metric(&o, types, "greywall_policy_bad_requests_total", "counter",
+	       "Policy requests that could not be parsed.");
+	put(&o, "greywall_policy_bad_requests_total %llu\n", m->ctx->bad_requests);
+	metric(&o, types, "greywall_policy_verdicts_total", "counter",
+	       "Policy server verdicts by kind.");
+	for (v = 0; v < GW_V_COUNT; v++)
+		put(&o, "greywall_policy_verdicts_total{verdict=\"%s\"} %llu\n", verdict_names[v],
+		    m->ctx->verdicts[v]);
+	table_metrics(&o, types, t);
+	metric(&o, types, "greywall_list_entries", "gauge",
+	       "Whitelist and blacklist entries loaded.");
+	put(&o, "greywall_list_entries %zu\n", m->list_entries);
+	metric(&o, types, "greywall_list_reloads_total", "counter",
+	       "List reloads that took effect.");
+	put(&o, "greywall_list_reloads_total %llu\n", m->reloads);
+	metric(&o, types, "greywall_list_reload_failures_total", "counter",
+	       "List reloads refused (the old lists stayed in force).");
+	put(&o, "greywall_list_reload_failures_total %llu\n", m->reload_failures);
+	metric(&o, types, "greywall_sweep_slice_seconds", "gauge",
+	       "Duration of the last expiry sweep slice.");
+	put(&o, "greywall_sweep_slice_seconds %.6f\n", m->last_sweep_seconds);
+	metric(&o, types, "greywall_sweep_removed_total", "counter", "Entries the sweep removed.");
+	put(&o, "greywall_sweep_removed_total %llu\n", m->sweep_removed);
+	metric(&o, types, "greywall_snapshot_seconds", "gauge", "Duration of the last snapshot.");
+	put(&o, "greywall_snapshot_seconds %.6f\n", m->last_snapshot_seconds);
+	metric(&o, types, "greywall_snapshot_timestamp_seconds", "gauge",
+	       "When the last snapshot was written (0: none yet).");
+	put(&o, "greywall_snapshot_timestamp_seconds %lld\n", m->last_snapshot_time);
+	metric(&o, types, "greywall_snapshot_failures_total", "counter", "Snapshots that failed.");
+	put(&o, "greywall_snapshot_failures_total %llu\n", m->snapshot_failures);
+	return o.overflow ? 0 : o.len;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * greywalld's admin surfaces: the control socket greyctl talks to, and the
+ * Prometheus metrics page.
+ *
+ * Control protocol (UNIX stream socket, mode 0660, group control_group): the
+ * client sends one line, a command; greywalld answers with lines and closes.
+ * The first answer line is "ok" or "error: REASON".
+ *   ping       ok
+ *   reload     ok, lists reloaded (or error: ... with the old lists kept)
+ *   snapshot   ok, snapshot written (or error: ...)
+ *   stats      ok, then "name value" lines: the metrics without types
+ */
+#ifndef GREYWALL_CONTROL_ADMIN_H
+#define GREYWALL_CONTROL_ADMIN_H
+
+#include <stddef.h>
+
+#include "greywall/table.h"
+#include "policy_server.h"
+
+#define GW_CONTROL_LINE_MAX 256
+
+/*
+ * Listen on a UNIX socket at path, mode 0660, group 'group'. A stale socket
+ * is replaced; a live one (another greywalld) is an error. If the group does
+ * not exist the socket is root-only (0600) and *warning says so. Returns the
+ * fd, or -1 with a reason in err.
+ */
+int gw_admin_listen_unix(const char *path, const char *group, char *warning, size_t warnlen,
+			 char *err, size_t errlen);
+
+/* Everything the metrics page shows. */
+struct gw_metrics_src {
+	const struct gw_policy_ctx *ctx;
+	const struct gw_table *triplets;
+	const struct gw_table *awl;
+	size_t list_entries;
+	double last_sweep_seconds;
+	unsigned long long sweep_removed;
+	double last_snapshot_seconds;
+	long long last_snapshot_time; /* Unix seconds, 0 = none yet */
+	unsigned long long snapshot_failures;
+	unsigned long long reloads, reload_failures;
+};
+
+/*
+ * Render the Prometheus text exposition format (with_types) or bare
+ * "name value" lines. Returns the length, or 0 if cap is too small.
+ */
+size_t gw_metrics_render(const struct gw_metrics_src *m, int with_types, char *out, size_t cap);
+
+#endif /* GREYWALL_CONTROL_ADMIN_H */
