@@ -39,7 +39,7 @@ FUZZ_TARGETS = smtp_stream smtp_command normalize
 FUZZ_BINS    = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 FUZZ_SECONDS ?= 600
 
-BENCH_BINS = $(BUILD)/tools/bench/table_bench
+BENCH_BINS = $(BUILD)/tools/bench/table_bench $(BUILD)/tools/bench/sweep_bench
 
 DP_SRCS = dataplane/main.c dataplane/options.c dataplane/stats.c dataplane/flow.c \
 	dataplane/engine.c dataplane/smtp_glue.c dataplane/seqmap.c
@@ -124,6 +124,10 @@ bpf: $(BPF_OBJ) $(BUILD)/tools/verifier_log
 
 bpf-verify: bpf
 	$(BUILD)/tools/verifier_log $(BPF_OBJ)
+
+$(BUILD)/tools/bench/sweep_bench: tools/bench/sweep_bench.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O3 $< -o $@ $(LIB) -lpthread
 
 $(BUILD)/tools/bench/table_bench: tools/bench/table_bench.c $(LIB)
 	@mkdir -p $(dir $@)

@@ -17,3 +17,6 @@ tools/bench/smtp_bench.sh
 echo
 echo "== greywalld policy server vs postgrey"
 tools/bench/policy_bench.sh
+echo
+echo "== greywalld control plane: 1M-entry whitelist push, lookups during expiry sweeps"
+tools/bench/control_bench.sh
