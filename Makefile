@@ -125,11 +125,11 @@ bpf: $(BPF_OBJ) $(BUILD)/tools/verifier_log
 bpf-verify: bpf
 	$(BUILD)/tools/verifier_log $(BPF_OBJ)
 
-$(BUILD)/tools/bench/sweep_bench: tools/bench/sweep_bench.c $(LIB)
+$(BUILD)/tools/bench/sweep_bench: tools/bench/sweep_bench.c tools/bench/bench_util.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O3 $< -o $@ $(LIB) -lpthread
 
-$(BUILD)/tools/bench/table_bench: tools/bench/table_bench.c $(LIB)
+$(BUILD)/tools/bench/table_bench: tools/bench/table_bench.c tools/bench/bench_util.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O3 -march=native $(DPDK_CFLAGS) $< -o $@ $(LIB) $(DPDK_LIBS) -lpthread
 

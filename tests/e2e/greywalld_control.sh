@@ -72,12 +72,7 @@ print(s.recv(4096).decode())' "$sock")
 [[ "$answer" == "error: unknown command 'frobnicate'"* ]] || fail "unknown command answered: $answer"
 
 # metrics: one deferred and one whitelisted request show up by verdict
-ask() { # client -> action line
-	ip netns exec "$NS" bash -c '
-		exec 3<>/dev/tcp/127.0.0.1/10023
-		printf "request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=%s\nsender=a@sender.example\nrecipient=bob@receiver.example\n\n" "$1" >&3
-		head -1 <&3' _ "$1"
-}
+ask() { tb_policy_ask "$NS" "$1" a@sender.example; } # client -> action line
 [[ "$(ask 198.18.0.1)" == action=DEFER_IF_PERMIT* ]] || fail "first attempt not deferred"
 [[ "$(ask 198.18.7.9)" == action=DUNNO* ]] || fail "whitelisted client not passed"
 ip netns exec "$NS" python3 -c '

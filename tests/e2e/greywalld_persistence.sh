@@ -24,12 +24,7 @@ start() {
 	GP=$!
 	tb_wait_log "$TB_DIR/greywalld.log" 'policy server listening' 10 || fail "greywalld did not start"
 }
-ask() { # sender -> the action line
-	ip netns exec "$NS" bash -c '
-		exec 3<>/dev/tcp/127.0.0.1/10023
-		printf "request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=198.18.0.1\nsender=%s\nrecipient=bob@receiver.example\n\n" "$1" >&3
-		head -1 <&3' _ "$1"
-}
+ask() { tb_policy_ask "$NS" 198.18.0.1 "$1"; } # sender -> the action line
 reboot_shm() { rm -f "/dev/shm/greywall-$TB_ID-triplets" "/dev/shm/greywall-$TB_ID-awl"; }
 
 start

@@ -247,6 +247,15 @@ tb_wait_mailbox() { # local_part count seconds
 	return 1
 }
 
+# tb_policy_ask NS CLIENT SENDER: one Postfix policy request (RCPT for
+# bob@receiver.example) to greywalld on NS's 127.0.0.1:10023; prints the action line.
+tb_policy_ask() {
+	ip netns exec "$1" bash -c '
+		exec 3<>/dev/tcp/127.0.0.1/10023
+		printf "request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=%s\nsender=%s\nrecipient=bob@receiver.example\n\n" "$1" "$2" >&3
+		head -1 <&3' _ "$2" "$3"
+}
+
 tb_setup() {
 	[ "$(id -u)" = 0 ] || { tb_log "the testbed needs root (network namespaces)"; return 1; }
 	[ -x "$TB_ROOT/build/greywall-dp" ] || { tb_log "build first: make"; return 1; }
