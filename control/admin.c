@@ -101,6 +101,20 @@ static void metric(struct out *o, int types, const char *name, const char *type,
 		put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* An unlabelled metric: its name is written once, for the help and the sample. */
+static void count(struct out *o, int types, const char *name, const char *type, const char *help,
+		  unsigned long long v)
+{
+	metric(o, types, name, type, help);
+	put(o, "%s %llu\n", name, v);
+}
+
+static void seconds(struct out *o, int types, const char *name, const char *help, double v)
+{
+	metric(o, types, name, "gauge", help);
+	put(o, "%s %.6f\n", name, v);
+}
+
 static const char *const verdict_names[GW_V_COUNT] = {
     "greylist", "pass", "pass_awl", "pass_whitelist", "pass_exempt", "blacklist", "fail_open",
 };
@@ -160,38 +174,32 @@ size_t gw_metrics_render(const struct gw_metrics_src *m, int types, char *out, s
 	if (!cap)
 		return 0;
 	out[0] = 0;
-	metric(&o, types, "greywall_policy_requests_total", "counter",
-	       "Postfix policy requests answered.");
-	put(&o, "greywall_policy_requests_total %llu\n", m->ctx->requests);
-	metric(&o, types, "greywall_policy_bad_requests_total", "counter",
-	       "Policy requests that could not be parsed.");
-	put(&o, "greywall_policy_bad_requests_total %llu\n", m->ctx->bad_requests);
+	count(&o, types, "greywall_policy_requests_total", "counter",
+	      "Postfix policy requests answered.", m->ctx->requests);
+	count(&o, types, "greywall_policy_bad_requests_total", "counter",
+	      "Policy requests that could not be parsed.", m->ctx->bad_requests);
 	metric(&o, types, "greywall_policy_verdicts_total", "counter",
 	       "Policy server verdicts by kind.");
 	for (v = 0; v < GW_V_COUNT; v++)
 		put(&o, "greywall_policy_verdicts_total{verdict=\"%s\"} %llu\n", verdict_names[v],
 		    m->ctx->verdicts[v]);
 	table_metrics(&o, types, t);
-	metric(&o, types, "greywall_list_entries", "gauge",
-	       "Whitelist and blacklist entries loaded.");
-	put(&o, "greywall_list_entries %zu\n", m->list_entries);
-	metric(&o, types, "greywall_list_reloads_total", "counter",
-	       "List reloads that took effect.");
-	put(&o, "greywall_list_reloads_total %llu\n", m->reloads);
-	metric(&o, types, "greywall_list_reload_failures_total", "counter",
-	       "List reloads refused (the old lists stayed in force).");
-	put(&o, "greywall_list_reload_failures_total %llu\n", m->reload_failures);
-	metric(&o, types, "greywall_sweep_slice_seconds", "gauge",
-	       "Duration of the last expiry sweep slice.");
-	put(&o, "greywall_sweep_slice_seconds %.6f\n", m->last_sweep_seconds);
-	metric(&o, types, "greywall_sweep_removed_total", "counter", "Entries the sweep removed.");
-	put(&o, "greywall_sweep_removed_total %llu\n", m->sweep_removed);
-	metric(&o, types, "greywall_snapshot_seconds", "gauge", "Duration of the last snapshot.");
-	put(&o, "greywall_snapshot_seconds %.6f\n", m->last_snapshot_seconds);
-	metric(&o, types, "greywall_snapshot_timestamp_seconds", "gauge",
-	       "When the last snapshot was written (0: none yet).");
-	put(&o, "greywall_snapshot_timestamp_seconds %lld\n", m->last_snapshot_time);
-	metric(&o, types, "greywall_snapshot_failures_total", "counter", "Snapshots that failed.");
-	put(&o, "greywall_snapshot_failures_total %llu\n", m->snapshot_failures);
+	count(&o, types, "greywall_list_entries", "gauge",
+	      "Whitelist and blacklist entries loaded.", m->list_entries);
+	count(&o, types, "greywall_list_reloads_total", "counter", "List reloads that took effect.",
+	      m->reloads);
+	count(&o, types, "greywall_list_reload_failures_total", "counter",
+	      "List reloads refused (the old lists stayed in force).", m->reload_failures);
+	seconds(&o, types, "greywall_sweep_slice_seconds",
+		"Duration of the last expiry sweep slice.", m->last_sweep_seconds);
+	count(&o, types, "greywall_sweep_removed_total", "counter", "Entries the sweep removed.",
+	      m->sweep_removed);
+	seconds(&o, types, "greywall_snapshot_seconds", "Duration of the last snapshot.",
+		m->last_snapshot_seconds);
+	count(&o, types, "greywall_snapshot_timestamp_seconds", "gauge",
+	      "When the last snapshot was written (0: none yet).",
+	      (unsigned long long)m->last_snapshot_time);
+	count(&o, types, "greywall_snapshot_failures_total", "counter", "Snapshots that failed.",
+	      m->snapshot_failures);
 	return o.overflow ? 0 : o.len;
 }
