@@ -92,13 +92,21 @@ __attribute__((noinline)) int gw_bpf_lists(struct gw_scratch *s,
 		<< 8);
 }
 
+/* The tables and a policy over them (p points into trip, awlt and secret). */
 static __always_inline bool gw_bpf_policy(struct gw_relay_config *cfg, u64 now, u64 secret[2],
-					  struct gw_table *trip, struct gw_table *awlt)
+					  struct gw_table *trip, struct gw_table *awlt,
+					  struct gw_policy *p)
 {
 	if (!gw_table_attach(&triplets, GW_TABLE_TRIPLETS, NULL, now, trip))
 		return false;
 	gw_table_secret(&triplets, secret);
-	return gw_table_attach(&awl, GW_TABLE_AWL, secret, now, awlt);
+	if (!gw_table_attach(&awl, GW_TABLE_AWL, secret, now, awlt))
+		return false;
+	p->triplets = trip;
+	p->awl = awlt;
+	p->cfg = &cfg->policy;
+	p->secret = secret;
+	return true;
 }
 
 /*
@@ -120,12 +128,8 @@ __attribute__((noinline)) int gw_bpf_decide(struct gw_scratch *s, struct gw_rela
 	now = s->now;
 	lh.white = s->hits & 0xff;
 	lh.black = (s->hits >> 8) & 0xff;
-	if (!gw_bpf_policy(cfg, now, secret, &trip, &awlt))
+	if (!gw_bpf_policy(cfg, now, secret, &trip, &awlt, &p))
 		return GW_V_FAIL_OPEN;
-	p.triplets = &trip;
-	p.awl = &awlt;
-	p.cfg = &cfg->policy;
-	p.secret = secret;
 	if (s->tls) {
 		u32 n = flow->helo_len;
 
@@ -136,13 +140,6 @@ __attribute__((noinline)) int gw_bpf_decide(struct gw_scratch *s, struct gw_rela
 	}
 	s->remaining = d.remaining;
 	return d.verdict;
-}
-
-/* The table secret, for the list fingerprints; false until the table is laid out. */
-static __always_inline bool gw_bpf_secret(u64 secret[2])
-{
-	gw_table_secret(&triplets, secret);
-	return secret[0] || secret[1];
 }
 
 #endif /* GREYWALL_BPF_DECIDE_H */

@@ -183,12 +183,8 @@ static __always_inline void gw_on_helo(struct gw_scratch *s, struct gw_relay_flo
 		struct gw_policy p;
 		u64 secret[2];
 
-		if (!gw_bpf_policy(cfg, now, secret, &trip, &awlt))
+		if (!gw_bpf_policy(cfg, now, secret, &trip, &awlt, &p))
 			return;
-		p.triplets = &trip;
-		p.awl = &awlt;
-		p.cfg = &cfg->policy;
-		p.secret = secret;
 		if (cfg->policy.awl_clients &&
 		    gw_awl_listed(&p, &s->trip.net, now, cfg->policy.awl_clients))
 			return;
@@ -222,10 +218,8 @@ static __always_inline int gw_on_decision(struct xdp_md *ctx, struct gw_pkt *pkt
 	} else {
 		s->trip.rcpt_len = 0;
 	}
-	if (!gw_bpf_secret(secret)) {
-		/* first packet ever: the table lays itself out inside decide */
-		secret[0] = secret[1] = 0;
-	}
+	/* all zero before the first decision lays the table out: nothing listed matches then */
+	gw_table_secret(&triplets, secret);
 	hits = gw_bpf_lists(s, key, flow, secret[0], secret[1]);
 	s->now = now;
 	s->hits = hits;

@@ -35,29 +35,12 @@ static __always_inline u64 gw_relay_now(const struct gw_relay_config *cfg)
 }
 
 /*
- * Header words of a table map. The header spans 64 elements; each of these
- * words sits in the first two, which are all a BPF pointer can reach.
+ * A BPF pointer reaches one 64-byte element, so the header is read through
+ * element 0 (magic up to the secret) and element 1 (created on): the same
+ * struct gw_table_header as user space, only the offsets a pointer can reach.
  */
-struct gw_hdr_lo { /* element 0 */
-	u64 magic;
-	u32 version;
-	u32 header_size;
-	u64 nbuckets;
-	u32 bucket_size;
-	u32 slot_size;
-	u32 kind;
-	u32 reserved0;
-	u64 epoch;
-	u64 secret0;
-	u64 secret1;
-};
-
-struct gw_hdr_hi { /* element 1 */
-	u64 created;
-	u64 rest[7];
-};
-
-_Static_assert(sizeof(struct gw_hdr_lo) == 64, "header element 0");
+_Static_assert(__builtin_offsetof(struct gw_table_header, secret) + 16 <= 64,
+	       "the secret sits in element 0");
 _Static_assert(__builtin_offsetof(struct gw_table_header, created) == 64,
 	       "created opens element 1");
 
@@ -69,10 +52,10 @@ static __always_inline bool gw_table_attach(void *map, u32 kind, const u64 *secr
 					    struct gw_table *t)
 {
 	u32 k0 = 0, k1 = 1;
-	struct gw_hdr_lo *lo = bpf_map_lookup_elem(map, &k0);
-	struct gw_hdr_hi *hi = bpf_map_lookup_elem(map, &k1);
+	struct gw_table_header *lo = bpf_map_lookup_elem(map, &k0);
+	u64 *created = bpf_map_lookup_elem(map, &k1);
 
-	if (!lo || !hi)
+	if (!lo || !created)
 		return false;
 	if (lo->magic != GW_TABLE_MAGIC) {
 		u32 entries = ((struct bpf_map___gw *)map)->max_entries;
@@ -80,7 +63,7 @@ static __always_inline bool gw_table_attach(void *map, u32 kind, const u64 *secr
 		if (entries <= GW_RELAY_HDR_ELEMS + GW_TABLE_MIN_BUCKETS)
 			return false;
 		/* one CPU lays it out; the others fail open for this packet */
-		if (gw_cas64(&hi->created, 0, now ? now : 1) != 0)
+		if (gw_cas64(created, 0, now ? now : 1) != 0)
 			return false;
 		lo->version = GW_TABLE_VERSION;
 		lo->header_size = GW_TABLE_HDR_SIZE;
@@ -90,11 +73,11 @@ static __always_inline bool gw_table_attach(void *map, u32 kind, const u64 *secr
 		lo->kind = kind;
 		lo->epoch = now;
 		if (secret) {
-			lo->secret0 = secret[0];
-			lo->secret1 = secret[1];
+			lo->secret[0] = secret[0];
+			lo->secret[1] = secret[1];
 		} else {
-			lo->secret0 = ((u64)bpf_get_prandom_u32() << 32) | bpf_get_prandom_u32();
-			lo->secret1 = ((u64)bpf_get_prandom_u32() << 32) | bpf_get_prandom_u32();
+			lo->secret[0] = ((u64)bpf_get_prandom_u32() << 32) | bpf_get_prandom_u32();
+			lo->secret[1] = ((u64)bpf_get_prandom_u32() << 32) | bpf_get_prandom_u32();
 		}
 		/* an atomic is a full barrier: the layout is visible before the magic */
 		gw_cas64(&lo->magic, lo->magic, GW_TABLE_MAGIC);
@@ -109,10 +92,10 @@ static __always_inline bool gw_table_attach(void *map, u32 kind, const u64 *secr
 static __always_inline void gw_table_secret(void *map, u64 secret[2])
 {
 	u32 k0 = 0;
-	struct gw_hdr_lo *lo = bpf_map_lookup_elem(map, &k0);
+	struct gw_table_header *lo = bpf_map_lookup_elem(map, &k0);
 
-	secret[0] = lo ? lo->secret0 : 0;
-	secret[1] = lo ? lo->secret1 : 0;
+	secret[0] = lo ? lo->secret[0] : 0;
+	secret[1] = lo ? lo->secret[1] : 0;
 }
 
 #endif /* GREYWALL_BPF_STATE_H */
