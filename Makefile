@@ -49,7 +49,7 @@ DP_BIN  = $(BUILD)/greywall-dp
 .PHONY: all deps test unit fuzz fuzz-smoke bench demo clean format bpf-check bpf bpf-verify
 
 all: $(LIB) $(UNIT_BINS) $(BENCH_BINS) $(DP_BIN) $(DP_TEST_BIN) $(DAEMON_BIN) $(CTL_TEST_BIN) \
-	$(BUILD)/tools/bench/policy_load
+	$(BUILD)/tools/bench/policy_load bpf
 
 deps:
 	@tools/deps.sh $(DEB_PACKAGES)
@@ -107,10 +107,10 @@ $(BUILD)/tests/bpf/shared_headers.bpf.o: tests/bpf/shared_headers.bpf.c $(wildca
 
 bpf-check: $(BUILD)/tests/bpf/shared_headers.bpf.o
 
-# The relay filter (issue 4, in progress): it compiles, but the verifier does
-# not accept it yet, so it is not part of `all` or `test`. `make bpf-verify`
-# shows where the verifier stands.
+# The relay filter. `make bpf-verify` prints what the verifier processed.
 BPF_OBJ = $(BUILD)/bpf/greywall.bpf.o
+BPF_TEST_BIN = $(BUILD)/tests/bpf/test_relay
+XDP_PASS_OBJ = $(BUILD)/tests/bpf/xdp_pass.bpf.o
 $(BPF_OBJ): bpf/greywall.bpf.c $(wildcard bpf/*.h include/greywall/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) -target bpf -mcpu=v3 -O2 -g -Wall -Werror -fno-builtin -ffreestanding -Iinclude -Ibpf \
@@ -120,7 +120,16 @@ $(BUILD)/tools/verifier_log: tests/bpf/verifier_log.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ -lbpf
 
-bpf: $(BPF_OBJ) $(BUILD)/tools/verifier_log
+$(BPF_TEST_BIN): tests/bpf/test_relay.c $(LIB) $(wildcard include/greywall/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ $(LIB) -lbpf
+
+$(XDP_PASS_OBJ): tests/bpf/xdp_pass.bpf.c
+	@mkdir -p $(dir $@)
+	$(CLANG) -target bpf -mcpu=v3 -O2 -g -Wall -Werror \
+		-I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
+
+bpf: $(BPF_OBJ) $(BUILD)/tools/verifier_log $(BPF_TEST_BIN) $(XDP_PASS_OBJ)
 
 bpf-verify: bpf
 	$(BUILD)/tools/verifier_log $(BPF_OBJ)

@@ -13,42 +13,48 @@
 /* Parse s->line[0, len) (no CRLF) into s->cmd. Returns the verb. */
 __attribute__((noinline)) int gw_bpf_parse_line(struct gw_scratch *s, u32 len)
 {
-	if (!s || len > GW_LINE_BUF - 8)
+	if (!s || len > GW_LINE_CAP)
 		return GW_CMD_NONE;
-	gw_smtp_parse_command(s->line, len, &s->cmd);
+	gw_smtp_parse_command((gw_line_t)s->line, len, &s->cmd);
 	return s->cmd.verb;
 }
 
 /* Normalise s->cmd.path into out (the flow's sender or s->trip.rcpt). Returns the length. */
-__attribute__((noinline)) int gw_bpf_normalize(struct gw_scratch *s, u8 *out, int is_sender,
-					       const struct gw_relay_config *cfg)
+__attribute__((noinline)) int gw_bpf_normalize(struct gw_scratch *s, struct gw_addr_bytes *out,
+					       int is_sender, const struct gw_relay_config *cfg)
 {
+	int n;
+	u32 i;
+
 	if (!s || !out || !cfg)
 		return -1;
-	return gw_normalize_address(s->cmd.path, s->cmd.path_len, out, &cfg->policy.norm,
-				    is_sender);
+	n = gw_normalize_into(&s->norm_work, s->cmd.path, s->cmd.path_len, &cfg->policy.norm,
+			      is_sender);
+	for (i = 0; i < GW_ADDR_MAX; i++) {
+		if ((int)i >= n)
+			break;
+		out->b[i] = s->norm_work.out[i];
+	}
+	return n;
 }
 
-static __always_inline u8 gw_addr_list(const u64 secret[2], u8 kind, const u8 *a, u32 len)
+/* The list bits of an address (a->b[0, len)) and of its @domain. */
+static __always_inline u8 gw_addr_list(const u64 secret[2], u8 kind, const struct gw_addr_bytes *a,
+				       u32 len)
 {
-	u64 fp;
 	u8 *v, found = 0;
-	u32 at = 0, i;
+	int at;
+	u64 fp;
 
 	if (len > GW_ADDR_MAX)
 		return 0;
-	fp = gw_relay_addr_fp(secret, kind, a, len);
+	fp = gw_relay_addr_fp(secret, kind, a, 0, len);
 	v = bpf_map_lookup_elem(&addresses, &fp);
 	if (v)
 		found |= *v;
-	for (i = 0; i < GW_ADDR_MAX; i++) {
-		if (i >= len)
-			break;
-		if (a[i] == '@')
-			at = i + 1;
-	}
-	if (at) {
-		fp = gw_relay_addr_fp(secret, kind, a + at - 1, len - at + 1);
+	at = gw_addr_last_at(a, len);
+	if (at >= 0) {
+		fp = gw_relay_addr_fp(secret, kind, a, at, len - at);
 		v = bpf_map_lookup_elem(&addresses, &fp);
 		if (v)
 			found |= *v;
@@ -80,8 +86,10 @@ __attribute__((noinline)) int gw_bpf_lists(struct gw_scratch *s,
 	}
 	if (v)
 		c = *v;
-	snd = gw_addr_list(secret, GW_RA_SENDER, flow->sender, flow->sender_len);
-	rcp = gw_addr_list(secret, GW_RA_RCPT, s->trip.rcpt, s->trip.rcpt_len);
+	snd = gw_addr_list(secret, GW_RA_SENDER, (const struct gw_addr_bytes *)flow->sender,
+			   flow->sender_len);
+	rcp = gw_addr_list(secret, GW_RA_RCPT, (const struct gw_addr_bytes *)s->trip.rcpt,
+			   s->trip.rcpt_len);
 	/* white bits in the low byte, black in the high: gw_list_hits */
 	return ((c & GW_RELAY_WHITE ? GW_LIST_CLIENT : 0) |
 		(snd & GW_RELAY_WHITE ? GW_LIST_SENDER : 0) |
@@ -117,29 +125,29 @@ static __always_inline bool gw_bpf_policy(struct gw_relay_config *cfg, u64 now, 
 __attribute__((noinline)) int gw_bpf_decide(struct gw_scratch *s, struct gw_relay_config *cfg,
 					    struct gw_relay_flow *flow)
 {
-	struct gw_table trip, awlt;
-	struct gw_list_hits lh;
-	struct gw_decision d = {};
-	struct gw_policy p;
-	u64 secret[2], now;
+	struct gw_decision *d;
+	struct gw_policy p; /* pointers: kept on the stack, where the verifier tracks them */
+	u64 now;
 
 	if (!s || !cfg || !flow)
 		return GW_V_FAIL_OPEN;
 	now = s->now;
-	lh.white = s->hits & 0xff;
-	lh.black = (s->hits >> 8) & 0xff;
-	if (!gw_bpf_policy(cfg, now, secret, &trip, &awlt, &p))
+	d = &s->dec;
+	__builtin_memset(d, 0, sizeof(*d));
+	s->dec_hits.white = s->hits & 0xff;
+	s->dec_hits.black = (s->hits >> 8) & 0xff;
+	if (!gw_bpf_policy(cfg, now, s->dec_secret, &s->dec_trip, &s->dec_awl, &p))
 		return GW_V_FAIL_OPEN;
 	if (s->tls) {
 		u32 n = flow->helo_len;
 
-		gw_decide_tls(&p, &s->trip.net, flow->helo, n > GW_RELAY_HELO_MAX ? 0 : n, &lh, now,
-			      &d);
+		gw_decide_tls(&p, &s->trip.net, flow->helo, n > GW_RELAY_HELO_MAX ? 0 : n,
+			      &s->dec_hits, now, d);
 	} else {
-		gw_decide(&p, &s->trip, &lh, now, &d);
+		gw_decide(&p, &s->trip, &s->dec_hits, now, d);
 	}
-	s->remaining = d.remaining;
-	return d.verdict;
+	s->remaining = d->remaining;
+	return d->verdict;
 }
 
 #endif /* GREYWALL_BPF_DECIDE_H */

@@ -15,10 +15,10 @@
 #include "greywall/compiler.h"
 
 struct gw_bucket;
-static __always_inline struct gw_bucket *gw_bpf_bucket(void *map, u64 idx);
+static __always_inline struct gw_bucket *gw_bpf_bucket(u32 kind, u64 idx);
 static __always_inline void gw_table_stat(u32 which);
 /* Buckets come from the array map; the header's counters from the per-CPU stats. */
-#define GW_TABLE_BUCKET(t, idx) gw_bpf_bucket((t)->buckets, (idx))
+#define GW_TABLE_BUCKET(t, idx) gw_bpf_bucket((t)->kind, (idx))
 #define GW_TABLE_STAT(t, field) gw_table_stat(__builtin_offsetof(struct gw_table_stats, field) / 8)
 
 #include "greywall/policy.h"
@@ -36,11 +36,14 @@ static __always_inline void gw_table_stat(u32 which);
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-static __always_inline struct gw_bucket *gw_bpf_bucket(void *map, u64 idx)
+/* The kind picks the map: a table struct passed to a step holds scalars only. */
+static __always_inline struct gw_bucket *gw_bpf_bucket(u32 kind, u64 idx)
 {
 	u32 k = (u32)idx + GW_RELAY_HDR_ELEMS;
 
-	return bpf_map_lookup_elem(map, &k);
+	if (kind == GW_TABLE_AWL)
+		return bpf_map_lookup_elem(&awl, &k);
+	return bpf_map_lookup_elem(&triplets, &k);
 }
 
 static __always_inline void gw_table_stat(u32 which)
@@ -207,7 +210,7 @@ static __always_inline int gw_on_decision(struct xdp_md *ctx, struct gw_pkt *pkt
 
 	gw_trip_net(s, key, cfg);
 	if (!tls) {
-		norm = gw_bpf_normalize(s, s->trip.rcpt, 0, cfg);
+		norm = gw_bpf_normalize(s, (struct gw_addr_bytes *)s->trip.rcpt, 0, cfg);
 		if (norm < 0) {
 			gw_stat(GW_RF_BAD_COMMAND);
 			return XDP_PASS;
@@ -286,7 +289,7 @@ static __always_inline int gw_client_command(struct xdp_md *ctx, struct gw_pkt *
 
 	if (!s)
 		return XDP_PASS;
-	if (len > GW_LINE_BUF - 8 || len > cfg->policy.max_line + 2) {
+	if (len > GW_LINE_CAP + 2 || len > cfg->policy.max_line + 2) {
 		/* cannot hold it; if it ends a line, the next segment starts one */
 		gw_stat(GW_RF_LONG_LINE);
 		flow->in_line = 1;
@@ -322,7 +325,7 @@ static __always_inline int gw_client_command(struct xdp_md *ctx, struct gw_pkt *
 		gw_on_helo(s, flow, key, cfg, gw_relay_now(cfg));
 		break;
 	case GW_CMD_MAIL:
-		norm = gw_bpf_normalize(s, flow->sender, 1, cfg);
+		norm = gw_bpf_normalize(s, (struct gw_addr_bytes *)flow->sender, 1, cfg);
 		if (norm < 0) {
 			gw_stat(GW_RF_BAD_COMMAND);
 			flow->sender_set = 0;
@@ -544,7 +547,7 @@ __attribute__((noinline)) int gw_bpf_server_reply(struct __sk_buff *skb, struct 
 
 	if (!skb || !flow || !s)
 		return 0;
-	tail = len > 256 ? 256 : len;
+	tail = gw_index(len > 256 ? 256 : len, 512); /* clang's min() hides the bound otherwise */
 	if (tail < 2 || bpf_skb_load_bytes(skb, payload_off + len - tail, s->line, tail) < 0)
 		return 0;
 	if (s->line[(tail - 2) & 1023] != '\r' || s->line[(tail - 1) & 1023] != '\n')
@@ -610,8 +613,11 @@ __attribute__((noinline)) int gw_bpf_mask_pipelining(struct __sk_buff *skb, stru
 		word_off = off - ((off - l4_off) & 1);
 		if (bpf_skb_load_bytes(skb, word_off, &from, 2) < 0)
 			return 0;
-		to = from;
-		((u8 *)&to)[(off - word_off) & 1] = 'X';
+		/* the word as it sits in memory: its first byte is the low one here */
+		if (off == word_off)
+			to = (u16)((from & 0xff00) | 'X');
+		else
+			to = (u16)((from & 0x00ff) | ('X' << 8));
 		bpf_skb_store_bytes(skb, word_off, &to, 2, 0);
 		bpf_l4_csum_replace(skb, l4_off + 16, from, to, 2);
 		gw_stat(GW_RS_PIPELINING_MASKED);

@@ -103,6 +103,12 @@ struct gw_scratch {
 	struct gw_smtp_cmd cmd;
 	struct gw_triplet trip;
 	u8 norm[GW_ADDR_MAX];
+	struct gw_norm_work norm_work;
+	/* gw_bpf_decide's working set: the call chain shares one 512-byte stack */
+	struct gw_table dec_trip, dec_awl;
+	struct gw_decision dec;
+	struct gw_list_hits dec_hits;
+	u64 dec_secret[2];
 	/* arguments and results of gw_bpf_decide (global functions take five) */
 	u64 now;
 	u32 hits;

@@ -83,7 +83,8 @@ static __always_inline bool gw_table_attach(void *map, u32 kind, const u64 *secr
 		gw_cas64(&lo->magic, lo->magic, GW_TABLE_MAGIC);
 	}
 	t->hdr = NULL;
-	t->buckets = map;
+	t->buckets = NULL;
+	t->kind = kind;
 	t->nbuckets = lo->nbuckets;
 	t->epoch = lo->epoch;
 	return t->nbuckets >= GW_TABLE_MIN_BUCKETS;

@@ -48,6 +48,7 @@ static int map_fd(struct gw_table_map *m, int fd, size_t len)
 	m->table.hdr = p;
 	m->table.buckets = (struct gw_bucket *)((u8 *)p + GW_TABLE_HDR_SIZE);
 	m->table.nbuckets = m->table.hdr->nbuckets;
+	m->table.kind = m->table.hdr->kind;
 	m->table.epoch = m->table.hdr->epoch;
 	return 0;
 }

@@ -76,6 +76,26 @@ bpf_check() {
 }
 run_case "bpf: include/greywall builds with clang -target bpf -mcpu=v3" bpf_check
 
+echo "== relay filter"
+bpftool_loads() {
+	local pin=/sys/fs/bpf/greywall-test-$$ mounted=
+	if ! mountpoint -q /sys/fs/bpf; then
+		mount -t bpf bpf /sys/fs/bpf || return 1
+		mounted=1
+	fi
+	mkdir -p "$pin"
+	bpftool prog loadall "$BUILD/bpf/greywall.bpf.o" "$pin/progs" pinmaps "$pin/maps"
+	local rc=$?
+	[ $rc = 0 ] && { [ -e "$pin/progs/greywall_xdp" ] && [ -e "$pin/progs/greywall_tc_egress" ] &&
+		[ -e "$pin/maps/triplets" ] && [ -e "$pin/maps/stats" ] || rc=1; }
+	rm -rf "$pin"
+	[ -n "$mounted" ] && umount /sys/fs/bpf
+	return $rc
+}
+run_case "bpf: the verifier accepts greywall.bpf.o (bpftool prog loadall, maps pinned)" bpftool_loads
+run_case "bpf: packet-in/packet-out fixtures through BPF_PROG_TEST_RUN" \
+	"$BUILD/tests/bpf/test_relay" "$BUILD/bpf/greywall.bpf.o"
+
 echo "== fuzz smoke (${FUZZ_SMOKE_SECONDS}s each; 'make fuzz' for long runs)"
 fuzz_smoke() { # target
 	local dir=$BUILD/fuzz-corpus/$1

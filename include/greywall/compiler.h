@@ -42,6 +42,41 @@ typedef size_t gw_size_t;
 #endif
 #define GW_INLINE static __always_inline
 
+/*
+ * GW_STEP marks a shared helper that the BPF verifier must check once, on its
+ * own. Under __bpf__ it is a global function: the verifier takes its
+ * arguments as unknown and its result as unknown, so a loop with data-
+ * dependent exits inside it does not multiply the paths of its caller. A
+ * step takes scalars and pointers to sized types only. In user space it is
+ * an ordinary inline function.
+ */
+#ifdef __bpf__
+#define GW_STEP __attribute__((noinline))
+#else
+#define GW_STEP static inline
+#endif
+
+/*
+ * An index into a power-of-two buffer. In BPF it is masked so the verifier
+ * can bound an offset that a step got as an argument. The empty asm before
+ * keeps clang from dropping the mask on a bound the verifier cannot see
+ * (it merges "i < 256 && n < 256" into one test of i | n), the one after
+ * from folding a constant back in after it. In user space
+ * valid indexes are in range already, and out-of-range ones should fault
+ * under the sanitizers, not wrap.
+ */
+#ifdef __bpf__
+GW_INLINE u32 gw_index(u32 i, u32 size)
+{
+	__asm__ volatile("" : "+r"(i));
+	i &= size - 1;
+	__asm__ volatile("" : "+r"(i));
+	return i;
+}
+#else
+#define gw_index(i, size) ((u32)(i))
+#endif
+
 #define gw_likely(x)   __builtin_expect(!!(x), 1)
 #define gw_unlikely(x) __builtin_expect(!!(x), 0)
 

@@ -43,162 +43,279 @@ GW_INLINE bool gw_has_prefix(const u8 *s, u32 len, const char *prefix)
 	return true;
 }
 
-/* BATV tag: one key digit, three day digits, six hex digits (RFC draft-levine-smtp-batv). */
-GW_INLINE bool gw_is_batv_tag(const u8 *s, u32 len)
+/* A byte of an address buffer (GW_ADDR_MAX bytes), at an offset the verifier may not bound. */
+#define GW_AB(b, i) ((b)[gw_index((i), GW_ADDR_MAX)])
+
+/* Working memory of one normalisation: too big for the BPF stack, so the caller provides it. */
+struct gw_norm_work {
+	u8 buf[GW_ADDR_MAX]; /* the address, lower-cased */
+	u8 out[GW_ADDR_MAX];
+	u32 len;
+	u32 ls, le; /* local part [ls, le) */
+	u32 ds, de; /* domain [ds, de) */
+	s32 at;
+	u32 olen; /* bytes in out */
+};
+
+/* BATV tag at b[off, off + len): one key digit, three day digits, six hex digits. */
+GW_INLINE bool gw_is_batv_tag(const u8 *b, u32 off, u32 len)
 {
 	u32 i;
 
 	if (len != 10)
 		return false;
 	for (i = 0; i < 4; i++)
-		if (!gw_is_digit(s[i]))
+		if (!gw_is_digit(GW_AB(b, off + i)))
 			return false;
 	for (i = 4; i < 10; i++)
-		if (!gw_is_hex(s[i]))
+		if (!gw_is_hex(GW_AB(b, off + i)))
 			return false;
 	return true;
 }
 
-GW_INLINE int gw_find_char(const u8 *s, u32 from, u32 to, u8 c)
+GW_INLINE bool gw_buf_prefix(const u8 *b, u32 off, u32 end, const char *prefix)
 {
 	u32 i;
 
+	for (i = 0; prefix[i]; i++)
+		if (off + i >= end || GW_AB(b, off + i) != (u8)prefix[i])
+			return false;
+	return true;
+}
+
+/* The first c in w->buf[from, to), or -1. */
+GW_STEP int gw_norm_find(const struct gw_norm_work *w, u32 from, u32 to, u32 c)
+{
+	u32 i;
+
+	if (!w)
+		return -1;
 	for (i = from; i < to && i < GW_ADDR_MAX; i++)
-		if (s[i] == c)
+		if (GW_AB(w->buf, i) == c)
 			return (int)i;
 	return -1;
 }
 
+/* The last c in w->buf[from, to), or -1. Backwards, so the first hit ends the walk. */
+GW_STEP int gw_norm_find_last(const struct gw_norm_work *w, u32 from, u32 to, u32 c)
+{
+	u32 k, i;
+
+	if (!w || to > GW_ADDR_MAX)
+		return -1;
+	for (k = 0, i = to; k < GW_ADDR_MAX && i > from; k++, i--)
+		if (GW_AB(w->buf, i - 1) == c)
+			return (int)i - 1;
+	return -1;
+}
+
+/* The first "==" in w->buf[from, to), or -1. */
+GW_STEP int gw_norm_find_pair(const struct gw_norm_work *w, u32 from, u32 to)
+{
+	u32 i;
+
+	if (!w)
+		return -1;
+	for (i = from; i + 1 < to && i < GW_ADDR_MAX; i++)
+		if (GW_AB(w->buf, i) == '=' && GW_AB(w->buf, i + 1) == '=')
+			return (int)i;
+	return -1;
+}
+
+/* Split w->buf[0, len) at its last '@'; a fully qualified domain's trailing dot goes. */
+GW_STEP int gw_norm_split(struct gw_norm_work *w)
+{
+	u32 len;
+	int at;
+
+	if (!w || w->len > GW_ADDR_MAX)
+		return -1;
+	len = w->len;
+	at = gw_norm_find_last(w, 0, len, '@');
+	w->at = at;
+	w->ls = 0;
+	if (at < 0) {
+		w->le = len;
+		w->ds = w->de = len;
+	} else {
+		w->le = (u32)at;
+		w->ds = (u32)at + 1;
+		w->de = len;
+	}
+	if (w->de > w->ds && GW_AB(w->buf, w->de - 1) == '.')
+		w->de--;
+	return 0;
+}
+
 /*
  * SRS0=HHH=TT=domain=local@fwd and SRS1=HHH=fwd==HHH=TT=domain=local@fwd2
- * carry the original address; recover it as [*ls,*le) @ [*ds,*de).
+ * carry the original address; recover it as local part and domain. Returns
+ * 1 when it did.
  */
-GW_INLINE bool gw_srs_unwrap(const u8 *b, u32 lend, u32 *ls, u32 *le, u32 *ds, u32 *de)
+GW_STEP int gw_srs_unwrap(struct gw_norm_work *w)
 {
-	u32 p = *ls;
+	u32 p, lend;
 	int hash_end, tt_end, dom_end;
 
-	if (lend - p < 5 ||
-	    !(gw_has_prefix(b + p, lend - p, "srs0") || gw_has_prefix(b + p, lend - p, "srs1")))
-		return false;
-	if (b[p + 4] != '=' && b[p + 4] != '+' && b[p + 4] != '-')
-		return false;
-	if (b[p + 3] == '1') {
-		u32 i;
-		bool found = false;
+	if (!w)
+		return 0;
+	p = w->ls;
+	lend = w->le;
+	if (lend > GW_ADDR_MAX || p > lend || lend - p < 5 ||
+	    !(gw_buf_prefix(w->buf, p, lend, "srs0") || gw_buf_prefix(w->buf, p, lend, "srs1")))
+		return 0;
+	if (GW_AB(w->buf, p + 4) != '=' && GW_AB(w->buf, p + 4) != '+' &&
+	    GW_AB(w->buf, p + 4) != '-')
+		return 0;
+	if (GW_AB(w->buf, p + 3) == '1') {
+		int pair = gw_norm_find_pair(w, p + 5, lend);
 
-		for (i = p + 5; i + 1 < lend && i < GW_ADDR_MAX; i++) {
-			if (b[i] == '=' && b[i + 1] == '=') {
-				found = true;
-				break;
-			}
-		}
-		if (!found)
-			return false;
-		p = i + 2;
+		if (pair < 0)
+			return 0;
+		p = (u32)pair + 2;
 	} else {
 		p += 5;
 	}
-	hash_end = gw_find_char(b, p, lend, '=');
+	hash_end = gw_norm_find(w, p, lend, '=');
 	if (hash_end < 0)
-		return false;
-	tt_end = gw_find_char(b, (u32)hash_end + 1, lend, '=');
+		return 0;
+	tt_end = gw_norm_find(w, (u32)hash_end + 1, lend, '=');
 	if (tt_end < 0)
-		return false;
-	dom_end = gw_find_char(b, (u32)tt_end + 1, lend, '=');
+		return 0;
+	dom_end = gw_norm_find(w, (u32)tt_end + 1, lend, '=');
 	if (dom_end < 0 || dom_end == tt_end + 1 || (u32)dom_end + 1 >= lend)
-		return false;
-	*ds = (u32)tt_end + 1;
-	*de = (u32)dom_end;
-	*ls = (u32)dom_end + 1;
-	*le = lend;
-	return true;
+		return 0;
+	w->ds = (u32)tt_end + 1;
+	w->de = (u32)dom_end;
+	w->ls = (u32)dom_end + 1;
+	w->le = lend;
+	return 1;
 }
 
 /* prvs=TAG=local and the swapped prvs=local=TAG: keep the field that is not the tag. */
-GW_INLINE void gw_batv_unwrap(const u8 *b, u32 *ls, u32 *le)
+GW_STEP int gw_batv_unwrap(struct gw_norm_work *w)
 {
-	u32 p = *ls, end = *le;
-	int first_eq, last_eq = -1;
+	u32 p, end;
+	int first_eq, last_eq;
+
+	if (!w)
+		return 0;
+	p = w->ls;
+	end = w->le;
+	if (end > GW_ADDR_MAX || !gw_buf_prefix(w->buf, p, end, "prvs="))
+		return 0;
+	p += 5;
+	first_eq = gw_norm_find(w, p, end, '=');
+	if (first_eq < 0)
+		return 0;
+	last_eq = gw_norm_find_last(w, p, end, '=');
+	if (gw_is_batv_tag(w->buf, p, (u32)first_eq - p) && (u32)first_eq + 1 < end) {
+		w->ls = (u32)first_eq + 1;
+		return 1;
+	}
+	if (gw_is_batv_tag(w->buf, (u32)last_eq + 1, end - (u32)last_eq - 1) && (u32)last_eq > p) {
+		w->ls = p;
+		w->le = (u32)last_eq;
+		return 1;
+	}
+	return 0;
+}
+
+/* user+ext@dom -> user@dom; a leading '+' is the whole local part, not an extension. */
+GW_STEP int gw_norm_strip_extension(struct gw_norm_work *w)
+{
+	int plus;
+
+	if (!w || w->le <= w->ls + 1)
+		return 0;
+	plus = gw_norm_find(w, w->ls + 1, w->le, '+');
+	if (plus > 0)
+		w->le = (u32)plus;
+	return 0;
+}
+
+/*
+ * Append buf[from, to) to out at w->olen, folding each run of digits to one
+ * '#' when fold is set (VERP). Returns the new length; stops at GW_ADDR_MAX.
+ * The length lives in memory, read and written once per byte: kept in a
+ * register it would be a different constant on each path through the loop,
+ * and the verifier would walk every combination.
+ */
+#define GW_UNTRACKED(x) (*(volatile __typeof__(x) *)&(x))
+
+GW_STEP int gw_norm_emit(struct gw_norm_work *w, u32 from, u32 to, int fold)
+{
 	u32 i;
 
-	if (!gw_has_prefix(b + p, end - p, "prvs="))
-		return;
-	p += 5;
-	first_eq = gw_find_char(b, p, end, '=');
-	if (first_eq < 0)
-		return;
-	for (i = p; i < end && i < GW_ADDR_MAX; i++)
-		if (b[i] == '=')
-			last_eq = (int)i;
-	if (gw_is_batv_tag(b + p, (u32)first_eq - p) && (u32)first_eq + 1 < end) {
-		*ls = (u32)first_eq + 1;
-	} else if (gw_is_batv_tag(b + last_eq + 1, end - (u32)last_eq - 1) && (u32)last_eq > p) {
-		*ls = p;
-		*le = (u32)last_eq;
+	if (!w)
+		return GW_NORM_TOO_LONG;
+	for (i = from; i < to && i < GW_ADDR_MAX; i++) {
+		u32 n = GW_UNTRACKED(w->olen);
+		u8 ch = GW_AB(w->buf, i);
+
+		if (n >= GW_ADDR_MAX)
+			break;
+		if (fold && gw_is_digit(ch)) {
+			if (n == 0 || GW_AB(w->out, n - 1) != '#')
+				GW_AB(w->out, n++) = '#';
+			else if (i > from && !gw_is_digit(GW_AB(w->buf, i - 1)))
+				GW_AB(w->out, n++) = '#';
+		} else {
+			GW_AB(w->out, n++) = ch;
+		}
+		GW_UNTRACKED(w->olen) = n;
 	}
+	return (int)w->olen;
 }
 
 /*
  * Normalise one envelope address (without angle brackets; the null path is
- * the empty string). Returns the normalised length, or a negative
- * gw_norm_error. out must hold GW_ADDR_MAX bytes.
+ * the empty string) into w->out. Returns the normalised length, or a
+ * negative gw_norm_error.
  */
-GW_INLINE int gw_normalize_address(const u8 *in, u32 in_len, u8 *out, const struct gw_norm_opts *o,
-				   bool is_sender)
+GW_INLINE int gw_normalize_into(struct gw_norm_work *w, const u8 *in, u32 in_len,
+				const struct gw_norm_opts *o, bool is_sender)
 {
-	u8 buf[GW_ADDR_MAX];
-	u32 ls, le, ds, de, i, n = 0;
-	int at;
+	u32 i;
+	int n;
 
 	if (in_len > GW_ADDR_MAX)
 		return GW_NORM_TOO_LONG;
 	for (i = 0; i < in_len && i < GW_ADDR_MAX; i++) {
 		if (in[i] < 0x20 || in[i] == 0x7f)
 			return GW_NORM_BAD_CHAR;
-		buf[i] = gw_ascii_lower(in[i]);
+		w->buf[i] = gw_ascii_lower(in[i]);
 	}
-	at = gw_addr_at(buf, in_len);
-	ls = 0;
-	if (at < 0) {
-		le = in_len;
-		ds = de = in_len;
-	} else {
-		le = (u32)at;
-		ds = (u32)at + 1;
-		de = in_len;
-	}
-	/* A fully qualified domain's trailing dot names the same domain. */
-	if (de > ds && buf[de - 1] == '.')
-		de--;
-
-	gw_srs_unwrap(buf, le, &ls, &le, &ds, &de);
-	gw_batv_unwrap(buf, &ls, &le);
-	if (o->strip_extension && le > ls + 1) {
-		int plus = gw_find_char(buf, ls + 1, le, '+');
-
-		if (plus > 0)
-			le = (u32)plus;
-	}
-
-	for (i = ls; i < le && i < GW_ADDR_MAX; i++) {
-		if (is_sender && o->verp_fold && gw_is_digit(buf[i])) {
-			if (n == 0 || out[n - 1] != '#')
-				out[n++] = '#';
-			else if (i > ls && !gw_is_digit(buf[i - 1]))
-				out[n++] = '#';
-			continue;
-		}
-		out[n++] = buf[i];
-	}
-	if (de > ds || at >= 0) {
-		if (n >= GW_ADDR_MAX)
+	w->len = in_len;
+	gw_norm_split(w);
+	gw_srs_unwrap(w);
+	gw_batv_unwrap(w);
+	if (o->strip_extension)
+		gw_norm_strip_extension(w);
+	w->olen = 0;
+	n = gw_norm_emit(w, w->ls, w->le, is_sender && o->verp_fold);
+	if (w->de > w->ds || w->at >= 0) {
+		if (n < 0 || n >= GW_ADDR_MAX)
 			return GW_NORM_TOO_LONG;
-		out[n++] = '@';
-		for (i = ds; i < de && i < GW_ADDR_MAX && n < GW_ADDR_MAX; i++)
-			out[n++] = buf[i];
+		w->out[n] = '@';
+		w->olen = (u32)n + 1;
+		n = gw_norm_emit(w, w->ds, w->de, 0);
 	}
-	return (int)n;
+	return n;
 }
+
+#ifndef __bpf__
+/* The same into out (GW_ADDR_MAX bytes), with the working memory on the stack. */
+GW_INLINE int gw_normalize_address(const u8 *in, u32 in_len, u8 *out, const struct gw_norm_opts *o,
+				   bool is_sender)
+{
+	struct gw_norm_work w;
+	int n = gw_normalize_into(&w, in, in_len, o, is_sender);
+
+	if (n > 0)
+		gw_memcpy(out, w.out, (u32)n);
+	return n;
+}
+#endif
 
 #endif /* GREYWALL_NORMALIZE_H */

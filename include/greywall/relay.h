@@ -143,14 +143,17 @@ enum gw_relay_addr_kind {
 };
 
 /* Address-list key: SipHash of (kind, "local@domain" or "@domain") with the table secret. */
-GW_INLINE u64 gw_relay_addr_fp(const u64 secret[2], u8 kind, const u8 *s, u16 len)
+GW_INLINE u64 gw_relay_addr_fp(const u64 secret[2], u8 kind, const struct gw_addr_bytes *a, u32 off,
+			       u16 len)
 {
 	struct gw_siphash h;
 
 	gw_siphash_init(&h, secret[0], secret[1]);
 	gw_siphash_byte(&h, 'L');
 	gw_siphash_byte(&h, kind);
-	gw_hash_str(&h, s, len);
+	gw_siphash_byte(&h, (u8)(len & 0xff));
+	gw_siphash_byte(&h, (u8)(len >> 8));
+	gw_hash_bytes(&h, a, off, len);
 	return gw_siphash_final(&h);
 }
 

@@ -54,65 +54,139 @@ struct gw_smtp_cmd {
 	u8 path[GW_ADDR_MAX];
 };
 
-GW_INLINE bool gw_kw_eq(const u8 *s, u32 len, const char *kw)
+/*
+ * The line the parser reads. In BPF it is a fixed buffer and every index is
+ * masked into it (gw_index), so a step that starts at an unknown offset still verifies;
+ * in user space it is the caller's bytes. Offsets never reach the mask: a
+ * line is at most GW_LINE_CAP bytes on both sides.
+ */
+#ifdef __bpf__
+/*
+ * RFC 5321 4.5.3.1.4 allows 512 octets with the CRLF; the relay filter
+ * passes longer lines and counts them. Every bound loop of the parser costs
+ * the verifier this many iterations.
+ */
+#define GW_LINE_CAP 512
+#else
+#define GW_LINE_CAP 1024 /* GW_SMTP_LINE_HARD */
+#endif
+#ifdef __bpf__
+struct gw_line {
+	u8 b[GW_LINE_CAP];
+};
+typedef const struct gw_line *gw_line_t;
+#define GW_LB(s, i) ((s)->b[gw_index((i), GW_LINE_CAP)])
+#else
+typedef const u8 *gw_line_t;
+#define GW_LB(s, i) ((s)[i])
+#endif
+
+/* s[off, off + len) equals kw, ignoring ASCII case (kw is lower case). */
+GW_INLINE bool gw_kw_eq(gw_line_t s, u32 off, u32 len, const char *kw)
 {
 	u32 i;
 
 	for (i = 0; kw[i]; i++)
-		if (i >= len || gw_ascii_lower(s[i]) != (u8)kw[i])
+		if (i >= len || gw_ascii_lower(GW_LB(s, off + i)) != (u8)kw[i])
 			return false;
 	return i == len;
 }
 
-GW_INLINE bool gw_kw_prefix(const u8 *s, u32 len, const char *kw)
+GW_INLINE bool gw_kw_prefix(gw_line_t s, u32 off, u32 len, const char *kw)
 {
 	u32 i;
 
 	for (i = 0; kw[i]; i++)
-		if (i >= len || gw_ascii_lower(s[i]) != (u8)kw[i])
+		if (i >= len || gw_ascii_lower(GW_LB(s, off + i)) != (u8)kw[i])
 			return false;
 	return true;
 }
 
-GW_INLINE u32 gw_skip_sp(const u8 *s, u32 len, u32 p)
+GW_STEP u32 gw_skip_sp(gw_line_t s, u32 len, u32 p)
 {
-	while (p < len && p < 4096 && (s[p] == ' ' || s[p] == '\t'))
+	if (!s)
+		return len;
+	while (p < len && p < GW_LINE_CAP && (GW_LB(s, p) == ' ' || GW_LB(s, p) == '\t'))
 		p++;
 	return p;
+}
+
+/* The end of the run of non-space bytes at p. */
+GW_STEP u32 gw_skip_token(gw_line_t s, u32 len, u32 p)
+{
+	if (!s)
+		return len;
+	while (p < len && p < GW_LINE_CAP && GW_LB(s, p) != ' ')
+		p++;
+	return p;
+}
+
+/* A decimal number of 1 to 19 digits filling s[start, end), or -1. */
+GW_STEP int gw_line_u64(gw_line_t s, u32 start, u32 end, u64 *out)
+{
+	u64 v = 0;
+	u32 i;
+
+	if (!s || !out || end <= start || end - start > 19)
+		return -1;
+	for (i = 0; i < 19 && start + i < end; i++) {
+		u8 ch = GW_LB(s, start + i);
+
+		if (!gw_is_digit(ch))
+			return -1;
+		v = v * 10 + (u64)(ch - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* A source route "@a,@b:" from p: the offset after the ':', or -1. */
+GW_STEP int gw_skip_route(gw_line_t s, u32 len, u32 p)
+{
+	if (!s)
+		return -1;
+	while (p < len && p < GW_LINE_CAP && GW_LB(s, p) != ':' && GW_LB(s, p) != '>')
+		p++;
+	if (p >= len || p >= GW_LINE_CAP || GW_LB(s, p) != ':')
+		return -1;
+	return (int)p + 1;
 }
 
 /*
  * Reverse-path or forward-path after "FROM:" / "TO:". Accepts <>, source
  * routes (<@a,@b:u@d>, which RFC 5321 says to ignore), quoted local parts,
- * and the bracketless form that lenient servers take.
+ * and the bracketless form that lenient servers take. Returns the offset
+ * after the path, or minus a gw_smtp_status.
  */
-GW_INLINE int gw_parse_path(const u8 *s, u32 len, u32 *pos, struct gw_smtp_cmd *c)
+GW_STEP int gw_parse_path(gw_line_t s, u32 len, u32 p, struct gw_smtp_cmd *c)
 {
-	u32 p = gw_skip_sp(s, len, *pos), n = 0;
 	bool bracket = false, quoted = false;
+	u32 n = 0;
 
-	if (p < len && s[p] == '<') {
+	if (!s || !c || len > GW_LINE_CAP)
+		return -GW_SMTP_BAD_PATH;
+	if (p < len && GW_LB(s, p) == '<') {
 		bracket = true;
 		p++;
-		if (p < len && s[p] == '@') {
-			while (p < len && p < 4096 && s[p] != ':' && s[p] != '>')
-				p++;
-			if (p >= len || s[p] != ':')
-				return GW_SMTP_BAD_PATH;
-			p++;
+		if (p < len && GW_LB(s, p) == '@') {
+			int route_end = gw_skip_route(s, len, p);
+
+			if (route_end < 0)
+				return -GW_SMTP_BAD_PATH;
+			p = (u32)route_end;
 		}
 	}
-	for (; p < len && p < 4096; p++) {
-		u8 ch = s[p];
+	for (; p < len && p < GW_LINE_CAP; p++) {
+		u8 ch = GW_LB(s, p);
 
 		if (ch < 0x20 || ch == 0x7f)
-			return GW_SMTP_BAD_PATH;
+			return -GW_SMTP_BAD_PATH;
 		if (quoted) {
 			if (ch == '\\' && p + 1 < len) {
 				if (n + 2 > GW_ADDR_MAX)
-					return GW_SMTP_BAD_PATH;
+					return -GW_SMTP_BAD_PATH;
 				c->path[n++] = ch;
-				c->path[n++] = s[++p];
+				c->path[n++] = GW_LB(s, ++p);
 				continue;
 			}
 			if (ch == '"')
@@ -125,20 +199,39 @@ GW_INLINE int gw_parse_path(const u8 *s, u32 len, u32 *pos, struct gw_smtp_cmd *
 			break;
 		}
 		if (n >= GW_ADDR_MAX)
-			return GW_SMTP_BAD_PATH;
+			return -GW_SMTP_BAD_PATH;
 		c->path[n++] = ch;
 	}
-	if (quoted || (bracket && (p >= len || s[p] != '>')))
-		return GW_SMTP_BAD_PATH;
+	if (quoted || (bracket && (p >= len || GW_LB(s, p) != '>')))
+		return -GW_SMTP_BAD_PATH;
 	if (bracket)
 		p++;
 	c->path_len = (u16)n;
-	*pos = p;
+	return (int)p;
+}
+
+/* One ESMTP parameter s[start, end): SIZE=, BODY=, SMTPUTF8. Others are the server's business. */
+GW_STEP int gw_parse_param(gw_line_t s, u32 start, u32 end, struct gw_smtp_cmd *c)
+{
+	u32 n = end - start;
+
+	if (!s || !c || end < start)
+		return GW_SMTP_SYNTAX;
+	if (gw_kw_prefix(s, start, n, "size=")) {
+		if (gw_line_u64(s, start + 5, end, &c->size) < 0)
+			return GW_SMTP_SYNTAX;
+	} else if (gw_kw_eq(s, start, n, "body=8bitmime")) {
+		c->flags |= GW_CMDF_8BITMIME;
+	} else if (gw_kw_eq(s, start, n, "body=binarymime")) {
+		c->flags |= GW_CMDF_BINARYMIME;
+	} else if (gw_kw_eq(s, start, n, "smtputf8")) {
+		c->flags |= GW_CMDF_SMTPUTF8;
+	}
 	return GW_SMTP_OK;
 }
 
-/* ESMTP parameters after the path: SIZE=, BODY=, SMTPUTF8. Others are the server's business. */
-GW_INLINE int gw_parse_params(const u8 *s, u32 len, u32 p, struct gw_smtp_cmd *c)
+/* The parameters after the path, at most 64 of them. */
+GW_INLINE int gw_parse_params(gw_line_t s, u32 len, u32 p, struct gw_smtp_cmd *c)
 {
 	u32 guard;
 
@@ -149,45 +242,72 @@ GW_INLINE int gw_parse_params(const u8 *s, u32 len, u32 p, struct gw_smtp_cmd *c
 		if (p >= len)
 			return GW_SMTP_OK;
 		start = p;
-		while (p < len && p < 4096 && s[p] != ' ')
-			p++;
-		end = p;
-		if (gw_kw_prefix(s + start, end - start, "size=")) {
-			if (!gw_parse_u64(s + start + 5, end - start - 5, &c->size))
-				return GW_SMTP_SYNTAX;
-		} else if (gw_kw_eq(s + start, end - start, "body=8bitmime")) {
-			c->flags |= GW_CMDF_8BITMIME;
-		} else if (gw_kw_eq(s + start, end - start, "body=binarymime")) {
-			c->flags |= GW_CMDF_BINARYMIME;
-		} else if (gw_kw_eq(s + start, end - start, "smtputf8")) {
-			c->flags |= GW_CMDF_SMTPUTF8;
-		}
+		end = gw_skip_token(s, len, p);
+		if (end <= start || gw_parse_param(s, start, end, c) != GW_SMTP_OK)
+			return GW_SMTP_SYNTAX;
+		p = end;
 	}
 	return GW_SMTP_SYNTAX;
 }
 
-GW_INLINE int gw_parse_envelope(const u8 *s, u32 len, u32 p, const char *kw, struct gw_smtp_cmd *c)
+/* MAIL FROM: / RCPT TO: (kw) from p: the path and its parameters. */
+GW_INLINE int gw_parse_envelope(gw_line_t s, u32 len, u32 p, const char *kw, struct gw_smtp_cmd *c)
 {
 	u32 kwlen = 0;
-	int rc;
+	int end;
 
 	while (kw[kwlen])
 		kwlen++;
 	p = gw_skip_sp(s, len, p);
-	if (p + kwlen > len || !gw_kw_prefix(s + p, kwlen, kw))
+	if (p + kwlen > len || !gw_kw_prefix(s, p, kwlen, kw))
 		return GW_SMTP_SYNTAX;
-	p += kwlen;
-	rc = gw_parse_path(s, len, &p, c);
-	if (rc != GW_SMTP_OK)
-		return rc;
-	return gw_parse_params(s, len, p, c);
+	end = gw_parse_path(s, len, gw_skip_sp(s, len, p + kwlen), c);
+	if (end < 0)
+		return -end;
+	return gw_parse_params(s, len, (u32)end, c);
+}
+
+/* The HELO/EHLO name from p, lower-cased into c->path. */
+GW_STEP int gw_parse_helo(gw_line_t s, u32 len, u32 p, struct gw_smtp_cmd *c)
+{
+	u32 n = 0;
+
+	if (!s || !c)
+		return GW_SMTP_SYNTAX;
+	while (p + n < len && p + n < GW_LINE_CAP && n < GW_HELO_MAX && GW_LB(s, p + n) != ' ') {
+		c->path[n] = gw_ascii_lower(GW_LB(s, p + n));
+		n++;
+	}
+	c->path_len = (u16)n;
+	return n == 0 ? GW_SMTP_SYNTAX : GW_SMTP_OK;
+}
+
+/* BDAT chunk-size [LAST] from p. */
+GW_STEP int gw_parse_bdat(gw_line_t s, u32 len, u32 p, struct gw_smtp_cmd *c)
+{
+	u32 start, end;
+
+	if (!s || !c)
+		return GW_SMTP_SYNTAX;
+	start = gw_skip_sp(s, len, p);
+	end = start;
+	while (end < len && end < GW_LINE_CAP && gw_is_digit(GW_LB(s, end)))
+		end++;
+	if (gw_line_u64(s, start, end, &c->size) < 0)
+		return GW_SMTP_SYNTAX;
+	end = gw_skip_sp(s, len, end);
+	if (end <= len && gw_kw_eq(s, end, len - end, "last"))
+		c->flags |= GW_CMDF_BDAT_LAST;
+	else if (end != len)
+		return GW_SMTP_SYNTAX;
+	return GW_SMTP_OK;
 }
 
 /*
  * Parse one command line. len excludes the CRLF (or bare LF). The caller
  * fills offset and len; this fills the rest.
  */
-GW_INLINE void gw_smtp_parse_command(const u8 *s, u32 len, struct gw_smtp_cmd *c)
+GW_INLINE void gw_smtp_parse_command(gw_line_t s, u32 len, struct gw_smtp_cmd *c)
 {
 	u32 vlen = 0, p;
 
@@ -196,55 +316,36 @@ GW_INLINE void gw_smtp_parse_command(const u8 *s, u32 len, struct gw_smtp_cmd *c
 	c->flags = 0;
 	c->path_len = 0;
 	c->size = 0;
-	while (vlen < len && vlen < 16 && s[vlen] != ' ')
+	if (len > GW_LINE_CAP)
+		len = GW_LINE_CAP;
+	while (vlen < len && vlen < 16 && GW_LB(s, vlen) != ' ')
 		vlen++;
 	p = vlen;
-	if (gw_kw_eq(s, vlen, "mail")) {
+	if (gw_kw_eq(s, 0, vlen, "mail")) {
 		c->verb = GW_CMD_MAIL;
 		c->status = (u8)gw_parse_envelope(s, len, p, "from:", c);
-	} else if (gw_kw_eq(s, vlen, "rcpt")) {
+	} else if (gw_kw_eq(s, 0, vlen, "rcpt")) {
 		c->verb = GW_CMD_RCPT;
 		c->status = (u8)gw_parse_envelope(s, len, p, "to:", c);
-	} else if (gw_kw_eq(s, vlen, "ehlo") || gw_kw_eq(s, vlen, "helo")) {
-		u32 start, n = 0;
-
-		c->verb = gw_ascii_lower(s[0]) == 'e' ? GW_CMD_EHLO : GW_CMD_HELO;
-		start = gw_skip_sp(s, len, p);
-		while (start + n < len && n < GW_HELO_MAX && s[start + n] != ' ') {
-			c->path[n] = gw_ascii_lower(s[start + n]);
-			n++;
-		}
-		c->path_len = (u16)n;
-		if (n == 0)
-			c->status = GW_SMTP_SYNTAX;
-	} else if (gw_kw_eq(s, vlen, "bdat")) {
-		u32 start = gw_skip_sp(s, len, p), end = start;
-
+	} else if (gw_kw_eq(s, 0, vlen, "ehlo") || gw_kw_eq(s, 0, vlen, "helo")) {
+		c->verb = gw_ascii_lower(GW_LB(s, 0)) == 'e' ? GW_CMD_EHLO : GW_CMD_HELO;
+		c->status = (u8)gw_parse_helo(s, len, gw_skip_sp(s, len, p), c);
+	} else if (gw_kw_eq(s, 0, vlen, "bdat")) {
 		c->verb = GW_CMD_BDAT;
-		while (end < len && end < 4096 && gw_is_digit(s[end]))
-			end++;
-		if (!gw_parse_u64(s + start, end - start, &c->size)) {
-			c->status = GW_SMTP_SYNTAX;
-			return;
-		}
-		end = gw_skip_sp(s, len, end);
-		if (gw_kw_eq(s + end, len - end, "last"))
-			c->flags |= GW_CMDF_BDAT_LAST;
-		else if (end != len)
-			c->status = GW_SMTP_SYNTAX;
-	} else if (gw_kw_eq(s, vlen, "data")) {
+		c->status = (u8)gw_parse_bdat(s, len, p, c);
+	} else if (gw_kw_eq(s, 0, vlen, "data")) {
 		c->verb = GW_CMD_DATA;
 		if (gw_skip_sp(s, len, p) != len)
 			c->status = GW_SMTP_SYNTAX;
-	} else if (gw_kw_eq(s, vlen, "rset")) {
+	} else if (gw_kw_eq(s, 0, vlen, "rset")) {
 		c->verb = GW_CMD_RSET;
-	} else if (gw_kw_eq(s, vlen, "quit")) {
+	} else if (gw_kw_eq(s, 0, vlen, "quit")) {
 		c->verb = GW_CMD_QUIT;
-	} else if (gw_kw_eq(s, vlen, "starttls")) {
+	} else if (gw_kw_eq(s, 0, vlen, "starttls")) {
 		c->verb = GW_CMD_STARTTLS;
 		if (gw_skip_sp(s, len, p) != len)
 			c->status = GW_SMTP_SYNTAX;
-	} else if (gw_kw_eq(s, vlen, "noop")) {
+	} else if (gw_kw_eq(s, 0, vlen, "noop")) {
 		c->verb = GW_CMD_NOOP;
 	}
 }

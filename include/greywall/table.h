@@ -129,6 +129,7 @@ struct gw_table {
 	struct gw_bucket *buckets;
 	u64 nbuckets;
 	u64 epoch;
+	u32 kind; /* gw_table_kind: how the BPF side finds its map */
 };
 
 #ifndef GW_TABLE_BUCKET
@@ -143,7 +144,7 @@ struct gw_table {
 #define GW_TABLE_STAT(t, field)                                                                    \
 	do {                                                                                       \
 		if ((t)->hdr)                                                                      \
-			gw_fetch_add64(&(t)->hdr->stats.field, 1);                                  \
+			gw_fetch_add64(&(t)->hdr->stats.field, 1);                                 \
 	} while (0)
 #endif
 
@@ -178,26 +179,55 @@ GW_INLINE u32 gw_table_rel(const struct gw_table *t, u64 now)
 	return now > t->epoch ? (u32)(now - t->epoch) : 0;
 }
 
-/* Returns the slot holding fp, or NULL. Never writes. */
-GW_INLINE struct gw_slot *gw_table_lookup(struct gw_table *t, u64 fp)
+/*
+ * Slots are named by their position in fp's probe sequence (bucket step *
+ * GW_SLOTS_PER_BUCKET + slot): the probe walks are steps, and a step returns
+ * a scalar, never a pointer.
+ */
+#define GW_POS_NONE  0xffffffffu
+#define GW_PROBE_POS (GW_TABLE_PROBE_BUCKETS * GW_SLOTS_PER_BUCKET)
+
+/* The slot at a position of fp's probe sequence. */
+GW_INLINE struct gw_slot *gw_table_slot_at(struct gw_table *t, u64 fp, int pos)
+{
+	struct gw_bucket *b;
+
+	if (pos < 0 || pos >= GW_PROBE_POS)
+		return NULL;
+	b = GW_TABLE_BUCKET(t, gw_table_probe(t, fp, (u32)pos / GW_SLOTS_PER_BUCKET));
+	if (!b)
+		return NULL;
+	return &b->slot[gw_index((u32)pos, GW_SLOTS_PER_BUCKET)];
+}
+
+/* The position holding fp, or -1. Never writes. */
+GW_STEP int gw_table_lookup_pos(struct gw_table *t, u64 fp)
 {
 	u32 i, s;
 
+	if (!t)
+		return -1;
 	for (i = 0; i < GW_TABLE_PROBE_BUCKETS; i++) {
 		struct gw_bucket *b = GW_TABLE_BUCKET(t, gw_table_probe(t, fp, i));
 
 		if (!b)
-			return NULL;
+			return -1;
 		for (s = 0; s < GW_SLOTS_PER_BUCKET; s++) {
 			u64 cur = gw_load64(&b->slot[s].fp);
 
 			if (cur == fp)
-				return &b->slot[s];
+				return (int)(i * GW_SLOTS_PER_BUCKET + s);
 			if (cur == GW_FP_EMPTY)
-				return NULL;
+				return -1;
 		}
 	}
-	return NULL;
+	return -1;
+}
+
+/* Returns the slot holding fp, or NULL. Never writes. */
+GW_INLINE struct gw_slot *gw_table_lookup(struct gw_table *t, u64 fp)
+{
+	return gw_table_slot_at(t, fp, gw_table_lookup_pos(t, fp));
 }
 
 /*
@@ -214,113 +244,172 @@ GW_INLINE bool gw_slot_read(struct gw_slot *slot, u64 fp, u64 *state)
 	return true;
 }
 
-/* After claiming a tombstone, the first copy of fp in probe order wins. */
-GW_INLINE struct gw_slot *gw_table_resolve_dup(struct gw_table *t, u64 fp, struct gw_slot *mine)
+/* After claiming the slot at position mine, the first copy of fp in probe order wins. */
+GW_STEP int gw_table_resolve_dup(struct gw_table *t, u64 fp, u32 mine)
 {
 	u32 i, s;
 
+	if (!t)
+		return -1;
 	for (i = 0; i < GW_TABLE_PROBE_BUCKETS; i++) {
 		struct gw_bucket *b = GW_TABLE_BUCKET(t, gw_table_probe(t, fp, i));
 
 		if (!b)
-			return mine;
+			return (int)mine;
 		for (s = 0; s < GW_SLOTS_PER_BUCKET; s++) {
-			struct gw_slot *sl = &b->slot[s];
+			if (i * GW_SLOTS_PER_BUCKET + s == mine)
+				return (int)mine;
+			if (gw_load64(&b->slot[s].fp) == fp) {
+				struct gw_slot *sl = gw_table_slot_at(t, fp, (int)mine);
 
-			if (sl == mine)
-				return mine;
-			if (gw_load64(&sl->fp) == fp) {
-				gw_cas64(&mine->fp, fp, GW_FP_TOMBSTONE);
-				return sl;
+				if (sl)
+					gw_cas64(&sl->fp, fp, GW_FP_TOMBSTONE);
+				return (int)(i * GW_SLOTS_PER_BUCKET + s);
 			}
 		}
 	}
-	return mine;
+	return (int)mine;
 }
 
 GW_INLINE bool gw_table_remove(struct gw_table *t, struct gw_slot *slot, u64 fp, u64 expected);
 
-/* Take over a tombstone for fp; the sweeper left DYING behind, which becomes unset. */
-GW_INLINE struct gw_slot *gw_table_take_tombstone(struct gw_table *t, struct gw_slot *tomb, u64 fp)
+/* Take over the tombstone at pos for fp; the sweeper left DYING behind, which becomes unset. */
+GW_STEP int gw_table_take_tombstone(struct gw_table *t, u32 pos, u64 fp)
 {
+	struct gw_slot *tomb;
 	u64 st;
 
-	if (gw_cas64(&tomb->fp, GW_FP_TOMBSTONE, fp) != GW_FP_TOMBSTONE)
-		return NULL;
+	if (!t)
+		return -1;
+	tomb = gw_table_slot_at(t, fp, (int)pos);
+	if (!tomb || gw_cas64(&tomb->fp, GW_FP_TOMBSTONE, fp) != GW_FP_TOMBSTONE)
+		return -1;
 	st = gw_load64(&tomb->state);
 	if (gw_state_kind(st) == GW_ST_DYING)
 		gw_cas64(&tomb->state, st, 0);
 	GW_TABLE_STAT(t, inserts);
-	return gw_table_resolve_dup(t, fp, tomb);
+	return gw_table_resolve_dup(t, fp, pos);
+}
+
+/* What a claim remembers while it walks the probe sequence. */
+struct gw_claim_scan {
+	u32 tomb;   /* the first tombstone, or GW_POS_NONE */
+	u32 victim; /* the oldest entry waiting for a retry, before any tombstone */
+	u64 victim_fp;
+	u64 victim_st;
+};
+
+enum gw_scan_result {
+	GW_SCAN_NEXT = 0,      /* fp is not in this bucket: go on */
+	GW_SCAN_FOUND = 0x100, /* | slot: fp is there */
+	GW_SCAN_EMPTY = 0x200, /* | slot: never used, so fp is absent from the sequence */
+};
+
+/* Slots [from, GW_SLOTS_PER_BUCKET) of bucket b, step i of fp's probe sequence. */
+GW_STEP int gw_bucket_scan(struct gw_bucket *b, u64 fp, u32 i, u32 from, struct gw_claim_scan *sc)
+{
+	u32 s;
+
+	if (!b || !sc)
+		return GW_SCAN_NEXT;
+	for (s = 0; s < GW_SLOTS_PER_BUCKET; s++) {
+		struct gw_slot *sl = &b->slot[s];
+		u64 cur, st;
+
+		if (s < from)
+			continue;
+		cur = gw_load64(&sl->fp);
+		if (cur == fp)
+			return GW_SCAN_FOUND | (int)s;
+		if (cur == GW_FP_EMPTY)
+			return GW_SCAN_EMPTY | (int)s;
+		if (cur == GW_FP_TOMBSTONE) {
+			if (sc->tomb == GW_POS_NONE)
+				sc->tomb = i * GW_SLOTS_PER_BUCKET + s;
+			continue;
+		}
+		if (sc->tomb != GW_POS_NONE)
+			continue;
+		st = gw_load64(&sl->state);
+		if (gw_state_kind(st) == GW_ST_GREY &&
+		    (sc->victim == GW_POS_NONE ||
+		     gw_state_first(st) < gw_state_first(sc->victim_st))) {
+			sc->victim = i * GW_SLOTS_PER_BUCKET + s;
+			sc->victim_fp = cur;
+			sc->victim_st = st;
+		}
+	}
+	return GW_SCAN_NEXT;
 }
 
 /*
- * Find fp or claim a slot for it. With no free slot in the probe sequence,
- * the oldest entry still waiting for a retry is evicted: under a flood of
- * unique triplets that is almost always spam that never retries, and failing
- * open instead would let the flood switch greylisting off. Passed entries are
- * never evicted; if nothing can go, returns NULL and the caller fails open.
+ * Find fp or claim a slot for it; returns its position or -1. With no free
+ * slot in the probe sequence, the oldest entry still waiting for a retry is
+ * evicted: under a flood of unique triplets that is almost always spam that
+ * never retries, and failing open instead would let the flood switch
+ * greylisting off. Passed entries are never evicted; if nothing can go, the
+ * caller fails open.
  */
-GW_INLINE struct gw_slot *gw_table_claim(struct gw_table *t, u64 fp)
+GW_STEP int gw_table_claim_pos(struct gw_table *t, u64 fp)
 {
-	struct gw_slot *tomb = NULL, *victim = NULL;
-	u64 victim_fp = 0, victim_st = 0;
-	u32 i, s;
+	struct gw_claim_scan sc = {GW_POS_NONE, GW_POS_NONE, 0, 0};
+	int got;
+	u32 i, k;
 
+	if (!t)
+		return -1;
 	for (i = 0; i < GW_TABLE_PROBE_BUCKETS; i++) {
 		struct gw_bucket *b = GW_TABLE_BUCKET(t, gw_table_probe(t, fp, i));
+		int r;
 
 		if (!b)
-			return NULL;
-		for (s = 0; s < GW_SLOTS_PER_BUCKET; s++) {
-			struct gw_slot *sl = &b->slot[s];
-			u64 cur = gw_load64(&sl->fp);
+			return -1;
+		r = gw_bucket_scan(b, fp, i, 0, &sc);
+		/* An EMPTY slot only ever turns into a key, so this ends within a bucket. */
+		for (k = 0; k < GW_SLOTS_PER_BUCKET && (r & GW_SCAN_EMPTY); k++) {
+			u32 s = (u32)r % GW_SLOTS_PER_BUCKET;
 
-			if (cur == GW_FP_EMPTY) {
-				/* fp is absent: reuse the first tombstone before this point. */
-				if (tomb) {
-					struct gw_slot *got = gw_table_take_tombstone(t, tomb, fp);
-
-					if (got)
-						return got;
-					tomb = NULL;
-				}
-				cur = gw_cas64(&sl->fp, GW_FP_EMPTY, fp);
-				if (cur == GW_FP_EMPTY) {
-					GW_TABLE_STAT(t, inserts);
-					/* a racing claim may have put fp in an earlier tombstone */
-					return gw_table_resolve_dup(t, fp, sl);
-				}
+			/* fp is absent: reuse the first tombstone before this point. */
+			if (sc.tomb != GW_POS_NONE) {
+				got = gw_table_take_tombstone(t, sc.tomb, fp);
+				if (got >= 0)
+					return got;
+				sc.tomb = GW_POS_NONE;
 			}
-			if (cur == fp)
-				return sl;
-			if (cur == GW_FP_TOMBSTONE) {
-				if (!tomb)
-					tomb = sl;
-			} else if (!tomb) {
-				u64 st = gw_load64(&sl->state);
-
-				if (gw_state_kind(st) == GW_ST_GREY &&
-				    (!victim || gw_state_first(st) < gw_state_first(victim_st))) {
-					victim = sl;
-					victim_fp = cur;
-					victim_st = st;
-				}
+			if (gw_cas64(&b->slot[s].fp, GW_FP_EMPTY, fp) == GW_FP_EMPTY) {
+				GW_TABLE_STAT(t, inserts);
+				/* a racing claim may have put fp in an earlier tombstone */
+				return gw_table_resolve_dup(t, fp, i * GW_SLOTS_PER_BUCKET + s);
 			}
+			/* someone else took the slot: look at it again, then go on */
+			r = gw_bucket_scan(b, fp, i, s, &sc);
+		}
+		if (r & GW_SCAN_FOUND)
+			return (int)(i * GW_SLOTS_PER_BUCKET + (u32)r % GW_SLOTS_PER_BUCKET);
+		if (r & GW_SCAN_EMPTY)
+			return -1; /* four lost races in one bucket: fail open */
+	}
+	if (sc.tomb == GW_POS_NONE && sc.victim != GW_POS_NONE) {
+		struct gw_slot *sl = gw_table_slot_at(t, fp, (int)sc.victim);
+
+		if (sl && gw_table_remove(t, sl, sc.victim_fp, sc.victim_st)) {
+			sc.tomb = sc.victim;
+			GW_TABLE_STAT(t, evicted);
 		}
 	}
-	if (!tomb && victim && gw_table_remove(t, victim, victim_fp, victim_st)) {
-		tomb = victim;
-		GW_TABLE_STAT(t, evicted);
-	}
-	if (tomb) {
-		struct gw_slot *sl = gw_table_take_tombstone(t, tomb, fp);
-
-		if (sl)
-			return sl;
+	if (sc.tomb != GW_POS_NONE) {
+		got = gw_table_take_tombstone(t, sc.tomb, fp);
+		if (got >= 0)
+			return got;
 	}
 	GW_TABLE_STAT(t, full);
-	return NULL;
+	return -1;
+}
+
+/* The slot of fp, claimed if need be, or NULL: the caller fails open. */
+GW_INLINE struct gw_slot *gw_table_claim(struct gw_table *t, u64 fp)
+{
+	return gw_table_slot_at(t, fp, gw_table_claim_pos(t, fp));
 }
 
 /*

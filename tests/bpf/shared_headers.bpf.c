@@ -16,8 +16,8 @@
 struct scratch {
 	struct gw_triplet trip;
 	struct gw_smtp_cmd cmd;
-	u8 line[512];
-	u8 norm[GW_ADDR_MAX];
+	u8 line[GW_LINE_CAP];
+	struct gw_norm_work norm;
 	struct gw_config cfg;
 	u64 secret[2];
 	struct gw_table triplets, awl;
@@ -30,14 +30,14 @@ struct scratch scratch;
 SEC("xdp") int check_parse(struct xdp_md *ctx)
 {
 	(void)ctx;
-	gw_smtp_parse_command(scratch.line, 100, &scratch.cmd);
+	gw_smtp_parse_command((gw_line_t)scratch.line, 100, &scratch.cmd);
 	return scratch.cmd.verb == GW_CMD_RCPT ? XDP_TX : XDP_PASS;
 }
 
 SEC("xdp") int check_normalize(struct xdp_md *ctx)
 {
 	(void)ctx;
-	return gw_normalize_address(scratch.cmd.path, 64, scratch.norm, &scratch.cfg.norm, true) > 0
+	return gw_normalize_into(&scratch.norm, scratch.cmd.path, 64, &scratch.cfg.norm, true) > 0
 		   ? XDP_TX
 		   : XDP_PASS;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * Load a BPF object the way bpftool does and print what the verifier said:
- * instructions processed per program, or the tail of the log on a refusal.
+ * instructions processed per program, or the tail of the log on a refusal
+ * (all of it at log level 2 and above).
  * Usage: verifier_log OBJECT [log_level [PROGRAM]]
  */
 #include <bpf/bpf.h>
@@ -11,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LOG_SIZE (256u << 20)
+#define LOG_SIZE ((1u << 30) - 1) /* the kernel caps a log at UINT_MAX >> 2 */
 
 int main(int argc, char **argv)
 {
@@ -43,7 +44,7 @@ int main(int argc, char **argv)
 	err = bpf_object__load(obj);
 	if (err) {
 		size_t n = strlen(log);
-		const char *tail = n > 6000 ? log + n - 6000 : log;
+		const char *tail = n > 6000 && level < 2 ? log + n - 6000 : log;
 
 		fprintf(stderr, "%s: the verifier refused it (%s):\n%s\n", argv[1], strerror(-err),
 			tail);

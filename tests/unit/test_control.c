@@ -100,8 +100,8 @@ static int pol_setup(void **state)
 	char err[128];
 
 	gw_daemon_config_defaults(&f->cfg);
-	f->trip = (struct gw_table){&f->th, calloc(256, 64), 256, 0};
-	f->awl = (struct gw_table){&f->ah, calloc(64, 64), 64, 0};
+	f->trip = (struct gw_table){&f->th, calloc(256, 64), 256, 0, GW_TABLE_TRIPLETS};
+	f->awl = (struct gw_table){&f->ah, calloc(64, 64), 64, 0, GW_TABLE_AWL};
 	f->secret[0] = 1;
 	f->secret[1] = 2;
 	f->ctx.cfg = &f->cfg;

@@ -94,10 +94,10 @@ static void test_too_long(void **state)
 static void test_batv_tag_shape(void **state)
 {
 	(void)state;
-	assert_true(gw_is_batv_tag((const u8 *)"1234abcdef", 10));
-	assert_false(gw_is_batv_tag((const u8 *)"a234abcdef", 10)); /* key must be a digit */
-	assert_false(gw_is_batv_tag((const u8 *)"1234abcdeg", 10)); /* hash must be hex */
-	assert_false(gw_is_batv_tag((const u8 *)"1234abcde", 9));
+	assert_true(gw_is_batv_tag((const u8 *)"1234abcdef", 0, 10));
+	assert_false(gw_is_batv_tag((const u8 *)"a234abcdef", 0, 10)); /* key must be a digit */
+	assert_false(gw_is_batv_tag((const u8 *)"1234abcdeg", 0, 10)); /* hash must be hex */
+	assert_false(gw_is_batv_tag((const u8 *)"1234abcde", 0, 9));
 }
 
 int main(void)

@@ -2,6 +2,7 @@
 /* SipHash-2-4 against the reference vectors of the SipHash paper (appendix A, vectors.h). */
 #include "unit.h"
 
+#include "greywall/policy.h"
 #include "greywall/siphash.h"
 
 static const u64 k0 = 0x0706050403020100ULL, k1 = 0x0f0e0d0c0b0a0908ULL;
@@ -63,6 +64,35 @@ static void test_key_changes_output(void **state)
 	assert_int_not_equal(gw_siphash24(k0, k1, "a@b", 3), gw_siphash24(k0 + 1, k1, "a@b", 3));
 }
 
+/* The word-at-a-time step the BPF side uses hashes exactly what byte-wise feeding does. */
+static void test_hash_bytes_equals_bytewise(void **state)
+{
+	struct gw_addr_bytes a;
+	unsigned pre, off, len, i;
+
+	(void)state;
+	for (i = 0; i < GW_ADDR_MAX; i++)
+		a.b[i] = (u8)(i * 7 + 3);
+	for (pre = 0; pre < 9; pre++) {
+		for (off = 0; off < 9; off += 4) {
+			for (len = 0; off + len <= GW_ADDR_MAX; len++) {
+				struct gw_siphash x, y;
+
+				gw_siphash_init(&x, k0, k1);
+				gw_siphash_init(&y, k0, k1);
+				for (i = 0; i < pre; i++) {
+					gw_siphash_byte(&x, (u8)i);
+					gw_siphash_byte(&y, (u8)i);
+				}
+				for (i = 0; i < len; i++)
+					gw_siphash_byte(&x, a.b[off + i]);
+				assert_int_equal(gw_hash_bytes(&y, &a, off, len), 0);
+				assert_int_equal(gw_siphash_final(&x), gw_siphash_final(&y));
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -70,6 +100,7 @@ int main(void)
 	    cmocka_unit_test(test_reference_vectors),
 	    cmocka_unit_test(test_streaming_equals_oneshot),
 	    cmocka_unit_test(test_key_changes_output),
+	    cmocka_unit_test(test_hash_bytes_equals_bytewise),
 	};
 	return cmocka_run_group_tests_name("siphash", tests, NULL, NULL);
 }
