@@ -129,7 +129,11 @@ $(XDP_PASS_OBJ): tests/bpf/xdp_pass.bpf.c
 	$(CLANG) -target bpf -mcpu=v3 -O2 -g -Wall -Werror \
 		-I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
 
-bpf: $(BPF_OBJ) $(BUILD)/tools/verifier_log $(BPF_TEST_BIN) $(XDP_PASS_OBJ)
+$(BUILD)/greywall-relay-config: tools/relay_config.c $(wildcard include/greywall/*.h)
+	$(CC) $(CFLAGS) $< -o $@ -lbpf
+
+bpf: $(BPF_OBJ) $(BUILD)/tools/verifier_log $(BPF_TEST_BIN) $(XDP_PASS_OBJ) \
+	$(BUILD)/greywall-relay-config
 
 bpf-verify: bpf
 	$(BUILD)/tools/verifier_log $(BPF_OBJ)

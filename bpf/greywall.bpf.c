@@ -448,7 +448,7 @@ int greywall_xdp(struct xdp_md *ctx)
 	int rc, action = XDP_PASS;
 	u32 seq, i;
 
-	rc = gw_parse_frame(data, data_end, &pkt);
+	rc = gw_parse_frame(data, data_end, (u32)(data_end - data), &pkt);
 	if (rc < 0)
 		return XDP_PASS;
 	cfg = gw_relay_config();
@@ -709,7 +709,7 @@ int greywall_tc_egress(struct __sk_buff *skb)
 		bpf_skb_pull_data(skb, skb->len < 128 ? skb->len : 128);
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
-	if (gw_parse_frame(data, data_end, &pkt) != 0)
+	if (gw_parse_frame(data, data_end, skb->len, &pkt) != 0)
 		return TC_ACT_OK;
 	cfg = gw_relay_config();
 	if (!cfg || pkt.tcp->source != bpf_htons(cfg->smtp_port))

@@ -128,9 +128,12 @@ static __always_inline int gw_parse_tcp(struct gw_cursor *c, void *data_end, str
 /*
  * Parse a frame down to TCP. Returns 0 for a TCP segment, 1 for something
  * that is not ours to look at (not TCP, a fragment, an IPv6 extension chain:
- * pkt says which), -1 for a malformed or truncated frame.
+ * pkt says which), -1 for a malformed or truncated frame. frame_len is the
+ * whole frame: an skb's payload may lie past data_end, in paged data that
+ * the helpers read.
  */
-static __always_inline int gw_parse_frame(void *data, void *data_end, struct gw_pkt *pkt)
+static __always_inline int gw_parse_frame(void *data, void *data_end, u32 frame_len,
+					  struct gw_pkt *pkt)
 {
 	struct gw_cursor c = {.pos = data};
 	struct iphdr *ip4 = NULL;
@@ -138,7 +141,7 @@ static __always_inline int gw_parse_frame(void *data, void *data_end, struct gw_
 	int l3_payload, hlen;
 	u16 proto;
 
-	pkt->frame_len = data_end - data;
+	pkt->frame_len = frame_len;
 	pkt->fragment = 0;
 	pkt->ext_headers = 0;
 	if (gw_parse_eth(&c, data_end, &pkt->eth, &proto) < 0)

@@ -333,8 +333,9 @@ static void case_unseen_rcpt_greylisted(void)
 		CHECK(run_prog(tc_fd, &in, &out) == 0, "221 passes TC");
 		CHECK(tcp_u32(&out, 4) == s.sseq, "221's seq moved past our reply (%u, want %u)",
 		      tcp_u32(&out, 4), s.sseq);
-		CHECK(tcp_u32(&out, 8) == s.cseq + 6, "221's ack covers the removed line (%u, want %u)",
-		      tcp_u32(&out, 8), s.cseq + 6);
+		CHECK(tcp_u32(&out, 8) == s.cseq + 6,
+		      "221's ack covers the removed line (%u, want %u)", tcp_u32(&out, 8),
+		      s.cseq + 6);
 		CHECK(frame_csums_ok(&out), "translated 221 has valid checksums");
 	}
 }
