@@ -132,8 +132,12 @@ $(XDP_PASS_OBJ): tests/bpf/xdp_pass.bpf.c
 $(BUILD)/greywall-relay-config: tools/relay_config.c $(wildcard include/greywall/*.h)
 	$(CC) $(CFLAGS) $< -o $@ -lbpf
 
+$(BUILD)/tools/bench/bpf_bench: tools/bench/bpf_bench.c $(wildcard include/greywall/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ -lbpf
+
 bpf: $(BPF_OBJ) $(BUILD)/tools/verifier_log $(BPF_TEST_BIN) $(XDP_PASS_OBJ) \
-	$(BUILD)/greywall-relay-config
+	$(BUILD)/greywall-relay-config $(BUILD)/tools/bench/bpf_bench
 
 bpf-verify: bpf
 	$(BUILD)/tools/verifier_log $(BPF_OBJ)

@@ -197,7 +197,7 @@ GW_INLINE struct gw_slot *gw_table_slot_at(struct gw_table *t, u64 fp, int pos)
 	b = GW_TABLE_BUCKET(t, gw_table_probe(t, fp, (u32)pos / GW_SLOTS_PER_BUCKET));
 	if (!b)
 		return NULL;
-	return &b->slot[gw_index((u32)pos, GW_SLOTS_PER_BUCKET)];
+	return &b->slot[gw_index((u32)pos % GW_SLOTS_PER_BUCKET, GW_SLOTS_PER_BUCKET)];
 }
 
 /* The position holding fp, or -1. Never writes. */
