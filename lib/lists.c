@@ -330,7 +330,7 @@ static u8 address_color(const struct gw_lists *l, u8 type, const u8 *a, u16 len)
 	k[0] = type;
 	memcpy(k + 1, a, len);
 	color = lookup_color(l, k, (u16)(len + 1));
-	at = gw_addr_at(a, len);
+	at = gw_addr_last_at((const struct gw_addr_bytes *)a, len);
 	if (at >= 0) {
 		/* "@domain" entries: the type byte, then the address from its '@' on. */
 		k[at] = type;

@@ -22,27 +22,6 @@ enum gw_norm_error {
 	GW_NORM_BAD_CHAR = -2,
 };
 
-/* Index of the '@' that separates local part and domain, or -1. */
-GW_INLINE int gw_addr_at(const u8 *a, u32 len)
-{
-	int i, at = -1;
-
-	for (i = 0; i < (int)len && i < GW_ADDR_MAX; i++)
-		if (a[i] == '@')
-			at = i;
-	return at;
-}
-
-GW_INLINE bool gw_has_prefix(const u8 *s, u32 len, const char *prefix)
-{
-	u32 i;
-
-	for (i = 0; prefix[i]; i++)
-		if (i >= len || s[i] != (u8)prefix[i])
-			return false;
-	return true;
-}
-
 /* A byte of an address buffer (GW_ADDR_MAX bytes), at an offset the verifier may not bound. */
 #define GW_AB(b, i) ((b)[gw_index((i), GW_ADDR_MAX)])
 

@@ -254,9 +254,9 @@ GW_INLINE u32 gw_min_of(u64 now, u64 epoch)
 GW_INLINE bool gw_is_exempt_rcpt(const u8 *rcpt, u16 len)
 {
 	/* Normalised recipient: compare the local part only. */
-	if (len >= 10 && gw_has_prefix(rcpt, len, "postmaster") && (len == 10 || rcpt[10] == '@'))
+	if (len >= 10 && gw_buf_prefix(rcpt, 0, len, "postmaster") && (len == 10 || rcpt[10] == '@'))
 		return true;
-	if (len >= 5 && gw_has_prefix(rcpt, len, "abuse") && (len == 5 || rcpt[5] == '@'))
+	if (len >= 5 && gw_buf_prefix(rcpt, 0, len, "abuse") && (len == 5 || rcpt[5] == '@'))
 		return true;
 	return false;
 }
