@@ -120,7 +120,7 @@ $(BUILD)/tools/verifier_log: tests/bpf/verifier_log.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ -lbpf
 
-$(BPF_TEST_BIN): tests/bpf/test_relay.c $(LIB) $(wildcard include/greywall/*.h)
+$(BPF_TEST_BIN): tests/bpf/test_relay.c tests/bpf/tcp_frame.h $(LIB) $(wildcard include/greywall/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ $(LIB) -lbpf
 
@@ -132,9 +132,9 @@ $(XDP_PASS_OBJ): tests/bpf/xdp_pass.bpf.c
 $(BUILD)/greywall-relay-config: tools/relay_config.c $(wildcard include/greywall/*.h)
 	$(CC) $(CFLAGS) $< -o $@ -lbpf
 
-$(BUILD)/tools/bench/bpf_bench: tools/bench/bpf_bench.c $(wildcard include/greywall/*.h)
+$(BUILD)/tools/bench/bpf_bench: tools/bench/bpf_bench.c tests/bpf/tcp_frame.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< -o $@ -lbpf
+	$(CC) $(CFLAGS) -Itests/bpf $< -o $@ -lbpf
 
 bpf: $(BPF_OBJ) $(BUILD)/tools/verifier_log $(BPF_TEST_BIN) $(XDP_PASS_OBJ) \
 	$(BUILD)/greywall-relay-config $(BUILD)/tools/bench/bpf_bench
