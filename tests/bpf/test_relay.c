@@ -38,28 +38,44 @@ static struct gw_relay_config cfg;
 		}                                                                                  \
 	} while (0)
 
-/* Both checksums of an IPv4/TCP frame verify. */
+/* The IP header checksum (IPv4) and the TCP checksum of a frame verify. */
 static int frame_csums_ok(const struct frame *f)
 {
-	const u8 *ip = f->b + 14, *tcp = ip + 20;
-	u32 tcp_len = (u32)(ip[2] << 8 | ip[3]) - 20;
-	u8 ph[12];
+	u32 l3, l4, tcp_len, sum;
+	const u8 *ip;
+	u8 ph[40];
+	int v6;
 
-	if (csum_fold(csum_add(0, ip, 20)) != 0)
-		return 0;
-	memcpy(ph, ip + 12, 8);
-	ph[8] = 0;
-	ph[9] = 6;
-	ph[10] = (u8)(tcp_len >> 8);
-	ph[11] = (u8)tcp_len;
-	return csum_fold(csum_add(csum_add(0, ph, 12), tcp, tcp_len)) == 0;
+	frame_offsets(f, &l3, &l4, &v6);
+	ip = f->b + l3;
+	if (v6) {
+		tcp_len = (u32)(ip[4] << 8 | ip[5]);
+		memcpy(ph, ip + 8, 32);
+		memset(ph + 32, 0, 8);
+		put32(ph + 32, tcp_len);
+		ph[39] = 6;
+		sum = csum_add(0, ph, 40);
+	} else {
+		if (csum_fold(csum_add(0, ip, 20)) != 0)
+			return 0;
+		tcp_len = (u32)(ip[2] << 8 | ip[3]) - (l4 - l3);
+		memcpy(ph, ip + 12, 8);
+		ph[8] = 0;
+		ph[9] = 6;
+		put16(ph + 10, (u16)tcp_len);
+		sum = csum_add(0, ph, 12);
+	}
+	return csum_fold(csum_add(sum, f->b + l4, tcp_len)) == 0;
 }
 
+/* A 32-bit field at off bytes into the frame's TCP header. */
 static u32 tcp_u32(const struct frame *f, u32 off)
 {
-	u32 v;
+	u32 l3, l4, v;
+	int v6;
 
-	memcpy(&v, f->b + 14 + 20 + off, 4);
+	frame_offsets(f, &l3, &l4, &v6);
+	memcpy(&v, f->b + l4 + off, 4);
 	return ntohl(v);
 }
 
@@ -103,6 +119,7 @@ static void set_clock_offset(s64 offset_ns)
 /* One TCP connection; the seq numbers each side has sent so far (their view). */
 struct session {
 	struct endpoint client, server;
+	struct frame_shape shape;
 	u32 cseq, sseq;
 	const char *name;
 };
@@ -123,13 +140,29 @@ static void session_init(struct session *s, const char *name, u32 client_ip, u16
 	s->sseq = 500000;
 }
 
+/* An IPv6 session from fd00:0:0:<net>::<host> to fd00::2, optionally VLAN-tagged. */
+static void session_init6(struct session *s, const char *name, u16 net, u16 host, u16 port,
+			  u16 vlan)
+{
+	static const u8 server6[16] = {0xfd, [15] = 2};
+
+	session_init(s, name, 0, port);
+	s->shape.v6 = 1;
+	s->shape.vlan = vlan;
+	s->client.ip6[0] = 0xfd;
+	put16(s->client.ip6 + 6, net);
+	put16(s->client.ip6 + 14, host);
+	memcpy(s->server.ip6, server6, 16);
+}
+
 /* A client segment through XDP; returns the action, out holds the frame. */
 static int client_send(struct session *s, const char *payload, struct frame *out)
 {
 	struct frame in;
 	int act;
 
-	build4(&in, &s->client, &s->server, s->cseq, s->sseq, F_ACK | F_PSH, 502, payload);
+	build_frame(&in, &s->client, &s->server, s->cseq, s->sseq, F_ACK | F_PSH, 502, payload,
+		    &s->shape);
 	act = run_prog(xdp_fd, &in, out);
 	s->cseq += (u32)strlen(payload);
 	return act;
@@ -141,7 +174,8 @@ static int server_send(struct session *s, const char *payload, struct frame *out
 	struct frame in;
 	int act;
 
-	build4(&in, &s->server, &s->client, s->sseq, s->cseq, F_ACK | F_PSH, 510, payload);
+	build_frame(&in, &s->server, &s->client, s->sseq, s->cseq, F_ACK | F_PSH, 510, payload,
+		    &s->shape);
 	act = run_prog(tc_fd, &in, out);
 	s->sseq += (u32)strlen(payload);
 	return act;
@@ -152,10 +186,11 @@ static void session_open(struct session *s, const char *ehlo_reply, struct frame
 {
 	struct frame in, out;
 
-	build4(&in, &s->client, &s->server, s->cseq, 0, F_SYN, 64240, NULL);
+	build_frame(&in, &s->client, &s->server, s->cseq, 0, F_SYN, 64240, NULL, &s->shape);
 	CHECK(run_prog(xdp_fd, &in, &out) == XDP_PASS, "%s: SYN passes", s->name);
 	s->cseq++;
-	build4(&in, &s->server, &s->client, s->sseq, s->cseq, F_SYN | F_ACK, 65160, NULL);
+	build_frame(&in, &s->server, &s->client, s->sseq, s->cseq, F_SYN | F_ACK, 65160, NULL,
+		    &s->shape);
 	CHECK(run_prog(tc_fd, &in, &out) == 0 /* TC_ACT_OK */, "%s: SYN-ACK passes", s->name);
 	s->sseq++;
 	server_send(s, "220 mx.example ESMTP\r\n", &out);
@@ -176,7 +211,8 @@ static void session_open(struct session *s, const char *ehlo_reply, struct frame
 static void expected_reply(struct frame *exp, const struct session *s, u32 rcpt_seq, u32 rcpt_len,
 			   const char *text)
 {
-	build4(exp, &s->server, &s->client, s->sseq, rcpt_seq + rcpt_len, F_ACK | F_PSH, 510, text);
+	build_frame(exp, &s->server, &s->client, s->sseq, rcpt_seq + rcpt_len, F_ACK | F_PSH, 510,
+		    text, &s->shape);
 }
 
 static void dump_diff(const struct frame *got, const struct frame *want)
@@ -355,8 +391,8 @@ static void case_fail_open(void)
 
 static void case_non_smtp_untouched(void)
 {
-	struct endpoint a = {{2, 0, 0, 0, 0, 1}, 0xc6120301, 40010};
-	struct endpoint b = {{2, 0, 0, 0, 0, 2}, 0xc6120002, 80};
+	struct endpoint a = {.mac = {2, 0, 0, 0, 0, 1}, .ip = 0xc6120301, .port = 40010};
+	struct endpoint b = {.mac = {2, 0, 0, 0, 0, 2}, .ip = 0xc6120002, .port = 80};
 	struct frame in, out;
 	u64 pkts = stat_sum(GW_RS_PACKETS);
 
@@ -367,6 +403,163 @@ static void case_non_smtp_untouched(void)
 	CHECK(run_prog(tc_fd, &in, &out) == 0, "HTTP passes TC");
 	CHECK(out.len == in.len && !memcmp(out.b, in.b, in.len), "HTTP frame unchanged by TC");
 	CHECK(stat_sum(GW_RS_PACKETS) == pkts, "not counted as SMTP");
+}
+
+/*
+ * Session s is open; its RCPT line gets our reply rendered from tmpl. The
+ * frame must be exactly the expected one. Returns the reply's length.
+ */
+static u32 expect_reply_frame(struct session *s, const char *rcpt_line, const char *rcpt,
+			      const char *tmpl, u32 seconds, const char *what)
+{
+	struct gw_reply_vars v = {.rcpt = rcpt, .sender = "", .seconds = seconds};
+	struct frame out, exp;
+	char text[512];
+	int len = gw_reply_render(tmpl, &v, text, sizeof(text));
+
+	expected_reply(&exp, s, s->cseq, (u32)strlen(rcpt_line), text);
+	CHECK(client_send(s, rcpt_line, &out) == XDP_TX, "%s: answered with XDP_TX", what);
+	CHECK(out.len == exp.len && !memcmp(out.b, exp.b, exp.len),
+	      "%s: the reply frame is exactly the expected one", what);
+	if (out.len != exp.len || memcmp(out.b, exp.b, exp.len))
+		dump_diff(&out, &exp);
+	return len > 0 ? (u32)len : 0;
+}
+
+/* The client acks our reply and sends QUIT: seq and ack come out in the server's view. */
+static void expect_quit_translated(struct session *s, u32 rcpt_len, u32 reply_len)
+{
+	struct frame in, out;
+
+	s->sseq += reply_len;
+	build_frame(&in, &s->client, &s->server, s->cseq, s->sseq, F_ACK | F_PSH, 502, "QUIT\r\n",
+		    &s->shape);
+	CHECK(run_prog(xdp_fd, &in, &out) == XDP_PASS, "%s: QUIT passes", s->name);
+	CHECK(tcp_u32(&out, 4) == s->cseq - rcpt_len, "%s: QUIT's seq lost the RCPT line",
+	      s->name);
+	CHECK(tcp_u32(&out, 8) == s->sseq - reply_len, "%s: QUIT's ack lost our reply", s->name);
+	CHECK(frame_csums_ok(&out), "%s: translated QUIT has valid checksums", s->name);
+}
+
+static void case_ipv6_and_vlan(void)
+{
+	const char *rcpt_line = "RCPT TO:<ivan@rcpt.example>\r\n";
+	struct session s;
+	struct frame ehlo_out;
+	u32 reply_len;
+
+	printf("case: IPv6, VLAN-tagged IPv4 and VLAN-tagged IPv6 get exact 450 frames\n");
+	session_init6(&s, "ipv6", 0x10, 1, 40020, 0);
+	session_open(&s, EHLO_REPLY, &ehlo_out);
+	CHECK(memmem(ehlo_out.b, ehlo_out.len, "250-XIPELINING\r\n", 16) != NULL,
+	      "ipv6: PIPELINING masked");
+	CHECK(frame_csums_ok(&ehlo_out), "ipv6: masked EHLO reply has a valid TCP checksum");
+	reply_len = expect_reply_frame(&s, rcpt_line, "ivan@rcpt.example",
+				       GW_REPLY_GREYLIST_DEFAULT, 300, "ipv6 unseen RCPT");
+	expect_quit_translated(&s, (u32)strlen(rcpt_line), reply_len);
+
+	session_init(&s, "vlan4", 0xc6120801, 40021); /* 198.18.8.1 */
+	s.shape.vlan = 100;
+	session_open(&s, EHLO_REPLY, NULL);
+	reply_len = expect_reply_frame(&s, rcpt_line, "ivan@rcpt.example",
+				       GW_REPLY_GREYLIST_DEFAULT, 300, "vlan-tagged IPv4 RCPT");
+	expect_quit_translated(&s, (u32)strlen(rcpt_line), reply_len);
+
+	session_init6(&s, "vlan6", 0x11, 1, 40022, 4094);
+	session_open(&s, EHLO_REPLY, NULL);
+	reply_len = expect_reply_frame(&s, rcpt_line, "ivan@rcpt.example",
+				       GW_REPLY_GREYLIST_DEFAULT, 300, "vlan-tagged IPv6 RCPT");
+	expect_quit_translated(&s, (u32)strlen(rcpt_line), reply_len);
+}
+
+static void case_starttls(void)
+{
+	struct session s;
+	struct frame in, out;
+	u64 tls = stat_sum(GW_RS_TLS_GREYLISTED);
+
+	printf("case: STARTTLS from an unknown client network -> 421; after the delay it passes\n");
+	session_init(&s, "tls", 0xc6120901, 40030); /* 198.18.9.1 */
+	session_open(&s, EHLO_REPLY, NULL);
+	expect_reply_frame(&s, "STARTTLS\r\n", "", GW_REPLY_TLS_DEFAULT, 0, "unknown STARTTLS");
+	CHECK(stat_sum(GW_RS_TLS_GREYLISTED) == tls + 1, "tls greylist counted");
+
+	set_clock_offset(301LL * 1000000000LL);
+	session_init(&s, "tls-retry", 0xc6120902, 40031); /* same /24, same HELO */
+	session_open(&s, EHLO_REPLY, NULL);
+	CHECK(client_send(&s, "STARTTLS\r\n", &out) == XDP_PASS,
+	      "STARTTLS after the delay passes");
+	server_send(&s, "220 2.0.0 Ready to start TLS\r\n", &out);
+	/* what follows is ciphertext: never parsed, never touched, even if it looks like SMTP */
+	build_frame(&in, &s.client, &s.server, s.cseq, s.sseq, F_ACK | F_PSH, 502,
+		    "RCPT TO:<mallory@rcpt.example>\r\n", &s.shape);
+	CHECK(run_prog(xdp_fd, &in, &out) == XDP_PASS, "encrypted segment passes");
+	CHECK(out.len == in.len && !memcmp(out.b, in.b, in.len),
+	      "encrypted segment is left byte for byte");
+	set_clock_offset(0);
+}
+
+static void case_options_and_sack(void)
+{
+	/* NOP NOP TS(111, 222), NOP NOP SACK[1000, 2000) of the server's stream */
+	static const u8 rcpt_opts[24] = {1, 1, 8, 10, 0, 0, 0, 111, 0, 0, 0, 222,
+					 1, 1, 5, 10, 0, 7, 0xa5, 0x28, 0, 7, 0xa9, 0x10};
+	/* our reply: timestamps swapped, the SACK block (about the server's data) gone */
+	static const u8 reply_opts[24] = {1, 1, 8, 10, 0, 0, 0, 222, 0, 0, 0, 111,
+					  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+	const char *rcpt_line = "RCPT TO:<judy@rcpt.example>\r\n";
+	struct gw_reply_vars v = {.rcpt = "judy@rcpt.example", .sender = "", .seconds = 300};
+	struct frame_shape with_ts = {.tcp_opts = rcpt_opts, .tcp_opts_len = 24};
+	struct frame_shape reply_shape = {.tcp_opts = reply_opts, .tcp_opts_len = 24};
+	u8 sack_opts[12] = {1, 1, 5, 10};
+	struct frame_shape with_sack = {.tcp_opts = sack_opts, .tcp_opts_len = 12};
+	u32 rcpt_len = (u32)strlen(rcpt_line), reply_len, rcpt_seq;
+	struct frame in, out, exp;
+	struct session s;
+	char text[512];
+
+	printf("case: reply options made ours; SACK blocks translated both ways after an edit\n");
+	session_init(&s, "sack", 0xc6120a01, 40040); /* 198.18.10.1 */
+	session_open(&s, EHLO_REPLY, NULL);
+	reply_len = (u32)gw_reply_render(GW_REPLY_GREYLIST_DEFAULT, &v, text, sizeof(text));
+	rcpt_seq = s.cseq;
+	build_frame(&in, &s.client, &s.server, s.cseq, s.sseq, F_ACK | F_PSH, 502, rcpt_line,
+		    &with_ts);
+	build_frame(&exp, &s.server, &s.client, s.sseq, rcpt_seq + rcpt_len, F_ACK | F_PSH, 510,
+		    text, &reply_shape);
+	CHECK(run_prog(xdp_fd, &in, &out) == XDP_TX, "RCPT with options answered");
+	CHECK(out.len == exp.len && !memcmp(out.b, exp.b, exp.len),
+	      "reply frame: timestamps swapped, SACK blanked, exactly as expected");
+	if (out.len != exp.len || memcmp(out.b, exp.b, exp.len))
+		dump_diff(&out, &exp);
+	s.cseq += rcpt_len;
+	s.sseq += reply_len;
+
+	/* the client SACKs server bytes past our reply, in its own view */
+	put32(sack_opts + 4, s.sseq + 100);
+	put32(sack_opts + 8, s.sseq + 200);
+	build_frame(&in, &s.client, &s.server, s.cseq, s.sseq, F_ACK, 502, NULL, &with_sack);
+	CHECK(run_prog(xdp_fd, &in, &out) == XDP_PASS, "client SACK segment passes");
+	CHECK(tcp_u32(&out, 8) == s.sseq - reply_len, "its ack is in the server's view");
+	CHECK(tcp_u32(&out, 24) == s.sseq + 100 - reply_len &&
+		      tcp_u32(&out, 28) == s.sseq + 200 - reply_len,
+	      "its SACK block is in the server's view ([%u, %u), want [%u, %u))",
+	      tcp_u32(&out, 24), tcp_u32(&out, 28), s.sseq + 100 - reply_len,
+	      s.sseq + 200 - reply_len);
+	CHECK(frame_csums_ok(&out), "translated client SACK has a valid checksum");
+
+	/* the server SACKs client bytes past the removed line, in its own view */
+	put32(sack_opts + 4, s.cseq - rcpt_len + 50);
+	put32(sack_opts + 8, s.cseq - rcpt_len + 80);
+	build_frame(&in, &s.server, &s.client, s.sseq - reply_len, s.cseq - rcpt_len, F_ACK, 510,
+		    NULL, &with_sack);
+	CHECK(run_prog(tc_fd, &in, &out) == 0, "server SACK segment passes TC");
+	CHECK(tcp_u32(&out, 4) == s.sseq, "its seq is in the client's view");
+	CHECK(tcp_u32(&out, 8) == s.cseq, "its ack is in the client's view");
+	CHECK(tcp_u32(&out, 24) == s.cseq + 50 && tcp_u32(&out, 28) == s.cseq + 80,
+	      "its SACK block is in the client's view ([%u, %u), want [%u, %u))",
+	      tcp_u32(&out, 24), tcp_u32(&out, 28), s.cseq + 50, s.cseq + 80);
+	CHECK(frame_csums_ok(&out), "translated server SACK has a valid checksum");
 }
 
 int main(int argc, char **argv)
@@ -397,6 +590,9 @@ int main(int argc, char **argv)
 	case_retry_after_delay_passes();
 	case_client_lists();
 	case_fail_open();
+	case_ipv6_and_vlan();
+	case_starttls();
+	case_options_and_sack();
 
 	bpf_object__close(obj);
 	printf("%d checks, %d failed\n", checks, failures);

@@ -40,9 +40,9 @@ static int prog_fd(const char *path, const char *name, struct bpf_object **obj)
 
 int main(int argc, char **argv)
 {
-	struct endpoint client = {{2, 0, 0, 0, 0, 1}, 0xc6120001, 40000};
-	struct endpoint web = {{2, 0, 0, 0, 0, 2}, 0xc6120002, 80};
-	struct endpoint mx = {{2, 0, 0, 0, 0, 2}, 0xc6120002, 25};
+	struct endpoint client = {.mac = {2, 0, 0, 0, 0, 1}, .ip = 0xc6120001, .port = 40000};
+	struct endpoint web = {.mac = {2, 0, 0, 0, 0, 2}, .ip = 0xc6120002, .port = 80};
+	struct endpoint mx = {.mac = {2, 0, 0, 0, 0, 2}, .ip = 0xc6120002, .port = 25};
 	struct bpf_object *gw_obj, *pass_obj;
 	struct frame http, smtp;
 	u32 repeat = argc > 3 ? (u32)atoi(argv[3]) : 2000000;
