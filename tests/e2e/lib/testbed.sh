@@ -20,6 +20,8 @@ TB_RCV4=198.18.0.2
 TB_SND6=fd00:18::1
 TB_RCV6=fd00:18::2
 TB_DP_PID=
+TB_BPF_PIN=
+TB_BPF_MOUNTED=
 TB_DELAY=${TB_DELAY:-10}
 TB_PROTECT=${TB_PROTECT:---protect 198.18.0.0/15 --protect fd00::/8}
 
@@ -28,6 +30,7 @@ tb_log() { printf '%s\n' "$*" >&2; }
 tb_cleanup() {
 	set +e
 	[ -n "$TB_DP_PID" ] && kill -INT "$TB_DP_PID" 2>/dev/null && wait "$TB_DP_PID" 2>/dev/null
+	tb_stop_bpf
 	for who in snd rcv; do
 		[ -f "$TB_DIR/$who/etc/main.cf" ] &&
 			ip netns exec "$TB_ID-$who" postfix -c "$TB_DIR/$who/etc" stop >/dev/null 2>&1
@@ -94,6 +97,40 @@ tb_bridge() {
 	ip -n "$TB_NS_GW" link set gw-c master br0
 	ip -n "$TB_NS_GW" link set gw-s master br0
 	ip -n "$TB_NS_GW" link set br0 up
+}
+
+# Wire the sides with a bridge and put the relay filter on the receiver's
+# veth (XDP ingress, TC egress) with tools/greywall-bpf.sh, maps pinned
+# under TB_BPF_PIN. The delay is TB_DELAY.
+tb_start_bpf() {
+	TB_BPF_PIN=/sys/fs/bpf/greywall-$TB_ID
+	if ! mountpoint -q /sys/fs/bpf; then
+		mount -t bpf bpf /sys/fs/bpf || return 1
+		TB_BPF_MOUNTED=1
+	fi
+	tb_bridge
+	# frames sent back with XDP_TX leave rcv0 for gw-s: veth delivers them only to a peer with XDP
+	ip -n "$TB_NS_GW" link set dev gw-s xdp obj "$TB_ROOT/build/tests/bpf/xdp_pass.bpf.o" sec xdp
+	"$TB_ROOT/tools/greywall-bpf.sh" attach rcv0 --netns "$TB_NS_RCV" --pin "$TB_BPF_PIN" ||
+		return 1
+	"$TB_ROOT/build/greywall-relay-config" "$TB_BPF_PIN" delay="$TB_DELAY" >/dev/null
+}
+
+# Detach the relay filter and remove its pins (and bpffs, if we mounted it).
+tb_stop_bpf() {
+	[ -n "$TB_BPF_PIN" ] || return 0
+	[ -e "$TB_BPF_PIN" ] && "$TB_ROOT/tools/greywall-bpf.sh" detach rcv0 --netns "$TB_NS_RCV" \
+		--pin "$TB_BPF_PIN" >/dev/null 2>&1
+	rm -rf "$TB_BPF_PIN"
+	[ -n "$TB_BPF_MOUNTED" ] && umount /sys/fs/bpf
+	TB_BPF_PIN=
+	TB_BPF_MOUNTED=
+	return 0
+}
+
+# relay_counter NAME: one of the relay filter's counters, summed over CPUs
+relay_counter() {
+	"$TB_ROOT/build/greywall-relay-config" "$TB_BPF_PIN" | awk -v k="$1" '$1 == k { print $2 }'
 }
 
 tb_stop_dp() {
