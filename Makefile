@@ -20,7 +20,7 @@ DEB_PACKAGES = build-essential clang llvm libclang-rt-14-dev pkg-config libcmock
 	libdpdk-dev dpdk dpdk-dev libbpf-dev bpftool libelf-dev zlib1g-dev libjemalloc-dev libpcap-dev \
 	postfix postgrey swaks ethtool iproute2 iputils-ping tcpdump procps python3
 
-LIB_SRCS = lib/smtp_stream.c lib/table_file.c lib/lists.c lib/reply.c lib/maintenance.c
+LIB_SRCS = lib/smtp_stream.c lib/table_file.c lib/table_bpf.c lib/lists.c lib/reply.c lib/maintenance.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      = $(BUILD)/libgreywall.a
 
@@ -30,7 +30,7 @@ UNIT_BINS  = $(UNIT_TESTS:%=$(BUILD)/tests/unit/test_%) $(BUILD)/tests/unit/tabl
 
 DP_TEST_BIN = $(BUILD)/tests/unit/test_dataplane_engine
 
-CTL_SRCS = control/config.c control/policy_server.c control/admin.c
+CTL_SRCS = control/config.c control/policy_server.c control/admin.c control/relay_maps.c
 CTL_OBJS = $(CTL_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_BIN = $(BUILD)/greywalld $(BUILD)/greyctl
 CTL_TEST_BIN = $(BUILD)/tests/unit/test_control
@@ -71,14 +71,14 @@ $(DP_TEST_BIN): tests/dataplane/test_engine.c $(filter-out $(BUILD)/dataplane/ma
 		-o $@ $(LIB) $(DPDK_LIBS) -lcmocka
 
 $(BUILD)/greywalld: $(BUILD)/control/greywalld.o $(CTL_OBJS) $(LIB)
-	$(CC) $^ -o $@ -ljemalloc
+	$(CC) $^ -o $@ -lbpf -ljemalloc
 
 $(BUILD)/greyctl: $(BUILD)/control/greyctl.o $(CTL_OBJS) $(LIB)
-	$(CC) $^ -o $@
+	$(CC) $^ -o $@ -lbpf
 
 $(CTL_TEST_BIN): tests/unit/test_control.c $(CTL_OBJS) $(LIB) tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< $(CTL_OBJS) -o $@ $(LIB) -lcmocka
+	$(CC) $(CFLAGS) $< $(CTL_OBJS) -o $@ $(LIB) -lbpf -lcmocka
 
 $(BUILD)/tools/bench/policy_load: tools/bench/policy_load.c
 	@mkdir -p $(dir $@)
@@ -140,7 +140,7 @@ bpf: $(BPF_OBJ) $(BUILD)/tools/verifier_log $(BPF_TEST_BIN) $(XDP_PASS_OBJ) \
 	$(BUILD)/greywall-relay-config $(BUILD)/tools/bench/bpf_bench
 
 bpf-verify: bpf
-	$(BUILD)/tools/verifier_log $(BPF_OBJ)
+	@for p in greywall_xdp greywall_tc_egress; do $(BUILD)/tools/verifier_log $(BPF_OBJ) 1 $$p; done
 
 $(BUILD)/tools/bench/sweep_bench: tools/bench/sweep_bench.c tools/bench/bench_util.h $(LIB)
 	@mkdir -p $(dir $@)

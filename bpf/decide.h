@@ -40,7 +40,7 @@ __attribute__((noinline)) int gw_bpf_normalize(struct gw_scratch *s, struct gw_a
 
 /* The list bits of an address (a->b[0, len)) and of its @domain. */
 static __always_inline u8 gw_addr_list(const u64 secret[2], u8 kind, const struct gw_addr_bytes *a,
-				       u32 len)
+				       u32 len, u32 gen)
 {
 	u8 *v, found = 0;
 	int at;
@@ -51,13 +51,13 @@ static __always_inline u8 gw_addr_list(const u64 secret[2], u8 kind, const struc
 	fp = gw_relay_addr_fp(secret, kind, a, 0, len);
 	v = bpf_map_lookup_elem(&addresses, &fp);
 	if (v)
-		found |= *v;
+		found |= GW_RELAY_LIST_COLOR(*v, gen);
 	at = gw_addr_last_at(a, len);
 	if (at >= 0) {
 		fp = gw_relay_addr_fp(secret, kind, a, at, len - at);
 		v = bpf_map_lookup_elem(&addresses, &fp);
 		if (v)
-			found |= *v;
+			found |= GW_RELAY_LIST_COLOR(*v, gen);
 	}
 	return found;
 }
@@ -85,11 +85,11 @@ __attribute__((noinline)) int gw_bpf_lists(struct gw_scratch *s,
 		v = bpf_map_lookup_elem(&clients_v6, &k6);
 	}
 	if (v)
-		c = *v;
+		c = GW_RELAY_LIST_COLOR(*v, s->list_gen);
 	snd = gw_addr_list(secret, GW_RA_SENDER, (const struct gw_addr_bytes *)flow->sender,
-			   flow->sender_len);
+			   flow->sender_len, s->list_gen);
 	rcp = gw_addr_list(secret, GW_RA_RCPT, (const struct gw_addr_bytes *)s->trip.rcpt,
-			   s->trip.rcpt_len);
+			   s->trip.rcpt_len, s->list_gen);
 	/* white bits in the low byte, black in the high: gw_list_hits */
 	return ((c & GW_RELAY_WHITE ? GW_LIST_CLIENT : 0) |
 		(snd & GW_RELAY_WHITE ? GW_LIST_SENDER : 0) |

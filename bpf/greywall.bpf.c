@@ -178,6 +178,7 @@ static __always_inline void gw_on_helo(struct gw_scratch *s, struct gw_relay_flo
 	/* A trusted network may pipeline: nothing of it is greylisted. */
 	gw_trip_net(s, key, cfg);
 	s->trip.rcpt_len = 0;
+	s->list_gen = cfg->list_gen;
 	hits = gw_bpf_lists(s, key, flow, 0, 0);
 	if (hits & GW_LIST_CLIENT)
 		return;
@@ -223,6 +224,7 @@ static __always_inline int gw_on_decision(struct xdp_md *ctx, struct gw_pkt *pkt
 	}
 	/* all zero before the first decision lays the table out: nothing listed matches then */
 	gw_table_secret(&triplets, secret);
+	s->list_gen = cfg->list_gen;
 	hits = gw_bpf_lists(s, key, flow, secret[0], secret[1]);
 	s->now = now;
 	s->hits = hits;

@@ -114,6 +114,7 @@ struct gw_scratch {
 	u32 hits;
 	u32 tls;
 	u32 remaining;
+	u32 list_gen; /* for gw_bpf_lists */
 	struct gw_inject_req req;
 };
 

@@ -82,7 +82,7 @@ static const struct str_key str_keys[] = {
     SKEY(table_path, false),	    SKEY(awl_path, false),	 SKEY(whitelist_path, false),
     SKEY(blacklist_path, false),    SKEY(policy_listen, false),	 SKEY(policy_defer_text, true),
     SKEY(policy_reject_text, true), SKEY(snapshot_path, false),	 SKEY(control_socket, false),
-    SKEY(control_group, false),	    SKEY(metrics_listen, false),
+    SKEY(control_group, false),	    SKEY(metrics_listen, false), SKEY(relay_maps, false),
 };
 
 static bool is_template_key(const char *k)
@@ -225,6 +225,11 @@ int gw_daemon_config_load(struct gw_daemon_config *c, const char *path, char *er
 		}
 	}
 	fclose(f);
+	/* with the relay filter, its maps are the tables unless the file names others */
+	if (c->relay_maps[0] && !strcmp(c->table_path, GW_TABLE_DEFAULT_PATH))
+		snprintf(c->table_path, sizeof(c->table_path), "%.500s/triplets", c->relay_maps);
+	if (c->relay_maps[0] && !strcmp(c->awl_path, GW_AWL_DEFAULT_PATH))
+		snprintf(c->awl_path, sizeof(c->awl_path), "%.500s/awl", c->relay_maps);
 	return 0;
 bad:
 	fclose(f);

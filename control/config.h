@@ -32,6 +32,7 @@ struct gw_daemon_config {
 	char control_socket[GW_PATH_MAX]; /* UNIX socket for greyctl; empty = off */
 	char control_group[64];		  /* group that may use it (mode 0660) */
 	char metrics_listen[128];	  /* host:port of the Prometheus endpoint; empty = off */
+	char relay_maps[GW_PATH_MAX];	  /* the relay filter's pinned maps; empty = none */
 };
 
 void gw_daemon_config_defaults(struct gw_daemon_config *c);

@@ -20,6 +20,8 @@
 
 #include "config.h"
 #include "greywall/lists.h"
+#include "greywall/relay.h"
+#include "relay_maps.h"
 #include "greywall/table_file.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -28,7 +30,8 @@ static const char usage_text[] =
     "Usage: greyctl [-c FILE] [--json] COMMAND [ARGS]\n"
     "\n"
     "Commands:\n"
-    "  stats                      table sizes, fill and counters\n"
+    "  stats                      table sizes, fill and counters (and the relay filter's\n"
+    "                             counters when relay_maps is set)\n"
     "  triplets list [--limit N]  entries of the triplet table: fingerprint, state,\n"
     "                             first and last seen, count\n"
     "  triplets del FINGERPRINT   forget one triplet (hex, as 'list' prints it)\n"
@@ -53,6 +56,9 @@ static const char usage_text[] =
     "                      defaults if it does not exist)\n"
     "  -j, --json          machine-readable output (anywhere on the command line)\n"
     "  -h, --help          this text\n"
+    "\n"
+    "With relay_maps set (the XDP/TC relay filter's pinned maps), the tables are its maps,\n"
+    "and when no greywalld answers, greyctl publishes the lists into them itself.\n"
     "\n"
     "greyctl talks to greywalld over control_socket (mode 0660, group control_group):\n"
     "run it as root or as a member of that group. Without a socket (an older daemon, or\n"
@@ -174,6 +180,25 @@ static int control_answer(const char *what, const char *answer)
 	return ok ? 0 : -1;
 }
 
+/* No greywalld: publish the list files into the relay filter's maps ourselves. */
+static int relay_publish(void)
+{
+	struct gw_relay_sync_stats st;
+	char err[1024];
+
+	if (gw_relay_publish_files(cfg.relay_maps, cfg.whitelist_path, cfg.blacklist_path, &st, err,
+				   sizeof(err))) {
+		fprintf(stderr, "greyctl: relay filter: %s; its lists are unchanged\n", err);
+		return EXIT_FAIL;
+	}
+	if (json)
+		printf("{\"relay_published\": %llu, \"generation\": %u}\n", st.entries, st.gen);
+	else
+		printf("greyctl: relay filter: %llu entries published (list generation %u)\n",
+		       st.entries, st.gen);
+	return EXIT_OK;
+}
+
 static int report_reload(void)
 {
 	char answer[4096];
@@ -191,6 +216,8 @@ static int report_reload(void)
 			printf("greyctl: %d greywall-dp told to reload\n", n);
 		return rc;
 	}
+	if (cfg.relay_maps[0])
+		return relay_publish();
 	if (json)
 		printf("{\"reloaded\": %d}\n", n);
 	else if (n)
@@ -406,6 +433,36 @@ static void print_table_stats(const char *name, const struct gw_table_map *m, in
 		    (double)gw_table_bytes(m->table.nbuckets) / 1048576.0);
 }
 
+/* The relay filter's counters, summed over CPUs. */
+static int print_relay_stats(void)
+{
+	static const char *const names[] = {GW_RELAY_STAT_NAMES};
+	unsigned long long vals[GW_RS_COUNT];
+	struct gw_relay_maps rm;
+	char err[1024];
+	int i;
+
+	if (gw_relay_maps_open(&rm, cfg.relay_maps, err, sizeof(err)) ||
+	    gw_relay_read_stats(&rm, vals)) {
+		fprintf(stderr, "greyctl: %s\n", err);
+		return -1;
+	}
+	gw_relay_maps_close(&rm);
+	if (json)
+		printf("\"relay\": {");
+	else
+		printf("relay filter counters (%s):\n", cfg.relay_maps);
+	for (i = 0; i < GW_RS_COUNT; i++) {
+		if (json)
+			printf("%s\"%s\": %llu", i ? ", " : "", names[i], vals[i]);
+		else
+			printf("  %-24s %llu\n", names[i], vals[i]);
+	}
+	if (json)
+		printf("}");
+	return 0;
+}
+
 static int cmd_stats(void)
 {
 	struct gw_table_map t, a;
@@ -416,7 +473,12 @@ static int cmd_stats(void)
 	if (json)
 		printf("{");
 	print_table_stats("triplets", &t, 0);
-	print_table_stats("auto-whitelist", &a, 1);
+	print_table_stats("auto-whitelist", &a, !cfg.relay_maps[0]);
+	if (cfg.relay_maps[0] && print_relay_stats()) {
+		gw_table_map_close(&t);
+		gw_table_map_close(&a);
+		return EXIT_FAIL;
+	}
 	if (json)
 		printf("}\n");
 	gw_table_map_close(&t);

@@ -22,6 +22,7 @@
 #include "greywall/maintenance.h"
 #include "greywall/table_file.h"
 #include "policy_server.h"
+#include "relay_maps.h"
 
 static const char usage_text[] =
     "Usage: greywalld [-c FILE] [-f] [-v] [--check]\n"
@@ -34,6 +35,11 @@ static const char usage_text[] =
     "\n"
     "The tables are the ones greywall-dp uses, so a relay can start here and move the\n"
     "decision into the data path later without losing a triplet.\n"
+    "\n"
+    "With relay_maps set (e.g. /sys/fs/bpf/greywall/maps), greywalld drives the XDP/TC\n"
+    "relay filter instead: its triplet and auto-whitelist maps are the tables, the\n"
+    "policy settings go into its config map at start, and the lists are published\n"
+    "into its list maps at start and on every reload, a whole set at a time.\n"
     "\n"
     "Options:\n"
     "  -c, --config FILE   configuration, 'key = value' lines (default " GW_CONF_DEFAULT_PATH ";\n"
@@ -57,6 +63,8 @@ static struct gw_table_map trip, awl;
 static u64 sweep_cursor[2];
 static time_t next_snapshot;
 static struct gw_metrics_src metrics;
+static struct gw_relay_maps relay;
+static int relay_open;
 
 static double seconds_between(const struct timespec *a, const struct timespec *b)
 {
@@ -167,14 +175,31 @@ static void on_signal(int sig)
 }
 
 /* Returns 0, or -1 with the reason in err; the old lists stay in force then. */
+/* Publish the lists to the relay filter, if there is one. 0, or -1 with err. */
+static int relay_publish(const struct gw_lists *lists, char *err, size_t errlen)
+{
+	struct gw_relay_sync_stats st;
+
+	if (!relay_open)
+		return 0;
+	if (gw_relay_push_lists(&relay, lists, trip.table.hdr->secret, &st, err, errlen))
+		return -1;
+	syslog(LOG_INFO,
+	       "relay filter: list generation %u in force: %llu entries, %llu keys "
+	       "written, %llu removed",
+	       st.gen, st.entries, st.written, st.deleted);
+	return 0;
+}
+
 static int reload_lists(struct gw_policy_ctx *ctx, char *err, size_t errlen)
 {
 	struct gw_lists *n =
 	    gw_lists_load_files(ctx->cfg->whitelist_path, ctx->cfg->blacklist_path, err, errlen);
 	struct gw_lists *old;
 
-	if (!n) {
+	if (!n || relay_publish(n, err, errlen)) {
 		/* keep serving the old lists: a typo must not open the gate */
+		gw_lists_free(n);
 		metrics.reload_failures++;
 		syslog(LOG_ERR, "reload refused, keeping the current lists: %s", err);
 		return -1;
@@ -371,6 +396,20 @@ int main(int argc, char **argv)
 	}
 	ctx.policy =
 	    (struct gw_policy){&trip.table, &awl.table, &cfg.policy, trip.table.hdr->secret};
+	if (cfg.relay_maps[0]) {
+		/* the filter runs on with what it has if we stop, so refuse to start half-done */
+		if (gw_relay_maps_open(&relay, cfg.relay_maps, err, sizeof(err)) ||
+		    gw_relay_push_policy(&relay, &cfg.policy, err, sizeof(err))) {
+			fprintf(stderr, "greywalld: %s\n", err);
+			return 1;
+		}
+		relay_open = 1;
+		if (relay_publish(ctx.lists, err, sizeof(err))) {
+			fprintf(stderr, "greywalld: %s\n", err);
+			return 1;
+		}
+		syslog(LOG_INFO, "relay filter: policy and lists pushed to %s", cfg.relay_maps);
+	}
 	signal(SIGHUP, on_signal);
 	signal(SIGUSR1, on_signal);
 	signal(SIGTERM, on_signal);
@@ -417,6 +456,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "greywalld: %s\n", err);
 	syslog(LOG_INFO, "stopping: %llu requests, %llu greylisted, %llu passed", ctx.requests,
 	       ctx.verdicts[GW_V_GREYLIST], ctx.verdicts[GW_V_PASS]);
+	if (relay_open)
+		gw_relay_maps_close(&relay);
 	gw_table_map_close(&trip);
 	gw_table_map_close(&awl);
 	gw_lists_free(ctx.lists);

@@ -339,22 +339,73 @@ static u8 address_color(const struct gw_lists *l, u8 type, const u8 *a, u16 len)
 	return color;
 }
 
-void gw_lists_match(const struct gw_lists *l, u8 family, const u8 *addr, const u8 *sender,
-		    u16 sender_len, const u8 *rcpt, u16 rcpt_len, struct gw_list_hits *hits)
+u8 gw_lists_client_colors(const struct gw_lists *l, u8 family, const u8 *addr, u8 max_prefix)
 {
-	int v6 = family == GW_AF_INET6, p;
-	u8 color = 0, k[19];
+	int v6 = family == GW_AF_INET6, p = v6 ? 128 : 32;
+	u8 color, k[19];
 
-	hits->white = hits->black = 0;
-	if (!l)
-		return;
-	for (p = v6 ? 128 : 32; p >= 0; p--) {
+	if (max_prefix < p)
+		p = max_prefix;
+	for (; p >= 0; p--) {
 		if (!l->plen_used[v6][p])
 			continue;
 		color = lookup_color(l, k, client_key(k, family, addr, (u8)p));
 		if (color)
-			break;
+			return color;
 	}
+	return 0;
+}
+
+u8 gw_lists_address_colors(const struct gw_lists *l, char type, const u8 *addr, u16 len)
+{
+	u8 k[GW_ADDR_MAX + 1];
+
+	if (len > GW_ADDR_MAX)
+		return 0;
+	k[0] = (u8)type;
+	memcpy(k + 1, addr, len);
+	return lookup_color(l, k, (u16)(len + 1));
+}
+
+int gw_lists_foreach(const struct gw_lists *l, int (*fn)(const struct gw_list_entry *e, void *arg),
+		     void *arg)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < l->cap; i++) {
+		const struct entry *x = l->slots[i];
+		struct gw_list_entry e;
+
+		if (!x)
+			continue;
+		memset(&e, 0, sizeof(e));
+		e.colors = x->color;
+		e.type = (char)x->key[0];
+		if (e.type == KEY_CLIENT) {
+			e.family = x->key[1];
+			e.prefix = x->key[2];
+			e.net = x->key + 3;
+		} else {
+			e.addr = x->key + 1;
+			e.addr_len = (u16)(x->len - 1);
+		}
+		rc = fn(&e, arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void gw_lists_match(const struct gw_lists *l, u8 family, const u8 *addr, const u8 *sender,
+		    u16 sender_len, const u8 *rcpt, u16 rcpt_len, struct gw_list_hits *hits)
+{
+	u8 color;
+
+	hits->white = hits->black = 0;
+	if (!l)
+		return;
+	color = gw_lists_client_colors(l, family, addr, 128);
 	if (color & (1u << GW_WHITE))
 		hits->white |= GW_LIST_CLIENT;
 	if (color & (1u << GW_BLACK))

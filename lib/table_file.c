@@ -118,6 +118,39 @@ static const char *kind_name(u32 kind)
 					 : "?";
 }
 
+int gw_table_header_check(const struct gw_table_header *hp, const char *path, u32 kind,
+			  u64 capacity, u64 avail_bytes, char *err, size_t errlen)
+{
+	const struct gw_table_header h = *hp;
+	int rc;
+
+	rc = -EINVAL;
+	if (h.magic != GW_TABLE_MAGIC)
+		snprintf(err, errlen, "%s: not a greywall table (bad magic)", path);
+	else if (h.version != GW_TABLE_VERSION)
+		snprintf(err, errlen, "%s: table version %u, this build reads version %u", path,
+			 h.version, GW_TABLE_VERSION);
+	else if (h.header_size != GW_TABLE_HDR_SIZE || h.bucket_size != sizeof(struct gw_bucket) ||
+		 h.slot_size != sizeof(struct gw_slot) || h.nbuckets < GW_TABLE_MIN_BUCKETS)
+		snprintf(err, errlen, "%s: foreign geometry (header %u, bucket %u, slot %u)", path,
+			 h.header_size, h.bucket_size, h.slot_size);
+	else if (h.kind != kind)
+		snprintf(err, errlen, "%s: holds a %s table, expected a %s table", path,
+			 kind_name(h.kind), kind_name(kind));
+	else if (capacity && h.nbuckets != gw_table_nbuckets_for(capacity))
+		snprintf(err, errlen,
+			 "%s: has %llu buckets, capacity %llu needs %llu; remove the file or match "
+			 "the capacity",
+			 path, (unsigned long long)h.nbuckets, (unsigned long long)capacity,
+			 (unsigned long long)gw_table_nbuckets_for(capacity));
+	else if (avail_bytes < gw_table_bytes(h.nbuckets))
+		snprintf(err, errlen, "%s: truncated (%lld bytes, geometry needs %zu)", path,
+			 (long long)avail_bytes, gw_table_bytes(h.nbuckets));
+	else
+		rc = 0;
+	return rc;
+}
+
 int gw_table_map_open(struct gw_table_map *m, const char *path, u64 capacity, u32 kind, int flags,
 		      const u64 secret[2], char *err, size_t errlen)
 {
@@ -126,6 +159,8 @@ int gw_table_map_open(struct gw_table_map *m, const char *path, u64 capacity, u3
 	int fd, rc;
 
 	memset(m, 0, sizeof(*m));
+	if (gw_table_path_is_bpf(path))
+		return gw_table_bpf_open(m, path, kind, flags, secret, err, errlen);
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT && (flags & GW_TF_CREATE)) {
 		if (capacity == 0)
@@ -146,30 +181,7 @@ int gw_table_map_open(struct gw_table_map *m, const char *path, u64 capacity, u3
 		close(fd);
 		return -EINVAL;
 	}
-	rc = -EINVAL;
-	if (h.magic != GW_TABLE_MAGIC)
-		snprintf(err, errlen, "%s: not a greywall table (bad magic)", path);
-	else if (h.version != GW_TABLE_VERSION)
-		snprintf(err, errlen, "%s: table version %u, this build reads version %u", path,
-			 h.version, GW_TABLE_VERSION);
-	else if (h.header_size != GW_TABLE_HDR_SIZE || h.bucket_size != sizeof(struct gw_bucket) ||
-		 h.slot_size != sizeof(struct gw_slot) || h.nbuckets < GW_TABLE_MIN_BUCKETS)
-		snprintf(err, errlen, "%s: foreign geometry (header %u, bucket %u, slot %u)", path,
-			 h.header_size, h.bucket_size, h.slot_size);
-	else if (h.kind != kind)
-		snprintf(err, errlen, "%s: holds a %s table, expected a %s table", path,
-			 kind_name(h.kind), kind_name(kind));
-	else if (capacity && h.nbuckets != gw_table_nbuckets_for(capacity))
-		snprintf(err, errlen,
-			 "%s: has %llu buckets, capacity %llu needs %llu; remove the file or match "
-			 "the capacity",
-			 path, (unsigned long long)h.nbuckets, (unsigned long long)capacity,
-			 (unsigned long long)gw_table_nbuckets_for(capacity));
-	else if ((u64)st.st_size < gw_table_bytes(h.nbuckets))
-		snprintf(err, errlen, "%s: truncated (%lld bytes, geometry needs %zu)", path,
-			 (long long)st.st_size, gw_table_bytes(h.nbuckets));
-	else
-		rc = 0;
+	rc = gw_table_header_check(&h, path, kind, capacity, (u64)st.st_size, err, errlen);
 	if (rc == 0) {
 		rc = map_fd(m, fd, gw_table_bytes(h.nbuckets));
 		if (rc)

@@ -48,6 +48,31 @@ void gw_lists_match(const struct gw_lists *l, u8 family, const u8 *addr, const u
 
 size_t gw_lists_size(const struct gw_lists *l);
 
+/* One entry of a list set, as gw_lists_foreach hands it out. */
+struct gw_list_entry {
+	u8 colors; /* 1 << GW_WHITE, 1 << GW_BLACK, or both */
+	char type; /* 'C' client network, 'S' sender, 'R' recipient */
+	/* a client network: its family, prefix length and masked address */
+	u8 family, prefix;
+	const u8 *net; /* 16 bytes, an IPv4 network in the first 4 */
+	/* a sender or recipient: "local@domain" or "@domain", normalised */
+	const u8 *addr;
+	u16 addr_len;
+};
+
+/* Call fn for every entry, in no order; stops at and returns fn's first non-zero result. */
+int gw_lists_foreach(const struct gw_lists *l, int (*fn)(const struct gw_list_entry *e, void *arg),
+		     void *arg);
+
+/*
+ * The colours of the longest listed network of at most max_prefix bits that
+ * holds addr, or 0: what a longest-prefix lookup of addr/max_prefix returns.
+ */
+u8 gw_lists_client_colors(const struct gw_lists *l, u8 family, const u8 *addr, u8 max_prefix);
+
+/* The colours listed for exactly this address or @domain of type 'S' or 'R'. */
+u8 gw_lists_address_colors(const struct gw_lists *l, char type, const u8 *addr, u16 len);
+
 /* Parse "198.18.0.0/15" or "fd00::/8" (a bare address is a host route). */
 int gw_parse_cidr(const char *s, u8 *family, u8 addr[16], u8 *prefix);
 

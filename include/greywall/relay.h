@@ -120,7 +120,8 @@ struct gw_relay_config {
 	u32 magic;
 	u16 smtp_port; /* host order */
 	u8 mask_pipelining;
-	u8 pad0;
+	u8 list_gen; /* which nibble of the list maps' values is in force: see GW_RELAY_LIST_COLOR
+		      */
 	s64 clock_offset_ns; /* added to bpf_ktime_get_tai_ns() to get Unix time */
 	struct gw_config policy;
 	struct gw_relay_text text[GW_RK_COUNT];
@@ -157,9 +158,17 @@ GW_INLINE u64 gw_relay_addr_fp(const u64 secret[2], u8 kind, const struct gw_add
 	return gw_siphash_final(&h);
 }
 
-/* Values of the list maps: one bit per color, so one entry can be both. */
-#define GW_RELAY_WHITE 1
-#define GW_RELAY_BLACK 2
+/*
+ * Values of the list maps: one bit per color, so one entry can be both. Each
+ * value holds two generations, the low nibble for list_gen 0 and the high
+ * one for list_gen 1, so greywalld can lay a whole new list set beside the
+ * old one and publish it with one write of list_gen: no lookup ever sees
+ * half a list. A value of 1 or 2 typed by hand works while list_gen is 0.
+ */
+#define GW_RELAY_WHITE				    1
+#define GW_RELAY_BLACK				    2
+#define GW_RELAY_LIST_COLOR(value, gen)		    (((value) >> (((gen)&1) * 4)) & 0xf)
+#define GW_RELAY_LIST_VALUE(gen0_color, gen1_color) ((u8)((gen0_color) | (gen1_color) << 4))
 
 /* Why a segment was left alone; every counter is per CPU. */
 enum gw_relay_stat {

@@ -38,6 +38,24 @@ int gw_table_map_create_exact(struct gw_table_map *m, const char *path, u64 nbuc
 			      const u64 secret[2], char *err, size_t errlen);
 void gw_table_map_close(struct gw_table_map *m);
 
+/*
+ * Whether header h (from path, avail_bytes long) is a kind table this build
+ * reads, of the geometry capacity asks for (0: any). Returns 0 or -EINVAL
+ * with the reason in err.
+ */
+int gw_table_header_check(const struct gw_table_header *h, const char *path, u32 kind, u64 capacity,
+			  u64 avail_bytes, char *err, size_t errlen);
+
+/*
+ * The relay filter's tables are BPF_F_MMAPABLE array maps pinned on bpffs
+ * (bpf/maps.h); gw_table_map_open opens a path there with gw_table_bpf_open,
+ * which maps the map and, with GW_TF_CREATE, lays its header out if no
+ * packet has done so yet (with the given secret under GW_TF_SECRET).
+ */
+int gw_table_path_is_bpf(const char *path);
+int gw_table_bpf_open(struct gw_table_map *m, const char *path, u32 kind, int flags,
+		      const u64 secret[2], char *err, size_t errlen);
+
 /* Live entries and tombstones, by a full scan. */
 void gw_table_count(const struct gw_table *t, u64 *live, u64 *tombstones);
 

@@ -435,8 +435,7 @@ static void expect_quit_translated(struct session *s, u32 rcpt_len, u32 reply_le
 	build_frame(&in, &s->client, &s->server, s->cseq, s->sseq, F_ACK | F_PSH, 502, "QUIT\r\n",
 		    &s->shape);
 	CHECK(run_prog(xdp_fd, &in, &out) == XDP_PASS, "%s: QUIT passes", s->name);
-	CHECK(tcp_u32(&out, 4) == s->cseq - rcpt_len, "%s: QUIT's seq lost the RCPT line",
-	      s->name);
+	CHECK(tcp_u32(&out, 4) == s->cseq - rcpt_len, "%s: QUIT's seq lost the RCPT line", s->name);
 	CHECK(tcp_u32(&out, 8) == s->sseq - reply_len, "%s: QUIT's ack lost our reply", s->name);
 	CHECK(frame_csums_ok(&out), "%s: translated QUIT has valid checksums", s->name);
 }
@@ -487,8 +486,7 @@ static void case_starttls(void)
 	set_clock_offset(301LL * 1000000000LL);
 	session_init(&s, "tls-retry", 0xc6120902, 40031); /* same /24, same HELO */
 	session_open(&s, EHLO_REPLY, NULL);
-	CHECK(client_send(&s, "STARTTLS\r\n", &out) == XDP_PASS,
-	      "STARTTLS after the delay passes");
+	CHECK(client_send(&s, "STARTTLS\r\n", &out) == XDP_PASS, "STARTTLS after the delay passes");
 	server_send(&s, "220 2.0.0 Ready to start TLS\r\n", &out);
 	/* what follows is ciphertext: never parsed, never touched, even if it looks like SMTP */
 	build_frame(&in, &s.client, &s.server, s.cseq, s.sseq, F_ACK | F_PSH, 502,
@@ -502,11 +500,11 @@ static void case_starttls(void)
 static void case_options_and_sack(void)
 {
 	/* NOP NOP TS(111, 222), NOP NOP SACK[1000, 2000) of the server's stream */
-	static const u8 rcpt_opts[24] = {1, 1, 8, 10, 0, 0, 0, 111, 0, 0, 0, 222,
+	static const u8 rcpt_opts[24] = {1, 1, 8, 10, 0, 0, 0,	  111,	0, 0, 0,    222,
 					 1, 1, 5, 10, 0, 7, 0xa5, 0x28, 0, 7, 0xa9, 0x10};
 	/* our reply: timestamps swapped, the SACK block (about the server's data) gone */
 	static const u8 reply_opts[24] = {1, 1, 8, 10, 0, 0, 0, 222, 0, 0, 0, 111,
-					  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+					  1, 1, 1, 1,  1, 1, 1, 1,   1, 1, 1, 1};
 	const char *rcpt_line = "RCPT TO:<judy@rcpt.example>\r\n";
 	struct gw_reply_vars v = {.rcpt = "judy@rcpt.example", .sender = "", .seconds = 300};
 	struct frame_shape with_ts = {.tcp_opts = rcpt_opts, .tcp_opts_len = 24};
@@ -542,10 +540,9 @@ static void case_options_and_sack(void)
 	CHECK(run_prog(xdp_fd, &in, &out) == XDP_PASS, "client SACK segment passes");
 	CHECK(tcp_u32(&out, 8) == s.sseq - reply_len, "its ack is in the server's view");
 	CHECK(tcp_u32(&out, 24) == s.sseq + 100 - reply_len &&
-		      tcp_u32(&out, 28) == s.sseq + 200 - reply_len,
-	      "its SACK block is in the server's view ([%u, %u), want [%u, %u))",
-	      tcp_u32(&out, 24), tcp_u32(&out, 28), s.sseq + 100 - reply_len,
-	      s.sseq + 200 - reply_len);
+		  tcp_u32(&out, 28) == s.sseq + 200 - reply_len,
+	      "its SACK block is in the server's view ([%u, %u), want [%u, %u))", tcp_u32(&out, 24),
+	      tcp_u32(&out, 28), s.sseq + 100 - reply_len, s.sseq + 200 - reply_len);
 	CHECK(frame_csums_ok(&out), "translated client SACK has a valid checksum");
 
 	/* the server SACKs client bytes past the removed line, in its own view */
@@ -557,8 +554,8 @@ static void case_options_and_sack(void)
 	CHECK(tcp_u32(&out, 4) == s.sseq, "its seq is in the client's view");
 	CHECK(tcp_u32(&out, 8) == s.cseq, "its ack is in the client's view");
 	CHECK(tcp_u32(&out, 24) == s.cseq + 50 && tcp_u32(&out, 28) == s.cseq + 80,
-	      "its SACK block is in the client's view ([%u, %u), want [%u, %u))",
-	      tcp_u32(&out, 24), tcp_u32(&out, 28), s.cseq + 50, s.cseq + 80);
+	      "its SACK block is in the client's view ([%u, %u), want [%u, %u))", tcp_u32(&out, 24),
+	      tcp_u32(&out, 28), s.cseq + 50, s.cseq + 80);
 	CHECK(frame_csums_ok(&out), "translated server SACK has a valid checksum");
 }
 
