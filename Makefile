@@ -136,8 +136,18 @@ $(BUILD)/tools/bench/bpf_bench: tools/bench/bpf_bench.c tests/bpf/tcp_frame.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/bpf $< -o $@ -lbpf
 
+$(BUILD)/tools/bench/table_lookup.bpf.o: tools/bench/table_lookup.bpf.c $(wildcard bpf/*.h include/greywall/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) -target bpf -mcpu=v3 -O2 -g -Wall -Werror -fno-builtin -ffreestanding -Iinclude -Ibpf \
+		-I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
+
+$(BUILD)/tools/bench/table_bpf_bench: tools/bench/table_bpf_bench.c tools/bench/bench_util.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O3 $< -o $@ $(LIB) -lbpf
+
 bpf: $(BPF_OBJ) $(BUILD)/tools/verifier_log $(BPF_TEST_BIN) $(XDP_PASS_OBJ) \
-	$(BUILD)/greywall-relay-config $(BUILD)/tools/bench/bpf_bench
+	$(BUILD)/greywall-relay-config $(BUILD)/tools/bench/bpf_bench \
+	$(BUILD)/tools/bench/table_lookup.bpf.o $(BUILD)/tools/bench/table_bpf_bench
 
 bpf-verify: bpf
 	@for p in greywall_xdp greywall_tc_egress; do $(BUILD)/tools/verifier_log $(BPF_OBJ) 1 $$p; done

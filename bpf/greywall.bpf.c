@@ -14,12 +14,7 @@
 
 #include "greywall/compiler.h"
 
-struct gw_bucket;
-static __always_inline struct gw_bucket *gw_bpf_bucket(u32 kind, u64 idx);
-static __always_inline void gw_table_stat(u32 which);
-/* Buckets come from the array map; the header's counters from the per-CPU stats. */
-#define GW_TABLE_BUCKET(t, idx) gw_bpf_bucket((t)->kind, (idx))
-#define GW_TABLE_STAT(t, field) gw_table_stat(__builtin_offsetof(struct gw_table_stats, field) / 8)
+#include "table_glue.h" /* before greywall/table.h */
 
 #include "greywall/policy.h"
 #include "greywall/relay.h"
@@ -37,20 +32,6 @@ static __always_inline void gw_table_stat(u32 which);
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* The kind picks the map: a table struct passed to a step holds scalars only. */
-static __always_inline struct gw_bucket *gw_bpf_bucket(u32 kind, u64 idx)
-{
-	u32 k = (u32)idx + GW_RELAY_HDR_ELEMS;
-
-	if (kind == GW_TABLE_AWL)
-		return bpf_map_lookup_elem(&awl, &k);
-	return bpf_map_lookup_elem(&triplets, &k);
-}
-
-static __always_inline void gw_table_stat(u32 which)
-{
-	gw_stat(GW_RS_TABLE_INSERTS + which);
-}
-
 static __always_inline void gw_emit_event(const struct gw_relay_flow_key *key,
 					  const struct gw_relay_flow *flow,
 					  const struct gw_scratch *s, u64 now, u32 verdict,

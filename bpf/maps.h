@@ -133,4 +133,19 @@ static __always_inline void gw_stat(u32 idx)
 		*v += 1;
 }
 
+/* table_glue.h: bucket idx of the table of this kind, and its counters. */
+static __always_inline struct gw_bucket *gw_bpf_bucket(u32 kind, u64 idx)
+{
+	u32 k = (u32)idx + GW_RELAY_HDR_ELEMS;
+
+	if (kind == GW_TABLE_AWL)
+		return bpf_map_lookup_elem(&awl, &k);
+	return bpf_map_lookup_elem(&triplets, &k);
+}
+
+static __always_inline void gw_table_stat(u32 which)
+{
+	gw_stat(GW_RS_TABLE_INSERTS + which);
+}
+
 #endif /* GREYWALL_BPF_MAPS_H */

@@ -12,6 +12,9 @@ echo
 echo "== relay filter (XDP) vs a bare XDP_PASS, BPF_PROG_TEST_RUN"
 "$BUILD/tools/bench/bpf_bench" "$BUILD/bpf/greywall.bpf.o" "$BUILD/tests/bpf/xdp_pass.bpf.o"
 echo
+echo "== triplet table inside BPF vs BPF_MAP_TYPE_HASH, BPF_PROG_TEST_RUN"
+"$BUILD/tools/bench/table_bpf_bench" "$BUILD/tools/bench/table_lookup.bpf.o"
+echo
 echo "== greywall-dp vs dpdk-testpmd io-forward (non-SMTP)"
 tools/bench/dp_bench.sh
 echo
