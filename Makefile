@@ -25,12 +25,13 @@ LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      = $(BUILD)/libgreywall.a
 
 UNIT_TESTS = siphash normalize smtp_command smtp_stream table policy lists reply table_file seqmap \
-	maintenance
+	maintenance names
 UNIT_BINS  = $(UNIT_TESTS:%=$(BUILD)/tests/unit/test_%) $(BUILD)/tests/unit/table_multiproc
 
 DP_TEST_BIN = $(BUILD)/tests/unit/test_dataplane_engine
 
-CTL_SRCS = control/config.c control/policy_server.c control/admin.c control/relay_maps.c
+CTL_SRCS = control/config.c control/policy_server.c control/admin.c control/relay_maps.c \
+	control/names.c control/report.c control/relay_events.c
 CTL_OBJS = $(CTL_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_BIN = $(BUILD)/greywalld $(BUILD)/greyctl
 CTL_TEST_BIN = $(BUILD)/tests/unit/test_control
@@ -86,6 +87,10 @@ $(BUILD)/tools/bench/policy_load: tools/bench/policy_load.c
 
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
+
+$(BUILD)/tests/unit/test_names: tests/unit/test_names.c control/names.c control/names.h tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< control/names.c -o $@ -lcmocka
 
 $(BUILD)/tests/unit/test_seqmap: tests/unit/test_seqmap.c dataplane/seqmap.c dataplane/seqmap.h
 	@mkdir -p $(dir $@)

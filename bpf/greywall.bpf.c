@@ -86,6 +86,16 @@ static __always_inline int gw_answer(struct xdp_md *ctx, struct gw_pkt *pkt,
 	gw_inject_describe(s, pkt, ack, seq + pkt->payload_len, remaining, kind,
 			   flow->server_window);
 	len = gw_bpf_inject(ctx, s, cfg, flow);
+	if (len == -GW_RF_NO_TAILROOM && kind <= GW_RK_BLACKLIST) {
+		/*
+		 * The driver left no room to grow the frame (veth hands XDP the sender's
+		 * skb as it is): the short form fits in the RCPT line's own bytes.
+		 */
+		s->req.kind = kind + GW_RK_GREYLIST_SHORT;
+		len = gw_bpf_inject(ctx, s, cfg, flow);
+		if (len >= 0)
+			gw_stat(GW_RS_REPLIES_SHORT);
+	}
 	if (len < 0) {
 		gw_stat(-len);
 		return XDP_PASS;
@@ -101,7 +111,7 @@ static __always_inline int gw_answer(struct xdp_md *ctx, struct gw_pkt *pkt,
 		e->removed = pkt->payload_len;
 		e->inserted = len;
 		e->remaining = remaining;
-		e->kind = kind;
+		e->kind = s->req.kind; /* a resend writes the same bytes */
 		flow->nedits = n + 1;
 	}
 	flow->server_next = ack + len;

@@ -94,6 +94,24 @@ static __always_inline int gw_parse_ipv4(struct gw_cursor *c, void *data_end, st
 	return (int)(tot - hlen);
 }
 
+/* IPv6 extension headers (RFC 8200 section 4, and AH, ESP, Mobility, HIP, Shim6). */
+static __always_inline bool gw_ipv6_is_ext(u8 nexthdr)
+{
+	switch (nexthdr) {
+	case 0:	  /* hop-by-hop */
+	case 43:  /* routing */
+	case 44:  /* fragment */
+	case 50:  /* ESP */
+	case 51:  /* AH */
+	case 60:  /* destination options */
+	case 135: /* mobility */
+	case 139: /* HIP */
+	case 140: /* shim6 */
+		return true;
+	}
+	return false;
+}
+
 /* Returns the IPv6 payload length, or -1. Extension headers are flagged. */
 static __always_inline int gw_parse_ipv6(struct gw_cursor *c, void *data_end, struct ipv6hdr **ip6h,
 					 u8 *ext)
@@ -102,9 +120,12 @@ static __always_inline int gw_parse_ipv6(struct gw_cursor *c, void *data_end, st
 
 	if ((void *)(ip6 + 1) > data_end)
 		return -1;
-	*ext = ip6->nexthdr != IPPROTO_TCP;
-	if (*ext)
+	if (ip6->nexthdr != IPPROTO_TCP) {
+		/* only a chain of extension headers could still lead to TCP; ICMPv6 and the rest
+		 * cannot */
+		*ext = gw_ipv6_is_ext(ip6->nexthdr);
 		return -1;
+	}
 	*ip6h = ip6;
 	c->pos = ip6 + 1;
 	return bpf_ntohs(ip6->payload_len);

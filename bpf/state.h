@@ -24,7 +24,19 @@ static __always_inline struct gw_relay_config *gw_relay_config(void)
 		return NULL;
 	if (cfg->magic != GW_RELAY_CONFIG_MAGIC) {
 		/* Racing CPUs write the same bytes; magic goes in last. */
-		__builtin_memcpy(cfg, &gw_relay_default_config, sizeof(*cfg));
+		int k;
+
+		_Static_assert(__builtin_offsetof(struct gw_relay_config, magic) == 0,
+			       "magic first");
+		__builtin_memcpy((u8 *)cfg + 4, (const u8 *)&gw_relay_default_config + 4,
+				 offsetof(struct gw_relay_config, text) - 4);
+		/* piece by piece: clang expands a memcpy only up to a size */
+#pragma unroll
+		for (k = 0; k < GW_RK_COUNT; k++)
+			__builtin_memcpy(&cfg->text[k], &gw_relay_default_config.text[k],
+					 sizeof(cfg->text[k]));
+		/* an atomic exchange is a full barrier: readers see magic after the rest */
+		__sync_lock_test_and_set(&cfg->magic, GW_RELAY_CONFIG_MAGIC);
 	}
 	return cfg;
 }

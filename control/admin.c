@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "greywall/relay.h"
 
 static int mkdir_parent(const char *path, char *err, size_t errlen)
 {
@@ -115,9 +116,7 @@ static void seconds(struct out *o, int types, const char *name, const char *help
 	put(o, "%s %.6f\n", name, v);
 }
 
-static const char *const verdict_names[GW_V_COUNT] = {
-    "greylist", "pass", "pass_awl", "pass_whitelist", "pass_exempt", "blacklist", "fail_open",
-};
+static const char *const verdict_names[GW_V_COUNT] = {GW_VERDICT_NAMES};
 
 static void table_metrics(struct out *o, int types, const struct gw_table *t[2])
 {
@@ -201,5 +200,19 @@ size_t gw_metrics_render(const struct gw_metrics_src *m, int types, char *out, s
 	      (unsigned long long)m->last_snapshot_time);
 	count(&o, types, "greywall_snapshot_failures_total", "counter", "Snapshots that failed.",
 	      m->snapshot_failures);
+	count(&o, types, "greywall_names", "gauge", "Triplet names kept for greyctl and report.",
+	      m->names);
+	count(&o, types, "greywall_names_dropped_total", "counter",
+	      "Triplet names not kept: names_capacity was reached.", m->names_dropped);
+	if (m->relay) {
+		static const char *const relay_names[GW_RS_COUNT] = {GW_RELAY_STAT_NAMES};
+
+		metric(&o, types, "greywall_relay_total", "counter",
+		       "The relay filter's counters, summed over CPUs: SMTP segments, verdicts, "
+		       "replies written, and each reason a segment was left alone (fail_*).");
+		for (v = 0; v < GW_RS_COUNT; v++)
+			put(&o, "greywall_relay_total{counter=\"%s\"} %llu\n", relay_names[v],
+			    m->relay[v]);
+	}
 	return o.overflow ? 0 : o.len;
 }

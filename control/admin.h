@@ -10,6 +10,9 @@
  *   reload     ok, lists reloaded (or error: ... with the old lists kept)
  *   snapshot   ok, snapshot written (or error: ...)
  *   stats      ok, then "name value" lines: the metrics without types
+ *   report     ok, then gw_report_render's lines (report.h)
+ *   names FP.. ok, then "FP<TAB>client<TAB>sender<TAB>recipient" for each
+ *              fingerprint (hex) greywalld has a name for
  */
 #ifndef GREYWALL_CONTROL_ADMIN_H
 #define GREYWALL_CONTROL_ADMIN_H
@@ -19,7 +22,7 @@
 #include "greywall/table.h"
 #include "policy_server.h"
 
-#define GW_CONTROL_LINE_MAX 256
+#define GW_CONTROL_LINE_MAX 8192 /* room for "names" and a screenful of fingerprints */
 
 /*
  * Listen on a UNIX socket at path, mode 0660, group 'group'. A stale socket
@@ -42,6 +45,9 @@ struct gw_metrics_src {
 	long long last_snapshot_time; /* Unix seconds, 0 = none yet */
 	unsigned long long snapshot_failures;
 	unsigned long long reloads, reload_failures;
+	/* the relay filter's counters (GW_RS_COUNT of them), or NULL without one */
+	const unsigned long long *relay;
+	size_t names, names_dropped;
 };
 
 /*

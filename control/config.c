@@ -23,6 +23,8 @@ void gw_daemon_config_defaults(struct gw_daemon_config *c)
 	snprintf(c->snapshot_path, sizeof(c->snapshot_path), "/var/lib/greywall/triplets.snap");
 	c->snapshot_interval = 300;
 	c->sweep_period = 600;
+	c->names_capacity = 262144;
+	c->report_after = 3600;
 	snprintf(c->control_socket, sizeof(c->control_socket), "/run/greywall/greywalld.sock");
 	snprintf(c->control_group, sizeof(c->control_group), "greywall");
 	snprintf(c->metrics_listen, sizeof(c->metrics_listen), "127.0.0.1:9425");
@@ -64,6 +66,8 @@ static const struct num_key num_keys[] = {
     {"max_clients", 1, 65536, offsetof(struct gw_daemon_config, max_clients), 4},
     {"snapshot_interval", 1, 86400, offsetof(struct gw_daemon_config, snapshot_interval), 4},
     {"sweep_period", 1, 86400, offsetof(struct gw_daemon_config, sweep_period), 4},
+    {"names_capacity", 0, 1u << 26, offsetof(struct gw_daemon_config, names_capacity), 4},
+    {"report_after", 0, 86400 * 30, offsetof(struct gw_daemon_config, report_after), 4},
 };
 
 struct str_key {

@@ -33,6 +33,8 @@ struct gw_daemon_config {
 	char control_group[64];		  /* group that may use it (mode 0660) */
 	char metrics_listen[128];	  /* host:port of the Prometheus endpoint; empty = off */
 	char relay_maps[GW_PATH_MAX];	  /* the relay filter's pinned maps; empty = none */
+	unsigned names_capacity;	  /* triplet texts kept for greyctl and report */
+	unsigned report_after;		  /* seconds before an unretried triplet is reported */
 };
 
 void gw_daemon_config_defaults(struct gw_daemon_config *c);

@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "config.h"
 #include "greywall/lists.h"
 #include "greywall/relay.h"
@@ -25,6 +26,8 @@
 #include "greywall/table_file.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+#define GW_NAMES_BATCH 400 /* fingerprints per "names" request: fits GW_CONTROL_LINE_MAX */
 
 static const char usage_text[] =
     "Usage: greyctl [-c FILE] [--json] COMMAND [ARGS]\n"
@@ -34,6 +37,8 @@ static const char usage_text[] =
     "                             counters when relay_maps is set)\n"
     "  triplets list [--limit N]  entries of the triplet table: fingerprint, state,\n"
     "                             first and last seen, count\n"
+    "                             and, when greywalld knows it, the triplet's client,\n"
+    "                             sender and recipient\n"
     "  triplets del FINGERPRINT   forget one triplet (hex, as 'list' prints it)\n"
     "  triplets flush             forget every triplet (auto-whitelist kept)\n"
     "  whitelist add ENTRY...     add entries to the whitelist file, then reload\n"
@@ -41,6 +46,9 @@ static const char usage_text[] =
     "  whitelist list             print the whitelist\n"
     "  whitelist push FILE        check FILE and make it the whitelist, then reload\n"
     "  blacklist add|del|list|push  the same for the blacklist (550 5.7.1)\n"
+    "  report                     senders greylisted at least report_after ago and never\n"
+    "                             retried, grouped by client network and sender domain:\n"
+    "                             the broken MTAs (or spamware) to look at (greywalld)\n"
     "  reload                     greywalld reloads its lists (over the control socket,\n"
     "                             and says if a file is bad); greywall-dp gets SIGHUP\n"
     "  snapshot                   greywalld writes its snapshot now and says where\n"
@@ -495,11 +503,209 @@ static void fmt_time(u64 t, char *out, size_t len)
 	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static int cmd_triplets(int argc, char **argv)
+/* A triplet's text as greywalld knows it. */
+struct triplet_name {
+	u64 fp;
+	char client[64], sender[GW_ADDR_MAX + 1], rcpt[GW_ADDR_MAX + 1];
+};
+
+/* Ask greywalld for the names of fps[0, n); unknown ones keep fp 0. Quiet if it is not there. */
+static void fetch_names(const u64 *fps, size_t n, struct triplet_name *out)
+{
+	static char answer[1 << 20];
+	char cmd[GW_NAMES_BATCH * 17 + 8];
+	size_t i, done;
+
+	memset(out, 0, n * sizeof(*out));
+	for (done = 0; done < n; done += GW_NAMES_BATCH) {
+		size_t len = (size_t)snprintf(cmd, sizeof(cmd), "names");
+		char *line, *save = NULL;
+
+		for (i = done; i < n && i < done + GW_NAMES_BATCH; i++)
+			len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, " %016llx",
+						(unsigned long long)fps[i]);
+		if (control_request(cmd, answer, sizeof(answer)) != CTL_DONE ||
+		    strncmp(answer, "ok\n", 3))
+			return;
+		for (line = strtok_r(answer + 3, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save)) {
+			struct triplet_name nm = {0};
+			char *f[4], *p = line, *tab;
+			int k;
+
+			for (k = 0; k < 4 && p; k++) {
+				f[k] = p;
+				tab = strchr(p, '\t');
+				if (tab)
+					*tab++ = 0;
+				p = tab;
+			}
+			if (k < 4)
+				continue;
+			nm.fp = strtoull(f[0], NULL, 16);
+			snprintf(nm.client, sizeof(nm.client), "%s", f[1]);
+			snprintf(nm.sender, sizeof(nm.sender), "%s", f[2]);
+			snprintf(nm.rcpt, sizeof(nm.rcpt), "%s", f[3]);
+			for (i = done; i < n && i < done + GW_NAMES_BATCH; i++)
+				if (fps[i] == nm.fp)
+					out[i] = nm;
+		}
+	}
+}
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static int list_triplets(struct gw_table_map *t, u64 limit)
 {
 	static const char *const kinds[] = {"new", "greylisted", "passed", "dying"};
+	struct triplet_name *nm = NULL;
+	u64 *fps = NULL, *sts = NULL, i, n = 0, cap = 0;
+	u32 s;
+
+	for (i = 0; i < t->table.nbuckets && n < limit; i++) {
+		for (s = 0; s < GW_SLOTS_PER_BUCKET && n < limit; s++) {
+			struct gw_slot *sl = &t->table.buckets[i].slot[s];
+			u64 fp = gw_load64(&sl->fp), st;
+
+			if (fp <= GW_FP_TOMBSTONE || !gw_slot_read(sl, fp, &st))
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 1024;
+				fps = realloc(fps, cap * sizeof(*fps));
+				sts = realloc(sts, cap * sizeof(*sts));
+				if (!fps || !sts) {
+					fprintf(stderr, "greyctl: out of memory\n");
+					return EXIT_FAIL;
+				}
+			}
+			fps[n] = fp;
+			sts[n++] = st;
+		}
+	}
+	nm = calloc(n ? n : 1, sizeof(*nm));
+	if (!nm) {
+		fprintf(stderr, "greyctl: out of memory\n");
+		return EXIT_FAIL;
+	}
+	fetch_names(fps, n, nm);
+	if (json)
+		printf("[");
+	for (i = 0; i < n; i++) {
+		char first[32], last[32];
+		u64 st = sts[i];
+
+		fmt_time(t->table.epoch + gw_state_first(st), first, sizeof(first));
+		fmt_time(t->table.epoch + (u64)gw_state_last_min(st) * 60, last, sizeof(last));
+		if (json) {
+			printf("%s{\"fingerprint\": \"%016llx\", \"state\": \"%s\", "
+			       "\"first_seen\": \"%s\", \"last_seen\": \"%s\", \"count\": %u",
+			       i ? ", " : "", (unsigned long long)fps[i], kinds[gw_state_kind(st)],
+			       first, last, gw_state_count(st));
+			if (nm[i].fp) {
+				printf(", \"client\": ");
+				json_string(nm[i].client);
+				printf(", \"sender\": ");
+				json_string(nm[i].sender);
+				printf(", \"recipient\": ");
+				json_string(nm[i].rcpt);
+			}
+			printf("}");
+		} else {
+			printf("%016llx  %-10s  first %s  last %s  count %u",
+			       (unsigned long long)fps[i], kinds[gw_state_kind(st)], first, last,
+			       gw_state_count(st));
+			if (nm[i].fp)
+				printf("  %s <%s> -> <%s>", nm[i].client, nm[i].sender, nm[i].rcpt);
+			putchar('\n');
+		}
+	}
+	if (json)
+		printf("]\n");
+	free(fps);
+	free(sts);
+	free(nm);
+	gw_table_map_close(t);
+	return EXIT_OK;
+}
+
+/* greywalld's report of senders that were greylisted and never came back. */
+static int cmd_report(void)
+{
+	static char answer[1 << 20];
+	enum control_result r = control_request("report", answer, sizeof(answer));
+	char *line, *save = NULL;
+	int shown = 0;
+
+	if (r == CTL_REFUSED)
+		return EXIT_FAIL;
+	if (r == CTL_ABSENT) {
+		fprintf(stderr,
+			"greyctl: report needs greywalld (it keeps the triplets' names); "
+			"no answer on %s\n",
+			cfg.control_socket);
+		return EXIT_FAIL;
+	}
+	if (strncmp(answer, "ok\n", 3))
+		return control_answer("report", answer) ? EXIT_FAIL : EXIT_OK;
+	if (json)
+		printf("[");
+	else
+		printf("%-20s %-28s %8s  %-20s %-20s %s\n", "client network", "sender domain",
+		       "triplets", "first", "last", "a recipient");
+	for (line = strtok_r(answer + 3, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[6], *p = line, *tab, first[32], last[32];
+		int k;
+
+		for (k = 0; k < 6 && p; k++) {
+			f[k] = p;
+			tab = strchr(p, '\t');
+			if (tab)
+				*tab++ = 0;
+			p = tab;
+		}
+		if (k < 6)
+			continue;
+		fmt_time(strtoull(f[3], NULL, 10), first, sizeof(first));
+		fmt_time(strtoull(f[4], NULL, 10), last, sizeof(last));
+		if (json) {
+			printf("%s{\"network\": ", shown ? ", " : "");
+			json_string(f[0]);
+			printf(", \"sender_domain\": ");
+			json_string(f[1]);
+			printf(", \"triplets\": %s, \"first\": \"%s\", \"last\": \"%s\", "
+			       "\"recipient\": ",
+			       f[2], first, last);
+			json_string(f[5]);
+			printf("}");
+		} else {
+			printf("%-20s %-28s %8s  %-20s %-20s %s\n", f[0], f[1], f[2], first, last,
+			       f[5]);
+		}
+		shown++;
+	}
+	if (json)
+		printf("]\n");
+	else if (!shown)
+		printf("(no triplet greylisted over report_after ago and never retried)\n");
+	return EXIT_OK;
+}
+
+static int cmd_triplets(int argc, char **argv)
+{
 	struct gw_table_map t;
-	u64 i, shown = 0, limit = ~0ULL, removed = 0;
+	u64 i, limit = ~0ULL, removed = 0;
 	u32 s;
 
 	if (argc < 1)
@@ -511,38 +717,7 @@ static int cmd_triplets(int argc, char **argv)
 			limit = strtoull(argv[2], NULL, 10);
 		else if (argc != 1)
 			return usage_error("list takes only --limit N");
-		if (json)
-			printf("[");
-		for (i = 0; i < t.table.nbuckets && shown < limit; i++) {
-			for (s = 0; s < GW_SLOTS_PER_BUCKET && shown < limit; s++) {
-				struct gw_slot *sl = &t.table.buckets[i].slot[s];
-				u64 fp = gw_load64(&sl->fp), st;
-				char first[32], last[32];
-
-				if (fp <= GW_FP_TOMBSTONE || !gw_slot_read(sl, fp, &st))
-					continue;
-				fmt_time(t.table.epoch + gw_state_first(st), first, sizeof(first));
-				fmt_time(t.table.epoch + (u64)gw_state_last_min(st) * 60, last,
-					 sizeof(last));
-				if (json)
-					printf(
-					    "%s{\"fingerprint\": \"%016llx\", \"state\": \"%s\", "
-					    "\"first_seen\": \"%s\", \"last_seen\": \"%s\", "
-					    "\"count\": %u}",
-					    shown ? ", " : "", (unsigned long long)fp,
-					    kinds[gw_state_kind(st)], first, last,
-					    gw_state_count(st));
-				else
-					printf("%016llx  %-10s  first %s  last %s  count %u\n",
-					       (unsigned long long)fp, kinds[gw_state_kind(st)],
-					       first, last, gw_state_count(st));
-				shown++;
-			}
-		}
-		if (json)
-			printf("]\n");
-		gw_table_map_close(&t);
-		return EXIT_OK;
+		return list_triplets(&t, limit);
 	}
 	if (!strcmp(argv[0], "del") || !strcmp(argv[0], "flush")) {
 		u64 want = 0;
@@ -634,6 +809,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[0], "stats"))
 		return argc == 1 ? cmd_stats() : usage_error("stats takes no arguments");
+	if (!strcmp(argv[0], "report"))
+		return cmd_report();
 	if (!strcmp(argv[0], "triplets"))
 		return cmd_triplets(argc - 1, argv + 1);
 	if (!strcmp(argv[0], "whitelist"))

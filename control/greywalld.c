@@ -4,6 +4,7 @@
  * the shared triplet tables and the lists, and answers the Postfix policy
  * delegation protocol from them. SIGHUP reloads the lists; SIGTERM stops.
  */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,9 +21,12 @@
 #include "admin.h"
 #include "config.h"
 #include "greywall/maintenance.h"
+#include "greywall/relay.h"
 #include "greywall/table_file.h"
 #include "policy_server.h"
+#include "relay_events.h"
 #include "relay_maps.h"
+#include "report.h"
 
 static const char usage_text[] =
     "Usage: greywalld [-c FILE] [-f] [-v] [--check]\n"
@@ -65,6 +69,9 @@ static time_t next_snapshot;
 static struct gw_metrics_src metrics;
 static struct gw_relay_maps relay;
 static int relay_open;
+static struct gw_names *names;
+static struct gw_relay_events *events;
+static time_t next_names_expiry;
 
 static double seconds_between(const struct timespec *a, const struct timespec *b)
 {
@@ -115,6 +122,11 @@ static void on_tick(struct gw_policy_ctx *ctx)
 	struct timespec a, b;
 	char err[512];
 
+	gw_relay_events_drain(events); /* in case the loop was busy */
+	if (names && (time_t)now >= next_names_expiry) {
+		gw_names_expire(names, now > c->policy.max_age ? now - c->policy.max_age : 0);
+		next_names_expiry = (time_t)now + 60;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	removed = gw_table_sweep(&trip.table, &c->policy, now, &sweep_cursor[0], slice_t);
 	removed += gw_table_sweep(&awl.table, &c->policy, now, &sweep_cursor[1], slice_a);
@@ -254,6 +266,45 @@ static char *read_line(int fd, char *buf, size_t cap)
 	return NULL;
 }
 
+/* Bring the figures that live elsewhere (the filter's maps, the names) into metrics. */
+static void metrics_refresh(void)
+{
+	static unsigned long long relay_vals[GW_RS_COUNT];
+
+	if (relay_open && gw_relay_read_stats(&relay, relay_vals) == 0)
+		metrics.relay = relay_vals;
+	metrics.names = names ? gw_names_count(names) : 0;
+	metrics.names_dropped = names ? gw_names_dropped(names) : 0;
+}
+
+static void serve_events(struct gw_policy_ctx *ctx, int fd)
+{
+	(void)ctx;
+	(void)fd;
+	gw_relay_events_drain(events);
+}
+
+/* "names FP FP ...": the text of each triplet greywalld knows, one line each. */
+static void send_names(int fd, char *args)
+{
+	char *tok, *save = NULL, line[GW_ADDR_MAX * 2 + 128], addr[INET6_ADDRSTRLEN];
+
+	send_all(fd, "ok\n", 3);
+	for (tok = strtok_r(args, " ", &save); tok && names; tok = strtok_r(NULL, " ", &save)) {
+		const struct gw_name *nm = gw_names_get(names, strtoull(tok, NULL, 16));
+		int n;
+
+		if (!nm)
+			continue;
+		inet_ntop(nm->family == GW_AF_INET ? AF_INET : AF_INET6, nm->client, addr,
+			  sizeof(addr));
+		n = snprintf(line, sizeof(line), "%016llx\t%s\t%s\t%s\n",
+			     (unsigned long long)nm->fp, addr, nm->sender, nm->rcpt);
+		if (n > 0 && (size_t)n < sizeof(line))
+			send_all(fd, line, (size_t)n);
+	}
+}
+
 static void serve_control(struct gw_policy_ctx *ctx, int fd)
 {
 	static char page[65536];
@@ -284,11 +335,27 @@ static void serve_control(struct gw_policy_ctx *ctx, int fd)
 		send_all(fd, msg, strlen(msg));
 	} else if (!strcmp(cmd, "stats")) {
 		send_all(fd, "ok\n", 3);
+		metrics_refresh();
 		n = gw_metrics_render(&metrics, 0, page, sizeof(page));
 		send_all(fd, page, n);
+	} else if (!strcmp(cmd, "report")) {
+		gw_relay_events_drain(events);
+		if (!names) {
+			send_all(fd, "error: names_capacity is 0: no names, no report\n", 49);
+			return;
+		}
+		send_all(fd, "ok\n", 3);
+		n = gw_report_render(names, &trip.table, &ctx->cfg->policy, (u64)time(NULL),
+				     ctx->cfg->report_after, page, sizeof(page));
+		send_all(fd, page, n);
+	} else if (!strncmp(cmd, "names", 5) && (cmd[5] == ' ' || !cmd[5])) {
+		gw_relay_events_drain(events);
+		send_names(fd, (char *)cmd + 5);
 	} else {
 		snprintf(msg, sizeof(msg),
-			 "error: unknown command '%.64s' (ping, reload, snapshot, stats)\n", cmd);
+			 "error: unknown command '%.64s' (ping, reload, snapshot, stats, report, "
+			 "names)\n",
+			 cmd);
 		send_all(fd, msg, strlen(msg));
 	}
 }
@@ -314,6 +381,7 @@ static void serve_metrics(struct gw_policy_ctx *ctx, int fd)
 		send_all(fd, nf, sizeof(nf) - 1);
 		return;
 	}
+	metrics_refresh();
 	n = gw_metrics_render(&metrics, 1, page, sizeof(page));
 	h = snprintf(head, sizeof(head),
 		     "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
@@ -332,7 +400,7 @@ int main(int argc, char **argv)
 	};
 	static struct gw_daemon_config cfg;
 	static struct gw_policy_ctx ctx;
-	struct gw_side_listener sides[2];
+	struct gw_side_listener sides[3] = {0};
 	const char *path = NULL;
 	int opt, foreground = 0, check = 0, rc, nsides = 0;
 	char err[1024];
@@ -371,6 +439,11 @@ int main(int argc, char **argv)
 			GW_CONF_DEFAULT_PATH);
 	}
 	ctx.cfg = &cfg;
+	if (cfg.names_capacity && !(names = gw_names_new(cfg.names_capacity))) {
+		fprintf(stderr, "greywalld: no memory for %u names\n", cfg.names_capacity);
+		return 1;
+	}
+	ctx.names = names;
 	ctx.lists = gw_lists_load_files(cfg.whitelist_path, cfg.blacklist_path, err, sizeof(err));
 	if (!ctx.lists) {
 		fprintf(stderr, "greywalld: %s\n", err);
@@ -409,6 +482,17 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		syslog(LOG_INFO, "relay filter: policy and lists pushed to %s", cfg.relay_maps);
+		{
+			char path[GW_PATH_MAX + 16];
+
+			snprintf(path, sizeof(path), "%s/events", cfg.relay_maps);
+			events = gw_relay_events_open(path, &cfg.policy, trip.table.hdr->secret,
+						      names, err, sizeof(err));
+			if (!events) {
+				fprintf(stderr, "greywalld: %s\n", err);
+				return 1;
+			}
+		}
 	}
 	signal(SIGHUP, on_signal);
 	signal(SIGUSR1, on_signal);
@@ -443,6 +527,11 @@ int main(int argc, char **argv)
 		syslog(LOG_INFO, "metrics at http://%s/metrics", cfg.metrics_listen);
 		sides[nsides++].serve = serve_metrics;
 	}
+	if (events) {
+		sides[nsides].fd = gw_relay_events_fd(events);
+		sides[nsides].no_accept = 1;
+		sides[nsides++].serve = serve_events;
+	}
 	rc = gw_policy_serve(&ctx, cfg.policy_listen, &stop, &reload, do_reload, on_tick, sides,
 			     nsides, err, sizeof(err));
 	{
@@ -456,8 +545,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "greywalld: %s\n", err);
 	syslog(LOG_INFO, "stopping: %llu requests, %llu greylisted, %llu passed", ctx.requests,
 	       ctx.verdicts[GW_V_GREYLIST], ctx.verdicts[GW_V_PASS]);
+	gw_relay_events_drain(events);
+	gw_relay_events_close(events);
 	if (relay_open)
 		gw_relay_maps_close(&relay);
+	gw_names_free(names);
 	gw_table_map_close(&trip);
 	gw_table_map_close(&awl);
 	gw_lists_free(ctx.lists);

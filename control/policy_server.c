@@ -110,6 +110,9 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 	snprintf(rcpt_raw, sizeof(rcpt_raw), "%.*s", (int)a.rcpt_len, a.rcpt);
 	snprintf(sender_raw, sizeof(sender_raw), "%.*s", a.sender ? (int)a.sender_len : 0,
 		 a.sender ? a.sender : "");
+	if (ctx->names) /* a whitelisted decision skips the table, so d.fp may be unset */
+		gw_names_note(ctx->names, gw_triplet_fp(ctx->policy.secret, &trip), now,
+			      (u8)d.verdict, family, addr, sender_raw, rcpt_raw);
 	if (d.verdict == GW_V_GREYLIST || d.verdict == GW_V_BLACKLIST) {
 		struct gw_reply_vars v = {rcpt_raw, sender_raw, client, d.remaining};
 		const char *tmpl = d.verdict == GW_V_GREYLIST ? ctx->cfg->policy_defer_text
@@ -181,8 +184,13 @@ int gw_listen_tcp(const char *spec, char *err, size_t errlen)
 static void serve_side(struct gw_policy_ctx *ctx, struct gw_side_listener *side)
 {
 	struct timeval tv = {.tv_sec = 0, .tv_usec = 500000};
-	int fd = accept4(side->fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd;
 
+	if (side->no_accept) {
+		side->serve(ctx, side->fd);
+		return;
+	}
+	fd = accept4(side->fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

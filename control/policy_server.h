@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "greywall/lists.h"
+#include "names.h"
 
 #define GW_POLICY_REQ_MAX 8192
 
@@ -23,6 +24,7 @@ struct gw_policy_ctx {
 	unsigned long long verdicts[GW_V_COUNT];
 	unsigned long long requests, bad_requests;
 	int log_verdicts;
+	struct gw_names *names; /* the text of each triplet decided, if not NULL */
 };
 
 /*
@@ -34,11 +36,14 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 
 /*
  * A side listener (control socket, metrics): each connection is accepted and
- * answered at once, with short socket timeouts, then closed.
+ * answered at once, with short socket timeouts, then closed. With no_accept,
+ * fd is not a listening socket but anything else that polls readable (the
+ * relay filter's ring buffer), and serve gets it as it is.
  */
 struct gw_side_listener {
 	int fd;
 	void (*serve)(struct gw_policy_ctx *ctx, int fd);
+	int no_accept;
 };
 
 /* Bind and listen on "host:port". Returns the fd, or -1 with a reason in err. */

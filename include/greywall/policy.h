@@ -227,6 +227,10 @@ enum gw_verdict {
 	GW_V_COUNT
 };
 
+/* Printable verdicts, in enum order, for logs and metrics. */
+#define GW_VERDICT_NAMES                                                                           \
+	"greylist", "pass", "pass_awl", "pass_whitelist", "pass_exempt", "blacklist", "fail_open"
+
 GW_INLINE bool gw_verdict_rejects(enum gw_verdict v)
 {
 	return v == GW_V_GREYLIST || v == GW_V_BLACKLIST;
@@ -254,7 +258,8 @@ GW_INLINE u32 gw_min_of(u64 now, u64 epoch)
 GW_INLINE bool gw_is_exempt_rcpt(const u8 *rcpt, u16 len)
 {
 	/* Normalised recipient: compare the local part only. */
-	if (len >= 10 && gw_buf_prefix(rcpt, 0, len, "postmaster") && (len == 10 || rcpt[10] == '@'))
+	if (len >= 10 && gw_buf_prefix(rcpt, 0, len, "postmaster") &&
+	    (len == 10 || rcpt[10] == '@'))
 		return true;
 	if (len >= 5 && gw_buf_prefix(rcpt, 0, len, "abuse") && (len == 5 || rcpt[5] == '@'))
 		return true;

@@ -2,8 +2,9 @@
 /*
  * The relay filter's built-in configuration: the policy defaults of policy.h
  * and the reply templates of reply.h, the latter compiled to pieces by hand
- * here so the BPF object needs no template parser. A unit test checks both
- * against their sources.
+ * here so the BPF object needs no template parser. The relay fixtures
+ * (tests/bpf/test_relay.c) compare the frames they produce with the
+ * templates rendered by lib/reply.c.
  */
 #ifndef GREYWALL_RELAY_DEFAULTS_H
 #define GREYWALL_RELAY_DEFAULTS_H
@@ -21,6 +22,9 @@
 #define GW_BLACK_P1 ">: Recipient address rejected: Access denied"
 /* GW_REPLY_TLS_DEFAULT */
 #define GW_TLS_P0 "421 4.7.0 Greylisted, try again later"
+/* GW_REPLY_GREYLIST_SHORT, GW_REPLY_BLACKLIST_SHORT */
+#define GW_GREY_SHORT_P0  "450 4.7.1 Greylisted"
+#define GW_BLACK_SHORT_P0 "550 5.7.1 Denied"
 
 static const struct gw_relay_config gw_relay_default_config = {
     .magic = GW_RELAY_CONFIG_MAGIC,
@@ -67,6 +71,22 @@ static const struct gw_relay_config gw_relay_default_config = {
 		    .subst = {GW_SUB_NONE},
 		    .npieces = 1,
 		    .bytes = GW_TLS_P0,
+		},
+	    [GW_RK_GREYLIST_SHORT] =
+		{
+		    .off = {0},
+		    .len = {GW_LIT_LEN(GW_GREY_SHORT_P0)},
+		    .subst = {GW_SUB_NONE},
+		    .npieces = 1,
+		    .bytes = GW_GREY_SHORT_P0,
+		},
+	    [GW_RK_BLACKLIST_SHORT] =
+		{
+		    .off = {0},
+		    .len = {GW_LIT_LEN(GW_BLACK_SHORT_P0)},
+		    .subst = {GW_SUB_NONE},
+		    .npieces = 1,
+		    .bytes = GW_BLACK_SHORT_P0,
 		},
 	},
 };

@@ -17,6 +17,9 @@
 	"450 4.7.1 <%r>: Recipient address rejected: Greylisted, retry in %t seconds"
 #define GW_REPLY_BLACKLIST_DEFAULT "550 5.7.1 <%r>: Recipient address rejected: Access denied"
 #define GW_REPLY_TLS_DEFAULT	   "421 4.7.0 Greylisted, try again later"
+/* The relay filter's fallbacks when a frame cannot grow (relay.h) */
+#define GW_REPLY_GREYLIST_SHORT	 "450 4.7.1 Greylisted"
+#define GW_REPLY_BLACKLIST_SHORT "550 5.7.1 Denied"
 
 struct gw_reply_vars {
 	const char *rcpt;

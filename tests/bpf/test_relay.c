@@ -403,6 +403,22 @@ static void case_non_smtp_untouched(void)
 	CHECK(run_prog(tc_fd, &in, &out) == 0, "HTTP passes TC");
 	CHECK(out.len == in.len && !memcmp(out.b, in.b, in.len), "HTTP frame unchanged by TC");
 	CHECK(stat_sum(GW_RS_PACKETS) == pkts, "not counted as SMTP");
+
+	/* IPv6 that is not TCP: ICMPv6 passes uncounted, an extension chain is counted */
+	{
+		struct session s6;
+		u64 ext = stat_sum(GW_RF_IPV6_EXT);
+
+		session_init6(&s6, "icmp6", 0x30, 1, 40011, 0);
+		build_frame(&in, &s6.client, &s6.server, 1, 2, F_ACK, 100, NULL, &s6.shape);
+		in.b[14 + 6] = 58; /* ICMPv6: neighbour discovery and the like */
+		CHECK(run_prog(xdp_fd, &in, &out) == XDP_PASS, "ICMPv6 passes");
+		CHECK(stat_sum(GW_RF_IPV6_EXT) == ext,
+		      "ICMPv6 is not counted as an extension chain");
+		in.b[14 + 6] = 0; /* hop-by-hop options: TCP may follow, unread */
+		CHECK(run_prog(xdp_fd, &in, &out) == XDP_PASS, "an extension chain passes");
+		CHECK(stat_sum(GW_RF_IPV6_EXT) == ext + 1, "and is counted");
+	}
 }
 
 /*

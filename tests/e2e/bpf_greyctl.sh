@@ -5,11 +5,17 @@
 # through early:
 #  - no daemon: `greyctl whitelist add 'recipient ...'` publishes into the
 #    maps itself, and the next message to that recipient is delivered at once;
-#  - greyctl stats and triplets list read the filter's own triplet map;
-#  - greywalld started on the same maps; a message is greylisted, then
-#    `greyctl whitelist add 'client ...'` reloads greywalld over its socket,
-#    greywalld publishes a new list generation, and Postfix's next attempt is
-#    delivered; a deleted entry leaves no key behind in the maps.
+#  - greywalld started on the same maps; a message is greylisted and
+#    greywalld logs the filter's verdict event as a Postfix NOQUEUE line;
+#    greyctl stats and triplets list read the filter's own triplet map, with
+#    the triplet's names from greywalld;
+#  - swaks, which never retries, is greylisted and shows up in `greyctl
+#    report`, grouped by network and sender domain; Postfix, which retried,
+#    does not;
+#  - `greyctl whitelist add 'client ...'` reloads greywalld over its socket,
+#    greywalld publishes a new list generation, Postfix's next attempt is
+#    delivered, and swaks's triplet stays in the report;
+#  - a deleted entry leaves no key behind in the maps.
 set -eu
 TB_DELAY=300
 . "$(dirname "$0")/lib/testbed.sh"
@@ -35,6 +41,7 @@ snapshot_path =
 control_socket = $TB_DIR/greywalld.sock
 policy_listen =
 metrics_listen =
+report_after = 1
 CONF
 ctl() { "$TB_ROOT/build/greyctl" -c "$CONF" "$@"; }
 list_gen() { bpftool map dump pinned "$MAPS/config" | grep -o '"list_gen": [0-9]*' | grep -o '[0-9]*$'; }
@@ -55,30 +62,66 @@ grep -q 'to=<carol@receiver.example>.*status=deferred' "$TB_DIR/snd/maillog" &&
 	fail "a whitelisted recipient was deferred"
 [ "$(relay_counter verdict_pass_whitelist)" -ge 1 ] || fail "no whitelist pass counted by the filter"
 
-# 2. greylisted by the filter; greyctl reads the filter's own table
-tb_send alice@sender.example bob@receiver.example
-tb_wait_log "$TB_DIR/snd/maillog" 'to=<bob@receiver.example>.*status=deferred.*Greylisted' 30 ||
-	fail "bob was not greylisted"
-ctl stats --json | grep -q '"triplets": {"slots": [0-9]*, "live": 1,' ||
-	fail "stats over the triplet map: $(ctl stats --json)"
-ctl stats | grep -qE '^  replies_injected +[1-9]' || fail "stats lack the filter's counters"
-ctl triplets list | grep -qE '^[0-9a-f]{16}  greylisted ' || fail "triplet list: $(ctl triplets list)"
-
-# 3. greywalld on the same maps; a client whitelist through its control socket
+# 2. greywalld on the same maps
 "$TB_ROOT/build/greywalld" -c "$CONF" -f >"$TB_DIR/greywalld.log" 2>&1 &
 DAEMON_PID=$!
 tb_wait_log "$TB_DIR/greywalld.log" 'relay filter: policy and lists pushed' 10 ||
 	fail "greywalld did not start on the relay maps: $(cat "$TB_DIR/greywalld.log")"
 [ "$(list_gen)" = 0 ] || fail "greywalld's start did not publish a new generation"
+
+# 3. greylisted by the filter: logged by greywalld, named in the triplet listing
+tb_send alice@sender.example bob@receiver.example
+tb_wait_log "$TB_DIR/snd/maillog" 'to=<bob@receiver.example>.*status=deferred.*Greylisted' 30 ||
+	fail "bob was not greylisted"
+tb_wait_log "$TB_DIR/greywalld.log" 'NOQUEUE: reject: RCPT from unknown\[198\.18\.0\.1\]: 450 4\.7\.1 <bob@receiver\.example>: Recipient address rejected: Greylisted, retry in [0-9]+ seconds; from=<alice@sender\.example> to=<bob@receiver\.example>' 10 ||
+	fail "greywalld did not log the filter's verdict: $(tail -5 "$TB_DIR/greywalld.log")"
+ctl stats --json | grep -q '"triplets": {"slots": [0-9]*, "live": 1,' ||
+	fail "stats over the triplet map: $(ctl stats --json)"
+ctl stats | grep -qE '^  replies_injected +[1-9]' || fail "stats lack the filter's counters"
+ctl triplets list | grep -qE '^[0-9a-f]{16}  greylisted .* 198\.18\.0\.1 <alice@sender\.example> -> <bob@receiver\.example>$' ||
+	fail "triplet list without names: $(ctl triplets list)"
+
+# 4. a client that never retries, in the report
+ip netns exec "$TB_NS_SND" swaks --server "$TB_RCV4" --from spam@bad.example \
+	--to dave@receiver.example --timeout 10 >"$TB_DIR/swaks.log" 2>&1 || true
+# swaks's segments may reach XDP with no tailroom: then the filter answers with the short form
+grep -qE '^<[~*]* +450 4\.7\.1 (<dave@receiver\.example>: Recipient address rejected: )?Greylisted' \
+	"$TB_DIR/swaks.log" ||
+	fail "swaks was not greylisted: $(cat "$TB_DIR/swaks.log"; "$TB_ROOT/build/greywall-relay-config" "$TB_BPF_PIN" | grep -v " 0$")"
+# Postfix retries (backoff 2-4 s here) and is greylisted again: a retrying MTA is no case for the report
+for i in $(seq 50); do
+	[ "$(grep -c 'NOQUEUE: reject: RCPT from .* to=<bob@receiver.example>' "$TB_DIR/greywalld.log")" -ge 2 ] && break
+	sleep 0.2
+done
+[ "$i" -lt 50 ] || fail "Postfix did not retry bob within 10 s"
+sleep 1.5 # past report_after for swaks's triplet
+report=$(ctl report)
+grep -qE '^198\.18\.0\.0/24 +bad\.example +1 .*dave@receiver\.example$' <<<"$report" ||
+	fail "report lacks the swaks triplet: $report"
+grep -q 'sender\.example' <<<"$report" && fail "report lists a triplet Postfix retried: $report"
+
+# 5. a client whitelist through greywalld's control socket
 out=$(ctl whitelist add 'client 198.18.0.0/24') || fail "greyctl whitelist add (daemon) failed"
 grep -q 'greywalld: lists reloaded: 2 entries' <<<"$out" || fail "greywalld did not reload: $out"
 [ "$(list_gen)" = 1 ] || fail "the reload did not publish a new generation"
 postqueue -c "$TB_DIR/snd/etc" -f
 tb_wait_mailbox bob 1 20 || fail "client whitelisted through greywalld, but bob was not delivered"
+report=$(ctl --json report)
+grep -q '"sender_domain": "sender.example"' <<<"$report" && fail "a delivered triplet is reported: $report"
+grep -q '"sender_domain": "bad.example", "triplets": 1' <<<"$report" ||
+	fail "the swaks triplet left the report: $report"
 
-# 4. a deleted entry leaves no key behind
+# greywalld's metrics carry the filter's counters and the names it keeps
+daemon_stats=$(python3 -c 'import socket,sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"stats\n")
+print(b"".join(iter(lambda: s.recv(65536), b"")).decode())' "$TB_DIR/greywalld.sock")
+grep -qE '^greywall_relay_total\{counter="replies_injected"\} [1-9]' <<<"$daemon_stats" ||
+	fail "no relay counters in greywalld's metrics: $daemon_stats"
+grep -qE '^greywall_names [1-9]' <<<"$daemon_stats" || fail "no names counted in the metrics"
+
+# 6. a deleted entry leaves no key behind
 ctl whitelist del 'recipient carol@receiver.example' >/dev/null || fail "whitelist del failed"
 [ "$(map_keys addresses)" = 0 ] || fail "the deleted recipient is still in the addresses map"
 [ "$(map_keys clients_v4)" = 1 ] || fail "clients_v4 holds $(map_keys clients_v4) keys, not 1"
 stop_daemon
-echo "ok: greyctl and greywalld published lists into the relay filter; mail honoured them"
+echo "ok: greyctl and greywalld published lists into the relay filter; mail honoured them (short replies: $(relay_counter replies_short))"
