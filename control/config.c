@@ -83,10 +83,19 @@ struct str_key {
 	}
 
 static const struct str_key str_keys[] = {
-    SKEY(table_path, false),	    SKEY(awl_path, false),	 SKEY(whitelist_path, false),
-    SKEY(blacklist_path, false),    SKEY(policy_listen, false),	 SKEY(policy_defer_text, true),
-    SKEY(policy_reject_text, true), SKEY(snapshot_path, false),	 SKEY(control_socket, false),
-    SKEY(control_group, false),	    SKEY(metrics_listen, false), SKEY(relay_maps, false),
+    SKEY(table_path, false),
+    SKEY(awl_path, false),
+    SKEY(whitelist_path, false),
+    SKEY(blacklist_path, false),
+    SKEY(policy_listen, false),
+    SKEY(policy_defer_text, true),
+    SKEY(policy_reject_text, true),
+    SKEY(snapshot_path, false),
+    SKEY(control_socket, false),
+    SKEY(control_group, false),
+    SKEY(metrics_listen, false),
+    SKEY(relay_maps, false),
+    SKEY(user, false),
 };
 
 static bool is_template_key(const char *k)

@@ -35,6 +35,7 @@ struct gw_daemon_config {
 	char relay_maps[GW_PATH_MAX];	  /* the relay filter's pinned maps; empty = none */
 	unsigned names_capacity;	  /* triplet texts kept for greyctl and report */
 	unsigned report_after;		  /* seconds before an unretried triplet is reported */
+	char user[64];			  /* run as this user after start-up; empty = stay */
 };
 
 void gw_daemon_config_defaults(struct gw_daemon_config *c);

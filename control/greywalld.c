@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "greywall/relay.h"
 #include "greywall/table_file.h"
 #include "policy_server.h"
+#include "privdrop.h"
 #include "relay_events.h"
 #include "relay_maps.h"
 #include "report.h"
@@ -52,6 +54,10 @@ static const char usage_text[] =
     "  -v, --log-verdicts  log every decision, Postfix NOQUEUE style\n"
     "      --check         check the configuration and lists, then exit (0 = good)\n"
     "  -h, --help          this text\n"
+    "\n"
+    "With user set, greywalld opens its tables, maps and sockets as root and then runs\n"
+    "as that user (keeping only CAP_BPF when it drives the relay filter); the snapshot\n"
+    "directory must be writable by it, and policy_listen must be a port above 1023.\n"
     "\n"
     "Signals: SIGHUP reloads the whitelist and blacklist files; SIGUSR1 writes a snapshot;\n"
     "SIGTERM writes a snapshot and stops.\n"
@@ -155,7 +161,16 @@ static int restore_if_missing(const struct gw_daemon_config *c, char *err, size_
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = 0;
-		if (mkdir(dir, 0750) && errno != EEXIST) {
+		if (mkdir(dir, 0750) == 0) {
+			/* made here, for whoever greywalld runs as */
+			struct passwd *pw = c->user[0] ? getpwnam(c->user) : NULL;
+
+			if (pw && chown(dir, pw->pw_uid, pw->pw_gid)) {
+				snprintf(err, errlen, "cannot give %s to %s: %s", dir, c->user,
+					 strerror(errno));
+				return -1;
+			}
+		} else if (errno != EEXIST) {
 			snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
 			return -1;
 		}
@@ -526,6 +541,25 @@ int main(int argc, char **argv)
 		}
 		syslog(LOG_INFO, "metrics at http://%s/metrics", cfg.metrics_listen);
 		sides[nsides++].serve = serve_metrics;
+	}
+	if (cfg.user[0] && geteuid() == 0) {
+		/* everything privileged is open: the rest runs as cfg.user */
+		char snap_dir[GW_PATH_MAX];
+		const char *must_write[2] = {snap_dir, NULL};
+		char *slash;
+
+		snprintf(snap_dir, sizeof(snap_dir), "%s", cfg.snapshot_path);
+		slash = strrchr(snap_dir, '/');
+		if (slash)
+			*(slash == snap_dir ? slash + 1 : slash) = 0;
+		else if (snap_dir[0])
+			snprintf(snap_dir, sizeof(snap_dir), ".");
+		if (gw_drop_privileges(cfg.user, relay_open, must_write, err, sizeof(err))) {
+			fprintf(stderr, "greywalld: %s\n", err);
+			return 1;
+		}
+		syslog(LOG_INFO, "running as user %s%s", cfg.user,
+		       relay_open ? " with CAP_BPF only" : "");
 	}
 	if (events) {
 		sides[nsides].fd = gw_relay_events_fd(events);

@@ -42,6 +42,7 @@ control_socket = $TB_DIR/greywalld.sock
 policy_listen =
 metrics_listen =
 report_after = 1
+user = nobody
 CONF
 ctl() { "$TB_ROOT/build/greyctl" -c "$CONF" "$@"; }
 list_gen() { bpftool map dump pinned "$MAPS/config" | grep -o '"list_gen": [0-9]*' | grep -o '[0-9]*$'; }
@@ -68,6 +69,10 @@ DAEMON_PID=$!
 tb_wait_log "$TB_DIR/greywalld.log" 'relay filter: policy and lists pushed' 10 ||
 	fail "greywalld did not start on the relay maps: $(cat "$TB_DIR/greywalld.log")"
 [ "$(list_gen)" = 0 ] || fail "greywalld's start did not publish a new generation"
+# it runs as nobody with CAP_BPF (bit 39) alone, and still writes the maps (step 5)
+[ "$(awk '/^Uid:/ { print $2 }' "/proc/$DAEMON_PID/status")" = 65534 ] || fail "greywalld still root"
+[ "$(awk '/^CapEff:/ { print $2 }' "/proc/$DAEMON_PID/status")" = 0000008000000000 ] ||
+	fail "greywalld's capabilities: $(grep CapEff "/proc/$DAEMON_PID/status")"
 
 # 3. greylisted by the filter: logged by greywalld, named in the triplet listing
 tb_send alice@sender.example bob@receiver.example

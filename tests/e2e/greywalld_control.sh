@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
-# greywalld's admin surfaces: the control socket is 0660 and group greywall; root's
+# greywalld's admin surfaces, with greywalld dropped to user nobody after start-up
+# (its snapshot directory made for that user): the control socket is 0660 and group greywall; root's
 # greyctl reloads, snapshots and pings through it and hears a refused reload; an
 # unprivileged caller gets a clear "permission denied" and changes nothing; the
 # Prometheus page counts the policy verdicts it served. Runs in its own namespace.
@@ -26,12 +27,19 @@ whitelist_path = $TB_DIR/whitelist
 control_socket = $TB_DIR/run/greywalld.sock
 policy_listen = 127.0.0.1:10023
 metrics_listen = 127.0.0.1:9425
+user = nobody
 CONF
 chmod 755 "$TB_DIR"
 chmod 644 "$CONF" "$TB_DIR/whitelist"
 ip netns exec "$NS" "$TB_ROOT/build/greywalld" -c "$CONF" -f >"$TB_DIR/greywalld.log" 2>&1 &
 tb_wait_log "$TB_DIR/greywalld.log" 'policy server listening' 10 || fail "greywalld did not start"
 ctl() { ip netns exec "$NS" "$TB_ROOT/build/greyctl" -c "$CONF" "$@"; }
+pid=$(pgrep -f "greywalld -c $CONF" | head -1)
+[ "$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$pid/status")" = "65534 65534 65534 65534" ] ||
+	fail "greywalld did not drop to nobody: $(grep -E '^(Uid|CapEff)' "/proc/$pid/status")"
+[ "$(awk '/^CapEff:/ { print $2 }' "/proc/$pid/status")" = 0000000000000000 ] ||
+	fail "greywalld kept capabilities it does not need"
+grep -q 'running as user nobody' "$TB_DIR/greywalld.log" || fail "the drop was not logged"
 sock=$TB_DIR/run/greywalld.sock
 
 [ -S "$sock" ] || fail "no control socket at $sock"
@@ -90,4 +98,18 @@ import urllib.request, urllib.error
 try: urllib.request.urlopen("http://127.0.0.1:9425/nope", timeout=5)
 except urllib.error.HTTPError as e: print(e.code)')
 [ "$code" = 404 ] || fail "unknown path answered $code, not 404"
-echo "ok: control socket 0660 greywall, unprivileged caller refused, metrics count verdicts"
+# a user that does not exist: greywalld refuses to start and says how to make it
+cat >"$TB_DIR/bad-user.conf" <<CONF
+table_path = /dev/shm/greywall-$TB_ID-triplets
+awl_path = /dev/shm/greywall-$TB_ID-awl
+snapshot_path =
+control_socket =
+policy_listen =
+metrics_listen =
+user = gw-no-such-user
+CONF
+if ip netns exec "$NS" timeout 10 "$TB_ROOT/build/greywalld" -c "$TB_DIR/bad-user.conf" \
+	>"$TB_DIR/bad-user.out" 2>&1; then fail "greywalld ran with a user that does not exist"; fi
+grep -q "user 'gw-no-such-user' does not exist (create it: useradd --system" "$TB_DIR/bad-user.out" ||
+	fail "unclear error for a missing user: $(cat "$TB_DIR/bad-user.out")"
+echo "ok: runs as nobody; control socket 0660 greywall, unprivileged caller refused, metrics count verdicts; a missing user refused"
