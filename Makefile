@@ -20,18 +20,19 @@ DEB_PACKAGES = build-essential clang llvm libclang-rt-14-dev pkg-config libcmock
 	libdpdk-dev dpdk dpdk-dev libbpf-dev bpftool libelf-dev zlib1g-dev libjemalloc-dev libpcap-dev \
 	postfix postgrey swaks ethtool iproute2 iputils-ping tcpdump procps python3
 
-LIB_SRCS = lib/smtp_stream.c lib/table_file.c lib/table_bpf.c lib/lists.c lib/reply.c lib/maintenance.c
+LIB_SRCS = lib/smtp_stream.c lib/table_file.c lib/table_bpf.c lib/dp_shm.c lib/lists.c lib/reply.c lib/maintenance.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      = $(BUILD)/libgreywall.a
 
 UNIT_TESTS = siphash normalize smtp_command smtp_stream table policy lists reply table_file seqmap \
-	maintenance names
+	maintenance names dp_shm
 UNIT_BINS  = $(UNIT_TESTS:%=$(BUILD)/tests/unit/test_%) $(BUILD)/tests/unit/table_multiproc
 
 DP_TEST_BIN = $(BUILD)/tests/unit/test_dataplane_engine
 
 CTL_SRCS = control/config.c control/policy_server.c control/admin.c control/relay_maps.c \
-	control/names.c control/report.c control/relay_events.c control/privdrop.c
+	control/names.c control/report.c control/relay_events.c control/privdrop.c \
+	control/verdict_log.c control/dp_link.c
 CTL_OBJS = $(CTL_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_BIN = $(BUILD)/greywalld $(BUILD)/greyctl
 CTL_TEST_BIN = $(BUILD)/tests/unit/test_control

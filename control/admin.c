@@ -164,6 +164,48 @@ static void table_metrics(struct out *o, int types, const struct gw_table *t[2])
 	}
 }
 
+/* greywall-dp's counters by lcore and port, as it last published them. */
+static void dp_metrics(struct out *o, int types, const struct gw_dp_shm *dp)
+{
+	static const char *const counters[GW_DP_NCOUNTERS] = {GW_DP_COUNTER_NAMES};
+	static const char *const verdicts[GW_V_COUNT] = {GW_DP_VERDICT_NAMES};
+	static const char *const failopen[GW_FO_COUNT] = {GW_DP_FAILOPEN_NAMES};
+	static const char *const port_counters[GW_DP_NPORT_COUNTERS] = {GW_DP_PORT_COUNTER_NAMES};
+	u32 l, p, i;
+
+	metric(o, types, "greywall_dp_total", "counter",
+	       "greywall-dp's packet and flow counters, by lcore.");
+	for (l = 0; l < dp->nlcores && l < GW_DP_SHM_LCORES; l++)
+		for (i = 0; i < GW_DP_NCOUNTERS; i++)
+			put(o, "greywall_dp_total{lcore=\"%u\",counter=\"%s\"} %llu\n", l,
+			    counters[i], (unsigned long long)((const u64 *)&dp->lcore[l])[i]);
+	metric(o, types, "greywall_dp_verdicts_total", "counter",
+	       "greywall-dp's verdicts, by lcore.");
+	for (l = 0; l < dp->nlcores && l < GW_DP_SHM_LCORES; l++)
+		for (i = 0; i < GW_V_COUNT; i++)
+			put(o, "greywall_dp_verdicts_total{lcore=\"%u\",verdict=\"%s\"} %llu\n", l,
+			    verdicts[i], (unsigned long long)dp->lcore[l].verdict[i]);
+	metric(o, types, "greywall_dp_failopen_total", "counter",
+	       "Segments or decisions greywall-dp let through untouched, by lcore and reason.");
+	for (l = 0; l < dp->nlcores && l < GW_DP_SHM_LCORES; l++)
+		for (i = 0; i < GW_FO_COUNT; i++)
+			put(o, "greywall_dp_failopen_total{lcore=\"%u\",reason=\"%s\"} %llu\n", l,
+			    failopen[i], (unsigned long long)dp->lcore[l].failopen[i]);
+	metric(o, types, "greywall_dp_events_dropped_total", "counter",
+	       "Verdict events lost to a full ring (greywalld did not keep up).");
+	for (l = 0; l < dp->nlcores && l < GW_DP_SHM_LCORES; l++)
+		put(o, "greywall_dp_events_dropped_total{lcore=\"%u\"} %llu\n", l,
+		    (unsigned long long)dp->ring[l].dropped);
+	metric(o, types, "greywall_dp_port_total", "counter",
+	       "greywall-dp's ports as the driver counts them.");
+	for (p = 0; p < dp->nports && p < GW_DP_SHM_PORTS; p++)
+		for (i = 0; i < GW_DP_NPORT_COUNTERS; i++)
+			put(o, "greywall_dp_port_total{port=\"%u\",counter=\"%s\"} %llu\n", p,
+			    port_counters[i], (unsigned long long)((const u64 *)&dp->port[p])[i]);
+	count(o, types, "greywall_dp_updated_timestamp_seconds", "gauge",
+	      "When greywall-dp last published its counters.", (unsigned long long)dp->updated);
+}
+
 size_t gw_metrics_render(const struct gw_metrics_src *m, int types, char *out, size_t cap)
 {
 	struct out o = {.p = out, .cap = cap};
@@ -214,5 +256,7 @@ size_t gw_metrics_render(const struct gw_metrics_src *m, int types, char *out, s
 			put(&o, "greywall_relay_total{counter=\"%s\"} %llu\n", relay_names[v],
 			    m->relay[v]);
 	}
+	if (m->dp)
+		dp_metrics(&o, types, m->dp);
 	return o.overflow ? 0 : o.len;
 }

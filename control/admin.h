@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 
+#include "greywall/dp_shm.h"
 #include "greywall/table.h"
 #include "policy_server.h"
 
@@ -48,6 +49,8 @@ struct gw_metrics_src {
 	/* the relay filter's counters (GW_RS_COUNT of them), or NULL without one */
 	const unsigned long long *relay;
 	size_t names, names_dropped;
+	/* greywall-dp's shared counters, or NULL */
+	const struct gw_dp_shm *dp;
 };
 
 /*

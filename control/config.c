@@ -96,6 +96,7 @@ static const struct str_key str_keys[] = {
     SKEY(metrics_listen, false),
     SKEY(relay_maps, false),
     SKEY(user, false),
+    SKEY(dp_shm, false),
 };
 
 static bool is_template_key(const char *k)

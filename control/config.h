@@ -36,6 +36,7 @@ struct gw_daemon_config {
 	unsigned names_capacity;	  /* triplet texts kept for greyctl and report */
 	unsigned report_after;		  /* seconds before an unretried triplet is reported */
 	char user[64];			  /* run as this user after start-up; empty = stay */
+	char dp_shm[GW_PATH_MAX];	  /* greywall-dp's shared state; empty = table_path.dp */
 };
 
 void gw_daemon_config_defaults(struct gw_daemon_config *c);

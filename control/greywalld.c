@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <time.h>
 
 #include "admin.h"
@@ -24,6 +25,7 @@
 #include "greywall/maintenance.h"
 #include "greywall/relay.h"
 #include "greywall/table_file.h"
+#include "dp_link.h"
 #include "policy_server.h"
 #include "privdrop.h"
 #include "relay_events.h"
@@ -77,6 +79,8 @@ static struct gw_relay_maps relay;
 static int relay_open;
 static struct gw_names *names;
 static struct gw_relay_events *events;
+static struct gw_dp_link dp;
+static struct gw_verdict_sink dp_sink;
 static time_t next_names_expiry;
 
 static double seconds_between(const struct timespec *a, const struct timespec *b)
@@ -129,6 +133,7 @@ static void on_tick(struct gw_policy_ctx *ctx)
 	char err[512];
 
 	gw_relay_events_drain(events); /* in case the loop was busy */
+	gw_dp_link_poll(&dp, &dp_sink);
 	if (names && (time_t)now >= next_names_expiry) {
 		gw_names_expire(names, now > c->policy.max_age ? now - c->policy.max_age : 0);
 		next_names_expiry = (time_t)now + 60;
@@ -289,6 +294,7 @@ static void metrics_refresh(void)
 	if (relay_open && gw_relay_read_stats(&relay, relay_vals) == 0)
 		metrics.relay = relay_vals;
 	metrics.names = names ? gw_names_count(names) : 0;
+	metrics.dp = gw_dp_link_shm(&dp);
 	metrics.names_dropped = names ? gw_names_dropped(names) : 0;
 }
 
@@ -297,6 +303,16 @@ static void serve_events(struct gw_policy_ctx *ctx, int fd)
 	(void)ctx;
 	(void)fd;
 	gw_relay_events_drain(events);
+}
+
+/* Ten times a second: greywall-dp's rings have no fd to wake us. */
+static void serve_dp_timer(struct gw_policy_ctx *ctx, int fd)
+{
+	u64 expirations;
+
+	(void)ctx;
+	if (read(fd, &expirations, sizeof(expirations)) > 0)
+		gw_dp_link_poll(&dp, &dp_sink);
 }
 
 /* "names FP FP ...": the text of each triplet greywalld knows, one line each. */
@@ -355,6 +371,7 @@ static void serve_control(struct gw_policy_ctx *ctx, int fd)
 		send_all(fd, page, n);
 	} else if (!strcmp(cmd, "report")) {
 		gw_relay_events_drain(events);
+		gw_dp_link_poll(&dp, &dp_sink);
 		if (!names) {
 			send_all(fd, "error: names_capacity is 0: no names, no report\n", 49);
 			return;
@@ -365,6 +382,7 @@ static void serve_control(struct gw_policy_ctx *ctx, int fd)
 		send_all(fd, page, n);
 	} else if (!strncmp(cmd, "names", 5) && (cmd[5] == ' ' || !cmd[5])) {
 		gw_relay_events_drain(events);
+		gw_dp_link_poll(&dp, &dp_sink);
 		send_names(fd, (char *)cmd + 5);
 	} else {
 		snprintf(msg, sizeof(msg),
@@ -415,7 +433,7 @@ int main(int argc, char **argv)
 	};
 	static struct gw_daemon_config cfg;
 	static struct gw_policy_ctx ctx;
-	struct gw_side_listener sides[3] = {0};
+	struct gw_side_listener sides[4] = {0};
 	const char *path = NULL;
 	int opt, foreground = 0, check = 0, rc, nsides = 0;
 	char err[1024];
@@ -561,6 +579,25 @@ int main(int argc, char **argv)
 		syslog(LOG_INFO, "running as user %s%s", cfg.user,
 		       relay_open ? " with CAP_BPF only" : "");
 	}
+	if (!relay_open) {
+		/* greywall-dp's shared state, found whenever greywall-dp starts */
+		struct itimerspec every = {{0, 100000000}, {0, 100000000}};
+		char dp_path[GW_PATH_MAX + 8];
+
+		snprintf(dp_path, sizeof(dp_path), "%s", cfg.dp_shm);
+		if (!dp_path[0])
+			snprintf(dp_path, sizeof(dp_path), "%.500s.dp", cfg.table_path);
+		gw_dp_link_init(&dp, dp_path);
+		dp_sink = (struct gw_verdict_sink){&cfg.policy, trip.table.hdr->secret, names,
+						   "greywall-dp"};
+		sides[nsides].fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (sides[nsides].fd < 0 || timerfd_settime(sides[nsides].fd, 0, &every, NULL)) {
+			fprintf(stderr, "greywalld: timerfd: %s\n", strerror(errno));
+			return 1;
+		}
+		sides[nsides].no_accept = 1;
+		sides[nsides++].serve = serve_dp_timer;
+	}
 	if (events) {
 		sides[nsides].fd = gw_relay_events_fd(events);
 		sides[nsides].no_accept = 1;
@@ -581,6 +618,8 @@ int main(int argc, char **argv)
 	       ctx.verdicts[GW_V_GREYLIST], ctx.verdicts[GW_V_PASS]);
 	gw_relay_events_drain(events);
 	gw_relay_events_close(events);
+	gw_dp_link_poll(&dp, &dp_sink);
+	gw_dp_link_close(&dp);
 	if (relay_open)
 		gw_relay_maps_close(&relay);
 	gw_names_free(names);

@@ -34,6 +34,7 @@ struct gw_engine {
 	struct rte_mempool *pool; /* for rebuilt and injected segments */
 	struct rte_mempool *reply_pool;
 	struct gw_dp_stats stats;
+	struct gw_dp_event_ring *events; /* this lcore's ring in the shared state, or NULL */
 	uint64_t tsc_hz;
 	uint64_t now_tsc;
 	uint64_t now_wall;    /* seconds, refreshed once per burst */

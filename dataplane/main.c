@@ -103,6 +103,29 @@ static void flush(struct gw_engine *e, uint16_t port, struct gw_txq *q)
 	q->n = 0;
 }
 
+static struct gw_dp_shm_map shared;
+
+/* Counters into the shared state, for greywalld: ten times a second, never per packet. */
+static void publish_stats(const struct gw_engine *e, uint16_t nports, uint64_t wall)
+{
+	struct gw_dp_shm *s = shared.shm;
+	uint16_t port;
+
+	if (!s)
+		return;
+	s->lcore[0] = e->stats;
+	for (port = 0; port < nports && port < GW_DP_SHM_PORTS; port++) {
+		struct rte_eth_stats st;
+
+		if (rte_eth_stats_get(port, &st) == 0)
+			s->port[port] = (struct gw_dp_port_stats){
+			    st.ipackets, st.opackets, st.ibytes,  st.obytes,
+			    st.imissed,	 st.ierrors,  st.oerrors, st.rx_nombuf,
+			};
+	}
+	__atomic_store_n(&s->updated, wall, __ATOMIC_RELEASE);
+}
+
 static void main_loop(struct gw_engine *e, struct gw_dp_config *cfg, uint16_t nports)
 {
 	static struct gw_txq fwd, back;
@@ -127,6 +150,7 @@ static void main_loop(struct gw_engine *e, struct gw_dp_config *cfg, uint16_t np
 			wall = (uint64_t)time(NULL);
 			gw_engine_expire(e);
 			maybe_reload_lists(cfg);
+			publish_stats(e, nports, wall);
 			next_house = tsc + hz / 10;
 		}
 		if (tsc >= next_stats) {
@@ -202,11 +226,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "greywall-dp: %s\n", err);
 		return 1;
 	}
+	{
+		char path[4096];
+
+		if (!cfg.shm_path)
+			snprintf(path, sizeof(path), "%s.dp", cfg.table_path);
+		else
+			snprintf(path, sizeof(path), "%s", cfg.shm_path);
+		if (path[0] && gw_dp_shm_create(&shared, path, 1, nports, err, sizeof(err))) {
+			fprintf(stderr, "greywall-dp: %s\n", err);
+			return 1;
+		}
+		engine.events = shared.shm ? &shared.shm->ring[0] : NULL;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	main_loop(&engine, &cfg, nports);
 
+	publish_stats(&engine, nports, (uint64_t)time(NULL));
+	gw_dp_shm_close(&shared);
 	gw_dp_stats_print(stdout, &engine.stats);
 	RTE_ETH_FOREACH_DEV(port)
 	{

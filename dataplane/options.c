@@ -27,6 +27,8 @@ static const char usage_text[] =
     "                          Default: /dev/shm/greywall-triplets\n"
     "  --awl PATH              client auto-whitelist table. Default: /dev/shm/greywall-awl\n"
     "  --capacity N            triplets the table is sized for when created. Default: 1048576\n"
+    "  --shm PATH              counters and verdict events shared with greywalld (made anew\n"
+    "                          at each start; 'none' = off). Default: the table path + .dp\n"
     "\n"
     "Policy (defaults follow postgrey):\n"
     "  --delay S               greylist delay in seconds. Default: 300\n"
@@ -88,6 +90,7 @@ enum {
 	OPT_STATS,
 	OPT_LOG,
 	OPT_DURATION,
+	OPT_SHM,
 };
 
 static const struct option long_opts[] = {
@@ -116,6 +119,7 @@ static const struct option long_opts[] = {
     {"stats-interval", required_argument, NULL, OPT_STATS},
     {"log-verdicts", no_argument, NULL, OPT_LOG},
     {"duration", required_argument, NULL, OPT_DURATION},
+    {"shm", required_argument, NULL, OPT_SHM},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -205,6 +209,9 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 			break;
 		case OPT_AWL:
 			cfg->awl_path = optarg;
+			break;
+		case OPT_SHM:
+			cfg->shm_path = strcmp(optarg, "none") ? optarg : "";
 			break;
 		case OPT_CAPACITY:
 			cfg->capacity = number("--capacity", optarg, 1024, 1ULL << 36);

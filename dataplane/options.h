@@ -26,6 +26,7 @@ struct gw_dp_config {
 	unsigned nsmtp_ports;
 	const char *table_path;
 	const char *awl_path;
+	const char *shm_path; /* NULL: table_path + ".dp"; "": none */
 	uint64_t capacity;
 	const char *whitelist_path;
 	const char *blacklist_path;

@@ -50,6 +50,29 @@ static void log_verdict(struct gw_engine *e, struct gw_flow *f, const char *cmd,
 	fflush(stdout);
 }
 
+/* Hand the decision to greywalld through the shared ring; a full ring drops and counts it. */
+static void emit_event(struct gw_engine *e, struct gw_flow *f, const char *cmd, const char *rcpt,
+		       const struct gw_decision *d)
+{
+	struct gw_dp_event *ev;
+	size_t n;
+
+	if (!e->events || !(ev = gw_dp_event_reserve(e->events)))
+		return;
+	ev->time = e->now_wall;
+	ev->verdict = (u8)d->verdict;
+	ev->family = f->key.family;
+	ev->cmd = strcmp(cmd, "STARTTLS") ? GW_DP_EV_RCPT : GW_DP_EV_STARTTLS;
+	ev->remaining = d->remaining;
+	memcpy(ev->client, f->key.client, 16);
+	ev->sender_len = f->have_mail ? f->sender_raw_len : 0;
+	memcpy(ev->sender, f->sender_raw, ev->sender_len);
+	n = strlen(rcpt);
+	ev->rcpt_len = (u16)(n > GW_ADDR_MAX ? GW_ADDR_MAX : n);
+	memcpy(ev->rcpt, rcpt, ev->rcpt_len);
+	gw_dp_event_commit(e->events);
+}
+
 /*
  * Remove the current line and queue a reply for it. Returns false (and the
  * line is forwarded) if the line cannot be cut here.
@@ -100,6 +123,7 @@ static enum gw_smtp_action act_on_verdict(struct gw_engine *e, struct gw_flow *f
 	char client[INET6_ADDRSTRLEN];
 
 	e->stats.verdict[d->verdict]++;
+	emit_event(e, f, what, rcpt, d);
 	if (gw_verdict_rejects(d->verdict)) {
 		struct gw_reply_vars v;
 

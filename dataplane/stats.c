@@ -1,15 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "stats.h"
 
-static const char *const verdict_names[GW_V_COUNT] = {
-    "greylisted",    "passed",	    "passed_awl",      "passed_whitelist",
-    "passed_exempt", "blacklisted", "failopen_policy",
-};
-
-static const char *const failopen_names[GW_FO_COUNT] = {
-    "midstream_pickup", "flow_table_full", "out_of_order", "split_line", "edit_list_full",
-    "desync",		"nonlinear_mbuf",  "no_mbuf",	   "policy",	 "ip_fragment",
-};
+static const char *const verdict_names[GW_V_COUNT] = {GW_DP_VERDICT_NAMES};
+static const char *const failopen_names[GW_FO_COUNT] = {GW_DP_FAILOPEN_NAMES};
 
 void gw_dp_stats_print(FILE *f, const struct gw_dp_stats *s)
 {

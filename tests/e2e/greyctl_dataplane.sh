@@ -3,7 +3,9 @@
 # greyctl against a running greywall-dp: a message is held by greylisting (delay
 # 300 s); `greyctl whitelist add` makes greywall-dp reload, and Postfix's next
 # attempt is delivered at once. Also: a bad entry changes nothing (exit 1), stats and
-# the triplet listing read the shared table, flush empties it.
+# the triplet listing read the shared table, flush empties it. greywalld, beside
+# greywall-dp, drains its verdict ring: the NOQUEUE line in syslog, the triplet's
+# names in the listing, greywall-dp's counters in the metrics.
 set -eu
 TB_DELAY=300
 . "$(dirname "$0")/lib/testbed.sh"
@@ -15,9 +17,18 @@ table_path = /dev/shm/greywall-$TB_ID-triplets
 awl_path = /dev/shm/greywall-$TB_ID-awl
 whitelist_path = $TB_DIR/whitelist
 snapshot_path =
+capacity = 65536
+control_socket = $TB_DIR/greywalld.sock
+policy_listen =
+metrics_listen =
 CONF
 ctl() { "$TB_ROOT/build/greyctl" -c "$TB_DIR/greywall.conf" "$@"; }
 tb_start_dp --whitelist "$TB_DIR/whitelist"
+"$TB_ROOT/build/greywalld" -c "$TB_DIR/greywall.conf" -f >"$TB_DIR/greywalld.log" 2>&1 &
+DAEMON_PID=$!
+trap 'kill $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null; tb_cleanup' EXIT
+tb_wait_log "$TB_DIR/greywalld.log" "reading greywall-dp's counters and verdicts" 10 ||
+	fail "greywalld did not find greywall-dp's shared state: $(cat "$TB_DIR/greywalld.log")"
 tb_start_receiver
 tb_start_sender
 tb_send alice@sender.example bob@receiver.example
@@ -25,7 +36,17 @@ tb_wait_log "$TB_DIR/snd/maillog" 'to=<bob@receiver.example>.*status=deferred.*G
 	fail "not greylisted"
 
 ctl stats --json | grep -q '"triplets": {"slots": [0-9]*, "live": 1,' || fail "stats: $(ctl stats --json)"
-ctl triplets list | grep -qE '^[0-9a-f]{16}  greylisted ' || fail "triplet list: $(ctl triplets list)"
+tb_wait_log "$TB_DIR/greywalld.log" 'NOQUEUE: reject: RCPT from unknown\[198\.18\.0\.1\]: 450 4\.7\.1 <bob@receiver\.example>: .*from=<alice@sender\.example> to=<bob@receiver\.example> \(greywall-dp\)' 5 ||
+	fail "greywalld did not log greywall-dp's verdict: $(tail -3 "$TB_DIR/greywalld.log")"
+ctl triplets list | grep -qE '^[0-9a-f]{16}  greylisted .* 198\.18\.0\.1 <alice@sender\.example> -> <bob@receiver\.example>$' ||
+	fail "triplet list without names: $(ctl triplets list)"
+daemon_stats=$(python3 -c 'import socket,sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"stats\n")
+print(b"".join(iter(lambda: s.recv(65536), b"")).decode())' "$TB_DIR/greywalld.sock")
+grep -qE '^greywall_dp_verdicts_total\{lcore="0",verdict="greylisted"\} [1-9]' <<<"$daemon_stats" ||
+	fail "greywall-dp's verdicts are not in greywalld's metrics: $daemon_stats"
+grep -qE '^greywall_dp_port_total\{port="1",counter="ipackets"\} [1-9]' <<<"$daemon_stats" ||
+	fail "greywall-dp's port counters are not in greywalld's metrics"
 
 # a bad entry: refused, named, file untouched
 if ctl whitelist add 'client 198.18.0.0/33' 2>"$TB_DIR/err"; then fail "bad entry accepted"; fi

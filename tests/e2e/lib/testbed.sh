@@ -44,7 +44,8 @@ tb_cleanup() {
 		done
 		ip netns del "$ns" 2>/dev/null
 	done
-	rm -f "/dev/shm/greywall-$TB_ID-triplets" "/dev/shm/greywall-$TB_ID-awl"
+	rm -f "/dev/shm/greywall-$TB_ID-triplets" "/dev/shm/greywall-$TB_ID-awl" \
+		"/dev/shm/greywall-$TB_ID-triplets.dp"
 	rm -rf /var/run/dpdk/"$TB_ID"* 2>/dev/null
 	[ -z "${TB_KEEP:-}" ] && rm -rf "$TB_DIR"
 	return 0

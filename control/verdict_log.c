@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "greywall/normalize.h"
+#include "greywall/reply.h"
+#include "verdict_log.h"
+
+static const char *const verdict_names[GW_V_COUNT] = {GW_VERDICT_NAMES};
+
+/* Bytes from a data path as a C string, control characters made '?' for the log. */
+static void text_of(const u8 *b, u16 len, char *out, size_t cap)
+{
+	size_t i, n = len < cap - 1 ? len : cap - 1;
+
+	for (i = 0; i < n; i++)
+		out[i] = (b[i] < 0x20 || b[i] == 0x7f) ? '?' : (char)b[i];
+	out[n] = 0;
+}
+
+static void log_line(const struct gw_verdict_sink *sink, const struct gw_verdict_seen *v,
+		     const char *client, const char *sender, const char *rcpt)
+{
+	struct gw_reply_vars vars = {rcpt, sender, client, v->remaining};
+	const char *tmpl = NULL;
+	char text[GW_REPLY_MAX];
+
+	if (v->starttls) {
+		if (v->verdict == GW_V_GREYLIST)
+			syslog(LOG_INFO, "NOQUEUE: reject: STARTTLS from unknown[%s]: %s (%s)",
+			       client, GW_REPLY_TLS_DEFAULT, sink->origin);
+		else
+			syslog(LOG_INFO, "%s: STARTTLS from unknown[%s] (%s)",
+			       v->verdict < GW_V_COUNT ? verdict_names[v->verdict] : "?", client,
+			       sink->origin);
+		return;
+	}
+	if (v->verdict == GW_V_GREYLIST)
+		tmpl = GW_REPLY_GREYLIST_DEFAULT;
+	else if (v->verdict == GW_V_BLACKLIST)
+		tmpl = GW_REPLY_BLACKLIST_DEFAULT;
+	if (tmpl && gw_reply_render(tmpl, &vars, text, sizeof(text)) > 2) {
+		text[strcspn(text, "\r\n")] = 0;
+		syslog(LOG_INFO,
+		       "NOQUEUE: reject: RCPT from unknown[%s]: %s; from=<%s> to=<%s> (%s)", client,
+		       text, sender, rcpt, sink->origin);
+		return;
+	}
+	syslog(LOG_INFO, "%s: RCPT from unknown[%s]: from=<%s> to=<%s> (%s)",
+	       v->verdict < GW_V_COUNT ? verdict_names[v->verdict] : "?", client, sender, rcpt,
+	       sink->origin);
+}
+
+void gw_verdict_record(const struct gw_verdict_sink *sink, const struct gw_verdict_seen *v)
+{
+	char client[INET6_ADDRSTRLEN], sender[GW_ADDR_MAX + 1], rcpt[GW_ADDR_MAX + 1];
+	struct gw_triplet trip;
+	int n;
+
+	if (v->sender_len > GW_ADDR_MAX || v->rcpt_len > GW_ADDR_MAX)
+		return;
+	inet_ntop(v->family == GW_AF_INET ? AF_INET : AF_INET6, v->client, client, sizeof(client));
+	text_of(v->sender, v->sender_len, sender, sizeof(sender));
+	text_of(v->rcpt, v->rcpt_len, rcpt, sizeof(rcpt));
+	log_line(sink, v, client, sender, rcpt);
+	if (!sink->names || v->starttls || !v->rcpt_len)
+		return;
+	/* the fingerprint the data path used, whatever the verdict (a whitelist skips the table) */
+	n = gw_normalize_address(v->rcpt, v->rcpt_len, trip.rcpt, &sink->pc->norm, false);
+	if (n < 0)
+		return;
+	trip.rcpt_len = (u16)n;
+	if (v->sender_normalized) {
+		memcpy(trip.sender, v->sender, v->sender_len);
+		n = v->sender_len;
+	} else {
+		n = gw_normalize_address(v->sender, v->sender_len, trip.sender, &sink->pc->norm,
+					 true);
+		if (n < 0)
+			return;
+	}
+	trip.sender_len = (u16)n;
+	gw_client_net_of(&trip.net, sink->pc, v->family, v->client);
+	gw_names_note(sink->names, gw_triplet_fp(sink->secret, &trip), v->time, v->verdict,
+		      v->family, v->client, sender, rcpt);
+}
