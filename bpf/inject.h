@@ -241,8 +241,22 @@ __attribute__((noinline)) int gw_bpf_inject(struct xdp_md *ctx, struct gw_scratc
 	th->check = ~gw_csum_fold(sum);
 
 	delta = (int)(l4_off + tcp_len) - (int)r->frame_len;
-	if (delta && bpf_xdp_adjust_tail(ctx, delta) < 0)
-		return -GW_RF_NO_TAILROOM;
+	if (delta && bpf_xdp_adjust_tail(ctx, delta) < 0) {
+		/*
+		 * No tailroom (veth hands XDP the sender's skb as it is), but XDP
+		 * always has headroom: grow the frame at the front instead and move
+		 * the client's L2/L3 headers down to the new start. s->line, the
+		 * parsed command's buffer, is free by now.
+		 */
+		if (delta < 0 || delta > 255 || l4_off < 14 || bpf_xdp_adjust_head(ctx, -delta) < 0)
+			return -GW_RF_NO_TAILROOM;
+		if (bpf_xdp_load_bytes(ctx, delta & 0xff, s->line, l4_off) < 0 ||
+		    bpf_xdp_store_bytes(ctx, 0, s->line, l4_off) < 0) {
+			bpf_xdp_adjust_head(ctx, delta); /* give the frame back as it came */
+			return -GW_RF_NO_TAILROOM;
+		}
+		gw_stat(GW_RS_REPLIES_HEADROOM);
+	}
 
 	/* The frame now has the reply's length; the headers are still the client's. */
 	data = (void *)(long)ctx->data;

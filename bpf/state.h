@@ -23,18 +23,14 @@ static __always_inline struct gw_relay_config *gw_relay_config(void)
 	if (!cfg)
 		return NULL;
 	if (cfg->magic != GW_RELAY_CONFIG_MAGIC) {
-		/* Racing CPUs write the same bytes; magic goes in last. */
-		int k;
-
-		_Static_assert(__builtin_offsetof(struct gw_relay_config, magic) == 0,
-			       "magic first");
-		__builtin_memcpy((u8 *)cfg + 4, (const u8 *)&gw_relay_default_config + 4,
-				 offsetof(struct gw_relay_config, text) - 4);
-		/* piece by piece: clang expands a memcpy only up to a size */
-#pragma unroll
-		for (k = 0; k < GW_RK_COUNT; k++)
-			__builtin_memcpy(&cfg->text[k], &gw_relay_default_config.text[k],
-					 sizeof(cfg->text[k]));
+		/*
+		 * Racing CPUs write the same bytes; magic goes in last. One helper
+		 * copy: clang 14 expanded the struct copy into stores for the reply
+		 * texts but none for the fields before them, leaving a zero config
+		 * marked installed (seen as smtp_port 0: nothing was inspected).
+		 */
+		bpf_probe_read_kernel((u8 *)cfg + 4, sizeof(*cfg) - 4,
+				      (const u8 *)&gw_relay_default_config + 4);
 		/* an atomic exchange is a full barrier: readers see magic after the rest */
 		__sync_lock_test_and_set(&cfg->magic, GW_RELAY_CONFIG_MAGIC);
 	}

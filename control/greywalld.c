@@ -196,6 +196,37 @@ static int restore_if_missing(const struct gw_daemon_config *c, char *err, size_
 	return 0;
 }
 
+/*
+ * The relay filter's maps outlive greywalld but not a reboot: a map that
+ * comes up empty takes the last snapshot back. One that holds entries is
+ * newer than any snapshot and is left alone.
+ */
+static int restore_into_maps(const struct gw_daemon_config *c, char *err, size_t errlen)
+{
+	struct gw_table *tables[2] = {&trip.table, &awl.table};
+	char path[GW_PATH_MAX + 8];
+	int which, rc;
+
+	if (!c->snapshot_path[0])
+		return 0;
+	for (which = 0; which < 2; which++) {
+		snap_name(c, which, path, sizeof(path));
+		if (access(path, F_OK))
+			continue;
+		rc = gw_snapshot_restore_into(path, tables[which], err, errlen);
+		if (rc < 0) {
+			size_t l = strlen(err);
+
+			snprintf(err + l, errlen - l, " (move it aside to start empty)");
+			return -1;
+		}
+		if (rc == 0)
+			fprintf(stderr, "greywalld: restored the relay filter's %s map from %s\n",
+				which ? "awl" : "triplets", path);
+	}
+	return 0;
+}
+
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
@@ -497,6 +528,10 @@ int main(int argc, char **argv)
 	    gw_table_map_open(&awl, cfg.awl_path, cfg.capacity / 8 + 1024, GW_TABLE_AWL,
 			      GW_TF_CREATE | GW_TF_SECRET, trip.table.hdr->secret, err,
 			      sizeof(err))) {
+		fprintf(stderr, "greywalld: %s\n", err);
+		return 1;
+	}
+	if (gw_table_path_is_bpf(cfg.table_path) && restore_into_maps(&cfg, err, sizeof(err))) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}

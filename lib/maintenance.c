@@ -133,14 +133,13 @@ out:
 	return rc;
 }
 
-int gw_snapshot_restore(const char *snap_path, const char *table_path, u32 kind, char *err,
-			size_t errlen)
+/* Read and check a snapshot; its table image goes to *image (malloc'd). */
+static int snapshot_load(const char *snap_path, u32 kind, u64 **image_out, char *err, size_t errlen)
 {
 	struct snap_header h;
 	struct gw_table_header *th;
-	struct gw_table_map m;
 	struct stat st;
-	u64 *image = NULL, i, nb;
+	u64 *image = NULL;
 	int fd, rc = -1;
 
 	fd = open(snap_path, O_RDONLY | O_CLOEXEC);
@@ -179,41 +178,92 @@ int gw_snapshot_restore(const char *snap_path, const char *table_path, u32 kind,
 		goto out;
 	}
 	th = (struct gw_table_header *)image;
-	nb = th->nbuckets;
 	if (th->magic != GW_TABLE_MAGIC || th->version != GW_TABLE_VERSION ||
-	    gw_table_bytes(nb) != h.image_size) {
+	    gw_table_bytes(th->nbuckets) != h.image_size) {
 		snprintf(err, errlen, "snapshot %s: table image of another geometry; left in place",
 			 snap_path);
 		goto out;
 	}
-	/* a fresh file with the snapshot's secret, so every fingerprint still matches */
-	if (gw_table_map_create_exact(&m, table_path, nb, kind, th->secret, err, errlen))
-		goto out;
-	m.table.hdr->epoch = th->epoch;
-	m.table.epoch = th->epoch;
-	m.table.hdr->stats = th->stats;
-	{
-		struct gw_bucket *src = (struct gw_bucket *)((u8 *)image + GW_TABLE_HDR_SIZE);
-
-		for (i = 0; i < nb; i++) {
-			u32 s;
-
-			for (s = 0; s < GW_SLOTS_PER_BUCKET; s++) {
-				struct gw_slot sl = src[i].slot[s];
-				u32 k = gw_state_kind(sl.state);
-
-				/* unsettled slots become tombstones: chains stay intact */
-				if (sl.fp > GW_FP_TOMBSTONE &&
-				    (k == GW_ST_NONE || k == GW_ST_DYING))
-					sl = (struct gw_slot){GW_FP_TOMBSTONE, 0};
-				m.table.buckets[i].slot[s] = sl;
-			}
-		}
-	}
-	gw_table_map_close(&m);
+	*image_out = image;
+	image = NULL;
 	rc = 0;
 out:
 	free(image);
 	close(fd);
 	return rc;
+}
+
+/* Copy the image's entries into t; unsettled slots become tombstones, so chains stay intact. */
+static void snapshot_apply(struct gw_table *t, const u64 *image)
+{
+	const struct gw_table_header *th = (const struct gw_table_header *)image;
+	const struct gw_bucket *src =
+	    (const struct gw_bucket *)((const u8 *)image + GW_TABLE_HDR_SIZE);
+	u64 i;
+
+	t->hdr->epoch = th->epoch;
+	t->epoch = th->epoch;
+	t->hdr->stats = th->stats;
+	for (i = 0; i < t->nbuckets; i++) {
+		u32 s;
+
+		for (s = 0; s < GW_SLOTS_PER_BUCKET; s++) {
+			struct gw_slot sl = src[i].slot[s];
+			u32 k = gw_state_kind(sl.state);
+
+			if (sl.fp > GW_FP_TOMBSTONE && (k == GW_ST_NONE || k == GW_ST_DYING))
+				sl = (struct gw_slot){GW_FP_TOMBSTONE, 0};
+			t->buckets[i].slot[s] = sl;
+		}
+	}
+}
+
+int gw_snapshot_restore(const char *snap_path, const char *table_path, u32 kind, char *err,
+			size_t errlen)
+{
+	struct gw_table_map m;
+	u64 *image = NULL;
+	int rc;
+
+	if (snapshot_load(snap_path, kind, &image, err, errlen))
+		return -1;
+	/* a fresh file with the snapshot's secret, so every fingerprint still matches */
+	rc =
+	    gw_table_map_create_exact(&m, table_path, ((struct gw_table_header *)image)->nbuckets,
+				      kind, ((struct gw_table_header *)image)->secret, err, errlen);
+	if (rc == 0) {
+		snapshot_apply(&m.table, image);
+		gw_table_map_close(&m);
+	}
+	free(image);
+	return rc ? -1 : 0;
+}
+
+int gw_snapshot_restore_into(const char *snap_path, struct gw_table *t, char *err, size_t errlen)
+{
+	u64 *image = NULL, live, tomb;
+	const struct gw_table_header *th;
+
+	gw_table_count(t, &live, &tomb);
+	if (live) {
+		snprintf(err, errlen, "the table already holds %llu entries; not restoring %s",
+			 (unsigned long long)live, snap_path);
+		return 1;
+	}
+	if (snapshot_load(snap_path, t->kind, &image, err, errlen))
+		return -1;
+	th = (const struct gw_table_header *)image;
+	if (th->nbuckets != t->nbuckets) {
+		snprintf(err, errlen,
+			 "snapshot %s: %llu buckets, the table has %llu; left in place", snap_path,
+			 (unsigned long long)th->nbuckets, (unsigned long long)t->nbuckets);
+		free(image);
+		return -1;
+	}
+	/* the snapshot's secret first: its fingerprints only mean something under it */
+	t->hdr->secret[0] = th->secret[0];
+	t->hdr->secret[1] = th->secret[1];
+	snapshot_apply(t, image);
+	free(image);
+	return 0;
 }

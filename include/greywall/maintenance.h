@@ -36,4 +36,12 @@ int gw_snapshot_write(const struct gw_table *t, const char *path, char *err, siz
 int gw_snapshot_restore(const char *snap_path, const char *table_path, u32 kind, char *err,
 			size_t errlen);
 
+/*
+ * Restore a snapshot into a table that exists but holds nothing (the relay
+ * filter's map after a reboot and a fresh attach): secret, epoch and entries.
+ * Returns 0, 1 if the table is not empty (nothing done, the reason in err),
+ * or -1 for a bad snapshot (left in place).
+ */
+int gw_snapshot_restore_into(const char *snap_path, struct gw_table *t, char *err, size_t errlen);
+
 #endif /* GREYWALL_MAINTENANCE_H */

@@ -188,7 +188,8 @@ enum gw_relay_stat {
 	GW_RS_VERDICT_FIRST, /* GW_RS_VERDICT_FIRST + gw_verdict */
 	GW_RS_REPLIES_INJECTED = GW_RS_VERDICT_FIRST + GW_V_COUNT,
 	GW_RS_REPLIES_RESENT,
-	GW_RS_REPLIES_SHORT, /* no tailroom for the full text: the short form was sent */
+	GW_RS_REPLIES_HEADROOM, /* no tailroom: the frame grew at the front instead */
+	GW_RS_REPLIES_SHORT,	/* no room either way: the short form was sent */
 	GW_RS_TLS_GREYLISTED,
 	GW_RS_PIPELINING_MASKED,
 	GW_RS_SEGMENTS_TRANSLATED,
@@ -220,13 +221,15 @@ enum gw_relay_stat {
 #define GW_RELAY_STAT_NAMES                                                                        \
 	"packets", "flows", "verdict_greylist", "verdict_pass", "verdict_pass_awl",                \
 	    "verdict_pass_whitelist", "verdict_pass_exempt", "verdict_blacklist",                  \
-	    "verdict_fail_open", "replies_injected", "replies_resent", "replies_short",            \
-	    "tls_greylisted", "pipelining_masked", "segments_translated", "fail_midstream",        \
-	    "fail_fragment", "fail_ipv6_ext", "fail_out_of_order", "fail_split_line",              \
-	    "fail_pipelined", "fail_long_line", "fail_bad_command", "fail_no_sender",              \
-	    "fail_edits_full", "fail_no_tailroom", "fail_retrans_straddle", "fail_table",          \
-	    "fail_bdat", "events_dropped", "table_inserts", "table_full", "table_expired",         \
-	    "table_contended", "table_evicted"
+	    "verdict_fail_open", "replies_injected", "replies_resent", "replies_headroom",         \
+	    "replies_short", "tls_greylisted", "pipelining_masked", "segments_translated",         \
+	    "fail_midstream", "fail_fragment", "fail_ipv6_ext", "fail_out_of_order",               \
+	    "fail_split_line", "fail_pipelined", "fail_long_line", "fail_bad_command",             \
+	    "fail_no_sender", "fail_edits_full", "fail_no_tailroom", "fail_retrans_straddle",      \
+	    "fail_table", "fail_bdat", "events_dropped", "table_inserts", "table_full",            \
+	    "table_expired", "table_contended", "table_evicted"
+_Static_assert(sizeof((const char *[]){GW_RELAY_STAT_NAMES}) / sizeof(const char *) == GW_RS_COUNT,
+	       "a name for every relay counter");
 
 /* One verdict, for greywalld's log and reports. */
 struct gw_relay_event {

@@ -575,6 +575,24 @@ static void case_options_and_sack(void)
 	CHECK(frame_csums_ok(&out), "translated server SACK has a valid checksum");
 }
 
+/* Loaded by plain bpftool, nobody writes the config: the first packet must install it whole. */
+static void case_defaults_installed_by_first_packet(void)
+{
+	struct endpoint a = {.mac = {2, 0, 0, 0, 0, 1}, .ip = 0xc6120301, .port = 40012};
+	struct endpoint b = {.mac = {2, 0, 0, 0, 0, 2}, .ip = 0xc6120002, .port = 80};
+	struct gw_relay_config got;
+	struct frame in, out;
+	u32 zero = 0;
+
+	printf("case: the first packet installs the built-in config, every byte of it\n");
+	build4(&in, &a, &b, 1, 2, F_ACK, 100, NULL);
+	CHECK(run_prog(xdp_fd, &in, &out) == XDP_PASS, "a packet passes before any config");
+	CHECK(bpf_map_lookup_elem(config_fd, &zero, &got) == 0, "config readable");
+	CHECK(!memcmp(&got, &gw_relay_default_config, sizeof(got)),
+	      "config equals gw_relay_default_config (smtp_port %u, delay %u)", got.smtp_port,
+	      got.policy.delay);
+}
+
 int main(int argc, char **argv)
 {
 	struct bpf_object *obj;
@@ -594,7 +612,7 @@ int main(int argc, char **argv)
 	config_fd = bpf_map__fd(bpf_object__find_map_by_name(obj, "config"));
 	stats_fd = bpf_map__fd(bpf_object__find_map_by_name(obj, "stats"));
 	clients_v4_fd = bpf_map__fd(bpf_object__find_map_by_name(obj, "clients_v4"));
-	/* the built-in defaults, as the first packet would install them */
+	case_defaults_installed_by_first_packet();
 	cfg = gw_relay_default_config;
 	set_clock_offset(0);
 

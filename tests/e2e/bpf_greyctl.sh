@@ -129,4 +129,4 @@ ctl whitelist del 'recipient carol@receiver.example' >/dev/null || fail "whiteli
 [ "$(map_keys addresses)" = 0 ] || fail "the deleted recipient is still in the addresses map"
 [ "$(map_keys clients_v4)" = 1 ] || fail "clients_v4 holds $(map_keys clients_v4) keys, not 1"
 stop_daemon
-echo "ok: greyctl and greywalld published lists into the relay filter; mail honoured them (short replies: $(relay_counter replies_short))"
+echo "ok: greyctl and greywalld published lists into the relay filter; mail honoured them (replies grown at the front: $(relay_counter replies_headroom), short: $(relay_counter replies_short))"

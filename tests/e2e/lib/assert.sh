@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Small assertion helpers for the end-to-end scripts: each failure names what was expected.
 fail() {
+	set +e # a missing log must not cut the report short
 	echo "FAIL: $*" >&2
 	echo "--- greywall-dp log" >&2
 	tail -30 "$TB_DIR/greywall-dp.log" >&2 2>/dev/null
@@ -9,6 +10,10 @@ fail() {
 	tail -20 "$TB_DIR/snd/maillog" >&2 2>/dev/null
 	echo "--- receiver log" >&2
 	tail -20 "$TB_DIR/rcv/maillog" >&2 2>/dev/null
+	if [ -n "${TB_BPF_PIN:-}" ] && [ -e "$TB_BPF_PIN" ]; then
+		echo "--- relay filter counters (non-zero)" >&2
+		"$TB_ROOT/build/greywall-relay-config" "$TB_BPF_PIN" 2>&1 | grep -v " 0$" >&2
+	fi
 	exit 1
 }
 
