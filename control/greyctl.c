@@ -39,6 +39,7 @@ static const char usage_text[] =
     "                             first and last seen, count\n"
     "                             and, when greywalld knows it, the triplet's client,\n"
     "                             sender and recipient\n"
+    "  triplets show FINGERPRINT  one triplet, as 'list' prints it (exit 1 if absent)\n"
     "  triplets del FINGERPRINT   forget one triplet (hex, as 'list' prints it)\n"
     "  triplets flush             forget every triplet (auto-whitelist kept)\n"
     "  whitelist add ENTRY...     add entries to the whitelist file, then reload\n"
@@ -567,7 +568,8 @@ static void json_string(const char *s)
 	putchar('"');
 }
 
-static int list_triplets(struct gw_table_map *t, u64 limit)
+/* The table's entries (only fp's, if not 0), with their names when greywalld has them. */
+static int list_triplets(struct gw_table_map *t, u64 limit, u64 only)
 {
 	static const char *const kinds[] = {"new", "greylisted", "passed", "dying"};
 	struct triplet_name *nm = NULL;
@@ -579,7 +581,8 @@ static int list_triplets(struct gw_table_map *t, u64 limit)
 			struct gw_slot *sl = &t->table.buckets[i].slot[s];
 			u64 fp = gw_load64(&sl->fp), st;
 
-			if (fp <= GW_FP_TOMBSTONE || !gw_slot_read(sl, fp, &st))
+			if (fp <= GW_FP_TOMBSTONE || (only && fp != only) ||
+			    !gw_slot_read(sl, fp, &st))
 				continue;
 			if (n == cap) {
 				cap = cap ? cap * 2 : 1024;
@@ -593,6 +596,11 @@ static int list_triplets(struct gw_table_map *t, u64 limit)
 			fps[n] = fp;
 			sts[n++] = st;
 		}
+	}
+	if (only && !n) {
+		fprintf(stderr, "greyctl: %016llx is not in the table\n", (unsigned long long)only);
+		gw_table_map_close(t);
+		return EXIT_FAIL;
 	}
 	nm = calloc(n ? n : 1, sizeof(*nm));
 	if (!nm) {
@@ -709,7 +717,7 @@ static int cmd_triplets(int argc, char **argv)
 	u32 s;
 
 	if (argc < 1)
-		return usage_error("which action: list, del or flush?");
+		return usage_error("which action: list, show, del or flush?");
 	if (open_table(&t, cfg.table_path, GW_TABLE_TRIPLETS))
 		return EXIT_FAIL;
 	if (!strcmp(argv[0], "list")) {
@@ -717,7 +725,18 @@ static int cmd_triplets(int argc, char **argv)
 			limit = strtoull(argv[2], NULL, 10);
 		else if (argc != 1)
 			return usage_error("list takes only --limit N");
-		return list_triplets(&t, limit);
+		return list_triplets(&t, limit, 0);
+	}
+	if (!strcmp(argv[0], "show")) {
+		char *end;
+		u64 fp;
+
+		if (argc != 2)
+			return usage_error("show takes one FINGERPRINT");
+		fp = strtoull(argv[1], &end, 16);
+		if (*end || fp <= GW_FP_TOMBSTONE)
+			return usage_error("a FINGERPRINT is 16 hex digits, as 'list' prints");
+		return list_triplets(&t, 1, fp);
 	}
 	if (!strcmp(argv[0], "del") || !strcmp(argv[0], "flush")) {
 		u64 want = 0;
@@ -755,7 +774,7 @@ static int cmd_triplets(int argc, char **argv)
 		return EXIT_OK;
 	}
 	gw_table_map_close(&t);
-	return usage_error("triplets actions are list, del and flush");
+	return usage_error("triplets actions are list, show, del and flush");
 }
 
 int main(int argc, char **argv)

@@ -57,7 +57,9 @@ stop_daemon # SIGTERM: the snapshot is written
 start_daemon after
 grep -q "restored the relay filter's triplets map from $TB_DIR/state/triplets.snap" "$LOG" ||
 	fail "greywalld did not restore the empty map: $(cat "$LOG")"
-ctl triplets list | grep -q "^$fp  greylisted " || fail "triplet $fp not back: $(ctl triplets list)"
+ctl triplets show "$fp" | grep -q "^$fp  greylisted " || fail "triplet $fp not back: $(ctl triplets list)"
+if ctl triplets show 0123456789abcdef 2>"$TB_DIR/show.err"; then fail "show of an absent triplet exited 0"; fi
+grep -q "0123456789abcdef is not in the table" "$TB_DIR/show.err" || fail "unclear: $(cat "$TB_DIR/show.err")"
 sleep $((TB_DELAY + 1))
 swaks_once 2
 grep -q '^<-  250 2.0.0 Ok: queued' "$TB_DIR/swaks-2.log" ||
