@@ -51,7 +51,7 @@ DP_BIN  = $(BUILD)/greywall-dp
 .PHONY: all deps test unit fuzz fuzz-smoke bench demo clean format bpf-check bpf bpf-verify
 
 all: $(LIB) $(UNIT_BINS) $(BENCH_BINS) $(DP_BIN) $(DP_TEST_BIN) $(DAEMON_BIN) $(CTL_TEST_BIN) \
-	$(BUILD)/tools/bench/policy_load bpf
+	$(BUILD)/tools/bench/policy_load $(BUILD)/tools/smtp_pcap bpf
 
 deps:
 	@tools/deps.sh $(DEB_PACKAGES)
@@ -81,6 +81,10 @@ $(BUILD)/greyctl: $(BUILD)/control/greyctl.o $(CTL_OBJS) $(LIB)
 $(CTL_TEST_BIN): tests/unit/test_control.c $(CTL_OBJS) $(LIB) tests/unit/unit.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(CTL_OBJS) -o $@ $(LIB) -lbpf -lcmocka
+
+$(BUILD)/tools/smtp_pcap: tools/smtp_pcap.c tests/bpf/tcp_frame.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/bpf $< -o $@ $(LIB)
 
 $(BUILD)/tools/bench/policy_load: tools/bench/policy_load.c
 	@mkdir -p $(dir $@)

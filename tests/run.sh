@@ -96,6 +96,10 @@ run_case "bpf: the verifier accepts greywall.bpf.o (bpftool prog loadall, maps p
 run_case "bpf: packet-in/packet-out fixtures through BPF_PROG_TEST_RUN" \
 	"$BUILD/tests/bpf/test_relay" "$BUILD/bpf/greywall.bpf.o"
 
+echo "== greywall-dp on DPDK vdevs"
+run_case "dataplane: packet-in/packet-out through greywall-dp on net_pcap vdevs" \
+	tests/dataplane/pcap_session.sh
+
 echo "== fuzz smoke (${FUZZ_SMOKE_SECONDS}s each; 'make fuzz' for long runs)"
 fuzz_smoke() { # target
 	local dir=$BUILD/fuzz-corpus/$1

@@ -18,6 +18,9 @@ echo
 echo "== greywall-dp vs dpdk-testpmd io-forward (non-SMTP)"
 tools/bench/dp_bench.sh
 echo
+echo "== SMTP decisions per second in greywall-dp (a generated pcap of short sessions, net_pcap)"
+tools/bench/pcap_bench.sh
+echo
 echo "== SMTP through greywall-dp vs testpmd vs a Linux bridge (namespaces, real smtp-source/smtp-sink)"
 tools/bench/smtp_bench.sh
 echo
