@@ -14,7 +14,9 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <string.h>
 
 #include "engine.h"
 
@@ -35,52 +37,124 @@ static void on_signal(int sig)
 		force_quit = 1;
 }
 
+/* The forwarding lcores: each polls its own queue on every port, with its own engine. */
+struct lcore_ctx {
+	struct gw_engine engine;
+	struct gw_txq fwd, back;
+	uint16_t queue;
+	unsigned lcore;
+	uint64_t quiescent; /* bumped once per loop: lists may be freed once all have moved */
+} __rte_cache_aligned;
+
+static struct lcore_ctx *ctxs;
+static unsigned nctx;
+static uint16_t nports;
+static struct gw_dp_config cfg;
+static struct gw_dp_shm_map shared;
+
+/* The old list set, freed once every lcore has been through a loop since the swap. */
+static struct gw_lists *retired_lists;
+static uint64_t retired_seen[RTE_MAX_LCORE];
+
+static void free_retired_lists(void)
+{
+	unsigned i;
+
+	if (!retired_lists)
+		return;
+	for (i = 1; i < nctx; i++)
+		if (__atomic_load_n(&ctxs[i].quiescent, __ATOMIC_ACQUIRE) == retired_seen[i])
+			return; /* that lcore may still be in a burst that read the old pointer */
+	gw_lists_free(retired_lists);
+	retired_lists = NULL;
+}
+
 /*
- * Lists are swapped between bursts on the forwarding thread itself, so no
- * lookup ever sees half a list and nothing needs a lock. A list file that
- * does not parse leaves the current lists in force.
+ * Lists are swapped by the main lcore between its bursts with one pointer
+ * store; no lookup ever sees half a list and nothing takes a lock. The old
+ * set is freed only after every other lcore has finished a loop since. A list
+ * file that does not parse leaves the current lists in force.
  */
-static void maybe_reload_lists(struct gw_dp_config *cfg)
+static void maybe_reload_lists(void)
 {
 	struct gw_lists *n;
 	char err[512];
+	unsigned i;
 
-	if (!reload_lists)
+	free_retired_lists();
+	if (!reload_lists || retired_lists)
 		return;
 	reload_lists = 0;
-	n = gw_lists_load_files(cfg->whitelist_path, cfg->blacklist_path, err, sizeof(err));
+	n = gw_lists_load_files(cfg.whitelist_path, cfg.blacklist_path, err, sizeof(err));
 	if (!n) {
 		printf("greywall-dp: reload refused, keeping the current lists: %s\n", err);
 	} else {
-		gw_lists_free(cfg->lists);
-		cfg->lists = n;
+		retired_lists = cfg.lists;
+		for (i = 1; i < nctx; i++)
+			retired_seen[i] = __atomic_load_n(&ctxs[i].quiescent, __ATOMIC_ACQUIRE);
+		__atomic_store_n(&cfg.lists, n, __ATOMIC_RELEASE);
 		printf("greywall-dp: lists reloaded: %zu entries\n", gw_lists_size(n));
+		free_retired_lists();
 	}
 	fflush(stdout);
 }
 
-static int port_init(uint16_t port, struct rte_mempool *pool)
+/* 0x6D5A repeated: the Toeplitz hash gives both directions of a flow the same queue. */
+static uint8_t symmetric_rss_key[40] = {
+    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+};
+
+static int port_init(uint16_t port, struct rte_mempool *pool, uint16_t nq)
 {
 	struct rte_eth_conf conf = {0};
 	struct rte_eth_dev_info info;
-	uint16_t nb_rxd = RX_RING_SIZE, nb_txd = TX_RING_SIZE;
+	uint16_t nb_rxd = RX_RING_SIZE, nb_txd = TX_RING_SIZE, q;
 	int rc;
 
 	rc = rte_eth_dev_info_get(port, &info);
 	if (rc != 0)
 		return rc;
-	rc = rte_eth_dev_configure(port, 1, 1, &conf);
+	if (nq > 1) {
+		if (info.max_rx_queues < nq || info.max_tx_queues < nq) {
+			fprintf(stderr,
+				"greywall-dp: port %u (%s) has %u queues, %u lcores need %u each "
+				"(for net_af_packet add qpairs=%u, or run on one lcore: -l 0)\n",
+				port, info.driver_name, info.max_rx_queues, nq, nq, nq);
+			return -EINVAL;
+		}
+		if (info.flow_type_rss_offloads) {
+			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+			conf.rx_adv_conf.rss_conf.rss_key = symmetric_rss_key;
+			conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(symmetric_rss_key);
+			conf.rx_adv_conf.rss_conf.rss_hf =
+			    (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
+		} else if (strcmp(info.driver_name, "net_af_packet")) {
+			/* AF_PACKET's fanout hashes symmetrically in the kernel; others cannot */
+			fprintf(stderr,
+				"greywall-dp: port %u (%s) cannot spread flows over queues (no "
+				"RSS): both directions of a flow would not meet; run on one lcore "
+				"(-l 0)\n",
+				port, info.driver_name);
+			return -EINVAL;
+		}
+	}
+	rc = rte_eth_dev_configure(port, nq, nq, &conf);
 	if (rc != 0)
 		return rc;
 	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
 	if (rc != 0)
 		return rc;
-	rc = rte_eth_rx_queue_setup(port, 0, nb_rxd, rte_eth_dev_socket_id(port), NULL, pool);
-	if (rc < 0)
-		return rc;
-	rc = rte_eth_tx_queue_setup(port, 0, nb_txd, rte_eth_dev_socket_id(port), NULL);
-	if (rc < 0)
-		return rc;
+	for (q = 0; q < nq; q++) {
+		rc = rte_eth_rx_queue_setup(port, q, nb_rxd, rte_eth_dev_socket_id(port), NULL,
+					    pool);
+		if (rc < 0)
+			return rc;
+		rc = rte_eth_tx_queue_setup(port, q, nb_txd, rte_eth_dev_socket_id(port), NULL);
+		if (rc < 0)
+			return rc;
+	}
 	rc = rte_eth_dev_start(port);
 	if (rc < 0)
 		return rc;
@@ -89,12 +163,13 @@ static int port_init(uint16_t port, struct rte_mempool *pool)
 	return rc == -ENOTSUP ? 0 : rc;
 }
 
-static void flush(struct gw_engine *e, uint16_t port, struct gw_txq *q)
+static void flush(struct lcore_ctx *c, uint16_t port, struct gw_txq *q)
 {
+	struct gw_engine *e = &c->engine;
 	uint16_t sent = 0, tries = 0;
 
 	while (sent < q->n && tries++ < 4)
-		sent += rte_eth_tx_burst(port, 0, q->m + sent, q->n - sent);
+		sent += rte_eth_tx_burst(port, c->queue, q->m + sent, q->n - sent);
 	e->stats.tx += sent;
 	if (sent < q->n) {
 		e->stats.tx_dropped += q->n - sent;
@@ -103,17 +178,17 @@ static void flush(struct gw_engine *e, uint16_t port, struct gw_txq *q)
 	q->n = 0;
 }
 
-static struct gw_dp_shm_map shared;
-
 /* Counters into the shared state, for greywalld: ten times a second, never per packet. */
-static void publish_stats(const struct gw_engine *e, uint16_t nports, uint64_t wall)
+static void publish_stats(uint64_t wall)
 {
 	struct gw_dp_shm *s = shared.shm;
 	uint16_t port;
+	unsigned i;
 
 	if (!s)
 		return;
-	s->lcore[0] = e->stats;
+	for (i = 0; i < nctx && i < GW_DP_SHM_LCORES; i++)
+		s->lcore[i] = ctxs[i].engine.stats;
 	for (port = 0; port < nports && port < GW_DP_SHM_PORTS; port++) {
 		struct rte_eth_stats st;
 
@@ -126,40 +201,72 @@ static void publish_stats(const struct gw_engine *e, uint16_t nports, uint64_t w
 	__atomic_store_n(&s->updated, wall, __ATOMIC_RELEASE);
 }
 
-static void main_loop(struct gw_engine *e, struct gw_dp_config *cfg, uint16_t nports)
+static void sum_stats(struct gw_dp_stats *t)
 {
-	static struct gw_txq fwd, back;
+	unsigned i, k;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < nctx; i++) {
+		const u64 *src = (const u64 *)&ctxs[i].engine.stats;
+
+		for (k = 0; k < sizeof(*t) / sizeof(u64); k++)
+			((u64 *)t)[k] += src[k];
+	}
+}
+
+static void print_stats(void)
+{
+	struct gw_dp_stats total;
+	char prefix[32];
+	unsigned i;
+
+	if (nctx > 1)
+		for (i = 0; i < nctx; i++) {
+			snprintf(prefix, sizeof(prefix), "greywall-dp: lcore %u:", ctxs[i].lcore);
+			gw_dp_stats_print_prefixed(stdout, prefix, &ctxs[i].engine.stats);
+		}
+	sum_stats(&total);
+	gw_dp_stats_print(stdout, &total);
+}
+
+/* One lcore's loop: its queue on every port, in bursts; the main lcore also keeps house. */
+static int lcore_loop(void *arg)
+{
+	struct lcore_ctx *c = arg;
+	struct gw_engine *e = &c->engine;
 	struct rte_mbuf *bufs[BURST_SIZE];
+	bool main_lcore = c == &ctxs[0];
 	uint64_t hz = rte_get_tsc_hz(), tsc = rte_rdtsc(), next_house = tsc, next_stats;
 	uint64_t wall = (uint64_t)time(NULL), stop = UINT64_MAX;
 
-	next_stats = e->cfg->stats_interval ? tsc + e->cfg->stats_interval * hz : UINT64_MAX;
-	if (e->cfg->duration)
-		stop = tsc + e->cfg->duration * hz;
-	printf("greywall-dp: bridging %u ports on lcore %u; Ctrl-C to stop\n", nports,
-	       rte_lcore_id());
-	fflush(stdout);
+	next_stats = cfg.stats_interval ? tsc + cfg.stats_interval * hz : UINT64_MAX;
+	if (cfg.duration)
+		stop = tsc + cfg.duration * hz;
 	while (!force_quit) {
 		uint16_t port;
 
 		tsc = rte_rdtsc();
-		if (tsc >= stop)
+		if (tsc >= stop) {
+			force_quit = 1;
 			break;
+		}
 		if (tsc >= next_house) {
 			/* housekeeping ten times a second: the only place that asks the kernel */
 			wall = (uint64_t)time(NULL);
 			gw_engine_expire(e);
-			maybe_reload_lists(cfg);
-			publish_stats(e, nports, wall);
+			if (main_lcore) {
+				maybe_reload_lists();
+				publish_stats(wall);
+			}
 			next_house = tsc + hz / 10;
 		}
-		if (tsc >= next_stats) {
-			gw_dp_stats_print(stdout, &e->stats);
-			next_stats = tsc + e->cfg->stats_interval * hz;
+		if (main_lcore && tsc >= next_stats) {
+			print_stats();
+			next_stats = tsc + cfg.stats_interval * hz;
 		}
 		gw_engine_tick(e, tsc, wall);
 		for (port = 0; port < nports; port++) {
-			uint16_t nb = rte_eth_rx_burst(port, 0, bufs, BURST_SIZE), i;
+			uint16_t nb = rte_eth_rx_burst(port, c->queue, bufs, BURST_SIZE), i;
 
 			if (nb == 0)
 				continue;
@@ -170,20 +277,21 @@ static void main_loop(struct gw_engine *e, struct gw_dp_config *cfg, uint16_t np
 				if (i + PREFETCH_AHEAD < nb)
 					rte_prefetch0(
 					    rte_pktmbuf_mtod(bufs[i + PREFETCH_AHEAD], void *));
-				gw_engine_process(e, bufs[i], &fwd, &back);
+				gw_engine_process(e, bufs[i], &c->fwd, &c->back);
 			}
-			flush(e, port ^ 1, &fwd);
-			flush(e, port, &back);
+			flush(c, port ^ 1, &c->fwd);
+			flush(c, port, &c->back);
 		}
+		__atomic_store_n(&c->quiescent, c->quiescent + 1, __ATOMIC_RELEASE);
 	}
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static struct gw_dp_config cfg;
-	static struct gw_engine engine;
 	struct rte_mempool *pool;
-	uint16_t nports, port;
+	uint16_t port;
+	unsigned lcore, i;
 	char err[512];
 	int ret;
 
@@ -206,25 +314,27 @@ int main(int argc, char **argv)
 			nports);
 		return 1;
 	}
-	pool = rte_pktmbuf_pool_create("gw_mbufs", NUM_MBUFS * nports, MBUF_CACHE, 0,
+	nctx = rte_lcore_count();
+	if (nctx > GW_DP_SHM_LCORES) {
+		fprintf(stderr, "greywall-dp: %u lcores, at most %u\n", nctx, GW_DP_SHM_LCORES);
+		return 1;
+	}
+	ctxs = rte_zmalloc("gw_lcores", nctx * sizeof(*ctxs), RTE_CACHE_LINE_SIZE);
+	pool = rte_pktmbuf_pool_create("gw_mbufs", NUM_MBUFS * nports * nctx, MBUF_CACHE, 0,
 				       RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
-	if (!pool) {
-		fprintf(stderr, "greywall-dp: cannot create the mbuf pool: %s\n",
+	if (!ctxs || !pool) {
+		fprintf(stderr, "greywall-dp: cannot allocate the mbuf pool and lcore state: %s\n",
 			rte_strerror(rte_errno));
 		return 1;
 	}
 	RTE_ETH_FOREACH_DEV(port)
 	{
-		ret = port_init(port, pool);
+		ret = port_init(port, pool, (uint16_t)nctx);
 		if (ret != 0) {
 			fprintf(stderr, "greywall-dp: cannot start port %u: %s\n", port,
 				rte_strerror(-ret));
 			return 1;
 		}
-	}
-	if (gw_engine_init(&engine, &cfg, pool, (int)rte_socket_id(), 0, err, sizeof(err)) != 0) {
-		fprintf(stderr, "greywall-dp: %s\n", err);
-		return 1;
 	}
 	{
 		char path[4096];
@@ -233,27 +343,50 @@ int main(int argc, char **argv)
 			snprintf(path, sizeof(path), "%s.dp", cfg.table_path);
 		else
 			snprintf(path, sizeof(path), "%s", cfg.shm_path);
-		if (path[0] && gw_dp_shm_create(&shared, path, 1, nports, err, sizeof(err))) {
+		if (path[0] && gw_dp_shm_create(&shared, path, nctx, nports, err, sizeof(err))) {
 			fprintf(stderr, "greywall-dp: %s\n", err);
 			return 1;
 		}
-		engine.events = shared.shm ? &shared.shm->ring[0] : NULL;
+	}
+	i = 0;
+	RTE_LCORE_FOREACH(lcore)
+	{
+		struct lcore_ctx *c = &ctxs[i];
+
+		c->queue = (uint16_t)i;
+		c->lcore = lcore;
+		if (gw_engine_init(&c->engine, &cfg, pool, (int)rte_lcore_to_socket_id(lcore), i,
+				   err, sizeof(err)) != 0) {
+			fprintf(stderr, "greywall-dp: %s\n", err);
+			return 1;
+		}
+		c->engine.events = shared.shm ? &shared.shm->ring[i] : NULL;
+		i++;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
-	main_loop(&engine, &cfg, nports);
+	printf("greywall-dp: bridging %u ports on %u lcore%s; Ctrl-C to stop\n", nports, nctx,
+	       nctx == 1 ? "" : "s");
+	fflush(stdout);
+	i = 1;
+	RTE_LCORE_FOREACH_WORKER(lcore)
+	rte_eal_remote_launch(lcore_loop, &ctxs[i++], lcore);
+	lcore_loop(&ctxs[0]);
+	rte_eal_mp_wait_lcore();
 
-	publish_stats(&engine, nports, (uint64_t)time(NULL));
+	publish_stats((uint64_t)time(NULL));
 	gw_dp_shm_close(&shared);
-	gw_dp_stats_print(stdout, &engine.stats);
+	print_stats();
 	RTE_ETH_FOREACH_DEV(port)
 	{
 		rte_eth_dev_stop(port);
 		rte_eth_dev_close(port);
 	}
-	gw_engine_free(&engine);
+	for (i = 0; i < nctx; i++)
+		gw_engine_free(&ctxs[i].engine);
 	gw_lists_free(cfg.lists);
+	gw_lists_free(retired_lists);
 	rte_eal_cleanup();
 	return 0;
 }

@@ -4,27 +4,32 @@
 static const char *const verdict_names[GW_V_COUNT] = {GW_DP_VERDICT_NAMES};
 static const char *const failopen_names[GW_FO_COUNT] = {GW_DP_FAILOPEN_NAMES};
 
-void gw_dp_stats_print(FILE *f, const struct gw_dp_stats *s)
+void gw_dp_stats_print_prefixed(FILE *f, const char *p, const struct gw_dp_stats *s)
 {
 	int i;
 
 	fprintf(f,
-		"greywall-dp: rx=%lu tx=%lu tx_dropped=%lu passthrough=%lu smtp_packets=%lu "
+		"%s rx=%lu tx=%lu tx_dropped=%lu passthrough=%lu smtp_packets=%lu "
 		"malformed=%lu\n",
-		s->rx, s->tx, s->tx_dropped, s->passthrough, s->smtp_packets, s->malformed);
+		p, s->rx, s->tx, s->tx_dropped, s->passthrough, s->smtp_packets, s->malformed);
 	fprintf(f,
-		"greywall-dp: flows created=%lu expired=%lu active=%lu; lines_removed=%lu "
+		"%s flows created=%lu expired=%lu active=%lu; lines_removed=%lu "
 		"replies_injected=%lu replies_resent=%lu retransmit_dropped=%lu segments_split=%lu "
 		"sack_translated=%lu\n",
-		s->flows_created, s->flows_expired, s->flows_active, s->lines_removed,
+		p, s->flows_created, s->flows_expired, s->flows_active, s->lines_removed,
 		s->replies_injected, s->replies_resent, s->retransmit_dropped, s->segments_split,
 		s->sack_translated);
-	fprintf(f, "greywall-dp: verdicts");
+	fprintf(f, "%s verdicts", p);
 	for (i = 0; i < GW_V_COUNT; i++)
 		fprintf(f, " %s=%lu", verdict_names[i], s->verdict[i]);
-	fprintf(f, "\ngreywall-dp: fail-open");
+	fprintf(f, "\n%s fail-open", p);
 	for (i = 0; i < GW_FO_COUNT; i++)
 		fprintf(f, " %s=%lu", failopen_names[i], s->failopen[i]);
 	fprintf(f, "\n");
 	fflush(f);
+}
+
+void gw_dp_stats_print(FILE *f, const struct gw_dp_stats *s)
+{
+	gw_dp_stats_print_prefixed(f, "greywall-dp:", s);
 }

@@ -11,7 +11,7 @@ dir=$(mktemp -d)
 id=gwpc$$
 trap 'rm -rf "$dir" /dev/shm/$id-* /var/run/dpdk/$id' EXIT
 "$BUILD/tools/smtp_pcap" session "$dir"
-timeout 60 "$BUILD/greywall-dp" --no-huge -m 256 --no-pci --file-prefix "$id" --log-level=error \
+timeout 60 "$BUILD/greywall-dp" -l 0 --no-huge -m 256 --no-pci --file-prefix "$id" --log-level=error \
 	--vdev="net_pcap0,rx_pcap=$dir/in.pcap,tx_pcap=$dir/out0.pcap" \
 	--vdev="net_pcap1,tx_pcap=$dir/out1.pcap" -- --protect 198.18.0.0/15 \
 	--table "/dev/shm/$id-t" --awl "/dev/shm/$id-a" --capacity 65536 --duration 2 \

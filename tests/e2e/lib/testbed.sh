@@ -74,9 +74,10 @@ tb_netns() {
 # Start greywall-dp bridging gw-c and gw-s; extra arguments go to greywall-dp.
 tb_start_dp() {
 	mkdir -p "$TB_DIR"
-	ip netns exec "$TB_NS_GW" "$TB_ROOT/build/greywall-dp" --no-huge -m 512 --no-pci \
+	ip netns exec "$TB_NS_GW" "$TB_ROOT/build/greywall-dp" -l "${TB_DP_LCORES:-0}" --no-huge -m 512 --no-pci \
 		--file-prefix "$TB_ID" --log-level=error \
-		--vdev=net_af_packet0,iface=gw-c --vdev=net_af_packet1,iface=gw-s -- \
+		--vdev="net_af_packet0,iface=gw-c${TB_DP_QPAIRS:+,qpairs=$TB_DP_QPAIRS}" \
+		--vdev="net_af_packet1,iface=gw-s${TB_DP_QPAIRS:+,qpairs=$TB_DP_QPAIRS}" -- \
 		$TB_PROTECT --delay "$TB_DELAY" --log-verdicts \
 		--table "/dev/shm/greywall-$TB_ID-triplets" --awl "/dev/shm/greywall-$TB_ID-awl" \
 		--capacity 65536 --max-flows 1024 "$@" >"$TB_DIR/greywall-dp.log" 2>&1 &
