@@ -349,7 +349,7 @@ static void remember_template(struct gw_flow *f, const uint8_t *frame, const str
 
 /* Feed the new, in-order part of a segment to the parser; a gap stops parsing for good. */
 static void parse_segment(struct gw_engine *e, struct gw_flow *f, bool c2s, const uint8_t *payload,
-			  uint32_t off, uint32_t len, struct gw_txq *back)
+			  uint32_t off, uint32_t len, uint32_t held_from, struct gw_txq *back)
 {
 	uint32_t *next = c2s ? &f->c_next : &f->s_next;
 	uint32_t skip;
@@ -368,6 +368,8 @@ static void parse_segment(struct gw_engine *e, struct gw_flow *f, bool c2s, cons
 	e->cur_flow = f;
 	e->cur_c2s = c2s;
 	e->cur_new_start = *next;
+	/* a line can be cut if none of it went out: it starts in new or held-back bytes */
+	e->cur_cut_from = held_from != UINT32_MAX ? held_from : *next;
 	e->cur_seg_end = off + len;
 	e->cur_back = back;
 	if (c2s)
@@ -383,7 +385,23 @@ static void parse_segment(struct gw_engine *e, struct gw_flow *f, bool c2s, cons
 	}
 }
 
-/* Client -> server: cut removed lines out, translate what remains. */
+/*
+ * Where the client's stream stops being forwardable: the start of a command
+ * line it has only begun, which is held back (see struct gw_flow), or
+ * UINT32_MAX. Nothing is held in data mode, after a gap, for an overlong
+ * line or with FIN.
+ */
+static uint32_t hold_point(const struct gw_flow *f, uint8_t flags)
+{
+	const struct gw_smtp_session *s = &f->smtp;
+
+	if (f->parse_off || (flags & (TCP_FIN | TCP_RST)) || s->mode != GW_MODE_COMMAND ||
+	    !s->cline_len || s->cline_overlong || s->cline_len > GW_SMTP_LINE_HARD)
+		return UINT32_MAX;
+	return (uint32_t)s->cline_start;
+}
+
+/* Client -> server: cut removed lines out, hold a begun line back, translate what remains. */
 static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf *m,
 			   struct gw_pkt *p, struct gw_txq *fwd, struct gw_txq *back)
 {
@@ -391,11 +409,54 @@ static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 	uint8_t *payload = frame + p->payload_off;
 	uint32_t off = rte_be_to_cpu_32(p->tcp->sent_seq) - f->c_isn - 1;
 	uint32_t len = p->payload_len, starts[GW_MAX_PIECES], ends[GW_MAX_PIECES];
+	uint32_t voff = off, vlen = len, hold;
+	const uint8_t *vdata = payload;
 	uint8_t flags = p->tcp->tcp_flags;
 	unsigned n, i;
 	bool sack, in_place, fresh = !f->parse_off && before(f->c_next, off + len);
 
 	e->nstandalone = 0;
+	if (f->held_len && len) {
+		uint32_t held_end = f->held_off + f->held_len;
+
+		if (off == held_end && vlen + f->held_len <= sizeof(e->vbuf)) {
+			/* the rest of the begun line: forward it whole, from the held part on */
+			memcpy(e->vbuf, f->held, f->held_len);
+			memcpy(e->vbuf + f->held_len, payload, len);
+			vdata = e->vbuf;
+			voff = f->held_off;
+			vlen = f->held_len + len;
+			f->held_len = 0;
+		} else if (!before(off, f->held_off) && !before(held_end, off + len) &&
+			   !(flags & (TCP_FIN | TCP_RST))) {
+			/*
+			 * The client resends what we hold: its timer ran out waiting for the
+			 * rest. Let the begun line go as it is, counted, rather than stall.
+			 */
+			memcpy(e->vbuf, f->held, f->held_len);
+			vdata = e->vbuf;
+			voff = f->held_off;
+			vlen = f->held_len;
+			f->held_len = 0;
+			f->parse_off = 1; /* the line is out: it cannot be cut any more */
+			e->stats.failopen[GW_FO_SPLIT_LINE]++;
+			fresh = false;
+		} else {
+			/* anything else (a gap, an overlap): stop holding, send what we hold first
+			 */
+			struct gw_pkt out;
+			struct rte_mbuf *h =
+			    build_frame(e, frame, p, f->held, f->held_len,
+					f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, f->held_off),
+					flags & (uint8_t) ~(TCP_FIN | TCP_PSH), &out);
+
+			if (h)
+				txq_push(e, fwd, h);
+			f->held_len = 0;
+			f->parse_off = 1;
+			e->stats.failopen[GW_FO_SPLIT_LINE]++;
+		}
+	}
 	/*
 	 * The client acks into bytes we injected, some time after we sent them:
 	 * part of our reply was lost. Checked before this segment is parsed, so a
@@ -412,7 +473,19 @@ static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 			e->stats.replies_resent++;
 		}
 	}
-	parse_segment(e, f, true, payload, off, len, back);
+	if (vdata == payload || fresh)
+		parse_segment(e, f, true, payload, off, len, vdata == payload ? UINT32_MAX : voff,
+			      back);
+	hold = fresh ? hold_point(f, flags) : UINT32_MAX;
+	if (hold != UINT32_MAX && before(hold, voff))
+		hold = UINT32_MAX; /* the line began in bytes that went out already */
+	if (hold != UINT32_MAX && before(hold, voff + vlen)) {
+		/* keep the begun line back; forward what precedes it */
+		f->held_off = hold;
+		f->held_len = (uint16_t)(voff + vlen - hold);
+		memmove(f->held, vdata + (hold - voff), f->held_len);
+		vlen = hold - voff;
+	}
 
 	/* Replies to lines dropped with nothing outstanding go out at once. */
 	for (i = 0; i < e->nstandalone; i++) {
@@ -423,46 +496,55 @@ static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 	}
 
 	sack = translate_ack(e, f, p, true);
-	n = len ? gw_seqmap_keep(&f->c2s, off, off + len, starts, ends, GW_MAX_PIECES) : 1;
-	/* no payload, or none of it removed: translate in place */
-	in_place = len == 0 || (n == 1 && starts[0] == off && ends[0] == off + len);
+	n = vlen ? gw_seqmap_keep(&f->c2s, voff, voff + vlen, starts, ends, GW_MAX_PIECES) : 1;
+	/* the segment as it came, none of it removed or held: translate in place */
+	in_place = vdata == payload && vlen == len &&
+		   (len == 0 || (n == 1 && starts[0] == off && ends[0] == off + len));
 	if (in_place) {
-		set_seq(p, f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, off));
+		/* a bare ack while a line is held: the server has nothing past the held part */
+		set_seq(p, f->c_isn + 1 +
+			       gw_seqmap_fwd(&f->c2s, len == 0 && f->held_len ? f->held_off : off));
 		if (sack)
 			gw_csum_full(p);
 		txq_push(e, fwd, m);
 		return;
 	}
-	if (n == 0) {
+	if (vlen == 0 || n == 0) {
 		/*
-		 * Every byte was removed. Seen for the first time, the replies are
-		 * already on their way; a retransmitted greylisted line is dropped
-		 * again and the reply it got is resent from the same stored bytes.
+		 * Nothing to forward: all held, or every byte removed. A removed line
+		 * seen for the first time has its reply on the way already; a
+		 * retransmitted greylisted line is dropped again and the reply it got
+		 * is resent from the same stored bytes. The segment's ack still goes.
 		 */
 		unsigned r;
 
-		if (!fresh) {
+		if (vlen && !fresh) {
 			e->stats.retransmit_dropped++;
 			for (r = 0; r < f->c2s.n && e->now_tsc - f->resend_tsc > e->tsc_hz / 5;
 			     r++) {
 				const struct gw_edit *rm = &f->c2s.e[r];
 				const struct gw_edit *ins = insert_for_ref(f, rm->ref);
 
-				if (ins && !before(rm->off, off) &&
-				    before(rm->off, off + p->payload_len)) {
+				if (ins && !before(rm->off, voff) && before(rm->off, voff + vlen)) {
 					send_injected(e, f, ins, 0, injected_ack_off(f, ins), back);
 					e->stats.replies_resent++;
 				}
 			}
 		}
-		f->resend_tsc = e->now_tsc;
-		if (flags & (TCP_FIN | TCP_RST)) {
+		if (vlen)
+			f->resend_tsc = e->now_tsc;
+		if ((flags & (TCP_FIN | TCP_RST)) || (!vlen && (flags & TCP_ACK))) {
 			struct gw_pkt out;
-			struct rte_mbuf *h = build_frame(
-			    e, frame, p, NULL, 0, f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, off + len),
-			    flags, &out);
-			if (h)
+			struct rte_mbuf *h =
+			    build_frame(e, frame, p, NULL, 0,
+					f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, voff + vlen),
+					flags & (uint8_t)~TCP_PSH, &out);
+
+			if (h) {
+				if (sack)
+					gw_csum_full(&out);
 				txq_push(e, fwd, h);
+			}
 		}
 		rte_pktmbuf_free(m);
 		return;
@@ -474,7 +556,7 @@ static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 
 		if (i + 1 < n)
 			fl &= (uint8_t) ~(TCP_FIN | TCP_PSH);
-		piece = build_frame(e, frame, p, payload + (starts[i] - off), ends[i] - starts[i],
+		piece = build_frame(e, frame, p, vdata + (starts[i] - voff), ends[i] - starts[i],
 				    f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, starts[i]), fl, &out);
 		if (piece)
 			txq_push(e, fwd, piece);
@@ -497,7 +579,7 @@ static void server_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 	unsigned k;
 
 	remember_template(f, frame, p);
-	parse_segment(e, f, false, payload, off, len, back);
+	parse_segment(e, f, false, payload, off, len, UINT32_MAX, back);
 	sack = translate_ack(e, f, p, false);
 	ack = rte_be_to_cpu_32(p->tcp->recv_ack);
 	if ((flags & TCP_ACK) && before(f->c_acked, ack - f->c_isn - 1))

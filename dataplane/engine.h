@@ -43,10 +43,12 @@ struct gw_engine {
 	struct gw_flow *cur_flow;
 	int cur_c2s;
 	uint32_t cur_new_start;
+	uint32_t cur_cut_from; /* lines from here on were not forwarded yet: they can be cut */
 	uint32_t cur_seg_end;
 	struct gw_txq *cur_back; /* toward the client, for replies injected right away */
 	uint32_t standalone[GW_FLOW_REPLIES];
 	uint8_t nstandalone;
+	uint8_t vbuf[GW_SMTP_LINE_HARD + 4096]; /* held bytes and the segment after them */
 };
 
 int gw_engine_init(struct gw_engine *e, const struct gw_dp_config *cfg, struct rte_mempool *pool,

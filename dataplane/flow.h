@@ -56,6 +56,13 @@ struct gw_flow {
 	uint8_t sender_raw[GW_ADDR_MAX];
 	uint8_t helo[GW_HELO_MAX];
 	uint8_t tmpl[GW_TMPL_MAX];
+	/*
+	 * A command line the client has only begun: held back, not forwarded, so
+	 * that if it turns out to be a greylisted RCPT it can still be cut whole.
+	 */
+	uint32_t held_off;
+	uint16_t held_len;
+	uint8_t held[GW_SMTP_LINE_HARD];
 	struct gw_smtp_session smtp;
 };
 

@@ -84,8 +84,8 @@ static bool drop_with_reply(struct gw_engine *e, struct gw_flow *f, const struct
 	void *obj;
 	int n;
 
-	if (cmd->offset < e->cur_new_start) {
-		/* TODO(reassembly): hold back partial lines so split RCPTs can be cut */
+	if (cmd->offset < e->cur_cut_from) {
+		/* its beginning went out before we could hold it back */
 		e->stats.failopen[GW_FO_SPLIT_LINE]++;
 		return false;
 	}

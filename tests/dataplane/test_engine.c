@@ -554,6 +554,76 @@ static void test_closed_flow_expires_and_gives_back_its_replies(void **state)
 	assert_int_equal(rte_mempool_avail_count(eng.reply_pool), free_replies);
 }
 
+/*
+ * A RCPT line in two segments: the begun part is held back (only its ack goes
+ * on), and when the rest comes the whole line is cut and answered with 450.
+ */
+static void test_split_rcpt_held_and_greylisted(void **state)
+{
+	struct conv c;
+	uint32_t rcpt_off;
+	const char *reply = GREY("bob@receiver.example", 300);
+
+	(void)state;
+	conv_init(&c, 4, 0, 40020);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	rcpt_off = c.c_off;
+	client_says(&c, "RCPT TO:<bob@recei");
+	{
+		struct want w = {c.c_isn + 1 + rcpt_off, c.s_isn + 1 + c.s_off, ACK, ""};
+
+		expect(&fwd, &w, 1, "held RCPT start: a bare ack where the line would begin");
+	}
+	assert_int_equal(back.n, 0);
+	client_says(&c, "ver.example>\r\n");
+	expect(&fwd, NULL, 0, "the whole RCPT cut");
+	{
+		struct want w = {c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK | PSH, reply};
+
+		expect(&back, &w, 1, "injected 450 acking the whole line");
+	}
+	/* QUIT lands where the RCPT began, in the server's stream */
+	feed(frame(&c, true, c.c_isn + 1 + c.c_off, c.s_isn + 1 + c.s_off + (uint32_t)strlen(reply),
+		   ACK | PSH, "QUIT\r\n", 6, NULL, 0));
+	{
+		struct want w = {c.c_isn + 1 + rcpt_off, c.s_isn + 1 + c.s_off, ACK | PSH,
+				 "QUIT\r\n"};
+
+		expect(&fwd, &w, 1, "QUIT to server");
+	}
+	assert_int_equal(eng.stats.failopen[GW_FO_SPLIT_LINE], 0);
+	assert_int_equal(eng.stats.lines_removed, 1);
+	assert_int_equal(eng.stats.verdict[GW_V_GREYLIST], 1);
+}
+
+/* A MAIL line in three segments goes to the server whole, once the line is complete. */
+static void test_split_mail_forwarded_whole(void **state)
+{
+	struct conv c;
+	uint32_t mail_off;
+
+	(void)state;
+	conv_init(&c, 4, 0, 40021);
+	conv_open(&c, NULL);
+	mail_off = c.c_off;
+	client_says(&c, "MAIL FR");
+	assert_int_equal(fwd.n, 1); /* bare ack */
+	client_says(&c, "OM:<alice@sen");
+	assert_int_equal(fwd.n, 1);
+	client_says(&c, "der.example>\r\n");
+	{
+		struct want w = {c.c_isn + 1 + mail_off, c.s_isn + 1 + c.s_off, ACK | PSH,
+				 "MAIL FROM:<alice@sender.example>\r\n"};
+
+		expect(&fwd, &w, 1, "MAIL whole");
+	}
+	server_says(&c, "250 2.1.0 Ok\r\n");
+	client_says(&c, "RCPT TO:<carol@receiver.example>\r\n");
+	expect(&fwd, NULL, 0, "RCPT after a split MAIL is cut");
+	assert_int_equal(back.n, 1);
+	assert_int_equal(eng.stats.failopen[GW_FO_SPLIT_LINE], 0);
+}
+
 static void test_fail_open_cases_are_counted(void **state)
 {
 	struct conv c, d, o;
@@ -567,11 +637,19 @@ static void test_fail_open_cases_are_counted(void **state)
 	assert_int_equal(fwd.n, 1);
 	assert_int_equal(eng.stats.failopen[GW_FO_MIDSTREAM], 1);
 
-	/* a RCPT line split over two segments is passed */
+	/* a begun line whose first part the client resends (its timer ran out) goes as it is */
 	conv_init(&d, 4, 0, 40010);
 	conv_open(&d, "MAIL FROM:<alice@sender.example>\r\n");
 	client_says(&d, "RCPT TO:<bob@recei");
-	assert_int_equal(fwd.n, 1);
+	assert_int_equal(fwd.n, 1); /* the bare ack */
+	feed(frame(&d, true, d.c_isn + 1 + d.c_off - 18, d.s_isn + 1 + d.s_off, ACK | PSH,
+		   "RCPT TO:<bob@recei", 18, NULL, 0));
+	{
+		struct want w = {d.c_isn + 1 + d.c_off - 18, d.s_isn + 1 + d.s_off, ACK | PSH,
+				 "RCPT TO:<bob@recei"};
+
+		expect(&fwd, &w, 1, "released held part");
+	}
 	client_says(&d, "ver.example>\r\n");
 	assert_int_equal(fwd.n, 1);
 	assert_int_equal(back.n, 0);
@@ -613,6 +691,8 @@ int main(int argc, char **argv)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_closed_flow_expires_and_gives_back_its_replies,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_split_rcpt_held_and_greylisted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_split_mail_forwarded_whole, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fail_open_cases_are_counted, setup, teardown),
 	};
 
