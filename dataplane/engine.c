@@ -308,25 +308,48 @@ static const struct gw_edit *insert_for_ref(const struct gw_flow *f, uint8_t ref
 }
 
 /* Send injected bytes [from, len) of a reply toward the client, from the server's template. */
+/*
+ * Our reply text[0, len) at seq, acking ack, toward the client: in one
+ * segment, or in as many as the MTU needs (PSH on the last one only).
+ */
+static void push_reply(struct gw_engine *e, const uint8_t *hdr, const struct gw_pkt *hp,
+		       const uint8_t *text, uint32_t len, uint32_t seq, uint32_t ack,
+		       struct gw_txq *q)
+{
+	uint32_t room = e->cfg->mtu - (hp->payload_off - hp->l3_off), done = 0;
+
+	if (room < 8 || room > e->cfg->mtu)
+		room = len; /* headers longer than the MTU: send it whole and let IP cope */
+	if (len > room)
+		e->stats.segments_split++;
+	while (done < len) {
+		uint32_t n = len - done < room ? len - done : room;
+		struct gw_pkt out;
+		struct rte_mbuf *m =
+		    build_frame(e, hdr, hp, text + done, (uint16_t)n, seq + done,
+				done + n == len ? TCP_ACK | TCP_PSH : TCP_ACK, &out);
+
+		if (!m)
+			return;
+		out.tcp->recv_ack = rte_cpu_to_be_32(ack);
+		gw_csum_full(&out);
+		txq_push(e, q, m);
+		done += n;
+	}
+}
+
 static void send_injected(struct gw_engine *e, struct gw_flow *f, const struct gw_edit *ins,
 			  uint32_t from, uint32_t client_ack_off, struct gw_txq *back)
 {
 	const struct gw_reply_buf *r = f->replies[ins->ref];
-	struct gw_pkt tp, out;
-	struct rte_mbuf *m;
+	struct gw_pkt tp;
 
 	if (f->tmpl_len == 0 || from >= ins->len)
 		return;
 	if (gw_parse_frame(f->tmpl, f->tmpl_len, &tp) != GW_PKT_TCP)
 		return;
-	m = build_frame(e, f->tmpl, &tp, (const uint8_t *)r->text + from,
-			(uint16_t)(ins->len - from), f->s_isn + 1 + ins->new_off + from,
-			TCP_ACK | TCP_PSH, &out);
-	if (!m)
-		return;
-	out.tcp->recv_ack = rte_cpu_to_be_32(f->c_isn + 1 + client_ack_off);
-	gw_csum_full(&out);
-	txq_push(e, back, m);
+	push_reply(e, f->tmpl, &tp, (const uint8_t *)r->text + from, ins->len - from,
+		   f->s_isn + 1 + ins->new_off + from, f->c_isn + 1 + client_ack_off, back);
 }
 
 static void remember_template(struct gw_flow *f, const uint8_t *frame, const struct gw_pkt *p)
@@ -615,14 +638,9 @@ static void server_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 				txq_push(e, fwd, piece);
 			cur = ins->off;
 		}
-		piece = build_frame(e, frame, p, (const uint8_t *)r->text, ins->len,
-				    f->s_isn + 1 + ins->new_off, TCP_ACK | TCP_PSH, &out);
-		if (piece) {
-			out.tcp->recv_ack = rte_cpu_to_be_32(ack);
-			gw_csum_full(&out);
-			txq_push(e, fwd, piece);
-			f->resend_tsc = e->now_tsc;
-		}
+		push_reply(e, frame, p, (const uint8_t *)r->text, ins->len,
+			   f->s_isn + 1 + ins->new_off, ack, fwd);
+		f->resend_tsc = e->now_tsc;
 	}
 	if (before(cur, off + len) || (flags & TCP_FIN)) {
 		struct gw_pkt out;

@@ -54,6 +54,8 @@ static const char usage_text[] =
     "\n"
     "Flows and output:\n"
     "  --max-flows N           tracked SMTP flows; beyond, new flows fail open. Default: 16384\n"
+    "  --mtu N                 IP MTU toward clients; an injected reply longer than fits is\n"
+    "                          sent in several segments. Default: 1500\n"
     "  --flow-idle S           forget a flow idle this long. Default: 600\n"
     "  --stats-interval S      print counters every S seconds (0 = only at exit). Default: 0\n"
     "  --log-verdicts          print one line per decision, Postfix NOQUEUE style\n"
@@ -91,6 +93,7 @@ enum {
 	OPT_LOG,
 	OPT_DURATION,
 	OPT_SHM,
+	OPT_MTU,
 };
 
 static const struct option long_opts[] = {
@@ -120,6 +123,7 @@ static const struct option long_opts[] = {
     {"log-verdicts", no_argument, NULL, OPT_LOG},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"shm", required_argument, NULL, OPT_SHM},
+    {"mtu", required_argument, NULL, OPT_MTU},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -185,6 +189,7 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 	cfg->reply_tls = GW_REPLY_TLS_DEFAULT;
 	cfg->max_flows = 16384;
 	cfg->flow_idle = 600;
+	cfg->mtu = 1500;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		switch (opt) {
@@ -279,6 +284,9 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 			break;
 		case OPT_LOG:
 			cfg->log_verdicts = true;
+			break;
+		case OPT_MTU:
+			cfg->mtu = (uint32_t)number("--mtu", optarg, 128, 9216);
 			break;
 		case OPT_DURATION:
 			cfg->duration = (uint32_t)number("--duration", optarg, 1, 86400 * 365);

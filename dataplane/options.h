@@ -37,6 +37,7 @@ struct gw_dp_config {
 	uint32_t flow_idle; /* seconds without packets before a flow is forgotten */
 	uint32_t stats_interval;
 	uint32_t duration; /* stop after this many seconds; 0 = until signalled */
+	uint32_t mtu;	   /* IP MTU toward the client: longer injected replies are split */
 	bool log_verdicts;
 	struct gw_lists *lists;
 };

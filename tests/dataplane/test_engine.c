@@ -624,6 +624,33 @@ static void test_split_mail_forwarded_whole(void **state)
 	assert_int_equal(eng.stats.failopen[GW_FO_SPLIT_LINE], 0);
 }
 
+/* With a small MTU toward the client, the 450 goes in two segments, PSH on the last. */
+static void test_reply_split_to_fit_the_mtu(void **state)
+{
+	const char *reply = GREY("bob@receiver.example", 300);
+	char first[64], rest[256];
+	uint32_t room = 100 - 20 - 20, saved = cfg.mtu;
+	struct conv c;
+
+	(void)state;
+	cfg.mtu = 100;
+	conv_init(&c, 4, 0, 40022);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	client_says(&c, "RCPT TO:<bob@receiver.example>\r\n");
+	cfg.mtu = saved;
+	snprintf(first, sizeof(first), "%.*s", (int)room, reply);
+	snprintf(rest, sizeof(rest), "%s", reply + room);
+	{
+		struct want w[2] = {
+		    {c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK, first},
+		    {c.s_isn + 1 + c.s_off + room, c.c_isn + 1 + c.c_off, ACK | PSH, rest},
+		};
+
+		expect(&back, w, 2, "450 in two segments");
+	}
+	assert_int_equal(eng.stats.segments_split, 1);
+}
+
 static void test_fail_open_cases_are_counted(void **state)
 {
 	struct conv c, d, o;
@@ -693,6 +720,7 @@ int main(int argc, char **argv)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_split_rcpt_held_and_greylisted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_split_mail_forwarded_whole, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reply_split_to_fit_the_mtu, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fail_open_cases_are_counted, setup, teardown),
 	};
 
