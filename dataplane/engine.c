@@ -58,6 +58,14 @@ int gw_engine_init(struct gw_engine *e, const struct gw_dp_config *cfg, struct r
 		snprintf(err, errlen, "cannot allocate the reply buffer pool");
 		return -1;
 	}
+	snprintf(name, sizeof(name), "gw_ooo_%u", id);
+	/* bounded: when it runs dry, out-of-order segments fail open (counted) */
+	e->ooo_pool = rte_mempool_create(name, RTE_MIN(cfg->max_flows / 16 + 255, 4095u),
+					 GW_OOO_BUF_SIZE, 32, 0, NULL, NULL, NULL, NULL, socket, 0);
+	if (!e->ooo_pool) {
+		snprintf(err, errlen, "cannot allocate the reorder buffer pool");
+		return -1;
+	}
 	return 0;
 }
 
@@ -67,6 +75,7 @@ static void flow_release(struct gw_engine *e, struct gw_flow *f)
 
 	for (i = 0; i < f->nreplies; i++)
 		rte_mempool_put(e->reply_pool, f->replies[i]);
+	gw_ooo_clear(&f->ooo, e->ooo_pool);
 	gw_flow_destroy(&e->flows, f);
 	e->stats.flows_active--;
 }
@@ -80,6 +89,7 @@ void gw_engine_free(struct gw_engine *e)
 	 */
 	gw_flow_table_free(&e->flows);
 	rte_mempool_free(e->reply_pool);
+	rte_mempool_free(e->ooo_pool);
 	gw_table_map_close(&e->triplets);
 	gw_table_map_close(&e->awl);
 }
@@ -424,19 +434,22 @@ static uint32_t hold_point(const struct gw_flow *f, uint8_t flags)
 	return (uint32_t)s->cline_start;
 }
 
-/* Client -> server: cut removed lines out, hold a begun line back, translate what remains. */
-static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf *m,
-			   struct gw_pkt *p, struct gw_txq *fwd, struct gw_txq *back)
+/*
+ * Client -> server bytes payload[0, len) at stream offset off: cut removed
+ * lines out, hold a begun line back, translate what remains. m is the frame
+ * they came in, or NULL for bytes released from the reorder store, whose
+ * header (frame, p) is a copy with the ack translated already.
+ */
+static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf *m, uint8_t *frame,
+			 struct gw_pkt *p, const uint8_t *payload, uint32_t off, uint32_t len,
+			 struct gw_txq *fwd, struct gw_txq *back)
 {
-	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-	uint8_t *payload = frame + p->payload_off;
-	uint32_t off = rte_be_to_cpu_32(p->tcp->sent_seq) - f->c_isn - 1;
-	uint32_t len = p->payload_len, starts[GW_MAX_PIECES], ends[GW_MAX_PIECES];
+	uint32_t starts[GW_MAX_PIECES], ends[GW_MAX_PIECES];
 	uint32_t voff = off, vlen = len, hold;
 	const uint8_t *vdata = payload;
-	uint8_t flags = p->tcp->tcp_flags;
+	uint8_t flags = m ? p->tcp->tcp_flags : TCP_ACK | TCP_PSH;
 	unsigned n, i;
-	bool sack, in_place, fresh = !f->parse_off && before(f->c_next, off + len);
+	bool sack = false, in_place, fresh = !f->parse_off && before(f->c_next, off + len);
 
 	e->nstandalone = 0;
 	if (f->held_len && len) {
@@ -485,7 +498,7 @@ static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 	 * part of our reply was lost. Checked before this segment is parsed, so a
 	 * reply injected just now is not taken for a lost one.
 	 */
-	if ((flags & TCP_ACK) && f->have_s_isn && f->s2c.n) {
+	if (m && (flags & TCP_ACK) && f->have_s_isn && f->s2c.n) {
 		uint32_t ack_off = rte_be_to_cpu_32(p->tcp->recv_ack) - f->s_isn - 1;
 		const struct gw_edit *ins = gw_seqmap_insert_at(&f->s2c, ack_off);
 
@@ -496,9 +509,18 @@ static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 			e->stats.replies_resent++;
 		}
 	}
+	if (fresh && f->ooo.n) {
+		/* bytes stored out of order were here first: they win where they meet */
+		if (vdata == payload && len <= sizeof(e->vbuf)) {
+			memcpy(e->vbuf, payload, len);
+			vdata = e->vbuf;
+		}
+		if (vdata == e->vbuf)
+			gw_ooo_overlay(&f->ooo, voff, e->vbuf, vlen);
+	}
 	if (vdata == payload || fresh)
-		parse_segment(e, f, true, payload, off, len, vdata == payload ? UINT32_MAX : voff,
-			      back);
+		parse_segment(e, f, true, vdata + (off - voff), off, len,
+			      voff != off ? voff : UINT32_MAX, back);
 	hold = fresh ? hold_point(f, flags) : UINT32_MAX;
 	if (hold != UINT32_MAX && before(hold, voff))
 		hold = UINT32_MAX; /* the line began in bytes that went out already */
@@ -518,10 +540,11 @@ static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 		f->resend_tsc = e->now_tsc;
 	}
 
-	sack = translate_ack(e, f, p, true);
+	if (m)
+		sack = translate_ack(e, f, p, true);
 	n = vlen ? gw_seqmap_keep(&f->c2s, voff, voff + vlen, starts, ends, GW_MAX_PIECES) : 1;
 	/* the segment as it came, none of it removed or held: translate in place */
-	in_place = vdata == payload && vlen == len &&
+	in_place = m && vdata == payload && vlen == len &&
 		   (len == 0 || (n == 1 && starts[0] == off && ends[0] == off + len));
 	if (in_place) {
 		/* a bare ack while a line is held: the server has nothing past the held part */
@@ -569,7 +592,8 @@ static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 				txq_push(e, fwd, h);
 			}
 		}
-		rte_pktmbuf_free(m);
+		if (m)
+			rte_pktmbuf_free(m);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -586,7 +610,60 @@ static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 	}
 	if (n > 1)
 		e->stats.segments_split++;
-	rte_pktmbuf_free(m);
+	if (m)
+		rte_pktmbuf_free(m);
+}
+
+/*
+ * A client segment. One that comes after a gap is held in the reorder store
+ * (only its ack goes on) until the gap fills; then the stored bytes follow
+ * the filling segment in order, as if they had just arrived. A store that is
+ * full fails open: parsing stops for the flow, counted, as before.
+ */
+static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf *m,
+			   struct gw_pkt *p, struct gw_txq *fwd, struct gw_txq *back)
+{
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *), hdr[GW_TMPL_MAX];
+	uint32_t off = rte_be_to_cpu_32(p->tcp->sent_seq) - f->c_isn - 1, len = p->payload_len, n;
+	uint8_t flags = p->tcp->tcp_flags;
+	struct gw_pkt hp;
+
+	if (!f->parse_off && len && before(f->c_next, off) && !(flags & (TCP_FIN | TCP_RST)) &&
+	    p->payload_off <= GW_TMPL_MAX) {
+		if (gw_ooo_store(&f->ooo, e->ooo_pool, off, frame + p->payload_off, len) == 0) {
+			struct gw_pkt out;
+			struct rte_mbuf *h;
+			bool sack = translate_ack(e, f, p, true);
+			uint32_t upto = f->held_len ? f->held_off : f->c_next;
+
+			e->stats.reordered++;
+			/* the server has nothing past the gap: the ack goes alone */
+			h = build_frame(e, frame, p, NULL, 0,
+					f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, upto), TCP_ACK, &out);
+			if (h) {
+				if (sack)
+					gw_csum_full(&out);
+				txq_push(e, fwd, h);
+			}
+			rte_pktmbuf_free(m);
+			return;
+		}
+		e->stats.failopen[GW_FO_OUT_OF_ORDER]++;
+		f->parse_off = 1;
+		gw_ooo_clear(&f->ooo, e->ooo_pool); /* unacked: the client sends them again */
+	}
+	if (f->ooo.n && p->payload_off <= GW_TMPL_MAX) {
+		/* a header to carry what the store releases, its ack as this segment's */
+		memcpy(hdr, frame, p->payload_off);
+		hp = *p;
+		hp.ip = hdr + p->l3_off;
+		hp.tcp = (struct rte_tcp_hdr *)(hdr + p->l4_off);
+		translate_ack(e, f, &hp, true);
+	}
+	client_bytes(e, f, m, frame, p, frame + p->payload_off, off, len, fwd, back);
+	while (f->ooo.n && !f->parse_off &&
+	       (n = gw_ooo_take(&f->ooo, e->ooo_pool, f->c_next, e->obuf, sizeof(e->obuf))))
+		client_bytes(e, f, NULL, hdr, &hp, e->obuf, f->c_next, n, fwd, back);
 }
 
 /* Server -> client: insert pending replies at their points, translate the rest. */

@@ -33,6 +33,7 @@ struct gw_engine {
 	struct gw_flow_table flows;
 	struct rte_mempool *pool; /* for rebuilt and injected segments */
 	struct rte_mempool *reply_pool;
+	struct rte_mempool *ooo_pool; /* buffers for out-of-order client bytes */
 	struct gw_dp_stats stats;
 	struct gw_dp_event_ring *events; /* this lcore's ring in the shared state, or NULL */
 	uint64_t tsc_hz;
@@ -49,6 +50,7 @@ struct gw_engine {
 	uint32_t standalone[GW_FLOW_REPLIES];
 	uint8_t nstandalone;
 	uint8_t vbuf[GW_SMTP_LINE_HARD + 4096]; /* held bytes and the segment after them */
+	uint8_t obuf[GW_OOO_BUF_SIZE];		/* a range released from the reorder store */
 };
 
 int gw_engine_init(struct gw_engine *e, const struct gw_dp_config *cfg, struct rte_mempool *pool,

@@ -14,6 +14,7 @@
 
 #include "greywall/reply.h"
 #include "greywall/smtp_stream.h"
+#include "reorder.h"
 #include "seqmap.h"
 
 #define GW_TMPL_MAX	192 /* L2..L4 headers of the last server segment */
@@ -62,8 +63,9 @@ struct gw_flow {
 	 */
 	uint32_t held_off;
 	uint16_t held_len;
-	uint8_t held[GW_SMTP_LINE_HARD];
+	struct gw_ooo ooo; /* client bytes that came before the gap in front of them filled */
 	struct gw_smtp_session smtp;
+	uint8_t held[GW_SMTP_LINE_HARD]; /* after smtp: creation clears only what precedes it */
 };
 
 struct gw_flow_table {

@@ -46,6 +46,7 @@ struct gw_dp_stats {
 	u64 flows_created, flows_expired, flows_active;
 	u64 lines_removed, replies_injected, replies_resent, retransmit_dropped;
 	u64 segments_split, sack_translated;
+	u64 reordered; /* client segments held until the gap before them filled */
 	u64 verdict[GW_V_COUNT];
 	u64 failopen[GW_FO_COUNT];
 };
@@ -54,8 +55,9 @@ struct gw_dp_stats {
 #define GW_DP_COUNTER_NAMES                                                                        \
 	"rx", "tx", "tx_dropped", "passthrough", "smtp_packets", "malformed", "flows_created",     \
 	    "flows_expired", "flows_active", "lines_removed", "replies_injected",                  \
-	    "replies_resent", "retransmit_dropped", "segments_split", "sack_translated"
-#define GW_DP_NCOUNTERS 15
+	    "replies_resent", "retransmit_dropped", "segments_split", "sack_translated",           \
+	    "reordered"
+#define GW_DP_NCOUNTERS 16
 _Static_assert(__builtin_offsetof(struct gw_dp_stats, verdict) == GW_DP_NCOUNTERS * 8,
 	       "GW_DP_COUNTER_NAMES names every scalar counter");
 

@@ -651,6 +651,68 @@ static void test_reply_split_to_fit_the_mtu(void **state)
 	assert_int_equal(eng.stats.segments_split, 1);
 }
 
+/* Two RCPTs, the second arriving first: it waits for the gap, then both are cut, in order. */
+static void test_out_of_order_rcpt_held_until_the_gap_fills(void **state)
+{
+	const char *a = "RCPT TO:<bob@receiver.example>\r\n",
+		   *b = "RCPT TO:<carol@receiver.example>\r\n";
+	const char *ra = GREY("bob@receiver.example", 300),
+		   *rb = GREY("carol@receiver.example", 300);
+	uint32_t la = (uint32_t)strlen(a), lb = (uint32_t)strlen(b), off0;
+	struct conv c;
+
+	(void)state;
+	conv_init(&c, 4, 0, 40023);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	off0 = c.c_off;
+	feed(frame(&c, true, c.c_isn + 1 + off0 + la, c.s_isn + 1 + c.s_off, ACK | PSH, b,
+		   (uint16_t)lb, NULL, 0));
+	{
+		struct want w = {c.c_isn + 1 + off0, c.s_isn + 1 + c.s_off, ACK, ""};
+
+		expect(&fwd, &w, 1, "second RCPT held: its ack alone, where the gap begins");
+	}
+	assert_int_equal(back.n, 0);
+	assert_int_equal(eng.stats.reordered, 1);
+	feed(frame(&c, true, c.c_isn + 1 + off0, c.s_isn + 1 + c.s_off, ACK | PSH, a, (uint16_t)la,
+		   NULL, 0));
+	expect(&fwd, NULL, 0, "both RCPTs cut");
+	{
+		struct want w[2] = {
+		    {c.s_isn + 1 + c.s_off, c.c_isn + 1 + off0 + la, ACK | PSH, ra},
+		    {c.s_isn + 1 + c.s_off + (uint32_t)strlen(ra), c.c_isn + 1 + off0 + la + lb,
+		     ACK | PSH, rb},
+		};
+
+		expect(&back, w, 2, "two 450s, in command order");
+	}
+	assert_int_equal(eng.stats.lines_removed, 2);
+	assert_int_equal(eng.stats.failopen[GW_FO_OUT_OF_ORDER], 0);
+}
+
+/* An overlap with other bytes: what was stored first is what the server gets. */
+static void test_overlap_first_copy_wins(void **state)
+{
+	struct conv c;
+	uint32_t off0;
+
+	(void)state;
+	conv_init(&c, 4, 0, 40024);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	off0 = c.c_off;
+	feed(frame(&c, true, c.c_isn + 1 + off0 + 5, c.s_isn + 1 + c.s_off, ACK | PSH,
+		   "yyyyyyy\r\n", 9, NULL, 0));
+	assert_int_equal(fwd.n, 1);
+	feed(frame(&c, true, c.c_isn + 1 + off0, c.s_isn + 1 + c.s_off, ACK | PSH,
+		   "NOOP zzzzzzz\r\n", 14, NULL, 0));
+	{
+		struct want w = {c.c_isn + 1 + off0, c.s_isn + 1 + c.s_off, ACK | PSH,
+				 "NOOP yyyyyyy\r\n"};
+
+		expect(&fwd, &w, 1, "the stored bytes win where the copies differ");
+	}
+}
+
 static void test_fail_open_cases_are_counted(void **state)
 {
 	struct conv c, d, o;
@@ -682,13 +744,19 @@ static void test_fail_open_cases_are_counted(void **state)
 	assert_int_equal(back.n, 0);
 	assert_int_equal(eng.stats.failopen[GW_FO_SPLIT_LINE], 1);
 
-	/* a gap stops parsing; the segment still goes through */
+	/* the fifth gap finds the reorder store full: parsing stops, the segment goes through */
 	conv_init(&o, 4, 0, 40011);
 	conv_open(&o, "MAIL FROM:<alice@sender.example>\r\n");
+	for (int k = 0; k < GW_OOO_RANGES; k++) {
+		o.c_off += 100;
+		client_says(&o, "NOOP\r\n");
+		assert_int_equal(fwd.n, 1); /* the bare ack */
+	}
 	o.c_off += 100;
 	client_says(&o, "RCPT TO:<bob@receiver.example>\r\n");
 	assert_int_equal(fwd.n, 1);
 	assert_int_equal(back.n, 0);
+	assert_int_equal(eng.stats.reordered, GW_OOO_RANGES);
 	assert_int_equal(eng.stats.failopen[GW_FO_OUT_OF_ORDER], 1);
 }
 
@@ -721,6 +789,9 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_split_rcpt_held_and_greylisted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_split_mail_forwarded_whole, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reply_split_to_fit_the_mtu, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_out_of_order_rcpt_held_until_the_gap_fills, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_overlap_first_copy_wins, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fail_open_cases_are_counted, setup, teardown),
 	};
 
