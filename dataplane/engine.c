@@ -435,6 +435,69 @@ static uint32_t hold_point(const struct gw_flow *f, uint8_t flags)
 }
 
 /*
+ * Resent bytes the client forwarded before: the first copy wins. Writes the
+ * kept copy over data[0, len) at off where they overlap; true if any differed.
+ */
+static bool hist_overlay(const struct gw_flow *f, uint32_t off, uint8_t *data, uint32_t len)
+{
+	uint32_t hend = f->hist_off + f->hist_len, from, to;
+	bool differed;
+
+	from = before(off, f->hist_off) ? f->hist_off : off;
+	to = before(off + len, hend) ? off + len : hend;
+	if (!f->hist_len || !before(from, to))
+		return false;
+	differed = memcmp(data + (from - off), f->hist + (from - f->hist_off), to - from) != 0;
+	memcpy(data + (from - off), f->hist + (from - f->hist_off), to - from);
+	return differed;
+}
+
+/* Keep the command bytes just forwarded, dropping what the server has acked or what overflows. */
+static void hist_append(struct gw_flow *f, uint32_t off, const uint8_t *data, uint32_t len)
+{
+	uint32_t hend = f->hist_off + f->hist_len, keep_from;
+
+	if (f->smtp.mode != GW_MODE_COMMAND || !len)
+		return;
+	if (!f->hist_len || before(hend, off) || before(off + len, hend)) {
+		if (!f->hist_len || before(hend, off)) {
+			/* nothing kept, or a hole: start over here */
+			f->hist_off = off;
+			f->hist_len = 0;
+			hend = off;
+		}
+	}
+	if (before(off + len, hend) || off + len == hend)
+		return; /* nothing new */
+	if (before(off, hend)) {
+		data += hend - off;
+		len -= hend - off;
+		off = hend;
+	}
+	if (len >= GW_FLOW_HIST) {
+		data += len - GW_FLOW_HIST;
+		off += len - GW_FLOW_HIST;
+		len = GW_FLOW_HIST;
+		f->hist_len = 0;
+		f->hist_off = off;
+	}
+	keep_from = f->hist_off + f->hist_len + len - GW_FLOW_HIST;
+	if (before(keep_from, f->c_acked))
+		keep_from = f->c_acked;
+	if (f->hist_len + len > GW_FLOW_HIST || before(f->hist_off, keep_from)) {
+		uint32_t drop = keep_from - f->hist_off;
+
+		if (drop > f->hist_len)
+			drop = f->hist_len;
+		memmove(f->hist, f->hist + drop, f->hist_len - drop);
+		f->hist_len = (uint16_t)(f->hist_len - drop);
+		f->hist_off += drop;
+	}
+	memcpy(f->hist + f->hist_len, data, len);
+	f->hist_len = (uint16_t)(f->hist_len + len);
+}
+
+/*
  * Client -> server bytes payload[0, len) at stream offset off: cut removed
  * lines out, hold a begun line back, translate what remains. m is the frame
  * they came in, or NULL for bytes released from the reorder store, whose
@@ -509,6 +572,15 @@ static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf
 			e->stats.replies_resent++;
 		}
 	}
+	if (m && f->hist_len && before(off, f->c_next) && vdata == payload &&
+	    len <= sizeof(e->vbuf)) {
+		/* a resend of bytes forwarded before: the server gets the first copy again */
+		memcpy(e->vbuf, payload, len);
+		if (hist_overlay(f, off, e->vbuf, len)) {
+			vdata = e->vbuf;
+			e->stats.overlaps_rewritten++;
+		}
+	}
 	if (fresh && f->ooo.n) {
 		/* bytes stored out of order were here first: they win where they meet */
 		if (vdata == payload && len <= sizeof(e->vbuf)) {
@@ -531,6 +603,9 @@ static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf
 		memmove(f->held, vdata + (hold - voff), f->held_len);
 		vlen = hold - voff;
 	}
+
+	if (fresh)
+		hist_append(f, voff, vdata, vlen);
 
 	/* Replies to lines dropped with nothing outstanding go out at once. */
 	for (i = 0; i < e->nstandalone; i++) {

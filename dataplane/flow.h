@@ -19,6 +19,7 @@
 
 #define GW_TMPL_MAX	192 /* L2..L4 headers of the last server segment */
 #define GW_FLOW_REPLIES GW_SEQMAP_MAX
+#define GW_FLOW_HIST	1024 /* forwarded command bytes kept for first-copy-wins */
 
 struct gw_flow_key {
 	uint8_t client[16];
@@ -64,8 +65,13 @@ struct gw_flow {
 	uint32_t held_off;
 	uint16_t held_len;
 	struct gw_ooo ooo; /* client bytes that came before the gap in front of them filled */
+	/* the latest command bytes forwarded and not yet acked: a resend must match them */
+	uint32_t hist_off;
+	uint16_t hist_len;
 	struct gw_smtp_session smtp;
-	uint8_t held[GW_SMTP_LINE_HARD]; /* after smtp: creation clears only what precedes it */
+	/* after smtp: creation clears only what precedes it */
+	uint8_t held[GW_SMTP_LINE_HARD];
+	uint8_t hist[GW_FLOW_HIST];
 };
 
 struct gw_flow_table {

@@ -46,7 +46,8 @@ struct gw_dp_stats {
 	u64 flows_created, flows_expired, flows_active;
 	u64 lines_removed, replies_injected, replies_resent, retransmit_dropped;
 	u64 segments_split, sack_translated;
-	u64 reordered; /* client segments held until the gap before them filled */
+	u64 reordered;		/* client segments held until the gap before them filled */
+	u64 overlaps_rewritten; /* resent bytes that differed from the first copy, rewritten */
 	u64 verdict[GW_V_COUNT];
 	u64 failopen[GW_FO_COUNT];
 };
@@ -56,8 +57,8 @@ struct gw_dp_stats {
 	"rx", "tx", "tx_dropped", "passthrough", "smtp_packets", "malformed", "flows_created",     \
 	    "flows_expired", "flows_active", "lines_removed", "replies_injected",                  \
 	    "replies_resent", "retransmit_dropped", "segments_split", "sack_translated",           \
-	    "reordered"
-#define GW_DP_NCOUNTERS 16
+	    "reordered", "overlaps_rewritten"
+#define GW_DP_NCOUNTERS 17
 _Static_assert(__builtin_offsetof(struct gw_dp_stats, verdict) == GW_DP_NCOUNTERS * 8,
 	       "GW_DP_COUNTER_NAMES names every scalar counter");
 

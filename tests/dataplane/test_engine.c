@@ -713,6 +713,34 @@ static void test_overlap_first_copy_wins(void **state)
 	}
 }
 
+/* A resend of forwarded bytes with other content: the server gets the first copy again. */
+static void test_resend_with_other_bytes_gets_the_first_copy(void **state)
+{
+	struct conv c;
+	uint32_t off0;
+
+	(void)state;
+	conv_init(&c, 4, 0, 40025);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	off0 = c.c_off;
+	client_says(&c, "NOOP aaaa\r\n");
+	assert_int_equal(fwd.n, 1);
+	feed(frame(&c, true, c.c_isn + 1 + off0, c.s_isn + 1 + c.s_off, ACK | PSH, "NOOP bbbb\r\n",
+		   11, NULL, 0));
+	{
+		struct want w = {c.c_isn + 1 + off0, c.s_isn + 1 + c.s_off, ACK | PSH,
+				 "NOOP aaaa\r\n"};
+
+		expect(&fwd, &w, 1, "the resend carries the first copy");
+	}
+	assert_int_equal(eng.stats.overlaps_rewritten, 1);
+	/* the same bytes again change nothing and count nothing */
+	feed(frame(&c, true, c.c_isn + 1 + off0, c.s_isn + 1 + c.s_off, ACK | PSH, "NOOP aaaa\r\n",
+		   11, NULL, 0));
+	assert_int_equal(fwd.n, 1);
+	assert_int_equal(eng.stats.overlaps_rewritten, 1);
+}
+
 static void test_fail_open_cases_are_counted(void **state)
 {
 	struct conv c, d, o;
@@ -792,6 +820,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_out_of_order_rcpt_held_until_the_gap_fills, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_overlap_first_copy_wins, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resend_with_other_bytes_gets_the_first_copy, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_fail_open_cases_are_counted, setup, teardown),
 	};
 
