@@ -22,13 +22,17 @@ TB_DELAY=300
 . "$(dirname "$0")/lib/assert.sh"
 DAEMON_PID=
 stop_daemon() {
-	[ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
+	# runs in the EXIT trap too, where set -e still holds: nothing here may fail
+	if [ -n "$DAEMON_PID" ]; then
+		kill "$DAEMON_PID" 2>/dev/null || true
+		wait "$DAEMON_PID" 2>/dev/null || true
+	fi
 	DAEMON_PID=
 	return 0
 }
-trap 'stop_daemon; tb_cleanup' EXIT
+trap 'set +e; stop_daemon; tb_cleanup' EXIT
 tb_setup
-trap 'stop_daemon; tb_cleanup' EXIT
+trap 'set +e; stop_daemon; tb_cleanup' EXIT
 tb_start_bpf || fail "the loader script could not attach the filter"
 MAPS=$TB_BPF_PIN/maps
 CONF=$TB_DIR/greywall.conf

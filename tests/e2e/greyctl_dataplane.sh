@@ -26,7 +26,7 @@ ctl() { "$TB_ROOT/build/greyctl" -c "$TB_DIR/greywall.conf" "$@"; }
 tb_start_dp --whitelist "$TB_DIR/whitelist"
 "$TB_ROOT/build/greywalld" -c "$TB_DIR/greywall.conf" -f >"$TB_DIR/greywalld.log" 2>&1 &
 DAEMON_PID=$!
-trap 'kill $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null; tb_cleanup' EXIT
+trap 'set +e; kill $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null; tb_cleanup' EXIT
 tb_wait_log "$TB_DIR/greywalld.log" "reading greywall-dp's counters and verdicts" 10 ||
 	fail "greywalld did not find greywall-dp's shared state: $(cat "$TB_DIR/greywalld.log")"
 tb_start_receiver
