@@ -73,12 +73,7 @@ static __always_inline bool gw_table_attach(void *map, u32 kind, const u64 *secr
 		/* one CPU lays it out; the others fail open for this packet */
 		if (gw_cas64(created, 0, now ? now : 1) != 0)
 			return false;
-		lo->version = GW_TABLE_VERSION;
-		lo->header_size = GW_TABLE_HDR_SIZE;
-		lo->nbuckets = entries - GW_RELAY_HDR_ELEMS;
-		lo->bucket_size = sizeof(struct gw_bucket);
-		lo->slot_size = sizeof(struct gw_slot);
-		lo->kind = kind;
+		gw_table_header_geometry(lo, entries - GW_RELAY_HDR_ELEMS, kind);
 		lo->epoch = now;
 		if (secret) {
 			lo->secret[0] = secret[0];

@@ -64,12 +64,7 @@ static int lay_out(struct gw_table_header *h, u64 nbuckets, u32 kind, const u64 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now = (u64)ts.tv_sec;
 	if (gw_cas64(&h->created, 0, now) == 0) {
-		h->version = GW_TABLE_VERSION;
-		h->header_size = GW_TABLE_HDR_SIZE;
-		h->nbuckets = nbuckets;
-		h->bucket_size = sizeof(struct gw_bucket);
-		h->slot_size = sizeof(struct gw_slot);
-		h->kind = kind;
+		gw_table_header_geometry(h, nbuckets, kind);
 		h->epoch = now;
 		if (secret) {
 			h->secret[0] = secret[0];

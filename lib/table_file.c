@@ -83,12 +83,7 @@ static int create_table(const char *path, u64 nb, u32 kind, int flags, const u64
 		goto out;
 	}
 	h->magic = GW_TABLE_MAGIC;
-	h->version = GW_TABLE_VERSION;
-	h->header_size = GW_TABLE_HDR_SIZE;
-	h->nbuckets = nb;
-	h->bucket_size = sizeof(struct gw_bucket);
-	h->slot_size = sizeof(struct gw_slot);
-	h->kind = kind;
+	gw_table_header_geometry(h, nb, kind);
 	h->created = (u64)time(NULL);
 	/* Day-aligned epoch a year back: clocks stepping backwards stay positive. */
 	h->epoch = (h->created / 86400) * 86400 - 365 * 86400ULL;

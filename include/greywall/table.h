@@ -83,6 +83,21 @@ _Static_assert(sizeof(struct gw_bucket) == 64, "bucket must be one cache line");
 _Static_assert(sizeof(struct gw_table_header) == GW_TABLE_HDR_SIZE, "header size");
 
 /*
+ * The geometry of a header laid out for nbuckets buckets of this kind: one
+ * writer for the table files, the relay filter's maps, and user space laying
+ * those maps out. (In BPF h reaches element 0 only; these fields lie there.)
+ */
+GW_INLINE void gw_table_header_geometry(struct gw_table_header *h, u64 nbuckets, u32 kind)
+{
+	h->version = GW_TABLE_VERSION;
+	h->header_size = GW_TABLE_HDR_SIZE;
+	h->nbuckets = nbuckets;
+	h->bucket_size = sizeof(struct gw_bucket);
+	h->slot_size = sizeof(struct gw_slot);
+	h->kind = kind;
+}
+
+/*
  * State word: first seen in seconds (32 bits, 136 years from the epoch), last
  * seen in minutes (24 bits, 31 years), a 6-bit saturating count and 2 bits of
  * kind. Minutes are enough for the day-scale windows that use last seen.
