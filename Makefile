@@ -139,8 +139,8 @@ $(XDP_PASS_OBJ): tests/bpf/xdp_pass.bpf.c
 	$(CLANG) -target bpf -mcpu=v3 -O2 -g -Wall -Werror \
 		-I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
 
-$(BUILD)/greywall-relay-config: tools/relay_config.c $(wildcard include/greywall/*.h)
-	$(CC) $(CFLAGS) $< -o $@ -lbpf
+$(BUILD)/greywall-relay-config: tools/relay_config.c $(BUILD)/control/relay_maps.o $(LIB)
+	$(CC) $(CFLAGS) -Icontrol $< $(BUILD)/control/relay_maps.o -o $@ $(LIB) -lbpf
 
 $(BUILD)/tools/bench/bpf_bench: tools/bench/bpf_bench.c tests/bpf/tcp_frame.h
 	@mkdir -p $(dir $@)

@@ -164,6 +164,19 @@ static void table_metrics(struct out *o, int types, const struct gw_table *t[2])
 	}
 }
 
+/* One series per lcore of the counters at byte offset off of struct gw_dp_stats, named by names. */
+static void per_lcore(struct out *o, const struct gw_dp_shm *dp, const char *metric_name,
+		      const char *label, const char *const *names, u32 n, size_t off)
+{
+	u32 l, i;
+
+	for (l = 0; l < dp->nlcores && l < GW_DP_SHM_LCORES; l++)
+		for (i = 0; i < n; i++)
+			put(o, "%s{lcore=\"%u\",%s=\"%s\"} %llu\n", metric_name, l, label, names[i],
+			    (unsigned long long)((const u64 *)((const u8 *)&dp->lcore[l] +
+							       off))[i]);
+}
+
 /* greywall-dp's counters by lcore and port, as it last published them. */
 static void dp_metrics(struct out *o, int types, const struct gw_dp_shm *dp)
 {
@@ -175,22 +188,15 @@ static void dp_metrics(struct out *o, int types, const struct gw_dp_shm *dp)
 
 	metric(o, types, "greywall_dp_total", "counter",
 	       "greywall-dp's packet and flow counters, by lcore.");
-	for (l = 0; l < dp->nlcores && l < GW_DP_SHM_LCORES; l++)
-		for (i = 0; i < GW_DP_NCOUNTERS; i++)
-			put(o, "greywall_dp_total{lcore=\"%u\",counter=\"%s\"} %llu\n", l,
-			    counters[i], (unsigned long long)((const u64 *)&dp->lcore[l])[i]);
+	per_lcore(o, dp, "greywall_dp_total", "counter", counters, GW_DP_NCOUNTERS, 0);
 	metric(o, types, "greywall_dp_verdicts_total", "counter",
 	       "greywall-dp's verdicts, by lcore.");
-	for (l = 0; l < dp->nlcores && l < GW_DP_SHM_LCORES; l++)
-		for (i = 0; i < GW_V_COUNT; i++)
-			put(o, "greywall_dp_verdicts_total{lcore=\"%u\",verdict=\"%s\"} %llu\n", l,
-			    verdicts[i], (unsigned long long)dp->lcore[l].verdict[i]);
+	per_lcore(o, dp, "greywall_dp_verdicts_total", "verdict", verdicts, GW_V_COUNT,
+		  offsetof(struct gw_dp_stats, verdict));
 	metric(o, types, "greywall_dp_failopen_total", "counter",
 	       "Segments or decisions greywall-dp let through untouched, by lcore and reason.");
-	for (l = 0; l < dp->nlcores && l < GW_DP_SHM_LCORES; l++)
-		for (i = 0; i < GW_FO_COUNT; i++)
-			put(o, "greywall_dp_failopen_total{lcore=\"%u\",reason=\"%s\"} %llu\n", l,
-			    failopen[i], (unsigned long long)dp->lcore[l].failopen[i]);
+	per_lcore(o, dp, "greywall_dp_failopen_total", "reason", failopen, GW_FO_COUNT,
+		  offsetof(struct gw_dp_stats, failopen));
 	metric(o, types, "greywall_dp_events_dropped_total", "counter",
 	       "Verdict events lost to a full ring (greywalld did not keep up).");
 	for (l = 0; l < dp->nlcores && l < GW_DP_SHM_LCORES; l++)

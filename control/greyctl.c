@@ -504,6 +504,20 @@ static void fmt_time(u64 t, char *out, size_t len)
 	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Cut line at its tabs into f[0, n). Returns how many fields it has, at most n. */
+static int split_tabs(char *line, char **f, int n)
+{
+	int k;
+
+	for (k = 0; k < n && line; k++) {
+		f[k] = line;
+		line = strchr(line, '\t');
+		if (line)
+			*line++ = 0;
+	}
+	return k;
+}
+
 /* A triplet's text as greywalld knows it. */
 struct triplet_name {
 	u64 fp;
@@ -531,17 +545,9 @@ static void fetch_names(const u64 *fps, size_t n, struct triplet_name *out)
 		for (line = strtok_r(answer + 3, "\n", &save); line;
 		     line = strtok_r(NULL, "\n", &save)) {
 			struct triplet_name nm = {0};
-			char *f[4], *p = line, *tab;
-			int k;
+			char *f[4];
 
-			for (k = 0; k < 4 && p; k++) {
-				f[k] = p;
-				tab = strchr(p, '\t');
-				if (tab)
-					*tab++ = 0;
-				p = tab;
-			}
-			if (k < 4)
+			if (split_tabs(line, f, 4) < 4)
 				continue;
 			nm.fp = strtoull(f[0], NULL, 16);
 			snprintf(nm.client, sizeof(nm.client), "%s", f[1]);
@@ -673,17 +679,9 @@ static int cmd_report(void)
 		printf("%-20s %-28s %8s  %-20s %-20s %s\n", "client network", "sender domain",
 		       "triplets", "first", "last", "a recipient");
 	for (line = strtok_r(answer + 3, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[6], *p = line, *tab, first[32], last[32];
-		int k;
+		char *f[6], first[32], last[32];
 
-		for (k = 0; k < 6 && p; k++) {
-			f[k] = p;
-			tab = strchr(p, '\t');
-			if (tab)
-				*tab++ = 0;
-			p = tab;
-		}
-		if (k < 6)
+		if (split_tabs(line, f, 6) < 6)
 			continue;
 		fmt_time(strtoull(f[3], NULL, 10), first, sizeof(first));
 		fmt_time(strtoull(f[4], NULL, 10), last, sizeof(last));

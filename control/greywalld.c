@@ -132,8 +132,6 @@ static void on_tick(struct gw_policy_ctx *ctx)
 	struct timespec a, b;
 	char err[512];
 
-	gw_relay_events_drain(events); /* in case the loop was busy */
-	gw_dp_link_poll(&dp, &dp_sink);
 	if (names && (time_t)now >= next_names_expiry) {
 		gw_names_expire(names, now > c->policy.max_age ? now - c->policy.max_age : 0);
 		next_names_expiry = (time_t)now + 60;

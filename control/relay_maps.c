@@ -105,6 +105,23 @@ static int write_config(struct gw_relay_maps *rm, const struct gw_relay_config *
 	return 0;
 }
 
+int gw_relay_config_get(struct gw_relay_maps *rm, struct gw_relay_config *c, char *err,
+			size_t errlen)
+{
+	return read_config(rm, c, err, errlen);
+}
+
+int gw_relay_config_set(struct gw_relay_maps *rm, const struct gw_relay_config *c, char *err,
+			size_t errlen)
+{
+	int rc;
+
+	flock(rm->lock_fd, LOCK_EX);
+	rc = write_config(rm, c, err, errlen);
+	flock(rm->lock_fd, LOCK_UN);
+	return rc;
+}
+
 /* Unix time minus the filter's clock (TAI), to the second. */
 static s64 tai_to_unix_ns(void)
 {

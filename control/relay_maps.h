@@ -11,6 +11,7 @@
 
 #include "greywall/lists.h"
 #include "greywall/policy.h"
+#include "greywall/relay.h"
 
 struct gw_relay_maps {
 	int config_fd, clients_v4_fd, clients_v6_fd, addresses_fd, stats_fd;
@@ -25,6 +26,17 @@ struct gw_relay_sync_stats {
 /* Open the maps pinned in dir (e.g. /sys/fs/bpf/greywall/maps). 0, or -1 with err. */
 int gw_relay_maps_open(struct gw_relay_maps *rm, const char *dir, char *err, size_t errlen);
 void gw_relay_maps_close(struct gw_relay_maps *rm);
+
+/*
+ * The filter's config, or the built-in one while no packet has installed it.
+ * 0, or -1 with err.
+ */
+int gw_relay_config_get(struct gw_relay_maps *rm, struct gw_relay_config *c, char *err,
+			size_t errlen);
+
+/* Write the filter's whole config (under the maps' lock). 0, or -1 with err. */
+int gw_relay_config_set(struct gw_relay_maps *rm, const struct gw_relay_config *c, char *err,
+			size_t errlen);
 
 /*
  * Set the filter's policy (timers, prefixes, normalisation) and make its

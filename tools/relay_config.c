@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Read or change the relay filter's config map, and print its counters:
- * the stopgap until greywalld pushes the config itself (issue 5).
+ * Read or change the relay filter's config map, and print its counters,
+ * with no daemon (greywalld does the same through relay_maps); the map
+ * access is greywalld's own code (control/relay_maps.c).
  *
  * Usage: greywall-relay-config PIN_DIR [KEY=VALUE ...]
  */
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +13,7 @@
 
 #include "greywall/relay.h"
 #include "greywall/relay_defaults.h"
-
-static const char *const stat_names[] = {GW_RELAY_STAT_NAMES};
+#include "relay_maps.h"
 
 static void usage(FILE *f)
 {
@@ -68,28 +66,23 @@ static int set_key(struct gw_relay_config *c, const char *kv)
 
 int main(int argc, char **argv)
 {
-	char path[4096];
+	static const char *const stat_names[] = {GW_RELAY_STAT_NAMES};
+	unsigned long long vals[GW_RS_COUNT];
+	struct gw_relay_maps rm;
 	struct gw_relay_config c;
-	int cfg_fd, stats_fd, ncpu, i;
-	u32 zero = 0, k;
+	char path[4096], err[1024];
+	int i;
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
-	snprintf(path, sizeof(path), "%s/maps/config", argv[1]);
-	cfg_fd = bpf_obj_get(path);
-	if (cfg_fd < 0) {
-		fprintf(stderr, "greywall-relay-config: %s: %s\n", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/maps", argv[1]);
+	if (gw_relay_maps_open(&rm, path, err, sizeof(err)) ||
+	    gw_relay_config_get(&rm, &c, err, sizeof(err))) {
+		fprintf(stderr, "greywall-relay-config: %s\n", err);
 		return 1;
 	}
-	if (bpf_map_lookup_elem(cfg_fd, &zero, &c)) {
-		fprintf(stderr, "greywall-relay-config: cannot read %s: %s\n", path,
-			strerror(errno));
-		return 1;
-	}
-	if (c.magic != GW_RELAY_CONFIG_MAGIC)
-		c = gw_relay_default_config;
 	if (argc > 2) {
 		for (i = 2; i < argc; i++) {
 			if (set_key(&c, argv[i])) {
@@ -99,9 +92,8 @@ int main(int argc, char **argv)
 				return 2;
 			}
 		}
-		if (bpf_map_update_elem(cfg_fd, &zero, &c, BPF_ANY)) {
-			fprintf(stderr, "greywall-relay-config: cannot write %s: %s\n", path,
-				strerror(errno));
+		if (gw_relay_config_set(&rm, &c, err, sizeof(err))) {
+			fprintf(stderr, "greywall-relay-config: %s\n", err);
 			return 1;
 		}
 	}
@@ -109,22 +101,12 @@ int main(int argc, char **argv)
 	       "awl_interval = %u\nsmtp_port = %u\nmask_pipelining = %u\n",
 	       c.policy.delay, c.policy.retry_window, c.policy.max_age, c.policy.awl_clients,
 	       c.policy.awl_interval, c.smtp_port, c.mask_pipelining);
-
-	snprintf(path, sizeof(path), "%s/maps/stats", argv[1]);
-	stats_fd = bpf_obj_get(path);
-	ncpu = libbpf_num_possible_cpus();
-	if (stats_fd < 0 || ncpu <= 0) {
-		fprintf(stderr, "greywall-relay-config: %s: %s\n", path, strerror(errno));
+	if (gw_relay_read_stats(&rm, vals)) {
+		fprintf(stderr, "greywall-relay-config: cannot read the counters\n");
 		return 1;
 	}
-	for (k = 0; k < GW_RS_COUNT; k++) {
-		u64 vals[ncpu], sum = 0;
-
-		if (bpf_map_lookup_elem(stats_fd, &k, vals))
-			return 1;
-		for (i = 0; i < ncpu; i++)
-			sum += vals[i];
-		printf("%s %llu\n", stat_names[k], (unsigned long long)sum);
-	}
+	for (i = 0; i < GW_RS_COUNT; i++)
+		printf("%s %llu\n", stat_names[i], vals[i]);
+	gw_relay_maps_close(&rm);
 	return 0;
 }
