@@ -455,44 +455,35 @@ static bool hist_overlay(const struct gw_flow *f, uint32_t off, uint8_t *data, u
 /* Keep the command bytes just forwarded, dropping what the server has acked or what overflows. */
 static void hist_append(struct gw_flow *f, uint32_t off, const uint8_t *data, uint32_t len)
 {
-	uint32_t hend = f->hist_off + f->hist_len, keep_from;
+	uint32_t hend = f->hist_off + f->hist_len, drop;
 
-	if (f->smtp.mode != GW_MODE_COMMAND || !len)
+	if (f->smtp.mode != GW_MODE_COMMAND)
 		return;
-	if (!f->hist_len || before(hend, off) || before(off + len, hend)) {
-		if (!f->hist_len || before(hend, off)) {
-			/* nothing kept, or a hole: start over here */
-			f->hist_off = off;
-			f->hist_len = 0;
-			hend = off;
-		}
+	if (!f->hist_len || before(hend, off)) {
+		/* nothing kept, or a hole: start over here */
+		f->hist_off = hend = off;
+		f->hist_len = 0;
 	}
-	if (before(off + len, hend) || off + len == hend)
+	if (!before(hend, off + len))
 		return; /* nothing new */
-	if (before(off, hend)) {
-		data += hend - off;
-		len -= hend - off;
-		off = hend;
-	}
-	if (len >= GW_FLOW_HIST) {
+	/* what lies past the kept bytes, at most its last GW_FLOW_HIST */
+	len -= hend - off;
+	data += hend - off;
+	off = hend;
+	if (len > GW_FLOW_HIST) {
 		data += len - GW_FLOW_HIST;
 		off += len - GW_FLOW_HIST;
 		len = GW_FLOW_HIST;
-		f->hist_len = 0;
-		f->hist_off = off;
 	}
-	keep_from = f->hist_off + f->hist_len + len - GW_FLOW_HIST;
-	if (before(keep_from, f->c_acked))
-		keep_from = f->c_acked;
-	if (f->hist_len + len > GW_FLOW_HIST || before(f->hist_off, keep_from)) {
-		uint32_t drop = keep_from - f->hist_off;
-
-		if (drop > f->hist_len)
-			drop = f->hist_len;
-		memmove(f->hist, f->hist + drop, f->hist_len - drop);
-		f->hist_len = (uint16_t)(f->hist_len - drop);
-		f->hist_off += drop;
-	}
+	/* make room, and forget what the server has acked */
+	drop = f->hist_len + len > GW_FLOW_HIST ? f->hist_len + len - GW_FLOW_HIST : 0;
+	if (before(f->hist_off + drop, f->c_acked))
+		drop = f->c_acked - f->hist_off;
+	if (drop > f->hist_len)
+		drop = f->hist_len;
+	memmove(f->hist, f->hist + drop, f->hist_len - drop);
+	f->hist_len = (uint16_t)(f->hist_len - drop);
+	f->hist_off = f->hist_len ? f->hist_off + drop : off;
 	memcpy(f->hist + f->hist_len, data, len);
 	f->hist_len = (uint16_t)(f->hist_len + len);
 }
