@@ -20,19 +20,7 @@ set -eu
 TB_DELAY=300
 . "$(dirname "$0")/lib/testbed.sh"
 . "$(dirname "$0")/lib/assert.sh"
-DAEMON_PID=
-stop_daemon() {
-	# runs in the EXIT trap too, where set -e still holds: nothing here may fail
-	if [ -n "$DAEMON_PID" ]; then
-		kill "$DAEMON_PID" 2>/dev/null || true
-		wait "$DAEMON_PID" 2>/dev/null || true
-	fi
-	DAEMON_PID=
-	return 0
-}
-trap 'set +e; stop_daemon; tb_cleanup' EXIT
 tb_setup
-trap 'set +e; stop_daemon; tb_cleanup' EXIT
 tb_start_bpf || fail "the loader script could not attach the filter"
 MAPS=$TB_BPF_PIN/maps
 CONF=$TB_DIR/greywall.conf
@@ -68,15 +56,13 @@ grep -q 'to=<carol@receiver.example>.*status=deferred' "$TB_DIR/snd/maillog" &&
 [ "$(relay_counter verdict_pass_whitelist)" -ge 1 ] || fail "no whitelist pass counted by the filter"
 
 # 2. greywalld on the same maps
-"$TB_ROOT/build/greywalld" -c "$CONF" -f >"$TB_DIR/greywalld.log" 2>&1 &
-DAEMON_PID=$!
-tb_wait_log "$TB_DIR/greywalld.log" 'relay filter: policy and lists pushed' 10 ||
-	fail "greywalld did not start on the relay maps: $(cat "$TB_DIR/greywalld.log")"
+tb_start_greywalld "$CONF" "$TB_DIR/greywalld.log" 'relay filter: policy and lists pushed' ||
+	fail "greywalld did not start on the relay maps"
 [ "$(list_gen)" = 0 ] || fail "greywalld's start did not publish a new generation"
 # it runs as nobody with CAP_BPF (bit 39) alone, and still writes the maps (step 5)
-[ "$(awk '/^Uid:/ { print $2 }' "/proc/$DAEMON_PID/status")" = 65534 ] || fail "greywalld still root"
-[ "$(awk '/^CapEff:/ { print $2 }' "/proc/$DAEMON_PID/status")" = 0000008000000000 ] ||
-	fail "greywalld's capabilities: $(grep CapEff "/proc/$DAEMON_PID/status")"
+[ "$(awk '/^Uid:/ { print $2 }' "/proc/$TB_DAEMON_PID/status")" = 65534 ] || fail "greywalld still root"
+[ "$(awk '/^CapEff:/ { print $2 }' "/proc/$TB_DAEMON_PID/status")" = 0000008000000000 ] ||
+	fail "greywalld's capabilities: $(grep CapEff "/proc/$TB_DAEMON_PID/status")"
 
 # 3. greylisted by the filter: logged by greywalld, named in the triplet listing
 tb_send alice@sender.example bob@receiver.example
@@ -121,9 +107,7 @@ grep -q '"sender_domain": "bad.example", "triplets": 1' <<<"$report" ||
 	fail "the swaks triplet left the report: $report"
 
 # greywalld's metrics carry the filter's counters and the names it keeps
-daemon_stats=$(python3 -c 'import socket,sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"stats\n")
-print(b"".join(iter(lambda: s.recv(65536), b"")).decode())' "$TB_DIR/greywalld.sock")
+daemon_stats=$(tb_control "$TB_DIR/greywalld.sock" stats)
 grep -qE '^greywall_relay_total\{counter="replies_injected"\} [1-9]' <<<"$daemon_stats" ||
 	fail "no relay counters in greywalld's metrics: $daemon_stats"
 grep -qE '^greywall_names [1-9]' <<<"$daemon_stats" || fail "no names counted in the metrics"
@@ -132,5 +116,5 @@ grep -qE '^greywall_names [1-9]' <<<"$daemon_stats" || fail "no names counted in
 ctl whitelist del 'recipient carol@receiver.example' >/dev/null || fail "whitelist del failed"
 [ "$(map_keys addresses)" = 0 ] || fail "the deleted recipient is still in the addresses map"
 [ "$(map_keys clients_v4)" = 1 ] || fail "clients_v4 holds $(map_keys clients_v4) keys, not 1"
-stop_daemon
+tb_stop_greywalld
 echo "ok: greyctl and greywalld published lists into the relay filter; mail honoured them (replies grown at the front: $(relay_counter replies_headroom), short: $(relay_counter replies_short))"

@@ -10,18 +10,7 @@ set -eu
 TB_DELAY=6
 . "$(dirname "$0")/lib/testbed.sh"
 . "$(dirname "$0")/lib/assert.sh"
-DAEMON_PID=
-stop_daemon() {
-	# runs in the EXIT trap too, where set -e still holds: nothing here may fail
-	if [ -n "$DAEMON_PID" ]; then
-		kill "$DAEMON_PID" 2>/dev/null || true
-		wait "$DAEMON_PID" 2>/dev/null || true
-	fi
-	DAEMON_PID=
-	return 0
-}
 tb_setup
-trap 'set +e; stop_daemon; tb_cleanup' EXIT
 tb_start_bpf || fail "the loader script could not attach the filter"
 tb_start_receiver
 CONF=$TB_DIR/greywall.conf
@@ -35,10 +24,8 @@ metrics_listen =
 CONF
 start_daemon() { # log name
 	LOG=$TB_DIR/$1.log
-	"$TB_ROOT/build/greywalld" -c "$CONF" -f >"$LOG" 2>&1 &
-	DAEMON_PID=$!
-	tb_wait_log "$LOG" "relay filter: policy and lists pushed" 10 ||
-		fail "greywalld did not start: $(tail -5 "$LOG")"
+	tb_start_greywalld "$CONF" "$LOG" "relay filter: policy and lists pushed" ||
+		fail "greywalld did not start"
 }
 swaks_once() {
 	ip netns exec "$TB_NS_SND" swaks --server "$TB_RCV4" --from alice@sender.example \
@@ -51,7 +38,7 @@ swaks_once 1
 grep -qE '^<[~*]* +450 4\.7\.1' "$TB_DIR/swaks-1.log" || fail "first attempt not greylisted"
 fp=$(ctl triplets list | awk '/greylisted/ { print $1 }')
 [ -n "$fp" ] || fail "no greylisted triplet in the filter's map"
-stop_daemon # SIGTERM: the snapshot is written
+tb_stop_greywalld # SIGTERM: the snapshot is written
 [ -s "$TB_DIR/state/triplets.snap" ] || fail "no snapshot at SIGTERM"
 
 # a reboot: the filter and its maps go, a fresh filter comes up empty
@@ -69,7 +56,7 @@ swaks_once 2
 grep -q '^<-  250 2.0.0 Ok: queued' "$TB_DIR/swaks-2.log" ||
 	fail "the retry after the delay did not pass with the restored triplet: $(tail -8 "$TB_DIR/swaks-2.log")"
 [ "$(relay_counter verdict_pass)" = 1 ] || fail "verdict_pass is $(relay_counter verdict_pass), not 1"
-stop_daemon
+tb_stop_greywalld
 
 # a damaged snapshot into a fresh filter: refused, named, left in place
 printf 'X' | dd of="$TB_DIR/state/triplets.snap" bs=1 seek=200 conv=notrunc status=none

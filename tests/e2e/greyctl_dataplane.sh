@@ -24,11 +24,9 @@ metrics_listen =
 CONF
 ctl() { "$TB_ROOT/build/greyctl" -c "$TB_DIR/greywall.conf" "$@"; }
 tb_start_dp --whitelist "$TB_DIR/whitelist"
-"$TB_ROOT/build/greywalld" -c "$TB_DIR/greywall.conf" -f >"$TB_DIR/greywalld.log" 2>&1 &
-DAEMON_PID=$!
-trap 'set +e; kill $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null; tb_cleanup' EXIT
-tb_wait_log "$TB_DIR/greywalld.log" "reading greywall-dp's counters and verdicts" 10 ||
-	fail "greywalld did not find greywall-dp's shared state: $(cat "$TB_DIR/greywalld.log")"
+tb_start_greywalld "$TB_DIR/greywall.conf" "$TB_DIR/greywalld.log" \
+	"reading greywall-dp's counters and verdicts" ||
+	fail "greywalld did not find greywall-dp's shared state"
 tb_start_receiver
 tb_start_sender
 tb_send alice@sender.example bob@receiver.example
@@ -40,9 +38,7 @@ tb_wait_log "$TB_DIR/greywalld.log" 'NOQUEUE: reject: RCPT from unknown\[198\.18
 	fail "greywalld did not log greywall-dp's verdict: $(tail -3 "$TB_DIR/greywalld.log")"
 ctl triplets list | grep -qE '^[0-9a-f]{16}  greylisted .* 198\.18\.0\.1 <alice@sender\.example> -> <bob@receiver\.example>$' ||
 	fail "triplet list without names: $(ctl triplets list)"
-daemon_stats=$(python3 -c 'import socket,sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"stats\n")
-print(b"".join(iter(lambda: s.recv(65536), b"")).decode())' "$TB_DIR/greywalld.sock")
+daemon_stats=$(tb_control "$TB_DIR/greywalld.sock" stats)
 grep -qE '^greywall_dp_verdicts_total\{lcore="0",verdict="greylisted"\} [1-9]' <<<"$daemon_stats" ||
 	fail "greywall-dp's verdicts are not in greywalld's metrics: $daemon_stats"
 grep -qE '^greywall_dp_port_total\{port="1",counter="ipackets"\} [1-9]' <<<"$daemon_stats" ||

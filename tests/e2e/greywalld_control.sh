@@ -73,10 +73,7 @@ sleep 0.5
 	fail "an unprivileged caller made greywalld reload"
 
 # unknown commands get an error line, not silence
-answer=$(ip netns exec "$NS" python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"frobnicate\n")
-print(s.recv(4096).decode())' "$sock")
+answer=$(tb_control "$sock" frobnicate)
 [[ "$answer" == "error: unknown command 'frobnicate'"* ]] || fail "unknown command answered: $answer"
 
 # metrics: one deferred and one whitelisted request show up by verdict

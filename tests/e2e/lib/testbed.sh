@@ -22,6 +22,7 @@ TB_RCV6=fd00:18::2
 TB_DP_PID=
 TB_BPF_PIN=
 TB_BPF_MOUNTED=
+TB_DAEMON_PID=
 TB_DELAY=${TB_DELAY:-10}
 TB_PROTECT=${TB_PROTECT:---protect 198.18.0.0/15 --protect fd00::/8}
 
@@ -30,6 +31,7 @@ tb_log() { printf '%s\n' "$*" >&2; }
 tb_cleanup() {
 	set +e
 	[ -n "$TB_DP_PID" ] && kill -INT "$TB_DP_PID" 2>/dev/null && wait "$TB_DP_PID" 2>/dev/null
+	tb_stop_greywalld
 	tb_stop_bpf
 	for who in snd rcv; do
 		[ -f "$TB_DIR/$who/etc/main.cf" ] &&
@@ -128,6 +130,36 @@ tb_stop_bpf() {
 	TB_BPF_PIN=
 	TB_BPF_MOUNTED=
 	return 0
+}
+
+# tb_start_greywalld CONF LOG READY: greywalld in the root namespace, up within
+# 10 s when the extended regex READY shows in LOG; tb_cleanup stops it.
+tb_start_greywalld() {
+	"$TB_ROOT/build/greywalld" -c "$1" -f >"$2" 2>&1 &
+	TB_DAEMON_PID=$!
+	tb_wait_log "$2" "$3" 10 && return 0
+	tb_log "greywalld did not start:"
+	tail -5 "$2" >&2
+	return 1
+}
+
+# Stop greywalld with SIGTERM (it writes its snapshot). Runs from the EXIT
+# trap too, where set -e may still hold: nothing here may fail.
+tb_stop_greywalld() {
+	[ -n "$TB_DAEMON_PID" ] || return 0
+	kill "$TB_DAEMON_PID" 2>/dev/null || true
+	wait "$TB_DAEMON_PID" 2>/dev/null || true
+	TB_DAEMON_PID=
+	return 0
+}
+
+# tb_control SOCKET COMMAND: greywalld's whole answer on its control socket.
+tb_control() {
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+print(b"".join(iter(lambda: s.recv(65536), b"")).decode())' "$1" "$2"
 }
 
 # relay_counter NAME: one of the relay filter's counters, summed over CPUs
