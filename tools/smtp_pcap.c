@@ -85,13 +85,7 @@ struct sess {
 
 static void sess_init(struct sess *x, u32 client_ip, u16 port)
 {
-	memset(x, 0, sizeof(*x));
-	memcpy(x->c.mac, (u8[6]){2, 0, 0, 0, 0, 1}, 6);
-	memcpy(x->s.mac, (u8[6]){2, 0, 0, 0, 0, 2}, 6);
-	x->c.ip = client_ip;
-	x->c.port = port;
-	x->s.ip = 0xc6120002; /* 198.18.0.2 */
-	x->s.port = 25;
+	smtp_endpoints(&x->c, &x->s, client_ip, port);
 	x->cseq = 1000;
 	x->sseq = 700000;
 }

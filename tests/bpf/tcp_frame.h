@@ -54,6 +54,22 @@ struct frame_shape {
 	u32 tcp_opts_len;
 };
 
+/* A client and the lab's SMTP server, 198.18.0.2:25, with the MACs every fixture uses. */
+static inline void smtp_endpoints(struct endpoint *client, struct endpoint *server, u32 client_ip,
+				  u16 client_port)
+{
+	static const u8 cmac[6] = {2, 0, 0, 0, 0, 1}, smac[6] = {2, 0, 0, 0, 0, 2};
+
+	memset(client, 0, sizeof(*client));
+	memset(server, 0, sizeof(*server));
+	memcpy(client->mac, cmac, 6);
+	memcpy(server->mac, smac, 6);
+	client->ip = client_ip;
+	client->port = client_port;
+	server->ip = 0xc6120002;
+	server->port = 25;
+}
+
 #define F_FIN 0x01
 #define F_SYN 0x02
 #define F_PSH 0x08

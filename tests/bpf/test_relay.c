@@ -126,16 +126,9 @@ struct session {
 
 static void session_init(struct session *s, const char *name, u32 client_ip, u16 port)
 {
-	static const u8 cmac[6] = {2, 0, 0, 0, 0, 1}, smac[6] = {2, 0, 0, 0, 0, 2};
-
 	memset(s, 0, sizeof(*s));
 	s->name = name;
-	memcpy(s->client.mac, cmac, 6);
-	memcpy(s->server.mac, smac, 6);
-	s->client.ip = client_ip;
-	s->client.port = port;
-	s->server.ip = 0xc6120002; /* 198.18.0.2 */
-	s->server.port = 25;
+	smtp_endpoints(&s->client, &s->server, client_ip, port);
 	s->cseq = 1000;
 	s->sseq = 500000;
 }
