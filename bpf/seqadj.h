@@ -21,10 +21,37 @@ static __always_inline bool gw_seq_at_or_after(u32 a, u32 b)
 	return (s32)(a - b) >= 0;
 }
 
-/* A client seq (client view) to the server's view. */
-static __always_inline u32 gw_client_seq_to_server(const struct gw_relay_flow *f, u32 seq)
+/*
+ * x, in the view of a stream that holds each edit's range [start, start +
+ * len), to the view without those ranges: a point inside one maps to its
+ * start. The client's stream holds the removed lines (client view), the
+ * server's stream our inserted replies (client view).
+ */
+static __always_inline u32 gw_seq_collapse(const struct gw_relay_flow *f, u32 x, bool server_stream)
 {
-	u32 out = seq;
+	u32 out = x;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < GW_RELAY_MAX_EDITS; i++) {
+		const struct gw_relay_edit *e = &f->edit[i];
+		u32 start = server_stream ? e->s_seq : e->c_seq;
+		u32 len = server_stream ? e->inserted : e->removed;
+
+		if (i >= f->nedits)
+			break;
+		if (gw_seq_at_or_after(x, start + len))
+			out -= len;
+		else if (gw_seq_at_or_after(x, start))
+			out -= x - start;
+	}
+	return out;
+}
+
+/* The other way: x, in the view without the ranges, shifts by each range that lies before it. */
+static __always_inline u32 gw_seq_expand(const struct gw_relay_flow *f, u32 x, bool server_stream)
+{
+	u32 out = x;
 	int i;
 
 #pragma unroll
@@ -33,12 +60,16 @@ static __always_inline u32 gw_client_seq_to_server(const struct gw_relay_flow *f
 
 		if (i >= f->nedits)
 			break;
-		if (gw_seq_at_or_after(seq, e->c_seq + e->removed))
-			out -= e->removed;
-		else if (gw_seq_at_or_after(seq, e->c_seq))
-			out -= seq - e->c_seq; /* inside a removed line: its start */
+		if (gw_seq_at_or_after(x, server_stream ? e->s_seq_srv : e->c_seq_srv))
+			out += server_stream ? e->inserted : e->removed;
 	}
 	return out;
+}
+
+/* A client seq (client view) to the server's view; inside a removed line, its start. */
+static __always_inline u32 gw_client_seq_to_server(const struct gw_relay_flow *f, u32 seq)
+{
+	return gw_seq_collapse(f, seq, false);
 }
 
 /*
@@ -47,39 +78,13 @@ static __always_inline u32 gw_client_seq_to_server(const struct gw_relay_flow *f
  */
 static __always_inline u32 gw_client_ack_to_server(const struct gw_relay_flow *f, u32 ack)
 {
-	u32 out = ack;
-	int i;
-
-#pragma unroll
-	for (i = 0; i < GW_RELAY_MAX_EDITS; i++) {
-		const struct gw_relay_edit *e = &f->edit[i];
-
-		if (i >= f->nedits)
-			break;
-		if (gw_seq_at_or_after(ack, e->s_seq + e->inserted))
-			out -= e->inserted;
-		else if (gw_seq_before(e->s_seq, ack))
-			out -= ack - e->s_seq;
-	}
-	return out;
+	return gw_seq_collapse(f, ack, true);
 }
 
 /* A server seq (server view) to the client's view: after each insert point, shift. */
 static __always_inline u32 gw_server_seq_to_client(const struct gw_relay_flow *f, u32 seq)
 {
-	u32 out = seq;
-	int i;
-
-#pragma unroll
-	for (i = 0; i < GW_RELAY_MAX_EDITS; i++) {
-		const struct gw_relay_edit *e = &f->edit[i];
-
-		if (i >= f->nedits)
-			break;
-		if (gw_seq_at_or_after(seq, e->s_seq_srv))
-			out += e->inserted;
-	}
-	return out;
+	return gw_seq_expand(f, seq, true);
 }
 
 /*
@@ -89,19 +94,7 @@ static __always_inline u32 gw_server_seq_to_client(const struct gw_relay_flow *f
  */
 static __always_inline u32 gw_server_ack_to_client(const struct gw_relay_flow *f, u32 ack)
 {
-	u32 out = ack;
-	int i;
-
-#pragma unroll
-	for (i = 0; i < GW_RELAY_MAX_EDITS; i++) {
-		const struct gw_relay_edit *e = &f->edit[i];
-
-		if (i >= f->nedits)
-			break;
-		if (gw_seq_at_or_after(ack, e->c_seq_srv))
-			out += e->removed;
-	}
-	return out;
+	return gw_seq_expand(f, ack, false);
 }
 
 /* The client-view totals before a new edit: where it sits in the server's view. */
