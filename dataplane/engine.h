@@ -18,7 +18,8 @@
 #include "options.h"
 #include "stats.h"
 
-#define GW_TXQ_MAX 256
+#define GW_TXQ_MAX	  256
+#define GW_PREFETCH_AHEAD 8 /* frames whose headers load while earlier ones are handled */
 
 /* Frames to transmit on one port, in order. */
 struct gw_txq {
@@ -66,6 +67,10 @@ void gw_engine_tick(struct gw_engine *e, uint64_t now_tsc, uint64_t now_wall);
  */
 void gw_engine_process(struct gw_engine *e, struct rte_mbuf *m, struct gw_txq *fwd,
 		       struct gw_txq *back);
+
+/* The same for a received burst, in order: what the forwarding loop calls. */
+void gw_engine_process_burst(struct gw_engine *e, struct rte_mbuf **bufs, uint16_t n,
+			     struct gw_txq *fwd, struct gw_txq *back);
 
 /*
  * Forget idle flows, a tenth of the table per call: called ten times a second,

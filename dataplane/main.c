@@ -20,12 +20,11 @@
 
 #include "engine.h"
 
-#define RX_RING_SIZE   1024
-#define TX_RING_SIZE   1024
-#define NUM_MBUFS      16383
-#define MBUF_CACHE     256
-#define BURST_SIZE     32
-#define PREFETCH_AHEAD 8
+#define RX_RING_SIZE 1024
+#define TX_RING_SIZE 1024
+#define NUM_MBUFS    16383
+#define MBUF_CACHE   256
+#define BURST_SIZE   32
 
 static volatile sig_atomic_t force_quit, reload_lists;
 
@@ -163,6 +162,27 @@ static int port_init(uint16_t port, struct rte_mempool *pool, uint16_t nq)
 	return rc == -ENOTSUP ? 0 : rc;
 }
 
+/* For the start-up banner: which device is which, so an operator can check the wiring. */
+static const char *port_name(uint16_t port)
+{
+	static char names[2][RTE_ETH_NAME_MAX_LEN];
+	static unsigned next;
+	char *name = names[next++ % 2];
+
+	if (rte_eth_dev_get_name_by_port(port, name) != 0)
+		snprintf(name, RTE_ETH_NAME_MAX_LEN, "port%u", port);
+	return name;
+}
+
+static const char *port_driver(uint16_t port)
+{
+	struct rte_eth_dev_info info;
+
+	if (rte_eth_dev_info_get(port, &info) != 0 || !info.driver_name)
+		return "unknown driver";
+	return info.driver_name;
+}
+
 static void flush(struct lcore_ctx *c, uint16_t port, struct gw_txq *q)
 {
 	struct gw_engine *e = &c->engine;
@@ -266,19 +286,11 @@ static int lcore_loop(void *arg)
 		}
 		gw_engine_tick(e, tsc, wall);
 		for (port = 0; port < nports; port++) {
-			uint16_t nb = rte_eth_rx_burst(port, c->queue, bufs, BURST_SIZE), i;
+			uint16_t nb = rte_eth_rx_burst(port, c->queue, bufs, BURST_SIZE);
 
 			if (nb == 0)
 				continue;
-			/* headers of the whole burst start loading before the first is read */
-			for (i = 0; i < nb && i < PREFETCH_AHEAD; i++)
-				rte_prefetch0(rte_pktmbuf_mtod(bufs[i], void *));
-			for (i = 0; i < nb; i++) {
-				if (i + PREFETCH_AHEAD < nb)
-					rte_prefetch0(
-					    rte_pktmbuf_mtod(bufs[i + PREFETCH_AHEAD], void *));
-				gw_engine_process(e, bufs[i], &c->fwd, &c->back);
-			}
+			gw_engine_process_burst(e, bufs, nb, &c->fwd, &c->back);
 			flush(c, port ^ 1, &c->fwd);
 			flush(c, port, &c->back);
 		}
@@ -366,6 +378,9 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
+	for (port = 0; port < nports; port += 2)
+		printf("greywall-dp: pair %s (%s) <-> %s (%s)\n", port_name(port),
+		       port_driver(port), port_name(port + 1), port_driver(port + 1));
 	printf("greywall-dp: bridging %u ports on %u lcore%s; Ctrl-C to stop\n", nports, nctx,
 	       nctx == 1 ? "" : "s");
 	fflush(stdout);

@@ -74,12 +74,21 @@ tb_netns() {
 }
 
 # Start greywall-dp bridging gw-c and gw-s; extra arguments go to greywall-dp.
+# The vdev for one side: AF_PACKET (default) or AF_XDP with TB_DP_VDEV=af_xdp.
+tb_dp_vdev() { # index iface
+	if [ "${TB_DP_VDEV:-af_packet}" = af_xdp ]; then
+		echo "--vdev=net_af_xdp$1,iface=$2,start_queue=0,queue_count=${TB_DP_QPAIRS:-1}"
+	else
+		echo "--vdev=net_af_packet$1,iface=$2${TB_DP_QPAIRS:+,qpairs=$TB_DP_QPAIRS}"
+	fi
+}
+
 tb_start_dp() {
 	mkdir -p "$TB_DIR"
 	ip netns exec "$TB_NS_GW" "$TB_ROOT/build/greywall-dp" -l "${TB_DP_LCORES:-0}" --no-huge -m 512 --no-pci \
 		--file-prefix "$TB_ID" --log-level=error \
-		--vdev="net_af_packet0,iface=gw-c${TB_DP_QPAIRS:+,qpairs=$TB_DP_QPAIRS}" \
-		--vdev="net_af_packet1,iface=gw-s${TB_DP_QPAIRS:+,qpairs=$TB_DP_QPAIRS}" -- \
+		$(tb_dp_vdev 0 gw-c) \
+		$(tb_dp_vdev 1 gw-s) -- \
 		$TB_PROTECT --delay "$TB_DELAY" --log-verdicts \
 		--table "/dev/shm/greywall-$TB_ID-triplets" --awl "/dev/shm/greywall-$TB_ID-awl" \
 		--capacity 65536 --max-flows 1024 "$@" >"$TB_DIR/greywall-dp.log" 2>&1 &
