@@ -434,6 +434,70 @@ static void test_pipelined_mixed_verdicts(void **state)
 	assert_int_equal(eng.stats.verdict[GW_V_GREYLIST], 1);
 }
 
+/*
+ * Every recipient greylisted, DATA pipelined behind them: the server sees MAIL
+ * and DATA with nothing between and refuses DATA, and the client must read
+ * 250, both 450s and that refusal, in command order; its QUIT lands where the
+ * server expects it.
+ */
+static void test_all_rcpts_greylisted_with_data_pipelined(void **state)
+{
+	struct conv c;
+	const char *flight = "MAIL FROM:<alice@sender.example>\r\n" /* 34 */
+			     "RCPT TO:<bob@receiver.example>\r\n"   /* 32: greylisted */
+			     "RCPT TO:<carol@receiver.example>\r\n" /* 34: greylisted */
+			     "DATA\r\n";
+	const char *bob = GREY("bob@receiver.example", 300);
+	const char *carol = GREY("carol@receiver.example", 300);
+	const char *answer = "250 2.1.0 Ok\r\n503 5.5.1 Error: need RCPT command\r\n";
+	uint32_t c0, s0, B = (uint32_t)strlen(bob), C = (uint32_t)strlen(carol);
+	uint32_t A = (uint32_t)strlen(answer);
+
+	(void)state;
+	conv_init(&c, 4, 0, 40012);
+	conv_open(&c, NULL);
+	c0 = c.c_off;
+	s0 = c.s_off;
+	client_says(&c, flight);
+	{
+		struct want w[2] = {
+		    {c.c_isn + 1 + c0, c.s_isn + 1 + s0, ACK,
+		     "MAIL FROM:<alice@sender.example>\r\n"},
+		    {c.c_isn + 1 + c0 + 34, c.s_isn + 1 + s0, ACK | PSH, "DATA\r\n"},
+		};
+
+		expect(&fwd, w, 2, "flight with both RCPTs cut out");
+		expect(&back, NULL, 0, "nothing injected yet: MAIL is unanswered");
+	}
+	feed(frame(&c, false, c.s_isn + 1 + s0, c.c_isn + 1 + c0 + 34 + 6, ACK | PSH, answer,
+		   (uint16_t)A, NULL, 0));
+	{
+		uint32_t ack = c.c_isn + 1 + c.c_off;
+		struct want w[4] = {
+		    {c.s_isn + 1 + s0, ack, ACK, "250 2.1.0 Ok\r\n"},
+		    {c.s_isn + 1 + s0 + 14, ack, ACK | PSH, bob},
+		    {c.s_isn + 1 + s0 + 14 + B, ack, ACK | PSH, carol},
+		    {c.s_isn + 1 + s0 + 14 + B + C, ack, ACK | PSH,
+		     "503 5.5.1 Error: need RCPT command\r\n"},
+		};
+
+		expect(&fwd, w, 4, "250, the two 450s, then the refusal of DATA");
+	}
+	c.s_off += A;
+	/* the client has read all of it and quits: the server hears QUIT right after DATA */
+	feed(frame(&c, true, c.c_isn + 1 + c.c_off, c.s_isn + 1 + c.s_off + B + C, ACK | PSH,
+		   "QUIT\r\n", 6, NULL, 0));
+	{
+		struct want w = {c.c_isn + 1 + c0 + 34 + 6, c.s_isn + 1 + c.s_off, ACK | PSH,
+				 "QUIT\r\n"};
+
+		expect(&fwd, &w, 1, "QUIT to server");
+	}
+	assert_int_equal(eng.stats.verdict[GW_V_GREYLIST], 2);
+	assert_int_equal(eng.stats.lines_removed, 2);
+	assert_int_equal(eng.stats.replies_injected, 2);
+}
+
 static void test_sack_edges_translated(void **state)
 {
 	struct conv c;
@@ -806,6 +870,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_ack_inside_injected_bytes_resends_the_rest, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_pipelined_mixed_verdicts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_all_rcpts_greylisted_with_data_pipelined, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_sack_edges_translated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bdat_body_with_rcpt_text_untouched, setup,
 					    teardown),
