@@ -454,13 +454,15 @@ static bool hist_overlay(const struct gw_flow *f, uint32_t off, uint8_t *data, u
 	return differed;
 }
 
-/* Keep the command bytes just forwarded, dropping what the server has acked or what overflows. */
+/*
+ * Keep the client bytes just forwarded, dropping what the server has acked or
+ * what overflows. Message bodies too: a resend that moved the end-of-data
+ * line would let the server read commands greywall never parsed.
+ */
 static void hist_append(struct gw_flow *f, uint32_t off, const uint8_t *data, uint32_t len)
 {
 	uint32_t hend = f->hist_off + f->hist_len, drop;
 
-	if (f->smtp.mode != GW_MODE_COMMAND)
-		return;
 	if (!f->hist_len || before(hend, off)) {
 		/* nothing kept, or a hole: start over here */
 		f->hist_off = hend = off;
@@ -564,6 +566,14 @@ static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf
 				      back);
 			e->stats.replies_resent++;
 		}
+	}
+	if (m && !f->parse_off && before(off, f->c_next)) {
+		/* resent bytes the server may still lack, sent before what is kept: unchecked */
+		uint32_t from = before(off, f->c_acked) ? f->c_acked : off;
+		uint32_t kept = f->hist_len ? f->hist_off : f->c_next;
+
+		if (before(from, kept) && before(from, off + len))
+			e->stats.failopen[GW_FO_RESEND_UNKEPT]++;
 	}
 	if (m && f->hist_len && before(off, f->c_next) && vdata == payload &&
 	    len <= sizeof(e->vbuf)) {

@@ -19,7 +19,7 @@
 
 #define GW_TMPL_MAX	192 /* L2..L4 headers of the last server segment */
 #define GW_FLOW_REPLIES GW_SEQMAP_MAX
-#define GW_FLOW_HIST	1024 /* forwarded command bytes kept for first-copy-wins */
+#define GW_FLOW_HIST	1024 /* forwarded client bytes kept for first-copy-wins */
 
 struct gw_flow_key {
 	uint8_t client[16];

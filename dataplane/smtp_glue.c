@@ -206,7 +206,12 @@ static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, 
 		f->have_mail = 1;
 		break;
 	case GW_CMD_RSET:
+	case GW_CMD_DATA_END:
 		f->have_mail = 0;
+		break;
+	case GW_CMD_BDAT:
+		if (cmd->flags & GW_CMDF_BDAT_LAST)
+			f->have_mail = 0; /* the last chunk ends the transaction */
 		break;
 	case GW_CMD_RCPT:
 		return decide_rcpt(e, f, cmd, tag);

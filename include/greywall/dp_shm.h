@@ -20,14 +20,15 @@
 enum gw_failopen {
 	GW_FO_MIDSTREAM = 0, /* SMTP flow with no SYN seen */
 	GW_FO_FLOW_TABLE_FULL,
-	GW_FO_OUT_OF_ORDER, /* a gap in a stream: parsing stops, edits keep being translated */
-	GW_FO_SPLIT_LINE,   /* the RCPT line began in an earlier segment */
-	GW_FO_EDITS_FULL,   /* per-flow edit list full */
-	GW_FO_DESYNC,	    /* not SMTP, or the reply stream made no sense */
-	GW_FO_NONLINEAR,    /* multi-segment mbuf */
-	GW_FO_NO_MBUF,	    /* could not build an edited segment */
-	GW_FO_POLICY,	    /* the table was full or contended */
-	GW_FO_FRAGMENT,	    /* IP fragment to an SMTP port (forwarded) */
+	GW_FO_OUT_OF_ORDER,  /* a gap in a stream: parsing stops, edits keep being translated */
+	GW_FO_SPLIT_LINE,    /* the RCPT line began in an earlier segment */
+	GW_FO_EDITS_FULL,    /* per-flow edit list full */
+	GW_FO_DESYNC,	     /* not SMTP, or the reply stream made no sense */
+	GW_FO_NONLINEAR,     /* multi-segment mbuf */
+	GW_FO_NO_MBUF,	     /* could not build an edited segment */
+	GW_FO_POLICY,	     /* the table was full or contended */
+	GW_FO_FRAGMENT,	     /* IP fragment to an SMTP port (forwarded) */
+	GW_FO_RESEND_UNKEPT, /* resent client bytes older than the kept copy: not checked */
 	GW_FO_COUNT
 };
 
@@ -36,7 +37,7 @@ enum gw_failopen {
 	    "failopen_policy"
 #define GW_DP_FAILOPEN_NAMES                                                                       \
 	"midstream_pickup", "flow_table_full", "out_of_order", "split_line", "edit_list_full",     \
-	    "desync", "nonlinear_mbuf", "no_mbuf", "policy", "ip_fragment"
+	    "desync", "nonlinear_mbuf", "no_mbuf", "policy", "ip_fragment", "resend_unkept"
 
 struct gw_dp_stats {
 	u64 rx, tx, tx_dropped;
@@ -101,7 +102,7 @@ struct gw_dp_event_ring {
 };
 
 #define GW_DP_SHM_MAGIC	  0x31304d5350445747ULL /* "GWDPSM01" */
-#define GW_DP_SHM_VERSION 1
+#define GW_DP_SHM_VERSION 2 /* 2: the resend_unkept fail-open counter */
 #define GW_DP_SHM_LCORES  16
 #define GW_DP_SHM_PORTS	  16
 

@@ -50,6 +50,7 @@ struct gw_smtp_reply {
 };
 
 struct gw_smtp_callbacks {
+	/* Every command line, and GW_CMD_DATA_END where a body ends (its answer is ignored). */
 	enum gw_smtp_action (*command)(void *ctx, const struct gw_smtp_cmd *cmd, u32 *tag);
 	void (*reply)(void *ctx, const struct gw_smtp_reply *r);
 	/* An injected reply belongs at this server stream offset. */

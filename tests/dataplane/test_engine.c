@@ -805,6 +805,63 @@ static void test_resend_with_other_bytes_gets_the_first_copy(void **state)
 	assert_int_equal(eng.stats.overlaps_rewritten, 1);
 }
 
+/*
+ * Inside a message body the first copy wins too. A resend whose bytes would end
+ * the body early and smuggle a command in after it reaches the server as the
+ * body it first was; a resend reaching back past the kept bytes is counted.
+ */
+static void test_body_resend_gets_the_first_copy(void **state)
+{
+	struct conv c;
+	const char *first = "Subject: hi\r\n\r\nhello there, this is the body!!\r\n";
+	const char *forged = "Subject: hi\r\n.\r\nRCPT TO:<eve@receiver.example>\r\n";
+	uint32_t body_off, big_off;
+	char big[1200];
+
+	(void)state;
+	conv_init(&c, 4, 0, 40026);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	client_says(&c, "RCPT TO:<postmaster@receiver.example>\r\n");
+	server_says(&c, "250 2.1.5 Ok\r\n");
+	client_says(&c, "DATA\r\n");
+	server_says(&c, "354 End data with <CR><LF>.<CR><LF>\r\n");
+	body_off = c.c_off;
+	client_says(&c, first);
+	assert_int_equal(fwd.n, 1);
+	assert_int_equal(strlen(first), strlen(forged));
+	feed(frame(&c, true, c.c_isn + 1 + body_off, c.s_isn + 1 + c.s_off, ACK | PSH, forged,
+		   (uint16_t)strlen(forged), NULL, 0));
+	{
+		struct want w = {c.c_isn + 1 + body_off, c.s_isn + 1 + c.s_off, ACK | PSH, first};
+
+		expect(&fwd, &w, 1, "the forged resend carries the first body bytes");
+	}
+	assert_int_equal(eng.stats.overlaps_rewritten, 1);
+	assert_int_equal(eng.stats.failopen[GW_FO_RESEND_UNKEPT], 0);
+	/* 1200 more body bytes push the first ones out of the kept copy */
+	memset(big, 'x', sizeof(big));
+	memcpy(big + sizeof(big) - 2, "\r\n", 2);
+	big_off = c.c_off;
+	feed(frame(&c, true, c.c_isn + 1 + big_off, c.s_isn + 1 + c.s_off, ACK | PSH, big,
+		   sizeof(big), NULL, 0));
+	c.c_off += sizeof(big);
+	assert_int_equal(fwd.n, 1);
+	feed(frame(&c, true, c.c_isn + 1 + body_off, c.s_isn + 1 + c.s_off, ACK | PSH, first,
+		   (uint16_t)strlen(first), NULL, 0));
+	assert_int_equal(fwd.n, 1);
+	assert_int_equal(eng.stats.failopen[GW_FO_RESEND_UNKEPT], 1);
+	/* once the server has acked them, such a resend is harmless and not counted */
+	feed(frame(&c, false, c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK, NULL, 0, NULL, 0));
+	feed(frame(&c, true, c.c_isn + 1 + body_off, c.s_isn + 1 + c.s_off, ACK | PSH, first,
+		   (uint16_t)strlen(first), NULL, 0));
+	assert_int_equal(eng.stats.failopen[GW_FO_RESEND_UNKEPT], 1);
+	/* the body still ends where the server will see it end */
+	client_says(&c, ".\r\n");
+	server_says(&c, "250 2.0.0 Ok: queued\r\n");
+	client_says(&c, "RCPT TO:<bob@receiver.example>\r\n");
+	assert_int_equal(eng.stats.lines_removed, 0); /* no MAIL in this transaction: not judged */
+}
+
 static void test_fail_open_cases_are_counted(void **state)
 {
 	struct conv c, d, o;
@@ -888,6 +945,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_overlap_first_copy_wins, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resend_with_other_bytes_gets_the_first_copy, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_body_resend_gets_the_first_copy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fail_open_cases_are_counted, setup, teardown),
 	};
 

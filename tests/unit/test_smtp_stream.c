@@ -170,6 +170,7 @@ static void test_pipelined_mixed_verdicts(void **state)
 	      "I RCPT cmd@17 at=16\n"
 	      "R 250 RCPT @16+8\n"
 	      "R 354 DATA @24+8\n"
+	      "C (end of data) st=0 @106+0\n"
 	      "R 250 (end of data) @32+12\n",
 	      GW_MODE_COMMAND);
 }
