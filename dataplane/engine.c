@@ -36,13 +36,13 @@ int gw_engine_init(struct gw_engine *e, const struct gw_dp_config *cfg, struct r
 	e->pool = pool;
 	e->tsc_hz = rte_get_tsc_hz();
 	rc = gw_table_map_open(&e->triplets, cfg->table_path, cfg->capacity, GW_TABLE_TRIPLETS,
-			       GW_TF_CREATE, NULL, err, errlen);
+			       GW_TF_CREATE | GW_TF_POPULATE, NULL, err, errlen);
 	if (rc)
 		return rc;
 	/* the auto-whitelist shares the triplet table's secret: one key per installation */
 	rc = gw_table_map_open(&e->awl, cfg->awl_path, cfg->capacity / 8 + 1024, GW_TABLE_AWL,
-			       GW_TF_CREATE | GW_TF_SECRET, e->triplets.table.hdr->secret, err,
-			       errlen);
+			       GW_TF_CREATE | GW_TF_SECRET | GW_TF_POPULATE,
+			       e->triplets.table.hdr->secret, err, errlen);
 	if (rc)
 		return rc;
 	e->policy = (struct gw_policy){&e->triplets.table, &e->awl.table, &cfg->policy,

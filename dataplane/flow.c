@@ -25,6 +25,11 @@ int gw_flow_table_init(struct gw_flow_table *t, uint32_t cap, int socket, const 
 		gw_flow_table_free(t);
 		return -1;
 	}
+	/*
+	 * Without hugepages EAL memory is faulted in on first touch: touch it here,
+	 * or every new flow pays a page fault on the packet path.
+	 */
+	memset(t->flows, 0, (size_t)cap * sizeof(struct gw_flow));
 	t->cap = cap;
 	for (i = 0; i < cap; i++)
 		t->free_stack[i] = cap - 1 - i;

@@ -38,9 +38,10 @@ static size_t round_for_fs(int fd, size_t len)
 	return len;
 }
 
-static int map_fd(struct gw_table_map *m, int fd, size_t len)
+static int map_fd(struct gw_table_map *m, int fd, size_t len, int flags)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | (flags & GW_TF_POPULATE ? MAP_POPULATE : 0), fd, 0);
 
 	if (p == MAP_FAILED)
 		return -errno;
@@ -178,7 +179,7 @@ int gw_table_map_open(struct gw_table_map *m, const char *path, u64 capacity, u3
 	}
 	rc = gw_table_header_check(&h, path, kind, capacity, (u64)st.st_size, err, errlen);
 	if (rc == 0) {
-		rc = map_fd(m, fd, gw_table_bytes(h.nbuckets));
+		rc = map_fd(m, fd, gw_table_bytes(h.nbuckets), flags);
 		if (rc)
 			snprintf(err, errlen, "%s: mmap: %s", path, strerror(-rc));
 	}

@@ -16,6 +16,8 @@
 enum gw_table_open_flags {
 	GW_TF_CREATE = 1, /* create when missing */
 	GW_TF_SECRET = 2, /* take the secret given instead of drawing one */
+	/* fault every page in now, so a packet path never waits on the kernel for one */
+	GW_TF_POPULATE = 4,
 };
 
 struct gw_table_map {
