@@ -12,6 +12,7 @@
 #include <rte_cycles.h>
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
+#include <rte_random.h>
 
 #include "csum.h"
 #include "engine.h"
@@ -80,6 +81,40 @@ static void flow_release(struct gw_engine *e, struct gw_flow *f)
 	gw_ooo_clear(&f->ooo, e->ooo_pool);
 	gw_flow_destroy(&e->flows, f);
 	e->stats.flows_active--;
+}
+
+static bool flow_closed(const struct gw_flow *f)
+{
+	return f->rst || (f->fin_c && f->fin_s);
+}
+
+/*
+ * A full flow table makes room by evicting a flow nothing depends on: no edit
+ * in either direction and no client bytes held, so its later segments pass
+ * unchanged, as a pickup's would. Closed flows go first, then the longest
+ * idle, among a few slots sampled at random (approximate LRU, constant time
+ * per new flow). A flow with edits is never evicted: its segments would go on
+ * untranslated and break the connection.
+ */
+static bool evict_one(struct gw_engine *e)
+{
+	struct gw_flow *best = NULL;
+	unsigned k;
+
+	for (k = 0; k < GW_EVICT_SAMPLES; k++) {
+		struct gw_flow *f = &e->flows.flows[rte_rand_max(e->flows.cap)];
+
+		if (!f->in_use || f->c2s.n || f->s2c.n || f->held_len || f->ooo.n)
+			continue;
+		if (!best || flow_closed(f) > flow_closed(best) ||
+		    (flow_closed(f) == flow_closed(best) && f->last_tsc < best->last_tsc))
+			best = f;
+	}
+	if (!best)
+		return false;
+	flow_release(e, best);
+	e->stats.flows_evicted++;
+	return true;
 }
 
 void gw_engine_free(struct gw_engine *e)
@@ -877,6 +912,8 @@ static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, s
 		}
 		if (!f) {
 			f = gw_flow_create(&e->flows, &key);
+			if (!f && e->flows.nfree == 0 && evict_one(e))
+				f = gw_flow_create(&e->flows, &key);
 			if (!f) {
 				e->stats.failopen[GW_FO_FLOW_TABLE_FULL]++;
 				txq_push(e, fwd, m);

@@ -19,6 +19,7 @@
 #include "stats.h"
 
 #define GW_TXQ_MAX	  256
+#define GW_EVICT_SAMPLES  8 /* flows looked at to find one to evict when the table is full */
 #define GW_PREFETCH_AHEAD 8 /* frames whose headers load while earlier ones are handled */
 
 /* Frames to transmit on one port, in order. */

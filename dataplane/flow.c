@@ -70,11 +70,13 @@ struct gw_flow *gw_flow_create(struct gw_flow_table *t, const struct gw_flow_key
 	memset(f, 0, offsetof(struct gw_flow, smtp));
 	f->key = *k;
 	f->idx = idx;
+	f->in_use = 1;
 	return f;
 }
 
 void gw_flow_destroy(struct gw_flow_table *t, struct gw_flow *f)
 {
 	rte_hash_del_key(t->hash, &f->key);
+	f->in_use = 0;
 	t->free_stack[t->nfree++] = f->idx;
 }

@@ -44,6 +44,7 @@ struct gw_flow {
 	uint8_t parse_off; /* stopped parsing (gap or desync): translate only */
 	uint8_t desync_counted;
 	uint8_t fin_c, fin_s, rst;
+	uint8_t in_use; /* for eviction, which samples slots at random */
 	uint16_t tmpl_len;
 	uint32_t idx;
 	uint64_t last_tsc;

@@ -45,6 +45,7 @@ struct gw_dp_stats {
 	u64 smtp_packets;
 	u64 malformed;
 	u64 flows_created, flows_expired, flows_active;
+	u64 flows_evicted; /* the table was full: an unedited flow made room */
 	u64 lines_removed, replies_injected, replies_resent, retransmit_dropped;
 	u64 segments_split, sack_translated;
 	u64 reordered;		/* client segments held until the gap before them filled */
@@ -56,10 +57,10 @@ struct gw_dp_stats {
 /* The scalar counters of struct gw_dp_stats, in order, for printing and metrics. */
 #define GW_DP_COUNTER_NAMES                                                                        \
 	"rx", "tx", "tx_dropped", "passthrough", "smtp_packets", "malformed", "flows_created",     \
-	    "flows_expired", "flows_active", "lines_removed", "replies_injected",                  \
+	    "flows_expired", "flows_active", "flows_evicted", "lines_removed", "replies_injected", \
 	    "replies_resent", "retransmit_dropped", "segments_split", "sack_translated",           \
 	    "reordered", "overlaps_rewritten"
-#define GW_DP_NCOUNTERS 17
+#define GW_DP_NCOUNTERS 18
 _Static_assert(__builtin_offsetof(struct gw_dp_stats, verdict) == GW_DP_NCOUNTERS * 8,
 	       "GW_DP_COUNTER_NAMES names every scalar counter");
 
@@ -102,7 +103,7 @@ struct gw_dp_event_ring {
 };
 
 #define GW_DP_SHM_MAGIC	  0x31304d5350445747ULL /* "GWDPSM01" */
-#define GW_DP_SHM_VERSION 2 /* 2: the resend_unkept fail-open counter */
+#define GW_DP_SHM_VERSION 2			/* 2: resend_unkept, flows_evicted */
 #define GW_DP_SHM_LCORES  16
 #define GW_DP_SHM_PORTS	  16
 

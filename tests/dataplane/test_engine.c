@@ -862,6 +862,63 @@ static void test_body_resend_gets_the_first_copy(void **state)
 	assert_int_equal(eng.stats.lines_removed, 0); /* no MAIL in this transaction: not judged */
 }
 
+/* A fresh engine whose flow table holds only n flows. */
+static void engine_with_flows(uint32_t n)
+{
+	uint32_t saved = cfg.max_flows;
+	char err[256];
+
+	gw_engine_free(&eng);
+	unlink(table_path);
+	unlink(awl_path);
+	cfg.max_flows = n;
+	assert_int_equal(gw_engine_init(&eng, &cfg, pool, 0, 0, err, sizeof(err)), 0);
+	cfg.max_flows = saved;
+}
+
+/*
+ * A full flow table evicts a flow nothing depends on (no edits) to make room,
+ * and that flow's later segments pass as a pickup's would. A table of flows
+ * that all carry edits evicts nothing: the new flow fails open, counted.
+ */
+static void test_full_flow_table_evicts_only_unedited_flows(void **state)
+{
+	struct conv c[16], late;
+	unsigned k;
+
+	(void)state;
+	engine_with_flows(16);
+	for (k = 0; k < 16; k++) {
+		conv_init(&c[k], 4, 0, (uint16_t)(41000 + k));
+		conv_open(&c[k], "MAIL FROM:<alice@sender.example>\r\n");
+		client_says(&c[k], "RCPT TO:<bob@receiver.example>\r\n");
+		assert_int_equal(back.n, 1); /* greylisted: the flow now has edits */
+	}
+	conv_init(&late, 4, 0, 41100);
+	feed(frame(&late, true, late.c_isn, 0, SYN, NULL, 0, NULL, 0));
+	assert_int_equal(fwd.n, 1);
+	assert_int_equal(eng.stats.failopen[GW_FO_FLOW_TABLE_FULL], 1);
+	assert_int_equal(eng.stats.flows_evicted, 0);
+
+	engine_with_flows(16);
+	for (k = 0; k < 16; k++) {
+		conv_init(&c[k], 4, 0, (uint16_t)(42000 + k));
+		conv_open(&c[k], NULL);
+	}
+	conv_init(&late, 4, 0, 42100);
+	conv_open(&late, "MAIL FROM:<alice@sender.example>\r\n");
+	assert_int_equal(eng.stats.flows_evicted, 1);
+	assert_int_equal(eng.stats.failopen[GW_FO_FLOW_TABLE_FULL], 0);
+	client_says(&late, "RCPT TO:<bob@receiver.example>\r\n");
+	assert_int_equal(eng.stats.lines_removed, 1); /* the newcomer is tracked and judged */
+	/* exactly one of the old flows was let go: its next segment is a pickup */
+	for (k = 0; k < 16; k++) {
+		client_says(&c[k], "MAIL FROM:<alice@sender.example>\r\n");
+		assert_int_equal(fwd.n, 1);
+	}
+	assert_int_equal(eng.stats.failopen[GW_FO_MIDSTREAM], 1);
+}
+
 static void test_fail_open_cases_are_counted(void **state)
 {
 	struct conv c, d, o;
@@ -946,6 +1003,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_resend_with_other_bytes_gets_the_first_copy, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_body_resend_gets_the_first_copy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_full_flow_table_evicts_only_unedited_flows, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_fail_open_cases_are_counted, setup, teardown),
 	};
 
