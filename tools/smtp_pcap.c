@@ -7,8 +7,11 @@
  * its own checksum code; the reply text from lib/reply.c).
  *
  *   smtp_pcap bench OUT.pcap SESSIONS   sessions from distinct clients, one RCPT each
- *   smtp_pcap session DIR               DIR/in.pcap: one session whose RCPT is greylisted
- *   smtp_pcap check DIR                 DIR/out0.pcap and DIR/out1.pcap against it
+ *   smtp_pcap session DIR               DIR/in.pcap: one session whose RCPT is greylisted,
+ *                                       then a web frame, the client's QUIT, the server's 221
+ *   smtp_pcap check DIR                 DIR/out0.pcap and DIR/out1.pcap against it: the 450
+ *                                       back, the RCPT gone, the web frame as it was, QUIT and
+ *                                       221 with seq and ack moved past the edit
  *
  * Both directions go in one file on port 0: greywall-dp tells them apart by
  * address and port, forwards everything to port 1 and sends its own replies
@@ -150,35 +153,68 @@ static int cmd_bench(const char *path, int sessions)
 	return 0;
 }
 
-/* The session of 'session' and 'check', and the 450 frame greywall-dp must send for it. */
-static int the_session(struct frame *f, int *rcpt_at, struct frame *reply)
+/*
+ * The conversation of 'session' and 'check': in[] what arrives on port 0,
+ * out1[] what must leave port 1, and the 450 that must leave port 0. The RCPT
+ * (L bytes) is removed and the 450 (R bytes) inserted, so from then on the
+ * server sees client seq - L and ack - R, and the client server seq + R and
+ * ack + L. A frame to a web server passes untouched in between.
+ */
+struct conversation {
+	struct frame in[MAX_FRAMES], out1[MAX_FRAMES], reply;
+	int nin, nout1;
+};
+
+static void the_conversation(struct conversation *cv)
 {
 	struct gw_reply_vars v = {.rcpt = "bob@rcpt.example", .sender = "", .seconds = 300};
+	struct endpoint web_c, web_s;
 	struct sess x;
 	char text[512];
-	int n;
+	u32 L, R;
+	int i, at;
 
 	sess_init(&x, 0xc6120101, 40001); /* 198.18.1.1 */
-	n = session_frames(&x, "bob@rcpt.example", f, rcpt_at);
+	cv->nin = session_frames(&x, "bob@rcpt.example", cv->in, &at);
 	gw_reply_render(GW_REPLY_GREYLIST_DEFAULT, &v, text, sizeof(text));
 	/* addresses and ports swapped, seq the server's next byte, ack the end of the RCPT */
-	build4(reply, &x.s, &x.c, x.sseq, x.cseq, F_ACK | F_PSH, 510, text);
-	return n;
+	build4(&cv->reply, &x.s, &x.c, x.sseq, x.cseq, F_ACK | F_PSH, 510, text);
+	L = cv->in[at].len - (14 + 20 + 20);
+	R = (u32)strlen(text);
+	cv->nout1 = 0;
+	for (i = 0; i < cv->nin; i++)
+		if (i != at)
+			cv->out1[cv->nout1++] = cv->in[i];
+	/* a web frame from the same client: not SMTP, forwarded byte for byte */
+	smtp_endpoints(&web_c, &web_s, 0xc6120101, 40002);
+	web_s.port = 80;
+	build4(&cv->in[cv->nin], &web_c, &web_s, 5000, 6000, F_ACK | F_PSH, 502,
+	       "GET / HTTP/1.1\r\nHost: web.example\r\n\r\n");
+	cv->out1[cv->nout1++] = cv->in[cv->nin++];
+	/* the client read the 450 and quits; the server has not seen the RCPT */
+	build4(&cv->in[cv->nin++], &x.c, &x.s, x.cseq, x.sseq + R, F_ACK | F_PSH, 502, "QUIT\r\n");
+	build4(&cv->out1[cv->nout1++], &x.c, &x.s, x.cseq - L, x.sseq, F_ACK | F_PSH, 502,
+	       "QUIT\r\n");
+	x.cseq += 6;
+	build4(&cv->in[cv->nin++], &x.s, &x.c, x.sseq, x.cseq - L, F_ACK | F_PSH, 510,
+	       "221 2.0.0 Bye\r\n");
+	build4(&cv->out1[cv->nout1++], &x.s, &x.c, x.sseq + R, x.cseq, F_ACK | F_PSH, 510,
+	       "221 2.0.0 Bye\r\n");
 }
 
 static int cmd_session(const char *dir)
 {
-	struct frame f[MAX_FRAMES], reply;
+	static struct conversation cv;
 	struct pcap_out p;
 	char path[512];
-	int i, n, at;
+	int i;
 
-	n = the_session(f, &at, &reply);
+	the_conversation(&cv);
 	snprintf(path, sizeof(path), "%s/in.pcap", dir);
 	if (pcap_open(&p, path))
 		return 1;
-	for (i = 0; i < n; i++)
-		pcap_put(&p, &f[i]);
+	for (i = 0; i < cv.nin; i++)
+		pcap_put(&p, &cv.in[i]);
 	fclose(p.f);
 	return 0;
 }
@@ -195,11 +231,12 @@ static void expect(int ok, const char *what)
 
 static int cmd_check(const char *dir)
 {
-	static struct frame in[MAX_FRAMES], out0[MAX_FRAMES], out1[MAX_FRAMES], reply;
-	char path[512];
-	int i, j, n, n0, n1, at;
+	static struct conversation cv;
+	static struct frame out0[MAX_FRAMES], out1[MAX_FRAMES];
+	char path[512], what[96];
+	int j, n0, n1;
 
-	n = the_session(in, &at, &reply);
+	the_conversation(&cv);
 	snprintf(path, sizeof(path), "%s/out0.pcap", dir);
 	n0 = pcap_read(path, out0, MAX_FRAMES);
 	snprintf(path, sizeof(path), "%s/out1.pcap", dir);
@@ -208,22 +245,24 @@ static int cmd_check(const char *dir)
 		return 1;
 	/* toward the client (out of port 0): our 450, exactly */
 	expect(n0 == 1, "port 0 sent one frame, the injected reply");
-	expect(n0 >= 1 && out0[0].len == reply.len && !memcmp(out0[0].b, reply.b, reply.len),
+	expect(n0 >= 1 && out0[0].len == cv.reply.len &&
+		   !memcmp(out0[0].b, cv.reply.b, cv.reply.len),
 	       "the reply frame is exactly the expected 450, checksums included");
-	/* toward the server (out of port 1): every frame but the RCPT, unchanged */
-	expect(n1 == n - 1, "port 1 forwarded every frame but the RCPT");
-	for (i = 0, j = 0; i < n && j < n1; i++) {
-		if (i == at)
-			continue;
-		expect(out1[j].len == in[i].len && !memcmp(out1[j].b, in[i].b, in[i].len),
-		       "a forwarded frame is byte for byte the one that came in");
-		j++;
+	/* out of port 1: every other frame, byte for byte as spelled out */
+	expect(n1 == cv.nout1, "port 1 sent every frame but the RCPT");
+	for (j = 0; j < n1 && j < cv.nout1; j++) {
+		snprintf(what, sizeof(what), "port 1 frame %d is byte for byte the expected one",
+			 j);
+		expect(out1[j].len == cv.out1[j].len &&
+			   !memcmp(out1[j].b, cv.out1[j].b, cv.out1[j].len),
+		       what);
 	}
 	for (j = 0; j < n1; j++)
 		expect(!memmem(out1[j].b, out1[j].len, "RCPT TO", 7), "no RCPT reached port 1");
 	if (!failures)
-		printf("smtp_pcap: ok: %d frames in, the RCPT removed, the 450 sent back exactly\n",
-		       n);
+		printf("smtp_pcap: ok: %d frames in; the RCPT removed, the 450 sent back, the web "
+		       "frame untouched, QUIT and 221 moved past the edit, byte for byte\n",
+		       cv.nin);
 	return failures ? 1 : 0;
 }
 

@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
 # Packet in, packet out through the greywall-dp binary on real net_pcap vdevs:
-# one SMTP session (both directions in port 0's capture) whose RCPT is
-# unseen. Out of port 1 must come every frame but the RCPT, byte for byte;
-# out of port 0 exactly the 450 frame that tools/smtp_pcap builds on its own.
+# one SMTP session (both directions in port 0's capture) whose RCPT is unseen,
+# then a frame to a web server, the client's QUIT and the server's 221. Out of
+# port 0 must come exactly the 450 frame that tools/smtp_pcap builds on its
+# own; out of port 1 every other frame, byte for byte: the web frame as it
+# came, QUIT and 221 with seq and ack moved past the removed and inserted bytes.
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
