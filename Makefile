@@ -37,7 +37,7 @@ CTL_OBJS = $(CTL_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_BIN = $(BUILD)/greywalld $(BUILD)/greyctl
 CTL_TEST_BIN = $(BUILD)/tests/unit/test_control
 
-FUZZ_TARGETS = smtp_stream smtp_command normalize
+FUZZ_TARGETS = smtp_stream smtp_command normalize reassembler
 FUZZ_BINS    = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 FUZZ_SECONDS ?= 600
 
@@ -109,6 +109,14 @@ $(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard include/g
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -Iinclude -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined $< $(LIB_SRCS) -o $@
+
+# The reassembler target is greywall-dp's engine itself, built with the sanitizers.
+FUZZ_DP_SRCS = $(filter-out dataplane/main.c,$(DP_SRCS))
+$(BUILD)/tests/fuzz/fuzz_reassembler: tests/fuzz/fuzz_reassembler.c $(FUZZ_DP_SRCS) $(LIB_SRCS) \
+		$(wildcard dataplane/*.h include/greywall/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) -g -O1 -Iinclude -D_GNU_SOURCE $(DPDK_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined $< $(FUZZ_DP_SRCS) $(LIB_SRCS) -o $@ $(DPDK_LIBS)
 
 $(BUILD)/tests/bpf/shared_headers.bpf.o: tests/bpf/shared_headers.bpf.c $(wildcard include/greywall/*.h)
 	@mkdir -p $(dir $@)

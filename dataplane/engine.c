@@ -301,7 +301,8 @@ static struct rte_mbuf *build_frame(struct gw_engine *e, const uint8_t *hdr,
 		return NULL;
 	}
 	memcpy(d, hdr, hp->payload_off);
-	memcpy(d + hp->payload_off, payload, len);
+	if (len) /* a bare ack or FIN may come with no payload pointer at all */
+		memcpy(d + hp->payload_off, payload, len);
 	*out = *hp;
 	out->ip = d + hp->l3_off;
 	out->tcp = (struct rte_tcp_hdr *)(d + hp->l4_off);

@@ -58,7 +58,7 @@ struct gw_flow {
 	uint8_t sender[GW_ADDR_MAX];
 	uint8_t sender_raw[GW_ADDR_MAX];
 	uint8_t helo[GW_HELO_MAX];
-	uint8_t tmpl[GW_TMPL_MAX];
+	uint8_t tmpl[GW_TMPL_MAX] __rte_aligned(8); /* parsed as headers: aligned like a frame */
 	/*
 	 * A command line the client has only begun: held back, not forwarded, so
 	 * that if it turns out to be a greylisted RCPT it can still be cut whole.
