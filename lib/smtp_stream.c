@@ -134,17 +134,17 @@ static u32 skip_body(struct gw_smtp_session *s, const u8 *d, u32 len)
 			if (s->body_state == 4) {
 				struct gw_smtp_pending p = {.verb = GW_CMD_DATA_END};
 
+				s->coff += i + 1;
+				s->mode = GW_MODE_COMMAND;
+				s->cline_start = s->coff;
 				/* the transaction is over: a RCPT after this needs a new MAIL */
 				if (s->cb.command) {
 					struct gw_smtp_cmd end = {.verb = GW_CMD_DATA_END};
 					u32 tag = 0;
 
-					end.offset = s->coff + i + 1;
+					end.offset = s->coff;
 					(void)s->cb.command(s->ctx, &end, &tag);
 				}
-				s->coff += i + 1;
-				s->mode = GW_MODE_COMMAND;
-				s->cline_start = s->coff;
 				fifo_push(s, &p);
 				return i + 1;
 			}

@@ -107,10 +107,11 @@ fuzz_smoke() { # target
 	# every crasher ever found is replayed first as a regression case
 	local crashers=(tests/fuzz/crashers/"$1"-*)
 	if [ -e "${crashers[0]}" ]; then
-		"$BUILD/tests/fuzz/fuzz_$1" "${crashers[@]}" || return 1
+		"$BUILD/tests/fuzz/fuzz_$1" -error_exitcode=1 "${crashers[@]}" || return 1
 	fi
+	# libFuzzer exits 77 on a finding, which run_case would read as a skip: make it a failure
 	"$BUILD/tests/fuzz/fuzz_$1" -max_total_time="$FUZZ_SMOKE_SECONDS" -rss_limit_mb=2048 \
-		-artifact_prefix="tests/fuzz/crashers/$1-" "$dir" "tests/fuzz/corpus/$1"
+		-error_exitcode=1 -artifact_prefix="tests/fuzz/crashers/$1-" "$dir" "tests/fuzz/corpus/$1"
 }
 for t in smtp_stream smtp_command normalize reassembler; do
 	run_case "fuzz: $t" fuzz_smoke "$t"
