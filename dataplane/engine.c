@@ -155,7 +155,7 @@ void gw_engine_expire(struct gw_engine *e)
 		f = &e->flows.flows[(uintptr_t)data];
 		age = e->now_tsc - f->last_tsc;
 		/* a closed flow lingers a little for its last retransmissions */
-		if (age > idle || ((f->rst || (f->fin_c && f->fin_s)) && age > closed)) {
+		if (age > idle || (flow_closed(f) && age > closed)) {
 			flow_release(e, f);
 			e->stats.flows_expired++;
 		}
@@ -890,22 +890,21 @@ static __always_inline enum frame_class classify(struct gw_engine *e, struct rte
 }
 
 /* A frame of a protected SMTP conversation: flow lookup, then the stream engine. */
-static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, struct gw_pkt *pp,
+static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, struct gw_pkt *p,
 				      bool c2s, struct gw_txq *fwd, struct gw_txq *back)
 {
 	const struct gw_dp_config *c = e->cfg;
-	struct gw_pkt p = *pp;
 	bool s2c = !c2s;
 	struct gw_flow_key key;
 	struct gw_flow *f;
 	uint8_t flags;
 
 	e->stats.smtp_packets++;
-	flags = p.tcp->tcp_flags;
-	flow_key(&key, &p, c2s);
+	flags = p->tcp->tcp_flags;
+	flow_key(&key, p, c2s);
 	f = gw_flow_lookup(&e->flows, &key);
 	if (c2s && (flags & TCP_SYN) && !(flags & TCP_ACK)) {
-		uint32_t isn = rte_be_to_cpu_32(p.tcp->sent_seq);
+		uint32_t isn = rte_be_to_cpu_32(p->tcp->sent_seq);
 
 		if (f && f->c_isn != isn && f->c2s.n == 0 && f->s2c.n == 0) {
 			flow_release(e, f); /* the port pair was reused */
@@ -936,9 +935,9 @@ static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, s
 	}
 	f->last_tsc = e->now_tsc;
 	if (s2c && (flags & TCP_SYN)) {
-		f->s_isn = rte_be_to_cpu_32(p.tcp->sent_seq);
+		f->s_isn = rte_be_to_cpu_32(p->tcp->sent_seq);
 		f->have_s_isn = 1;
-		remember_template(f, rte_pktmbuf_mtod(m, uint8_t *), &p);
+		remember_template(f, rte_pktmbuf_mtod(m, uint8_t *), p);
 		txq_push(e, fwd, m);
 		return;
 	}
@@ -955,25 +954,15 @@ static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, s
 		return;
 	}
 	if (c2s)
-		client_segment(e, f, m, &p, fwd, back);
+		client_segment(e, f, m, p, fwd, back);
 	else
-		server_segment(e, f, m, &p, fwd, back);
+		server_segment(e, f, m, p, fwd, back);
 }
 
 void gw_engine_process(struct gw_engine *e, struct rte_mbuf *m, struct gw_txq *fwd,
 		       struct gw_txq *back)
 {
-	enum frame_class cls;
-	struct gw_pkt p;
-
-	e->stats.rx++;
-	cls = classify(e, m, &p);
-	if (cls == FRAME_PASS) {
-		e->stats.passthrough++;
-		txq_push(e, fwd, m);
-		return;
-	}
-	smtp_frame(e, m, &p, cls == FRAME_C2S, fwd, back);
+	gw_engine_process_burst(e, &m, 1, fwd, back);
 }
 
 void gw_engine_process_burst(struct gw_engine *e, struct rte_mbuf **bufs, uint16_t n,

@@ -866,13 +866,10 @@ static void test_body_resend_gets_the_first_copy(void **state)
 static void engine_with_flows(uint32_t n)
 {
 	uint32_t saved = cfg.max_flows;
-	char err[256];
 
-	gw_engine_free(&eng);
-	unlink(table_path);
-	unlink(awl_path);
+	teardown(NULL);
 	cfg.max_flows = n;
-	assert_int_equal(gw_engine_init(&eng, &cfg, pool, 0, 0, err, sizeof(err)), 0);
+	assert_int_equal(setup(NULL), 0);
 	cfg.max_flows = saved;
 }
 
