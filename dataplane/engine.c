@@ -74,13 +74,23 @@ int gw_engine_init(struct gw_engine *e, const struct gw_dp_config *cfg, struct r
 
 static void flow_release(struct gw_engine *e, struct gw_flow *f)
 {
-	unsigned i;
+	uint32_t used = f->replies_used;
 
-	for (i = 0; i < f->nreplies; i++)
+	while (used) {
+		unsigned i = (unsigned)__builtin_ctz(used);
+
 		rte_mempool_put(e->reply_pool, f->replies[i]);
+		used &= used - 1;
+	}
 	gw_ooo_clear(&f->ooo, e->ooo_pool);
 	gw_flow_destroy(&e->flows, f);
 	e->stats.flows_active--;
+}
+
+/* Any edit, folded or in flight: the flow's seq and ack need translating to its end. */
+static bool flow_edited(const struct gw_flow *f)
+{
+	return f->c2s.n || f->s2c.n || f->c2s.base || f->s2c.base;
 }
 
 static bool flow_closed(const struct gw_flow *f)
@@ -104,7 +114,7 @@ static bool evict_one(struct gw_engine *e)
 	for (k = 0; k < GW_EVICT_SAMPLES; k++) {
 		struct gw_flow *f = &e->flows.flows[rte_rand_max(e->flows.cap)];
 
-		if (!f->in_use || f->c2s.n || f->s2c.n || f->held_len || f->ooo.n)
+		if (!f->in_use || flow_edited(f) || f->held_len || f->ooo.n)
 			continue;
 		if (!best || flow_closed(f) > flow_closed(best) ||
 		    (flow_closed(f) == flow_closed(best) && f->last_tsc < best->last_tsc))
@@ -198,6 +208,29 @@ static bool protected(const struct gw_dp_config *c, uint8_t family, const uint8_
 	return false;
 }
 
+/*
+ * A cut line and the reply that took its place, once both peers acked past
+ * them: the server up to the line (which it never gets; a resend of it maps
+ * below the server's ack, as old bytes) and the client past the reply. They leave the edit lists
+ * for their base deltas, and the reply's buffer goes back. Edits go in pairs and in order: the n-th
+ * removal's reply is the n-th insertion.
+ */
+static void fold_acked_edits(struct gw_engine *e, struct gw_flow *f)
+{
+	while (f->c2s.n && f->s2c.n) {
+		const struct gw_edit *rm = &f->c2s.e[0], *ins = &f->s2c.e[0];
+
+		if (rm->ref != ins->ref || before(f->c_acked_new, rm->new_off) ||
+		    before(f->s_acked, ins->new_off + ins->len))
+			return;
+		rte_mempool_put(e->reply_pool, f->replies[ins->ref]);
+		f->replies_used &= ~(1u << ins->ref);
+		gw_seqmap_fold(&f->c2s, 1);
+		gw_seqmap_fold(&f->s2c, 1);
+		e->stats.edits_folded++;
+	}
+}
+
 /* Rewrite SACK edges (which number the other direction's stream) through that stream's map. */
 static bool translate_sack(struct gw_pkt *p, const struct gw_seqmap *other, uint32_t other_isn)
 {
@@ -250,7 +283,8 @@ static bool translate_ack(struct gw_engine *e, struct gw_flow *f, struct gw_pkt 
 	uint32_t other_isn = c2s ? f->s_isn : f->c_isn;
 	bool sack = false;
 
-	if (!(p->tcp->tcp_flags & TCP_ACK) || (c2s && !f->have_s_isn) || other->n == 0)
+	if (!(p->tcp->tcp_flags & TCP_ACK) || (c2s && !f->have_s_isn) ||
+	    (other->n == 0 && other->base == 0))
 		return false;
 	{
 		uint32_t ack = rte_be_to_cpu_32(p->tcp->recv_ack);
@@ -418,23 +452,28 @@ static void remember_template(struct gw_flow *f, const uint8_t *frame, const str
 	}
 }
 
-/* Feed the new, in-order part of a segment to the parser; a gap stops parsing for good. */
-static void parse_segment(struct gw_engine *e, struct gw_flow *f, bool c2s, const uint8_t *payload,
+/*
+ * Feed the new, in-order part of data[0, len) (at stream offset off) to the
+ * parser; a gap stops parsing for good. Returns true if the parser deferred a
+ * client line: the stream's next offset is then that line's start.
+ */
+static bool parse_segment(struct gw_engine *e, struct gw_flow *f, bool c2s, const uint8_t *data,
 			  uint32_t off, uint32_t len, uint32_t held_from, struct gw_txq *back)
 {
 	uint32_t *next = c2s ? &f->c_next : &f->s_next;
 	uint32_t skip;
+	bool deferred = false;
 
 	if (f->parse_off || len == 0)
-		return;
+		return false;
 	if (before(*next, off)) {
 		/* TODO(reassembly): hold out-of-order segments instead of giving up */
 		f->parse_off = 1;
 		e->stats.failopen[GW_FO_OUT_OF_ORDER]++;
-		return;
+		return false;
 	}
 	if (!before(*next, off + len))
-		return; /* nothing new: a retransmission */
+		return false; /* nothing new: a retransmission */
 	skip = *next - off;
 	e->cur_flow = f;
 	e->cur_c2s = c2s;
@@ -443,17 +482,22 @@ static void parse_segment(struct gw_engine *e, struct gw_flow *f, bool c2s, cons
 	e->cur_cut_from = held_from != UINT32_MAX ? held_from : *next;
 	e->cur_seg_end = off + len;
 	e->cur_back = back;
-	if (c2s)
-		gw_smtp_feed_client(&f->smtp, payload + skip, len - skip);
-	else
-		gw_smtp_feed_server(&f->smtp, payload + skip, len - skip);
-	*next = off + len;
+	if (c2s) {
+		uint32_t took = gw_smtp_feed_client(&f->smtp, data + skip, len - skip);
+
+		deferred = took < len - skip;
+		*next = (uint32_t)f->smtp.coff; /* the deferred line's start, or off + len */
+	} else {
+		gw_smtp_feed_server(&f->smtp, data + skip, len - skip);
+		*next = off + len;
+	}
 	e->cur_flow = NULL;
 	if (f->smtp.mode == GW_MODE_DESYNC && !f->desync_counted) {
 		f->desync_counted = 1;
 		f->parse_off = 1;
 		e->stats.failopen[GW_FO_DESYNC]++;
 	}
+	return deferred;
 }
 
 /*
@@ -543,7 +587,8 @@ static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf
 	const uint8_t *vdata = payload;
 	uint8_t flags = m ? p->tcp->tcp_flags : TCP_ACK | TCP_PSH;
 	unsigned n, i;
-	bool sack = false, in_place, fresh = !f->parse_off && before(f->c_next, off + len);
+	bool sack = false, in_place, deferred = false;
+	bool fresh = !f->parse_off && before(f->c_next, off + len);
 
 	e->nstandalone = 0;
 	if (f->held_len && len) {
@@ -630,9 +675,21 @@ static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf
 			gw_ooo_overlay(&f->ooo, voff, e->vbuf, vlen);
 	}
 	if (vdata == payload || fresh)
-		parse_segment(e, f, true, vdata + (off - voff), off, len,
-			      voff != off ? voff : UINT32_MAX, back);
-	hold = fresh ? hold_point(f, flags) : UINT32_MAX;
+		deferred = parse_segment(e, f, true, vdata, voff, vlen,
+					 voff != off ? voff : UINT32_MAX, back);
+	if (deferred) {
+		/*
+		 * A line that must wait for edit room: nothing from its start on goes
+		 * out or is kept, so the server has not acked it and the client sends
+		 * it again (with any FIN after it), to be judged then.
+		 */
+		f->refusing = 1;
+		vlen = f->c_next - voff;
+		flags &= (uint8_t)~TCP_FIN;
+	} else if (fresh) {
+		f->refusing = 0;
+	}
+	hold = fresh && !deferred ? hold_point(f, flags) : UINT32_MAX;
 	if (hold != UINT32_MAX && before(hold, voff))
 		hold = UINT32_MAX; /* the line began in bytes that went out already */
 	if (hold != UINT32_MAX && before(hold, voff + vlen)) {
@@ -742,15 +799,28 @@ static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 	uint8_t flags = p->tcp->tcp_flags;
 	struct gw_pkt hp;
 
+	if ((flags & TCP_ACK) && f->have_s_isn) {
+		uint32_t acked = rte_be_to_cpu_32(p->tcp->recv_ack) - f->s_isn - 1;
+
+		if (before(f->s_acked, acked))
+			f->s_acked = acked;
+	}
+	fold_acked_edits(e, f);
 	if (!f->parse_off && len && before(f->c_next, off) && !(flags & (TCP_FIN | TCP_RST)) &&
 	    p->payload_off <= GW_TMPL_MAX) {
-		if (gw_ooo_store(&f->ooo, e->ooo_pool, off, frame + p->payload_off, len) == 0) {
+		/*
+		 * Past a deferred line the bytes are refused, not stored: the client
+		 * resends them after the line, and the store stays for real reordering.
+		 */
+		if (f->refusing ||
+		    gw_ooo_store(&f->ooo, e->ooo_pool, off, frame + p->payload_off, len) == 0) {
 			struct gw_pkt out;
 			struct rte_mbuf *h;
 			bool sack = translate_ack(e, f, p, true);
 			uint32_t upto = f->held_len ? f->held_off : f->c_next;
 
-			e->stats.reordered++;
+			if (!f->refusing)
+				e->stats.reordered++;
 			/* the server has nothing past the gap: the ack goes alone */
 			h = build_frame(e, frame, p, NULL, 0,
 					f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, upto), TCP_ACK, &out);
@@ -794,10 +864,14 @@ static void server_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 
 	remember_template(f, frame, p);
 	parse_segment(e, f, false, payload, off, len, UINT32_MAX, back);
+	if ((flags & TCP_ACK) &&
+	    before(f->c_acked_new, rte_be_to_cpu_32(p->tcp->recv_ack) - f->c_isn - 1))
+		f->c_acked_new = rte_be_to_cpu_32(p->tcp->recv_ack) - f->c_isn - 1;
 	sack = translate_ack(e, f, p, false);
 	ack = rte_be_to_cpu_32(p->tcp->recv_ack);
 	if ((flags & TCP_ACK) && before(f->c_acked, ack - f->c_isn - 1))
 		f->c_acked = ack - f->c_isn - 1;
+	fold_acked_edits(e, f);
 	for (k = 0; k < f->s2c.n; k++) {
 		const struct gw_edit *ins = &f->s2c.e[k];
 
@@ -906,7 +980,7 @@ static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, s
 	if (c2s && (flags & TCP_SYN) && !(flags & TCP_ACK)) {
 		uint32_t isn = rte_be_to_cpu_32(p->tcp->sent_seq);
 
-		if (f && f->c_isn != isn && f->c2s.n == 0 && f->s2c.n == 0) {
+		if (f && f->c_isn != isn && !flow_edited(f)) {
 			flow_release(e, f); /* the port pair was reused */
 			f = NULL;
 		}

@@ -17,9 +17,9 @@
 #include "reorder.h"
 #include "seqmap.h"
 
-#define GW_TMPL_MAX	192 /* L2..L4 headers of the last server segment */
-#define GW_FLOW_REPLIES GW_SEQMAP_MAX
-#define GW_FLOW_HIST	1024 /* forwarded client bytes kept for first-copy-wins */
+#define GW_TMPL_MAX	192	      /* L2..L4 headers of the last server segment */
+#define GW_FLOW_REPLIES GW_SEQMAP_MAX /* at most 32: one bit each in replies_used */
+#define GW_FLOW_HIST	1024	      /* forwarded client bytes kept for first-copy-wins */
 
 struct gw_flow_key {
 	uint8_t client[16];
@@ -40,18 +40,25 @@ struct gw_flow {
 	uint32_t c_isn, s_isn;
 	uint32_t c_next, s_next; /* next stream offset to parse, per direction */
 	uint32_t c_acked;	 /* the server's latest ack, as a client stream offset */
+	uint32_t c_acked_new;	 /* the same as the server numbers it (after our edits) */
+	uint32_t s_acked; /* the client's latest ack, as an offset in the server stream it sees */
 	uint8_t have_s_isn;
 	uint8_t parse_off; /* stopped parsing (gap or desync): translate only */
 	uint8_t desync_counted;
 	uint8_t fin_c, fin_s, rst;
 	uint8_t in_use; /* for eviction, which samples slots at random */
+	/*
+	 * A line was deferred (no edit room yet): client bytes past it are
+	 * refused, not stored, until the client resends from the line's start.
+	 */
+	uint8_t refusing;
 	uint16_t tmpl_len;
 	uint32_t idx;
 	uint64_t last_tsc;
 	uint64_t resend_tsc;
 	struct gw_seqmap c2s, s2c;
 	struct gw_reply_buf *replies[GW_FLOW_REPLIES];
-	uint8_t nreplies;
+	uint32_t replies_used; /* a bit per replies[] slot; a folded edit frees its slot */
 	/* envelope of the current transaction */
 	uint16_t sender_len, sender_raw_len, helo_len;
 	uint8_t have_mail;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <stddef.h>
+#include <string.h>
 
 #include "seqmap.h"
 
@@ -34,9 +35,22 @@ struct gw_edit *gw_seqmap_add(struct gw_seqmap *m, uint8_t kind, uint32_t off, u
 	return e;
 }
 
+void gw_seqmap_fold(struct gw_seqmap *m, unsigned n)
+{
+	unsigned i;
+
+	if (n > m->n)
+		n = m->n;
+	for (i = 0; i < n; i++)
+		m->base +=
+		    m->e[i].kind == GW_EDIT_INSERT ? (int32_t)m->e[i].len : -(int32_t)m->e[i].len;
+	memmove(m->e, m->e + n, (m->n - n) * sizeof(m->e[0]));
+	m->n = (uint8_t)(m->n - n);
+}
+
 uint32_t gw_seqmap_fwd(const struct gw_seqmap *m, uint32_t off)
 {
-	int32_t d = 0;
+	int32_t d = m->base;
 	unsigned i;
 
 	for (i = 0; i < m->n; i++) {
@@ -61,7 +75,7 @@ uint32_t gw_seqmap_fwd(const struct gw_seqmap *m, uint32_t off)
 
 uint32_t gw_seqmap_back(const struct gw_seqmap *m, uint32_t q)
 {
-	int32_t d = 0;
+	int32_t d = m->base;
 	unsigned i;
 
 	for (i = 0; i < m->n; i++) {

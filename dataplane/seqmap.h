@@ -8,6 +8,14 @@
  * nf_conntrack_seqadj), so a retransmission straddling an old edit maps
  * right. One direction only ever removes (client commands) or only inserts
  * (injected replies), and edits arrive in stream order.
+ *
+ * An edit both peers have acknowledged past is folded into a base delta, so
+ * the list holds only edits still in flight and a session may carry any
+ * number of them. Folding is exact for every byte a receiver can still take:
+ * a receiver keeps only bytes at or past its own ack, which lies past every
+ * folded edit, and there the base delta is the whole story. Bytes before a
+ * folded edit (a stale retransmission) map with the base delta too: they
+ * land at or below the receiver's ack, as old bytes, and are dropped there.
  */
 #ifndef GREYWALL_DP_SEQMAP_H
 #define GREYWALL_DP_SEQMAP_H
@@ -32,7 +40,8 @@ struct gw_edit {
 
 struct gw_seqmap {
 	uint8_t n;
-	int32_t total; /* sum of all deltas */
+	int32_t total; /* sum of all deltas, folded ones included */
+	int32_t base;  /* sum of the folded edits' deltas */
 	struct gw_edit e[GW_SEQMAP_MAX];
 };
 
@@ -40,6 +49,9 @@ struct gw_seqmap {
  * order. */
 struct gw_edit *gw_seqmap_add(struct gw_seqmap *m, uint8_t kind, uint32_t off, uint16_t len,
 			      uint8_t ref);
+
+/* Forget the first n edits, adding their deltas into the base (see above). */
+void gw_seqmap_fold(struct gw_seqmap *m, unsigned n);
 
 /* orig -> new for a byte position or sequence boundary. A position inside a removed range maps to
  * its start. */

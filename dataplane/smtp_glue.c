@@ -81,6 +81,7 @@ static bool drop_with_reply(struct gw_engine *e, struct gw_flow *f, const struct
 			    const char *tmpl, const struct gw_reply_vars *v, u32 *tag)
 {
 	struct gw_reply_buf *r;
+	unsigned slot;
 	void *obj;
 	int n;
 
@@ -89,28 +90,37 @@ static bool drop_with_reply(struct gw_engine *e, struct gw_flow *f, const struct
 		e->stats.failopen[GW_FO_SPLIT_LINE]++;
 		return false;
 	}
-	if (f->nreplies >= GW_FLOW_REPLIES || f->c2s.n >= GW_SEQMAP_MAX ||
-	    f->s2c.n >= GW_SEQMAP_MAX) {
-		e->stats.failopen[GW_FO_EDITS_FULL]++;
-		return false;
-	}
 	if (rte_mempool_get(e->reply_pool, &obj) != 0) {
 		e->stats.failopen[GW_FO_NO_MBUF]++;
 		return false;
 	}
 	r = obj;
+	slot = (unsigned)__builtin_ctz(~f->replies_used); /* edit_room() saw a free one */
 	n = gw_reply_render(tmpl, v, r->text, sizeof(r->text));
 	if (n < 0 || !gw_seqmap_add(&f->c2s, GW_EDIT_REMOVE, (uint32_t)cmd->offset,
-				    (uint16_t)cmd->len, f->nreplies)) {
+				    (uint16_t)cmd->len, (uint8_t)slot)) {
 		rte_mempool_put(e->reply_pool, obj);
 		e->stats.failopen[GW_FO_EDITS_FULL]++;
 		return false;
 	}
 	r->len = (uint16_t)n;
-	*tag = f->nreplies;
-	f->replies[f->nreplies++] = r;
+	*tag = slot;
+	f->replies[slot] = r;
+	f->replies_used |= 1u << slot;
 	e->stats.lines_removed++;
 	return true;
+}
+
+/*
+ * Room for one more cut line and its reply. Edits leave the lists as both
+ * peers ack past them (engine.c folds them), so a full list only means the
+ * client has many cuts in flight at once: its line waits (GW_ACT_DEFER), as
+ * TCP would make it wait for a full window, and is judged when it comes again.
+ */
+static bool edit_room(const struct gw_flow *f)
+{
+	return f->replies_used != (GW_FLOW_REPLIES >= 32 ? ~0u : (1u << GW_FLOW_REPLIES) - 1) &&
+	       f->c2s.n < GW_SEQMAP_MAX && f->s2c.n < GW_SEQMAP_MAX;
 }
 
 /* Count a verdict; a rejecting one cuts the line and queues its reply (blacklist or tmpl). */
@@ -152,6 +162,10 @@ static enum gw_smtp_action decide_rcpt(struct gw_engine *e, struct gw_flow *f,
 
 	if (cmd->status != GW_SMTP_OK || !f->have_mail)
 		return GW_ACT_FORWARD; /* the server answers bad syntax itself */
+	if (!edit_room(f)) {
+		e->stats.lines_deferred++;
+		return GW_ACT_DEFER; /* decided when it comes again: nothing is counted twice */
+	}
 	n = gw_normalize_address(cmd->path, cmd->path_len, trip.rcpt, &pc->norm, false);
 	if (n < 0)
 		return GW_ACT_FORWARD;
@@ -174,6 +188,10 @@ static enum gw_smtp_action decide_starttls(struct gw_engine *e, struct gw_flow *
 	struct gw_list_hits hits;
 	struct gw_decision d;
 
+	if (!edit_room(f)) {
+		e->stats.lines_deferred++;
+		return GW_ACT_DEFER;
+	}
 	gw_client_net_of(&net, &e->cfg->policy, f->key.family, f->key.client);
 	gw_lists_match(e->cfg->lists, f->key.family, f->key.client, NULL, 0, NULL, 0, &hits);
 	gw_decide_tls(&e->policy, &net, f->helo, f->helo_len, &hits, e->now_wall, &d);

@@ -76,7 +76,16 @@ void gw_smtp_session_init(struct gw_smtp_session *s, u32 max_line,
 	fifo_push(s, &greeting);
 }
 
-static void client_line(struct gw_smtp_session *s)
+/* Give the current line back: the next feed starts at its first byte again. */
+static void defer_line(struct gw_smtp_session *s)
+{
+	s->coff = s->cline_start;
+	s->cline_len = 0;
+	s->cline_overlong = 0;
+}
+
+/* One complete command line; false if it was deferred. */
+static bool client_line(struct gw_smtp_session *s)
 {
 	struct gw_smtp_cmd cmd;
 	struct gw_smtp_pending p = {0};
@@ -98,24 +107,37 @@ static void client_line(struct gw_smtp_session *s)
 	cmd.len = (u32)(s->coff - s->cline_start);
 	p.verb = cmd.verb;
 	p.offset = cmd.offset;
+	/*
+	 * Every outstanding command holds a FIFO slot until it is answered. A
+	 * client that pipelines more is made to wait, not lost track of: the
+	 * line is deferred until replies free a slot.
+	 */
+	if (s->fifo_count >= GW_SMTP_FIFO_MAX) {
+		defer_line(s);
+		return false;
+	}
 	if (s->cb.command)
 		act = s->cb.command(s->ctx, &cmd, &p.tag);
+	if (act == GW_ACT_DEFER) {
+		defer_line(s);
+		return false;
+	}
 	if (act == GW_ACT_DROP) {
 		p.injected = 1;
 		if (s->fifo_count == 0) {
 			/* Nothing outstanding: the reply can go out right now. */
 			if (s->cb.inject)
 				s->cb.inject(s->ctx, &p, s->soff);
-			return;
+			return true;
 		}
 	}
-	if (!fifo_push(s, &p))
-		return;
+	fifo_push(s, &p);
 	if (act == GW_ACT_FORWARD && cmd.verb == GW_CMD_BDAT && cmd.status == GW_SMTP_OK &&
 	    cmd.size > 0) {
 		s->mode = GW_MODE_BDAT;
 		s->bdat_remaining = cmd.size;
 	}
+	return true;
 }
 
 /* CRLF.CRLF across chunk boundaries; the CRLF ending DATA's 354 wait counts as the first. */
@@ -161,14 +183,15 @@ static u32 skip_body(struct gw_smtp_session *s, const u8 *d, u32 len)
 	return len;
 }
 
-void gw_smtp_feed_client(struct gw_smtp_session *s, const u8 *data, u32 len)
+u32 gw_smtp_feed_client(struct gw_smtp_session *s, const u8 *data, u32 len)
 {
+	u64 start = s->coff;
 	u32 i = 0;
 
 	while (i < len) {
 		if (s->mode == GW_MODE_TLS || s->mode == GW_MODE_DESYNC) {
 			s->coff += len - i;
-			return;
+			return len;
 		}
 		if (s->mode == GW_MODE_DATA) {
 			i += skip_body(s, data + i, len - i);
@@ -201,12 +224,14 @@ void gw_smtp_feed_client(struct gw_smtp_session *s, const u8 *data, u32 len)
 				s->cline_overlong = 1;
 			s->cline_len++;
 			if (c == '\n') {
-				client_line(s);
+				if (!client_line(s))
+					return s->coff > start ? (u32)(s->coff - start) : 0;
 				s->cline_len = 0;
 				s->cline_overlong = 0;
 			}
 		}
 	}
+	return len;
 }
 
 static void reply_complete(struct gw_smtp_session *s)

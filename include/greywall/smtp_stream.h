@@ -32,6 +32,13 @@ enum gw_smtp_desync_reason {
 enum gw_smtp_action {
 	GW_ACT_FORWARD = 0,
 	GW_ACT_DROP, /* removed from the stream; an injected reply takes its place */
+	/*
+	 * Not now: the caller cannot take this line yet (its per-flow edit room
+	 * is in use). The parser gives the line back, as if it had never seen it,
+	 * and stops: gw_smtp_feed_client returns at the line's start, and the
+	 * caller refuses the bytes from there on, which the client's TCP resends.
+	 */
+	GW_ACT_DEFER,
 };
 
 struct gw_smtp_pending {
@@ -91,8 +98,13 @@ struct gw_smtp_session {
 
 void gw_smtp_session_init(struct gw_smtp_session *s, u32 max_line,
 			  const struct gw_smtp_callbacks *cb, void *ctx);
-/* Feed client->server bytes; returns the bytes consumed (always len). */
-void gw_smtp_feed_client(struct gw_smtp_session *s, const u8 *data, u32 len);
+/*
+ * Feed client->server bytes. Returns the bytes consumed: len, or fewer when
+ * a line was deferred (GW_ACT_DEFER, or a full FIFO of outstanding commands).
+ * Then s->coff is the deferred line's start, which may lie before data (the
+ * line began in an earlier feed), and the next feed must begin there.
+ */
+u32 gw_smtp_feed_client(struct gw_smtp_session *s, const u8 *data, u32 len);
 void gw_smtp_feed_server(struct gw_smtp_session *s, const u8 *data, u32 len);
 
 const char *gw_smtp_verb_name(u8 verb);

@@ -963,6 +963,154 @@ static void test_fail_open_cases_are_counted(void **state)
 	assert_int_equal(eng.stats.failopen[GW_FO_OUT_OF_ORDER], 1);
 }
 
+/* Every fail-open reason still at zero. */
+static void assert_no_fail_open(void)
+{
+	for (int k = 0; k < GW_FO_COUNT; k++)
+		if (eng.stats.failopen[k])
+			fail_msg("fail-open reason %d counted %lu", k, eng.stats.failopen[k]);
+}
+
+/*
+ * A client segment at stream offset off carrying text, acking the server's
+ * bytes plus the injected bytes it has read (injected).
+ */
+static void client_sends_at(struct conv *c, uint32_t off, const char *text, uint32_t injected)
+{
+	feed(frame(c, true, c->c_isn + 1 + off, c->s_isn + 1 + c->s_off + injected, ACK | PSH, text,
+		   (uint16_t)strlen(text), NULL, 0));
+}
+
+/*
+ * 100 unseen recipients, one at a time, each answered by greywall's 450 and
+ * acked by the client: far more cuts than the edit list holds, and every one
+ * is judged because acked edits fold away. Then an exempt recipient and DATA
+ * reach the server where the first RCPT began, and the server's replies reach
+ * the client shifted past all 100 replies.
+ */
+static void test_hundred_greylisted_rcpts_one_at_a_time_all_cut(void **state)
+{
+	struct conv c;
+	uint32_t first_off, injected = 0;
+	char rcpt[64], reply[128];
+	const char *pm = "RCPT TO:<postmaster@receiver.example>\r\n";
+
+	(void)state;
+	conv_init(&c, 4, 0, 40030);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	first_off = c.c_off;
+	for (int i = 0; i < 100; i++) {
+		snprintf(rcpt, sizeof(rcpt), "RCPT TO:<u%d@receiver.example>\r\n", i);
+		snprintf(reply, sizeof(reply),
+			 "450 4.7.1 <u%d@receiver.example>: Recipient address rejected: "
+			 "Greylisted, retry in 300 seconds\r\n",
+			 i);
+		client_sends_at(&c, c.c_off, rcpt, injected);
+		c.c_off += (uint32_t)strlen(rcpt);
+		{
+			struct want w = {c.s_isn + 1 + c.s_off + injected, c.c_isn + 1 + c.c_off,
+					 ACK | PSH, reply};
+
+			expect(&fwd, NULL, 0, "a greylisted RCPT to the server");
+			expect(&back, &w, 1, "its 450");
+		}
+		injected += (uint32_t)strlen(reply);
+	}
+	client_sends_at(&c, c.c_off, pm, injected);
+	{
+		struct want w = {c.c_isn + 1 + first_off, c.s_isn + 1 + c.s_off, ACK | PSH, pm};
+
+		expect(&fwd, &w, 1, "the exempt RCPT where the first one began");
+	}
+	c.c_off += (uint32_t)strlen(pm);
+	feed(frame(&c, false, c.s_isn + 1 + c.s_off, c.c_isn + 1 + first_off + (uint32_t)strlen(pm),
+		   ACK | PSH, "250 2.1.5 Ok\r\n", 14, NULL, 0));
+	{
+		struct want w = {c.s_isn + 1 + c.s_off + injected, c.c_isn + 1 + c.c_off, ACK | PSH,
+				 "250 2.1.5 Ok\r\n"};
+
+		expect(&fwd, &w, 1, "the server's 250 past every injected reply");
+	}
+	assert_int_equal(eng.stats.verdict[GW_V_GREYLIST], 100);
+	assert_int_equal(eng.stats.lines_removed, 100);
+	assert_int_equal(eng.stats.replies_injected, 100);
+	assert_true(eng.stats.edits_folded >= 100 - GW_SEQMAP_MAX);
+	assert_int_equal(eng.stats.lines_deferred, 0);
+	assert_no_fail_open();
+}
+
+/*
+ * 40 unseen RCPTs and DATA pipelined in one segment: more cuts than there is
+ * edit room for at once. The first GW_SEQMAP_MAX are cut and answered; the
+ * line after them is deferred, and nothing from it on reaches the server.
+ * Once the client has acked those replies it resends from the deferred line,
+ * and the next batch is judged, until DATA reaches the server alone. Every
+ * RCPT is answered with 450, in order; none reaches the server.
+ */
+static void test_pipelined_rcpts_past_the_edit_room_wait_and_are_all_cut(void **state)
+{
+	static char batch[64 * 41];
+	struct conv c;
+	uint32_t first_off, injected = 0, sent_upto, line_off[41];
+	int next_reply = 0, rounds = 0;
+
+	(void)state;
+	conv_init(&c, 4, 0, 40031);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	first_off = c.c_off;
+	batch[0] = 0;
+	for (int i = 0; i < 40; i++) {
+		line_off[i] = first_off + (uint32_t)strlen(batch);
+		snprintf(batch + strlen(batch), sizeof(batch) - strlen(batch),
+			 "RCPT TO:<p%d@receiver.example>\r\n", i);
+	}
+	line_off[40] = first_off + (uint32_t)strlen(batch);
+	strcat(batch, "DATA\r\n");
+	sent_upto = first_off;
+	while (rounds++ < 10) {
+		uint32_t deferred_at;
+
+		/* the client (re)sends everything from where the server side acked it */
+		client_sends_at(&c, sent_upto, batch + (sent_upto - first_off), injected);
+		for (unsigned k = 0; k < back.n; k++) {
+			char want[128];
+			struct want w;
+
+			snprintf(want, sizeof(want),
+				 "450 4.7.1 <p%d@receiver.example>: Recipient address rejected: "
+				 "Greylisted, retry in 300 seconds\r\n",
+				 next_reply);
+			w = (struct want){c.s_isn + 1 + c.s_off + injected,
+					  c.c_isn + 1 + line_off[next_reply + 1], ACK | PSH, want};
+			check_frame(back.m[k], &w, "a 450 in command order");
+			injected += (uint32_t)strlen(want);
+			next_reply++;
+		}
+		if (next_reply == 40)
+			break;
+		/* deferred: at most a bare ack, nothing of the lines reaches the server */
+		deferred_at = line_off[next_reply];
+		for (unsigned k = 0; k < fwd.n; k++) {
+			struct want w = {c.c_isn + 1 + first_off, c.s_isn + 1 + c.s_off, ACK, ""};
+
+			check_frame(fwd.m[k], &w, "a bare ack while the rest waits");
+		}
+		sent_upto = deferred_at;
+	}
+	assert_int_equal(next_reply, 40);
+	{
+		struct want w = {c.c_isn + 1 + first_off, c.s_isn + 1 + c.s_off, ACK | PSH,
+				 "DATA\r\n"};
+
+		expect(&fwd, &w, 1, "DATA alone, where the first RCPT began");
+	}
+	assert_int_equal(eng.stats.verdict[GW_V_GREYLIST], 40);
+	assert_int_equal(eng.stats.lines_removed, 40);
+	assert_true(eng.stats.lines_deferred >= 2);
+	assert_true(rounds >= 3);
+	assert_no_fail_open();
+}
+
 int main(int argc, char **argv)
 {
 	char prefix[64];
@@ -1003,6 +1151,10 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_full_flow_table_evicts_only_unedited_flows, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_fail_open_cases_are_counted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hundred_greylisted_rcpts_one_at_a_time_all_cut,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_pipelined_rcpts_past_the_edit_room_wait_and_are_all_cut, setup, teardown),
 	};
 
 	(void)argc;

@@ -14,6 +14,7 @@
 struct checker {
 	struct gw_smtp_session *s;
 	u64 last_cmd_off, last_reply_end;
+	unsigned ncmd;
 };
 
 static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *c, u32 *tag)
@@ -23,8 +24,11 @@ static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *c, u3
 	assert(c->offset >= k->last_cmd_off);
 	assert(c->offset + c->len <= k->s->coff);
 	assert(c->path_len <= GW_ADDR_MAX);
-	k->last_cmd_off = c->offset + c->len;
 	*tag = 0;
+	/* defer now and then: the line comes again at the same offset */
+	if (c->verb != GW_CMD_DATA_END && ++k->ncmd % 5 == 0)
+		return GW_ACT_DEFER;
+	k->last_cmd_off = c->offset + c->len;
 	/* drop every other RCPT to exercise injection */
 	return (c->verb == GW_CMD_RCPT && (c->offset & 1)) ? GW_ACT_DROP : GW_ACT_FORWARD;
 }
@@ -51,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct gw_smtp_callbacks cb = {on_command, on_reply, on_inject, NULL};
 	struct gw_smtp_session *s = malloc(sizeof(*s));
-	struct checker k = {s, 0, 0};
+	struct checker k = {s, 0, 0, 0};
 	size_t i = 0;
 
 	gw_smtp_session_init(s, 64 + (size ? data[0] : 0), &cb, &k);
@@ -63,8 +67,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			len = (u8)(size - i);
 		if (dir & 1)
 			gw_smtp_feed_server(s, data + i, len);
-		else
-			gw_smtp_feed_client(s, data + i, len);
+		else {
+			u64 coff = s->coff;
+			u32 took = gw_smtp_feed_client(s, data + i, len);
+
+			/* what was taken is what coff moved by, unless a begun line went back */
+			assert(took <= len);
+			assert(took == len ? s->coff == coff + len : s->coff <= coff + took);
+		}
 		assert(s->fifo_count <= GW_SMTP_FIFO_MAX);
 		i += len;
 	}

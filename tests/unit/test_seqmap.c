@@ -126,6 +126,43 @@ static void test_full_map(void **state)
 	assert_null(gw_seqmap_add(&m, GW_EDIT_INSERT, 10000, 10, 0));
 }
 
+/*
+ * Folded edits leave the list but not the numbering: every offset at or past
+ * the folded ones maps as before, and new edits can be added.
+ */
+static void test_fold_keeps_the_mapping_past_the_folded_edits(void **state)
+{
+	struct gw_seqmap m = {0}, ref = {0};
+	uint32_t s[4], e[4];
+
+	(void)state;
+	for (int i = 0; i < GW_SEQMAP_MAX; i++) {
+		assert_non_null(gw_seqmap_add(&m, GW_EDIT_REMOVE, 100u * i, 10, (uint8_t)i));
+		assert_non_null(gw_seqmap_add(&ref, GW_EDIT_REMOVE, 100u * i, 10, (uint8_t)i));
+	}
+	assert_null(gw_seqmap_add(&m, GW_EDIT_REMOVE, 5000, 10, 0));
+	gw_seqmap_fold(&m, 4);
+	assert_int_equal(m.n, GW_SEQMAP_MAX - 4);
+	assert_int_equal(m.base, -40);
+	for (uint32_t off = 310; off < 2000; off += 7) {
+		assert_int_equal(gw_seqmap_fwd(&m, off), gw_seqmap_fwd(&ref, off));
+		if (off >= 400)
+			assert_int_equal(gw_seqmap_back(&m, gw_seqmap_fwd(&ref, off)),
+					 gw_seqmap_back(&ref, gw_seqmap_fwd(&ref, off)));
+	}
+	/* a stale byte before a folded edit maps below its true place: old to the receiver */
+	assert_true(gw_seqmap_fwd(&m, 50) <= gw_seqmap_fwd(&ref, 50));
+	assert_non_null(gw_seqmap_add(&m, GW_EDIT_REMOVE, 5000, 10, 0));
+	assert_int_equal(gw_seqmap_fwd(&m, 6000), 6000 - 10 * (GW_SEQMAP_MAX + 1));
+	assert_int_equal(gw_seqmap_keep(&m, 4990, 5020, s, e, 4), 2);
+	assert_int_equal(e[0], 5000);
+	assert_int_equal(s[1], 5010);
+	gw_seqmap_fold(&m, 100);
+	assert_int_equal(m.n, 0);
+	assert_int_equal(gw_seqmap_fwd(&m, 6000), 6000 - 10 * (GW_SEQMAP_MAX + 1));
+	assert_int_equal(gw_seqmap_back(&m, 6000 - 10 * (GW_SEQMAP_MAX + 1)), 6000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +172,7 @@ int main(void)
 	    cmocka_unit_test(test_insertions),
 	    cmocka_unit_test(test_wraparound),
 	    cmocka_unit_test(test_full_map),
+	    cmocka_unit_test(test_fold_keeps_the_mapping_past_the_folded_edits),
 	};
 	return cmocka_run_group_tests_name("seqmap", tests, NULL, NULL);
 }
