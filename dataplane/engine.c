@@ -573,6 +573,34 @@ static void hist_append(struct gw_flow *f, uint32_t off, const uint8_t *data, ui
 }
 
 /*
+ * Ack the held line's bytes to the client on the server's behalf, from the
+ * server's template: seq where the server's stream stands for the client,
+ * the server's window. The client then treats them as delivered, and the
+ * engine owns them: they reach the server with the rest of the line, or are
+ * cut with it, and a later resend that finds the server without them sends
+ * them again from the kept copy (client_bytes).
+ */
+static void custody_ack(struct gw_engine *e, struct gw_flow *f, struct gw_txq *back)
+{
+	uint32_t end = f->held_off + f->held_len;
+	struct gw_pkt tp, out;
+	struct rte_mbuf *m;
+
+	if (!f->tmpl_len || gw_parse_frame(f->tmpl, f->tmpl_len, &tp) != GW_PKT_TCP)
+		return;
+	m = build_frame(e, f->tmpl, &tp, NULL, 0, f->s_isn + 1 + gw_seqmap_fwd(&f->s2c, f->s_next),
+			TCP_ACK, &out);
+	if (!m)
+		return;
+	out.tcp->recv_ack = rte_cpu_to_be_32(f->c_isn + 1 + end);
+	gw_csum_full(&out);
+	txq_push(e, back, m);
+	if (before(f->custody_end, end))
+		f->custody_end = end;
+	e->stats.custody_acks++;
+}
+
+/*
  * Client -> server bytes payload[0, len) at stream offset off: cut removed
  * lines out, hold a begun line back, translate what remains. m is the frame
  * they came in, or NULL for bytes released from the reorder store, whose
@@ -594,19 +622,38 @@ static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf
 	if (f->held_len && len) {
 		uint32_t held_end = f->held_off + f->held_len;
 
-		if (off == held_end && vlen + f->held_len <= sizeof(e->vbuf)) {
-			/* the rest of the begun line: forward it whole, from the held part on */
+		if (!before(off, f->held_off) && !before(held_end, off) &&
+		    before(held_end, off + len) &&
+		    f->held_len + (off + len - held_end) <= sizeof(e->vbuf)) {
+			/*
+			 * The rest of the begun line, perhaps after a resend of its
+			 * start (the held copy wins there): forward it whole, from the
+			 * held part on.
+			 */
+			uint32_t tail = off + len - held_end;
+
 			memcpy(e->vbuf, f->held, f->held_len);
-			memcpy(e->vbuf + f->held_len, payload, len);
+			memcpy(e->vbuf + f->held_len, payload + (held_end - off), tail);
 			vdata = e->vbuf;
 			voff = f->held_off;
-			vlen = f->held_len + len;
+			vlen = f->held_len + tail;
 			f->held_len = 0;
+		} else if (!before(off, f->held_off) && !before(held_end, off + len) &&
+			   !(flags & (TCP_FIN | TCP_RST)) && !before(f->custody_end, off + len)) {
+			/*
+			 * The client resends bytes we hold and acked for the server: our
+			 * ack was lost or late. Say it again; the line stays held.
+			 */
+			custody_ack(e, f, back);
+			vdata = e->vbuf;
+			voff = f->held_off;
+			vlen = 0;
+			fresh = false;
 		} else if (!before(off, f->held_off) && !before(held_end, off + len) &&
 			   !(flags & (TCP_FIN | TCP_RST))) {
 			/*
-			 * The client resends what we hold: its timer ran out waiting for the
-			 * rest. Let the begun line go as it is, counted, rather than stall.
+			 * The client resends what we hold, never acked (no template or
+			 * mbuf for the ack): let the begun line go as it is, counted.
 			 */
 			memcpy(e->vbuf, f->held, f->held_len);
 			vdata = e->vbuf;
@@ -631,6 +678,24 @@ static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf
 			f->parse_off = 1;
 			e->stats.failopen[GW_FO_SPLIT_LINE]++;
 		}
+	} else if (m && len && before(f->c_acked, f->custody_end) && before(f->c_acked, off) &&
+		   before(off, f->c_next) && !before(f->c_acked, f->hist_off) &&
+		   !before(f->hist_off + f->hist_len, off) &&
+		   off - f->c_acked + len <= sizeof(e->vbuf)) {
+		/*
+		 * A resend that starts past bytes we acked for the server and then
+		 * forwarded: the client will never send those again, so if the
+		 * server still lacks them they go again from the kept copy, first.
+		 */
+		uint32_t pre = off - f->c_acked;
+
+		memcpy(e->vbuf, f->hist + (f->c_acked - f->hist_off), pre);
+		memcpy(e->vbuf + pre, payload, len);
+		hist_overlay(f, f->c_acked, e->vbuf, pre + len);
+		vdata = e->vbuf;
+		voff = f->c_acked;
+		vlen = pre + len;
+		e->stats.custody_resent++;
 	}
 	/*
 	 * The client acks into bytes we injected, some time after we sent them:
@@ -648,7 +713,8 @@ static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf
 			e->stats.replies_resent++;
 		}
 	}
-	if (m && !f->parse_off && before(off, f->c_next)) {
+	if (m && !f->parse_off && before(off, f->c_next) &&
+	    !(f->held_len && !before(off, f->held_off))) {
 		/* resent bytes the server may still lack, sent before what is kept: unchecked */
 		uint32_t from = before(off, f->c_acked) ? f->c_acked : off;
 		uint32_t kept = f->hist_len ? f->hist_off : f->c_next;
@@ -698,6 +764,12 @@ static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf
 		f->held_len = (uint16_t)(voff + vlen - hold);
 		memmove(f->held, vdata + (hold - voff), f->held_len);
 		vlen = hold - voff;
+		/*
+		 * Take custody: ack the begun line for the server, so the client
+		 * sends the rest now (Nagle waits for that ack) instead of waiting
+		 * for its retransmission timer; from here its delivery is ours.
+		 */
+		custody_ack(e, f, back);
 	}
 
 	if (fresh)

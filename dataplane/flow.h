@@ -72,7 +72,8 @@ struct gw_flow {
 	 */
 	uint32_t held_off;
 	uint16_t held_len;
-	struct gw_ooo ooo; /* client bytes that came before the gap in front of them filled */
+	uint32_t custody_end; /* client bytes up to here were acked by us for the server */
+	struct gw_ooo ooo;    /* client bytes that came before the gap in front of them filled */
 	/* the latest command bytes forwarded and not yet acked: a resend must match them */
 	uint32_t hist_off;
 	uint16_t hist_len;

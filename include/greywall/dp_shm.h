@@ -53,6 +53,7 @@ struct gw_dp_stats {
 	u64 edits_folded;	/* edits both peers acked past, folded into the base delta */
 	u64 lines_deferred;	/* lines refused until edit room freed up; the client resent them */
 	u64 custody_acks;	/* begun lines acked to the client on the server's behalf */
+	u64 custody_resent;	/* bytes we acked, sent to the server again from the kept copy */
 	u64 verdict[GW_V_COUNT];
 	u64 failopen[GW_FO_COUNT];
 };
@@ -62,8 +63,9 @@ struct gw_dp_stats {
 	"rx", "tx", "tx_dropped", "passthrough", "smtp_packets", "malformed", "flows_created",     \
 	    "flows_expired", "flows_active", "flows_evicted", "lines_removed", "replies_injected", \
 	    "replies_resent", "retransmit_dropped", "segments_split", "sack_translated",           \
-	    "reordered", "overlaps_rewritten", "edits_folded", "lines_deferred", "custody_acks"
-#define GW_DP_NCOUNTERS 21
+	    "reordered", "overlaps_rewritten", "edits_folded", "lines_deferred", "custody_acks",   \
+	    "custody_resent"
+#define GW_DP_NCOUNTERS 22
 _Static_assert(__builtin_offsetof(struct gw_dp_stats, verdict) == GW_DP_NCOUNTERS * 8,
 	       "GW_DP_COUNTER_NAMES names every scalar counter");
 
@@ -106,7 +108,7 @@ struct gw_dp_event_ring {
 };
 
 #define GW_DP_SHM_MAGIC	  0x31304d5350445747ULL /* "GWDPSM01" */
-#define GW_DP_SHM_VERSION 3			/* 3: edits_folded, lines_deferred, custody_acks */
+#define GW_DP_SHM_VERSION 3			/* 3: edits_folded, lines_deferred, custody_* */
 #define GW_DP_SHM_LCORES  16
 #define GW_DP_SHM_PORTS	  16
 

@@ -638,7 +638,22 @@ static void test_split_rcpt_held_and_greylisted(void **state)
 
 		expect(&fwd, &w, 1, "held RCPT start: a bare ack where the line would begin");
 	}
-	assert_int_equal(back.n, 0);
+	{
+		struct want w = {c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK, ""};
+
+		expect(&back, &w, 1, "custody: the held bytes acked to the client for the server");
+	}
+	/* its timer ran out before our ack arrived: the resend changes nothing, the ack goes again
+	 */
+	feed(frame(&c, true, c.c_isn + 1 + rcpt_off, c.s_isn + 1 + c.s_off, ACK | PSH,
+		   "RCPT TO:<bob@recei", 18, NULL, 0));
+	{
+		struct want w = {c.c_isn + 1 + rcpt_off, c.s_isn + 1 + c.s_off, ACK, ""};
+		struct want a = {c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK, ""};
+
+		expect(&fwd, &w, 1, "the resend: a bare ack where the line begins");
+		expect(&back, &a, 1, "the custody ack again");
+	}
 	client_says(&c, "ver.example>\r\n");
 	expect(&fwd, NULL, 0, "the whole RCPT cut");
 	{
@@ -918,7 +933,7 @@ static void test_full_flow_table_evicts_only_unedited_flows(void **state)
 
 static void test_fail_open_cases_are_counted(void **state)
 {
-	struct conv c, d, o;
+	struct conv c, o;
 	struct rte_mbuf *m;
 
 	(void)state;
@@ -928,24 +943,6 @@ static void test_fail_open_cases_are_counted(void **state)
 	feed(m);
 	assert_int_equal(fwd.n, 1);
 	assert_int_equal(eng.stats.failopen[GW_FO_MIDSTREAM], 1);
-
-	/* a begun line whose first part the client resends (its timer ran out) goes as it is */
-	conv_init(&d, 4, 0, 40010);
-	conv_open(&d, "MAIL FROM:<alice@sender.example>\r\n");
-	client_says(&d, "RCPT TO:<bob@recei");
-	assert_int_equal(fwd.n, 1); /* the bare ack */
-	feed(frame(&d, true, d.c_isn + 1 + d.c_off - 18, d.s_isn + 1 + d.s_off, ACK | PSH,
-		   "RCPT TO:<bob@recei", 18, NULL, 0));
-	{
-		struct want w = {d.c_isn + 1 + d.c_off - 18, d.s_isn + 1 + d.s_off, ACK | PSH,
-				 "RCPT TO:<bob@recei"};
-
-		expect(&fwd, &w, 1, "released held part");
-	}
-	client_says(&d, "ver.example>\r\n");
-	assert_int_equal(fwd.n, 1);
-	assert_int_equal(back.n, 0);
-	assert_int_equal(eng.stats.failopen[GW_FO_SPLIT_LINE], 1);
 
 	/* the fifth gap finds the reorder store full: parsing stops, the segment goes through */
 	conv_init(&o, 4, 0, 40011);
@@ -1111,6 +1108,62 @@ static void test_pipelined_rcpts_past_the_edit_room_wait_and_are_all_cut(void **
 	assert_no_fail_open();
 }
 
+/*
+ * An RCPT written in three pieces, the first resent by the client's timer:
+ * each piece is acked for the server as it is held (custody), so the client
+ * need not wait; the completed line (an exempt one) goes whole. That frame is
+ * lost on the way to the server, and the client, which had our ack for the
+ * first two pieces, resends only the third: the server gets the whole line
+ * again from the kept copy, first.
+ */
+static void test_split_line_in_custody_is_resent_from_the_kept_copy(void **state)
+{
+	struct conv c;
+	uint32_t rcpt_off;
+	const char *line = "RCPT TO:<postmaster@receiver.example>\r\n";
+
+	(void)state;
+	conv_init(&c, 6, 0, 40032);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	rcpt_off = c.c_off;
+	client_says(&c, "RCPT TO:<post");
+	client_says(&c, "master@rec");
+	{
+		struct want a = {c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK, ""};
+
+		expect(&back, &a, 1, "custody ack for both pieces");
+	}
+	client_says(&c, "eiver.example>\r\n");
+	{
+		struct want w = {c.c_isn + 1 + rcpt_off, c.s_isn + 1 + c.s_off, ACK | PSH, line};
+
+		expect(&fwd, &w, 1, "the whole line to the server");
+		expect(&back, NULL, 0, "nothing toward the client");
+	}
+	/* lost: the client resends its last piece alone, the rest it had our ack for */
+	feed(frame(&c, true, c.c_isn + 1 + rcpt_off + 23, c.s_isn + 1 + c.s_off, ACK | PSH,
+		   "eiver.example>\r\n", 16, NULL, 0));
+	{
+		struct want w = {c.c_isn + 1 + rcpt_off, c.s_isn + 1 + c.s_off, ACK | PSH, line};
+
+		expect(&fwd, &w, 1, "the whole line again, from the kept copy");
+	}
+	server_says(&c, "250 2.1.5 Ok\r\n");
+	/* once the server has it, a resend goes as an ordinary retransmission */
+	feed(frame(&c, true, c.c_isn + 1 + rcpt_off + 23, c.s_isn + 1 + c.s_off, ACK | PSH,
+		   "eiver.example>\r\n", 16, NULL, 0));
+	{
+		struct want w = {c.c_isn + 1 + rcpt_off + 23, c.s_isn + 1 + c.s_off, ACK | PSH,
+				 "eiver.example>\r\n"};
+
+		expect(&fwd, &w, 1, "a plain retransmission");
+	}
+	assert_int_equal(eng.stats.custody_acks, 2);
+	assert_int_equal(eng.stats.custody_resent, 1);
+	assert_int_equal(eng.stats.verdict[GW_V_PASS_EXEMPT], 1);
+	assert_no_fail_open();
+}
+
 int main(int argc, char **argv)
 {
 	char prefix[64];
@@ -1155,6 +1208,8 @@ int main(int argc, char **argv)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_pipelined_rcpts_past_the_edit_room_wait_and_are_all_cut, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_split_line_in_custody_is_resent_from_the_kept_copy,
+					    setup, teardown),
 	};
 
 	(void)argc;
