@@ -59,7 +59,7 @@ static const struct num_key num_keys[] = {
     PNUM(max_age, 1, 1u << 30, 4),
     PNUM(awl_clients, 0, 63, 4),
     PNUM(awl_interval, 1, 86400 * 30, 4),
-    PNUM(max_line, 64, 1024, 4),
+    PNUM(max_line, 64, 2048, 4),
     PNUM(v4_prefix, 0, 32, 1),
     PNUM(v6_prefix, 0, 128, 1),
     {"capacity", 1024, 1ULL << 36, offsetof(struct gw_daemon_config, capacity), 8},

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "greywall/decide_rcpt.h"
 #include "policy_server.h"
 
 struct attrs {
@@ -60,7 +61,6 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 {
 	const struct gw_config *pc = &ctx->cfg->policy;
 	struct gw_triplet trip;
-	struct gw_list_hits hits;
 	struct gw_decision d;
 	struct attrs a;
 	char client[INET6_ADDRSTRLEN], text[GW_REPLY_MAX], action[GW_REPLY_MAX + 16];
@@ -72,8 +72,8 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 	parse_attrs(req, len, &a);
 	if (!a.state || a.state_len != 4 || memcmp(a.state, "RCPT", 4))
 		return reply(out, outlen, "DUNNO"); /* greylisting decides at RCPT only */
-	if (!a.client || a.client_len >= sizeof(client) || !a.rcpt || a.rcpt_len > GW_ADDR_MAX ||
-	    (a.sender && a.sender_len > GW_ADDR_MAX)) {
+	if (!a.client || a.client_len >= sizeof(client) || !a.rcpt ||
+	    a.rcpt_len > GW_PATH_LONG_MAX || (a.sender && a.sender_len > GW_PATH_LONG_MAX)) {
 		ctx->bad_requests++;
 		return reply(out, outlen, "DUNNO");
 	}
@@ -87,27 +87,19 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 		ctx->bad_requests++;
 		return reply(out, outlen, "DUNNO");
 	}
-	n = gw_normalize_address((const u8 *)a.rcpt, (u32)a.rcpt_len, trip.rcpt, &pc->norm, false);
-	if (n < 0) {
-		ctx->bad_requests++;
-		return reply(out, outlen, "DUNNO");
-	}
-	trip.rcpt_len = (u16)n;
 	n = a.sender ? gw_normalize_address((const u8 *)a.sender, (u32)a.sender_len, trip.sender,
 					    &pc->norm, true)
 		     : 0;
-	if (n < 0) {
+	if (n < 0 || gw_decide_rcpt(&ctx->policy, ctx->lists, family, addr, trip.sender, (u16)n,
+				    (const u8 *)a.rcpt, (u32)a.rcpt_len, now, &trip, &d) < 0) {
 		ctx->bad_requests++;
 		return reply(out, outlen, "DUNNO");
 	}
-	trip.sender_len = (u16)n;
-	gw_client_net_of(&trip.net, pc, family, addr);
-	gw_lists_match(ctx->lists, family, addr, trip.sender, trip.sender_len, trip.rcpt,
-		       trip.rcpt_len, &hits);
-	gw_decide(&ctx->policy, &trip, &hits, now, &d);
 	ctx->verdicts[d.verdict]++;
 
-	snprintf(rcpt_raw, sizeof(rcpt_raw), "%.*s", (int)a.rcpt_len, a.rcpt);
+	/* names past GW_ADDR_MAX are cut for the reply and the log; the key had them whole */
+	snprintf(rcpt_raw, sizeof(rcpt_raw), "%.*s",
+		 (int)(a.rcpt_len > GW_ADDR_MAX ? GW_ADDR_MAX : a.rcpt_len), a.rcpt);
 	snprintf(sender_raw, sizeof(sender_raw), "%.*s", a.sender ? (int)a.sender_len : 0,
 		 a.sender ? a.sender : "");
 	if (ctx->names) /* a whitelisted decision skips the table, so d.fp may be unset */

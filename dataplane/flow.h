@@ -17,9 +17,9 @@
 #include "reorder.h"
 #include "seqmap.h"
 
-#define GW_TMPL_MAX	192	      /* L2..L4 headers of the last server segment */
-#define GW_FLOW_REPLIES GW_SEQMAP_MAX /* at most 32: one bit each in replies_used */
-#define GW_FLOW_HIST	1024	      /* forwarded client bytes kept for first-copy-wins */
+#define GW_TMPL_MAX	192		  /* L2..L4 headers of the last server segment */
+#define GW_FLOW_REPLIES GW_SEQMAP_MAX	  /* at most 32: one bit each in replies_used */
+#define GW_FLOW_HIST	GW_SMTP_LINE_HARD /* forwarded client bytes kept for first-copy-wins */
 
 struct gw_flow_key {
 	uint8_t client[16];

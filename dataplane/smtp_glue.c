@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "greywall/decide_rcpt.h"
 
 static void client_text(const struct gw_flow *f, char *buf, size_t len)
 {
@@ -153,12 +154,9 @@ static enum gw_smtp_action act_on_verdict(struct gw_engine *e, struct gw_flow *f
 static enum gw_smtp_action decide_rcpt(struct gw_engine *e, struct gw_flow *f,
 				       const struct gw_smtp_cmd *cmd, u32 *tag)
 {
-	const struct gw_config *pc = &e->cfg->policy;
 	struct gw_triplet trip;
-	struct gw_list_hits hits;
 	struct gw_decision d;
 	char rcpt[GW_ADDR_MAX + 1], sender[GW_ADDR_MAX + 1];
-	int n;
 
 	if (cmd->status != GW_SMTP_OK || !f->have_mail)
 		return GW_ACT_FORWARD; /* the server answers bad syntax itself */
@@ -166,17 +164,11 @@ static enum gw_smtp_action decide_rcpt(struct gw_engine *e, struct gw_flow *f,
 		e->stats.lines_deferred++;
 		return GW_ACT_DEFER; /* decided when it comes again: nothing is counted twice */
 	}
-	n = gw_normalize_address(cmd->path, cmd->path_len, trip.rcpt, &pc->norm, false);
-	if (n < 0)
-		return GW_ACT_FORWARD;
-	trip.rcpt_len = (u16)n;
-	memcpy(trip.sender, f->sender, f->sender_len);
-	trip.sender_len = f->sender_len;
-	gw_client_net_of(&trip.net, pc, f->key.family, f->key.client);
-	gw_lists_match(e->cfg->lists, f->key.family, f->key.client, trip.sender, trip.sender_len,
-		       trip.rcpt, trip.rcpt_len, &hits);
-	gw_decide(&e->policy, &trip, &hits, e->now_wall, &d);
-	cstr(rcpt, cmd->path, cmd->path_len);
+	if (gw_decide_rcpt(&e->policy, e->cfg->lists, f->key.family, f->key.client, f->sender,
+			   f->sender_len, cmd->path, cmd->path_len, e->now_wall, &trip, &d) < 0)
+		return GW_ACT_FORWARD; /* a control character: the server refuses the path */
+	/* the names as written, cut to what a log line and an event carry */
+	cstr(rcpt, cmd->path, cmd->path_len > GW_ADDR_MAX ? GW_ADDR_MAX : cmd->path_len);
 	cstr(sender, f->sender_raw, f->sender_raw_len);
 	return act_on_verdict(e, f, cmd, &d, "RCPT", rcpt, sender, e->cfg->reply_greylist, tag);
 }
@@ -219,8 +211,8 @@ static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, 
 		if (n < 0)
 			break;
 		f->sender_len = (uint16_t)n;
-		memcpy(f->sender_raw, cmd->path, cmd->path_len);
-		f->sender_raw_len = cmd->path_len;
+		f->sender_raw_len = cmd->path_len > GW_ADDR_MAX ? GW_ADDR_MAX : cmd->path_len;
+		memcpy(f->sender_raw, cmd->path, f->sender_raw_len);
 		f->have_mail = 1;
 		break;
 	case GW_CMD_RSET:

@@ -284,13 +284,33 @@ GW_INLINE int gw_normalize_into(struct gw_norm_work *w, const u8 *in, u32 in_len
 }
 
 #ifndef __bpf__
-/* The same into out (GW_ADDR_MAX bytes), with the working memory on the stack. */
+/* The longest path user space judges (an MTA's command line limit bounds it). */
+#define GW_PATH_LONG_MAX 2048
+
+/*
+ * A path longer than GW_ADDR_MAX (lib/address_long.c): reduced as the
+ * normaliser would, and where still too long, its local part (and a domain
+ * too long) replaced by "~" and a 64-bit fingerprint. Never fails on length
+ * up to GW_PATH_LONG_MAX.
+ */
+int gw_normalize_long(const u8 *in, u32 in_len, u8 *out, const struct gw_norm_opts *o,
+		      bool is_sender);
+
+/*
+ * The same into out (GW_ADDR_MAX bytes), with the working memory on the
+ * stack. Paths of any length up to GW_PATH_LONG_MAX get a key.
+ */
 GW_INLINE int gw_normalize_address(const u8 *in, u32 in_len, u8 *out, const struct gw_norm_opts *o,
 				   bool is_sender)
 {
 	struct gw_norm_work w;
-	int n = gw_normalize_into(&w, in, in_len, o, is_sender);
+	int n;
 
+	if (in_len > GW_ADDR_MAX)
+		return gw_normalize_long(in, in_len, out, o, is_sender);
+	n = gw_normalize_into(&w, in, in_len, o, is_sender);
+	if (n == GW_NORM_TOO_LONG)
+		return gw_normalize_long(in, in_len, out, o, is_sender);
 	if (n > 0)
 		gw_memcpy(out, w.out, (u32)n);
 	return n;

@@ -18,7 +18,7 @@
 #define GW_DEFAULT_AWL_INTERVAL 3600u
 #define GW_DEFAULT_V4_PREFIX	24u
 #define GW_DEFAULT_V6_PREFIX	64u
-#define GW_DEFAULT_MAX_LINE	512u
+#define GW_DEFAULT_MAX_LINE	2048u
 /* Spins on a slot another writer holds before we give up and fail open. */
 #define GW_CAS_RETRIES 16
 

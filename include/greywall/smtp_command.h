@@ -42,6 +42,16 @@ enum gw_smtp_cmd_flags {
 };
 
 #define GW_HELO_MAX GW_ADDR_MAX
+/*
+ * The longest path the parser hands over: in BPF the triplet's own size (a
+ * longer one is passed and counted, for the backstop to judge); in user
+ * space a whole command line's worth, normalised and fingerprinted there.
+ */
+#ifdef __bpf__
+#define GW_PATH_MAX GW_ADDR_MAX
+#else
+#define GW_PATH_MAX 2048
+#endif
 
 struct gw_smtp_cmd {
 	u8 verb;
@@ -51,7 +61,7 @@ struct gw_smtp_cmd {
 	u64 size;     /* SIZE= of MAIL, chunk size of BDAT */
 	u64 offset;   /* stream offset of the line's first byte */
 	u32 len;      /* line length including the terminator */
-	u8 path[GW_ADDR_MAX];
+	u8 path[GW_PATH_MAX];
 };
 
 /*
@@ -68,7 +78,7 @@ struct gw_smtp_cmd {
  */
 #define GW_LINE_CAP 512
 #else
-#define GW_LINE_CAP 1024 /* GW_SMTP_LINE_HARD */
+#define GW_LINE_CAP 2048 /* GW_SMTP_LINE_HARD */
 #endif
 #ifdef __bpf__
 struct gw_line {
@@ -183,7 +193,7 @@ GW_STEP int gw_parse_path(gw_line_t s, u32 len, u32 p, struct gw_smtp_cmd *c)
 			return -GW_SMTP_BAD_PATH;
 		if (quoted) {
 			if (ch == '\\' && p + 1 < len) {
-				if (n + 2 > GW_ADDR_MAX)
+				if (n + 2 > GW_PATH_MAX)
 					return -GW_SMTP_BAD_PATH;
 				c->path[n++] = ch;
 				c->path[n++] = GW_LB(s, ++p);
@@ -198,7 +208,7 @@ GW_STEP int gw_parse_path(gw_line_t s, u32 len, u32 p, struct gw_smtp_cmd *c)
 		} else if (!bracket && ch == ' ') {
 			break;
 		}
-		if (n >= GW_ADDR_MAX)
+		if (n >= GW_PATH_MAX)
 			return -GW_SMTP_BAD_PATH;
 		c->path[n++] = ch;
 	}

@@ -11,7 +11,8 @@
 #include "smtp_command.h"
 
 #define GW_SMTP_FIFO_MAX  32
-#define GW_SMTP_LINE_HARD 1024 /* upper bound for the configurable line limit */
+#define GW_SMTP_LINE_HARD 2048 /* upper bound for the configurable line limit (Postfix's default)  \
+				*/
 
 enum gw_smtp_client_mode {
 	GW_MODE_COMMAND = 0,

@@ -20,6 +20,7 @@
 #include "../../dataplane/eal_runtime.h"
 #include "../../dataplane/engine.h"
 #include "../../dataplane/packet.h"
+#include "greywall/decide_rcpt.h"
 
 #define FIN 0x01
 #define SYN 0x02
@@ -853,14 +854,16 @@ static void test_body_resend_gets_the_first_copy(void **state)
 	}
 	assert_int_equal(eng.stats.overlaps_rewritten, 1);
 	assert_int_equal(eng.stats.failopen[GW_FO_RESEND_UNKEPT], 0);
-	/* 1200 more body bytes push the first ones out of the kept copy */
+	/* more body bytes than are kept push the first ones out of the kept copy */
 	memset(big, 'x', sizeof(big));
 	memcpy(big + sizeof(big) - 2, "\r\n", 2);
-	big_off = c.c_off;
-	feed(frame(&c, true, c.c_isn + 1 + big_off, c.s_isn + 1 + c.s_off, ACK | PSH, big,
-		   sizeof(big), NULL, 0));
-	c.c_off += sizeof(big);
-	assert_int_equal(fwd.n, 1);
+	for (unsigned k = 0; k < GW_FLOW_HIST / sizeof(big) + 1; k++) {
+		big_off = c.c_off;
+		feed(frame(&c, true, c.c_isn + 1 + big_off, c.s_isn + 1 + c.s_off, ACK | PSH, big,
+			   sizeof(big), NULL, 0));
+		c.c_off += sizeof(big);
+		assert_int_equal(fwd.n, 1);
+	}
 	feed(frame(&c, true, c.c_isn + 1 + body_off, c.s_isn + 1 + c.s_off, ACK | PSH, first,
 		   (uint16_t)strlen(first), NULL, 0));
 	assert_int_equal(fwd.n, 1);
@@ -1164,6 +1167,73 @@ static void test_split_line_in_custody_is_resent_from_the_kept_copy(void **state
 	assert_no_fail_open();
 }
 
+/*
+ * A 1500-octet RCPT line (a 600-octet +extension on bob, then an ORCPT=
+ * parameter), written in two segments: held in custody, judged by bob's key
+ * and cut whole; the reply shortens the long name rather than losing the
+ * verdict. Postfix takes lines up to 2048 octets, so greywall does too.
+ */
+static void test_long_rcpt_line_and_address_are_judged(void **state)
+{
+	static char line[1600];
+	struct conv c;
+	uint32_t rcpt_off;
+	int n;
+
+	(void)state;
+	conv_init(&c, 4, 0, 40033);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	rcpt_off = c.c_off;
+	n = snprintf(line, sizeof(line), "RCPT TO:<bob+");
+	memset(line + n, 'x', 600);
+	n += 600;
+	n += snprintf(line + n, sizeof(line) - (size_t)n, "@receiver.example> ORCPT=rfc822;");
+	memset(line + n, 'y', 1500 - 2 - (size_t)n);
+	n = 1500 - 2;
+	memcpy(line + n, "\r\n", 3);
+	{
+		char first[801];
+
+		memcpy(first, line, 800);
+		first[800] = 0;
+		client_says(&c, first);
+		assert_int_equal(back.n, 1); /* the custody ack */
+		client_says(&c, line + 800);
+	}
+	expect(&fwd, NULL, 0, "the long RCPT to the server");
+	assert_int_equal(back.n, 1);
+	{
+		struct gw_pkt p = {0};
+		uint8_t *d = rte_pktmbuf_mtod(back.m[0], uint8_t *);
+		const char *text;
+
+		assert_int_equal(gw_parse_frame(d, rte_pktmbuf_data_len(back.m[0]), &p),
+				 GW_PKT_TCP);
+		text = (const char *)d + p.payload_off;
+		assert_memory_equal(text, "450 4.7.1 <bob+xxx", 18);
+		assert_true(p.payload_len <= GW_REPLY_MAX);
+		assert_memory_equal(text + p.payload_len - 2, "\r\n", 2);
+		assert_int_equal(rte_be_to_cpu_32(p.tcp->recv_ack), c.c_isn + 1 + rcpt_off + 1500);
+	}
+	assert_int_equal(eng.stats.verdict[GW_V_GREYLIST], 1);
+	assert_int_equal(eng.stats.lines_removed, 1);
+	assert_no_fail_open();
+	/* the key is bob's: plain bob@, after the delay, is the retry of that triplet and passes */
+	{
+		struct gw_triplet trip = {0};
+		struct gw_decision d;
+		static const u8 any[16];
+
+		assert_int_equal(gw_decide_rcpt(&eng.policy, cfg.lists, 4, c.client,
+						(const u8 *)"alice@sender.example", 20,
+						(const u8 *)"bob@receiver.example", 20, NOW + 301,
+						&trip, &d),
+				 0);
+		(void)any;
+		assert_int_equal(d.verdict, GW_V_PASS);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	char prefix[64];
@@ -1210,6 +1280,8 @@ int main(int argc, char **argv)
 		test_pipelined_rcpts_past_the_edit_room_wait_and_are_all_cut, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_split_line_in_custody_is_resent_from_the_kept_copy,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_long_rcpt_line_and_address_are_judged, setup,
+					    teardown),
 	};
 
 	(void)argc;

@@ -77,18 +77,49 @@ static void test_table(void **state)
 	}
 }
 
-static void test_too_long(void **state)
+/*
+ * An address's length does not decide whether it gets a key: a long
+ * +extension goes as it would on a short one, and what is still too long
+ * keeps its domain and stands in for its local part with a fingerprint.
+ */
+static void test_long_paths_get_a_key(void **state)
 {
-	struct gw_norm_opts o = {0};
-	u8 in[GW_ADDR_MAX + 10], out[GW_ADDR_MAX];
+	struct gw_norm_opts o = {.strip_extension = true};
+	static u8 in[GW_PATH_LONG_MAX + 2];
+	u8 out[GW_ADDR_MAX], out2[GW_ADDR_MAX];
+	int n, n2;
 
 	(void)state;
-	memset(in, 'a', sizeof(in));
+	/* exactly at the limit fits as it is */
+	memset(in, 'a', GW_ADDR_MAX);
 	in[10] = '@';
-	assert_int_equal(gw_normalize_address(in, GW_ADDR_MAX + 1, out, &o, false),
-			 GW_NORM_TOO_LONG);
-	/* exactly at the limit fits */
 	assert_int_equal(gw_normalize_address(in, GW_ADDR_MAX, out, &o, false), GW_ADDR_MAX);
+	/* a 600-octet +extension on bob: bob's key */
+	memcpy(in, "Bob+", 4);
+	memset(in + 4, 'x', 600);
+	memcpy(in + 604, "@Receiver.Example", 17);
+	n = gw_normalize_address(in, 621, out, &o, false);
+	assert_int_equal(n, 20);
+	assert_memory_equal(out, "bob@receiver.example", 20);
+	/* a 600-octet local part without one: a fingerprint, the domain kept */
+	o.strip_extension = false;
+	n = gw_normalize_address(in, 621, out, &o, false);
+	assert_int_equal(n, 17 + 17);
+	assert_int_equal(out[0], '~');
+	assert_memory_equal(out + 17, "@receiver.example", 17);
+	n2 = gw_normalize_address(in, 621, out2, &o, false);
+	assert_int_equal(n2, n);
+	assert_memory_equal(out, out2, (size_t)n);
+	in[300] = 'y'; /* one byte differs: another key */
+	n2 = gw_normalize_address(in, 621, out2, &o, false);
+	assert_int_equal(n2, n);
+	assert_true(memcmp(out, out2, (size_t)n) != 0);
+	/* past any MTA's line, and control bytes, are still refused */
+	memset(in, 'a', sizeof(in));
+	assert_int_equal(gw_normalize_address(in, GW_PATH_LONG_MAX + 1, out, &o, false),
+			 GW_NORM_TOO_LONG);
+	in[400] = '\n';
+	assert_int_equal(gw_normalize_address(in, 500, out, &o, false), GW_NORM_BAD_CHAR);
 }
 
 static void test_batv_tag_shape(void **state)
@@ -104,7 +135,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_table),
-	    cmocka_unit_test(test_too_long),
+	    cmocka_unit_test(test_long_paths_get_a_key),
 	    cmocka_unit_test(test_batv_tag_shape),
 	};
 	return cmocka_run_group_tests_name("normalize", tests, NULL, NULL);

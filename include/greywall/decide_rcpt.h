@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * One entry point for an RCPT's verdict in user space: the Postfix policy
+ * server and greywall-dp both call it, so a limit (an address's length, say)
+ * is the same in both by construction. It normalises the recipient (any
+ * length up to GW_PATH_LONG_MAX), masks the client into its network, looks
+ * up the lists and decides. The relay filter runs the same steps from the
+ * same headers (bpf/decide.h), inside the verifier's bounds.
+ */
+#ifndef GREYWALL_DECIDE_RCPT_H
+#define GREYWALL_DECIDE_RCPT_H
+
+#include "lists.h"
+#include "normalize.h"
+#include "policy.h"
+
+/*
+ * sender is the normalised reverse-path (gw_normalize_address, is_sender),
+ * rcpt the forward-path as the client wrote it. Fills trip and d; returns 0,
+ * or a negative gw_norm_error when the recipient has a control character
+ * (the MTA refuses such a path itself).
+ */
+int gw_decide_rcpt(const struct gw_policy *p, const struct gw_lists *lists, u8 family,
+		   const u8 *addr, const u8 *sender, u16 sender_len, const u8 *rcpt, u32 rcpt_len,
+		   u64 now, struct gw_triplet *trip, struct gw_decision *d);
+
+#endif /* GREYWALL_DECIDE_RCPT_H */

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <string.h>
+
+#include "greywall/decide_rcpt.h"
+
+int gw_decide_rcpt(const struct gw_policy *p, const struct gw_lists *lists, u8 family,
+		   const u8 *addr, const u8 *sender, u16 sender_len, const u8 *rcpt, u32 rcpt_len,
+		   u64 now, struct gw_triplet *trip, struct gw_decision *d)
+{
+	struct gw_list_hits hits;
+	int n;
+
+	n = gw_normalize_address(rcpt, rcpt_len, trip->rcpt, &p->cfg->norm, false);
+	if (n < 0)
+		return n;
+	trip->rcpt_len = (u16)n;
+	if (sender_len > GW_ADDR_MAX)
+		sender_len = GW_ADDR_MAX;
+	memcpy(trip->sender, sender, sender_len);
+	trip->sender_len = sender_len;
+	gw_client_net_of(&trip->net, p->cfg, family, addr);
+	gw_lists_match(lists, family, addr, trip->sender, trip->sender_len, trip->rcpt,
+		       trip->rcpt_len, &hits);
+	gw_decide(p, trip, &hits, now, d);
+	return 0;
+}
