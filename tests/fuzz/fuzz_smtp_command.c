@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gw_smtp_parse_command(copy, (u32)size, &c);
 	assert(c.verb < GW_CMD_COUNT);
 	assert(c.status <= GW_SMTP_TOO_LONG);
-	assert(c.path_len <= GW_ADDR_MAX);
+	assert(c.path_len <= GW_PATH_MAX);
 	free(copy);
 	return 0;
 }

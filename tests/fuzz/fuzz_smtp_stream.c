@@ -23,7 +23,7 @@ static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *c, u3
 
 	assert(c->offset >= k->last_cmd_off);
 	assert(c->offset + c->len <= k->s->coff);
-	assert(c->path_len <= GW_ADDR_MAX);
+	assert(c->path_len <= GW_PATH_MAX);
 	*tag = 0;
 	/* defer now and then: the line comes again at the same offset */
 	if (c->verb != GW_CMD_DATA_END && ++k->ncmd % 5 == 0)
