@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "policy_server.h"
+#include "verdict_log.h"
 
 struct attrs {
 	const char *state, *client, *sender, *rcpt, *helo;
@@ -46,6 +47,32 @@ static void parse_attrs(const char *req, size_t len, struct attrs *a)
 		take(p, l, "helo_name", &a->helo, &a->helo_len);
 		p += l + 1;
 	}
+}
+
+/*
+ * The backstop deployment: the data path in front (the relay filter) already
+ * let this RCPT through and its verdict event left a credit, taken here. The
+ * answer is DUNNO without a second step on the triplet (its pass count), a
+ * second verdict counted or a second log line. A triplet pass must still read
+ * as passed in the table, or the request is decided as usual.
+ */
+static bool judged_by_data_path(struct gw_policy_ctx *ctx, const struct gw_triplet *trip,
+				unsigned long long now)
+{
+	u64 fp = gw_triplet_fp(ctx->policy.secret, trip), st;
+	struct gw_slot *slot;
+	int v;
+
+	/* the filter submits its event before the RCPT goes on to Postfix: read it first */
+	if (ctx->catch_up)
+		ctx->catch_up(ctx);
+	v = gw_judged_take(ctx->judged, fp, now);
+	if (v < 0)
+		return false;
+	if (v != GW_V_PASS)
+		return true; /* lists, exemptions, auto-whitelist: the table was not touched */
+	slot = gw_table_lookup(ctx->policy.triplets, fp);
+	return slot && gw_slot_read(slot, fp, &st) && gw_state_kind(st) == GW_ST_PASSED;
 }
 
 static size_t reply(char *out, size_t outlen, const char *action)
@@ -102,6 +129,10 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 	}
 	trip.sender_len = (u16)n;
 	gw_client_net_of(&trip.net, pc, family, addr);
+	if (ctx->judged && judged_by_data_path(ctx, &trip, now)) {
+		ctx->judged_by_data_path++;
+		return reply(out, outlen, "DUNNO");
+	}
 	gw_lists_match(ctx->lists, family, addr, trip.sender, trip.sender_len, trip.rcpt,
 		       trip.rcpt_len, &hits);
 	gw_decide(&ctx->policy, &trip, &hits, now, &d);
