@@ -225,6 +225,9 @@ size_t gw_metrics_render(const struct gw_metrics_src *m, int types, char *out, s
 	      "Postfix policy requests answered.", m->ctx->requests);
 	count(&o, types, "greywall_policy_bad_requests_total", "counter",
 	      "Policy requests that could not be parsed.", m->ctx->bad_requests);
+	count(&o, types, "greywall_policy_judged_by_data_path_total", "counter",
+	      "Policy requests for an RCPT the relay filter passed: answered, not counted again.",
+	      m->ctx->judged_by_data_path);
 	metric(&o, types, "greywall_policy_verdicts_total", "counter",
 	       "Policy server verdicts by kind.");
 	for (v = 0; v < GW_V_COUNT; v++)

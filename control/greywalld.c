@@ -79,6 +79,7 @@ static struct gw_relay_maps relay;
 static int relay_open;
 static struct gw_names *names;
 static struct gw_relay_events *events;
+static struct gw_judged judged; /* the filter's passes, for the policy server to take */
 static struct gw_dp_link dp;
 static struct gw_verdict_sink dp_sink;
 static time_t next_names_expiry;
@@ -327,6 +328,12 @@ static void metrics_refresh(void)
 	metrics.names_dropped = names ? gw_names_dropped(names) : 0;
 }
 
+static void catch_up_events(struct gw_policy_ctx *ctx)
+{
+	(void)ctx;
+	gw_relay_events_drain(events);
+}
+
 static void serve_events(struct gw_policy_ctx *ctx, int fd)
 {
 	(void)ctx;
@@ -553,11 +560,13 @@ int main(int argc, char **argv)
 
 			snprintf(path, sizeof(path), "%s/events", cfg.relay_maps);
 			events = gw_relay_events_open(path, &cfg.policy, trip.table.hdr->secret,
-						      names, err, sizeof(err));
+						      names, &judged, err, sizeof(err));
 			if (!events) {
 				fprintf(stderr, "greywalld: %s\n", err);
 				return 1;
 			}
+			ctx.judged = &judged;
+			ctx.catch_up = catch_up_events;
 		}
 	}
 	signal(SIGHUP, on_signal);
@@ -621,8 +630,9 @@ int main(int argc, char **argv)
 		if (!dp_path[0])
 			snprintf(dp_path, sizeof(dp_path), "%.500s.dp", cfg.table_path);
 		gw_dp_link_init(&dp, dp_path);
+		/* no credits: greywall-dp cuts in-line and its rings are read 10 times a second */
 		dp_sink = (struct gw_verdict_sink){&cfg.policy, trip.table.hdr->secret, names,
-						   "greywall-dp"};
+						   "greywall-dp", NULL};
 		sides[nsides].fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 		if (sides[nsides].fd < 0 || timerfd_settime(sides[nsides].fd, 0, &every, NULL)) {
 			fprintf(stderr, "greywalld: timerfd: %s\n", strerror(errno));

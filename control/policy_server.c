@@ -15,6 +15,7 @@
 
 #include "greywall/decide_rcpt.h"
 #include "policy_server.h"
+#include "verdict_log.h"
 
 struct attrs {
 	const char *state, *client, *sender, *rcpt, *helo;
@@ -47,6 +48,32 @@ static void parse_attrs(const char *req, size_t len, struct attrs *a)
 		take(p, l, "helo_name", &a->helo, &a->helo_len);
 		p += l + 1;
 	}
+}
+
+/*
+ * The backstop deployment: the data path in front (the relay filter) already
+ * let this RCPT through and its verdict event left a credit, taken here. The
+ * answer is DUNNO without a second step on the triplet (its pass count), a
+ * second verdict counted or a second log line. A triplet pass must still read
+ * as passed in the table, or the request is decided as usual.
+ */
+static bool judged_by_data_path(struct gw_policy_ctx *ctx, const struct gw_triplet *trip,
+				unsigned long long now)
+{
+	u64 fp = gw_triplet_fp(ctx->policy.secret, trip), st;
+	struct gw_slot *slot;
+	int v;
+
+	/* the filter submits its event before the RCPT goes on to Postfix: read it first */
+	if (ctx->catch_up)
+		ctx->catch_up(ctx);
+	v = gw_judged_take(ctx->judged, fp, now);
+	if (v < 0)
+		return false;
+	if (v != GW_V_PASS)
+		return true; /* lists, exemptions, auto-whitelist: the table was not touched */
+	slot = gw_table_lookup(ctx->policy.triplets, fp);
+	return slot && gw_slot_read(slot, fp, &st) && gw_state_kind(st) == GW_ST_PASSED;
 }
 
 static size_t reply(char *out, size_t outlen, const char *action)
@@ -90,11 +117,16 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 	n = a.sender ? gw_normalize_address((const u8 *)a.sender, (u32)a.sender_len, trip.sender,
 					    &pc->norm, true)
 		     : 0;
-	if (n < 0 || gw_decide_rcpt(&ctx->policy, ctx->lists, family, addr, trip.sender, (u16)n,
-				    (const u8 *)a.rcpt, (u32)a.rcpt_len, now, &trip, &d) < 0) {
+	if (n < 0 || gw_rcpt_triplet(&ctx->policy, family, addr, trip.sender, (u16)n,
+				     (const u8 *)a.rcpt, (u32)a.rcpt_len, &trip) < 0) {
 		ctx->bad_requests++;
 		return reply(out, outlen, "DUNNO");
 	}
+	if (ctx->judged && judged_by_data_path(ctx, &trip, now)) {
+		ctx->judged_by_data_path++;
+		return reply(out, outlen, "DUNNO");
+	}
+	gw_decide_triplet(&ctx->policy, ctx->lists, family, addr, &trip, now, &d);
 	ctx->verdicts[d.verdict]++;
 
 	/* names past GW_ADDR_MAX are cut for the reply and the log; the key had them whole */

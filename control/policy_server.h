@@ -17,6 +17,8 @@
 
 #define GW_POLICY_REQ_MAX 8192
 
+struct gw_judged;
+
 struct gw_policy_ctx {
 	const struct gw_daemon_config *cfg;
 	struct gw_policy policy;
@@ -25,6 +27,14 @@ struct gw_policy_ctx {
 	unsigned long long requests, bad_requests;
 	int log_verdicts;
 	struct gw_names *names; /* the text of each triplet decided, if not NULL */
+	/*
+	 * The backstop deployment: passes the relay filter made (its verdict events)
+	 * are not judged and counted again when Postfix asks about the same RCPT.
+	 * catch_up reads the events still waiting; both may be NULL.
+	 */
+	struct gw_judged *judged;
+	void (*catch_up)(struct gw_policy_ctx *ctx);
+	unsigned long long judged_by_data_path; /* requests answered from a data path's pass */
 };
 
 /*

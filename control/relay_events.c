@@ -17,13 +17,14 @@ struct gw_relay_events {
 	const struct gw_config *pc;
 	const u64 *secret;
 	struct gw_names *names;
+	struct gw_judged *judged;
 };
 
 static int on_event(void *arg, void *data, size_t size)
 {
 	struct gw_relay_events *e = arg;
 	const struct gw_relay_event *ev = data;
-	struct gw_verdict_sink sink = {e->pc, e->secret, e->names, "relay filter"};
+	struct gw_verdict_sink sink = {e->pc, e->secret, e->names, "relay filter", e->judged};
 	struct gw_verdict_seen v;
 
 	if (size < sizeof(*ev))
@@ -46,8 +47,8 @@ static int on_event(void *arg, void *data, size_t size)
 }
 
 struct gw_relay_events *gw_relay_events_open(const char *path, const struct gw_config *pc,
-					     const u64 *secret, struct gw_names *names, char *err,
-					     size_t errlen)
+					     const u64 *secret, struct gw_names *names,
+					     struct gw_judged *judged, char *err, size_t errlen)
 {
 	struct gw_relay_events *e = calloc(1, sizeof(*e));
 
@@ -58,6 +59,7 @@ struct gw_relay_events *gw_relay_events_open(const char *path, const struct gw_c
 	e->pc = pc;
 	e->secret = secret;
 	e->names = names;
+	e->judged = judged;
 	e->fd = bpf_obj_get(path);
 	if (e->fd < 0) {
 		snprintf(err, errlen, "cannot open the relay filter's events %s: %s", path,

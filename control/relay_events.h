@@ -13,15 +13,17 @@
 #include "names.h"
 
 struct gw_relay_events;
+struct gw_judged;
 
 /*
  * Read events from the pinned ring buffer at path. The triplet fingerprint of
  * each event is computed here with secret and the policy's normalisation, so
- * names match the table whatever the verdict. NULL with err on failure.
+ * names match the table whatever the verdict, and each pass leaves a credit
+ * in judged (may be NULL) for the policy server. NULL with err on failure.
  */
 struct gw_relay_events *gw_relay_events_open(const char *path, const struct gw_config *pc,
-					     const u64 *secret, struct gw_names *names, char *err,
-					     size_t errlen);
+					     const u64 *secret, struct gw_names *names,
+					     struct gw_judged *judged, char *err, size_t errlen);
 
 /* An fd that polls readable when events wait (the ring buffer's epoll fd). */
 int gw_relay_events_fd(const struct gw_relay_events *e);

@@ -57,6 +57,7 @@ void gw_verdict_record(const struct gw_verdict_sink *sink, const struct gw_verdi
 {
 	char client[INET6_ADDRSTRLEN], sender[GW_ADDR_MAX + 1], rcpt[GW_ADDR_MAX + 1];
 	struct gw_triplet trip;
+	u64 fp;
 	int n;
 
 	if (v->sender_len > GW_ADDR_MAX || v->rcpt_len > GW_ADDR_MAX)
@@ -65,7 +66,7 @@ void gw_verdict_record(const struct gw_verdict_sink *sink, const struct gw_verdi
 	text_of(v->sender, v->sender_len, sender, sizeof(sender));
 	text_of(v->rcpt, v->rcpt_len, rcpt, sizeof(rcpt));
 	log_line(sink, v, client, sender, rcpt);
-	if (!sink->names || v->starttls || !v->rcpt_len)
+	if ((!sink->names && !sink->judged) || v->starttls || !v->rcpt_len)
 		return;
 	/* the fingerprint the data path used, whatever the verdict (a whitelist skips the table) */
 	n = gw_normalize_address(v->rcpt, v->rcpt_len, trip.rcpt, &sink->pc->norm, false);
@@ -83,6 +84,39 @@ void gw_verdict_record(const struct gw_verdict_sink *sink, const struct gw_verdi
 	}
 	trip.sender_len = (u16)n;
 	gw_client_net_of(&trip.net, sink->pc, v->family, v->client);
-	gw_names_note(sink->names, gw_triplet_fp(sink->secret, &trip), v->time, v->verdict,
-		      v->family, v->client, sender, rcpt);
+	fp = gw_triplet_fp(sink->secret, &trip);
+	if (sink->names)
+		gw_names_note(sink->names, fp, v->time, v->verdict, v->family, v->client, sender,
+			      rcpt);
+	/* a fail-open is no judgement: the policy server still decides that RCPT */
+	if (sink->judged && v->verdict != GW_V_FAIL_OPEN && !gw_verdict_rejects(v->verdict))
+		gw_judged_note(sink->judged, fp, v->time, v->verdict);
+}
+
+static struct gw_judged_slot *judged_slot(struct gw_judged *j, u64 fp)
+{
+	/* the fingerprint is a SipHash output: its low bits are as good as any */
+	return &j->slot[fp % GW_JUDGED_SLOTS];
+}
+
+void gw_judged_note(struct gw_judged *j, u64 fp, u64 time, u8 verdict)
+{
+	struct gw_judged_slot *s = judged_slot(j, fp);
+
+	if (s->fp != fp || !s->credits || time > s->time + GW_JUDGED_WINDOW)
+		*s = (struct gw_judged_slot){.fp = fp, .credits = 0};
+	s->credits++;
+	s->time = time;
+	s->verdict = verdict;
+}
+
+int gw_judged_take(struct gw_judged *j, u64 fp, u64 now)
+{
+	struct gw_judged_slot *s = judged_slot(j, fp);
+
+	/* the filter's clock may be a second ahead of ours: only the past is bounded */
+	if (s->fp != fp || !s->credits || now > s->time + GW_JUDGED_WINDOW)
+		return -1;
+	s->credits--;
+	return s->verdict;
 }

@@ -13,11 +13,47 @@
 #include "greywall/policy.h"
 #include "names.h"
 
+/*
+ * The passes a data path reported, each waiting for the MTA behind it to ask
+ * the policy server about the same RCPT (the backstop deployment: the relay
+ * filter plus greywalld as Postfix's check_policy_service on the same maps).
+ * Each pass leaves one credit that the policy request takes, so a pass is
+ * judged and counted once, by the data path. Direct-mapped by fingerprint: a
+ * collision drops the older credits, and that RCPT is then judged again (a
+ * pass counted twice, never a greylist the data path did not give).
+ */
+#define GW_JUDGED_SLOTS 4096
+/*
+ * Seconds a credit waits for its policy request. Postfix asks within
+ * milliseconds, or after the restrictions listed before the policy service
+ * (DNS lists can take seconds); a stale credit only spares the count of a
+ * later pass of the same triplet.
+ */
+#define GW_JUDGED_WINDOW 30
+
+struct gw_judged_slot {
+	u64 fp;
+	u64 time; /* Unix seconds of the latest pass */
+	u32 credits;
+	u8 verdict;
+};
+
+struct gw_judged {
+	struct gw_judged_slot slot[GW_JUDGED_SLOTS];
+};
+
+/* A data path let the RCPT of triplet fp through with verdict (a pass kind). */
+void gw_judged_note(struct gw_judged *j, u64 fp, u64 time, u8 verdict);
+
+/* Take one credit for fp if a data path passed it within the window: its verdict, else -1. */
+int gw_judged_take(struct gw_judged *j, u64 fp, u64 now);
+
 struct gw_verdict_sink {
 	const struct gw_config *pc; /* the data path's normalisation and prefixes */
 	const u64 *secret;	    /* the triplet table's */
 	struct gw_names *names;	    /* may be NULL */
 	const char *origin;	    /* "relay filter", "greywall-dp" */
+	struct gw_judged *judged;   /* passes for the policy server to take; may be NULL */
 };
 
 struct gw_verdict_seen {

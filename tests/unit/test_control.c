@@ -6,6 +6,7 @@
 
 #include "../../control/config.h"
 #include "../../control/policy_server.h"
+#include "../../control/verdict_log.h"
 
 static char conf_path[64];
 
@@ -165,6 +166,105 @@ static void test_policy_answers(void **state)
 	assert_int_equal(f->ctx.bad_requests, 2);
 }
 
+/* The relay filter's decision on the table, and its verdict event as greywalld reads it. */
+static int filter_decides(struct pol_fixture *f, struct gw_judged *j, const char *sender,
+			  const char *rcpt, unsigned long long now, u64 *fp)
+{
+	const struct gw_config *pc = &f->cfg.policy;
+	struct gw_verdict_sink sink = {pc, f->secret, NULL, "relay filter", j};
+	const u8 client[16] = {198, 18, 0, 1};
+	struct gw_list_hits hits = {0, 0};
+	struct gw_decision d;
+	struct gw_triplet t;
+	struct gw_verdict_seen v;
+
+	memset(&t, 0, sizeof(t));
+	t.sender_len = (u16)gw_normalize_address((const u8 *)sender, (u32)strlen(sender), t.sender,
+						 &pc->norm, true);
+	t.rcpt_len = (u16)gw_normalize_address((const u8 *)rcpt, (u32)strlen(rcpt), t.rcpt,
+					       &pc->norm, false);
+	gw_client_net_of(&t.net, pc, GW_AF_INET, client);
+	gw_decide(&f->ctx.policy, &t, &hits, now, &d);
+	*fp = gw_triplet_fp(f->secret, &t);
+	v = (struct gw_verdict_seen){.time = now,
+				     .verdict = (u8)d.verdict,
+				     .family = GW_AF_INET,
+				     .sender_normalized = true,
+				     .client = client,
+				     .sender = t.sender,
+				     .rcpt = (const u8 *)rcpt,
+				     .sender_len = t.sender_len,
+				     .rcpt_len = (u16)strlen(rcpt),
+				     .remaining = d.remaining};
+	gw_verdict_record(&sink, &v);
+	return (int)d.verdict;
+}
+
+static u32 pass_count(struct pol_fixture *f, u64 fp)
+{
+	struct gw_slot *slot = gw_table_lookup(&f->trip, fp);
+	u64 st = 0;
+
+	assert_non_null(slot);
+	assert_true(gw_slot_read(slot, fp, &st));
+	assert_int_equal(gw_state_kind(st), GW_ST_PASSED);
+	return gw_state_count(st);
+}
+
+/*
+ * The backstop deployment: the relay filter passes a triplet after the delay,
+ * then Postfix asks greywalld about the same RCPT. The answer is DUNNO, and
+ * the pass is counted once (the filter's): not in the triplet's count again,
+ * not in the policy server's verdicts. The next request without a filter pass
+ * before it (a shape the filter let through un-judged) is decided and counted.
+ */
+static void test_policy_backstop_counts_a_filter_pass_once(void **state)
+{
+	struct pol_fixture *f = *state;
+	const unsigned long long t0 = 1800000000ULL;
+	static struct gw_judged judged;
+	u64 fp;
+
+	memset(&judged, 0, sizeof(judged));
+	f->ctx.judged = &judged;
+	/* a table made a day ago: its minute clock holds the 35 days a pass lives */
+	f->trip.epoch = t0 - 86400;
+	f->awl.epoch = t0 - 86400;
+	/* the filter greylists the first attempt: Postfix never sees that RCPT */
+	assert_int_equal(filter_decides(f, &judged, "a@a.example", "b@b.example", t0, &fp),
+			 GW_V_GREYLIST);
+	/* a greylist leaves no credit: a request that slipped past is judged as ever */
+	assert_string_equal(ask(f, REQ("RCPT", "198.18.0.1", "a@a.example", "b@b.example"), t0 + 1),
+			    "action=DEFER_IF_PERMIT Greylisted, retry in 299 seconds\n\n");
+	assert_int_equal(f->ctx.verdicts[GW_V_GREYLIST], 1);
+
+	assert_int_equal(filter_decides(f, &judged, "a@a.example", "b@b.example", t0 + 300, &fp),
+			 GW_V_PASS);
+	assert_int_equal(pass_count(f, fp), 1);
+	assert_string_equal(
+	    ask(f, REQ("RCPT", "198.18.0.1", "a@a.example", "b@b.example"), t0 + 300),
+	    "action=DUNNO\n\n");
+	assert_int_equal(pass_count(f, fp), 1);
+	assert_int_equal(f->ctx.verdicts[GW_V_PASS], 0);
+	assert_int_equal(f->ctx.judged_by_data_path, 1);
+
+	/* one credit per filter pass: the next request is the policy server's own */
+	assert_string_equal(
+	    ask(f, REQ("RCPT", "198.18.0.1", "a@a.example", "b@b.example"), t0 + 301),
+	    "action=DUNNO\n\n");
+	assert_int_equal(pass_count(f, fp), 2);
+	assert_int_equal(f->ctx.verdicts[GW_V_PASS], 1);
+
+	/* a credit older than the window is not taken */
+	filter_decides(f, &judged, "a@a.example", "b@b.example", t0 + 400, &fp);
+	assert_string_equal(ask(f, REQ("RCPT", "198.18.0.1", "a@a.example", "b@b.example"),
+				t0 + 401 + GW_JUDGED_WINDOW),
+			    "action=DUNNO\n\n");
+	assert_int_equal(pass_count(f, fp), 4);
+	assert_int_equal(f->ctx.judged_by_data_path, 1);
+	f->ctx.judged = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +272,8 @@ int main(void)
 	    cmocka_unit_test(test_values_and_comments),
 	    cmocka_unit_test(test_bad_lines_name_file_and_line),
 	    cmocka_unit_test_setup_teardown(test_policy_answers, pol_setup, pol_teardown),
+	    cmocka_unit_test_setup_teardown(test_policy_backstop_counts_a_filter_pass_once,
+					    pol_setup, pol_teardown),
 	};
 	int rc;
 

@@ -141,10 +141,15 @@ tb_stop_bpf() {
 	return 0
 }
 
-# tb_start_greywalld CONF LOG READY: greywalld in the root namespace, up within
-# 10 s when the extended regex READY shows in LOG; tb_cleanup stops it.
+# tb_start_greywalld CONF LOG READY [NETNS]: greywalld in the root namespace, or
+# in network namespace NETNS (nsenter: only the network changes, so the pinned
+# maps under /sys/fs/bpf stay in sight), with TB_GREYWALLD_FLAGS, up within 10 s
+# when the extended regex READY shows in LOG; tb_cleanup stops it.
 tb_start_greywalld() {
-	"$TB_ROOT/build/greywalld" -c "$1" -f >"$2" 2>&1 &
+	local run=()
+	[ -n "${4:-}" ] && run=(nsenter --net="/run/netns/$4")
+	# nsenter execs greywalld (no pid namespace), so the pid is greywalld's
+	"${run[@]}" "$TB_ROOT/build/greywalld" -c "$1" -f ${TB_GREYWALLD_FLAGS:-} >"$2" 2>&1 &
 	TB_DAEMON_PID=$!
 	tb_wait_log "$2" "$3" 10 && return 0
 	tb_log "greywalld did not start:"
@@ -161,6 +166,36 @@ tb_stop_greywalld() {
 	TB_DAEMON_PID=
 	return 0
 }
+
+# The backstop deployment: the relay filter on the receiver's veth (tb_start_bpf)
+# and greywalld on its pinned maps, serving Postfix's policy protocol on
+# 127.0.0.1:10023 in the receiver's namespace, so whatever the filter lets through
+# un-judged is judged by Postfix's check_policy_service against the same triplets.
+# Writes TB_BACKSTOP_CONF (extra greywall.conf lines from TB_BACKSTOP_EXTRA), logs
+# verdicts to TB_BACKSTOP_LOG, and sets TB_RCV_EXTRA for tb_start_receiver. Call
+# it before tb_start_receiver.
+tb_start_backstop() {
+	tb_start_bpf || return 1
+	TB_BACKSTOP_CONF=$TB_DIR/greywall.conf
+	TB_BACKSTOP_LOG=$TB_DIR/greywalld.log
+	cat >"$TB_BACKSTOP_CONF" <<CONF
+relay_maps = $TB_BPF_PIN/maps
+delay = $TB_DELAY
+policy_listen = 127.0.0.1:10023
+snapshot_path =
+control_socket = $TB_DIR/greywalld.sock
+metrics_listen =
+user = nobody
+${TB_BACKSTOP_EXTRA:-}
+CONF
+	TB_GREYWALLD_FLAGS=-v tb_start_greywalld "$TB_BACKSTOP_CONF" "$TB_BACKSTOP_LOG" \
+		'policy server listening' "$TB_NS_RCV" || return 1
+	TB_RCV_EXTRA="smtpd_recipient_restrictions = reject_unauth_destination, check_policy_service inet:127.0.0.1:10023
+${TB_RCV_EXTRA:-}"
+}
+
+# greyctl on the backstop's configuration (its control socket and the filter's maps).
+tb_greyctl() { "$TB_ROOT/build/greyctl" -c "$TB_BACKSTOP_CONF" "$@"; }
 
 # tb_control SOCKET COMMAND: greywalld's whole answer on its control socket.
 tb_control() {
