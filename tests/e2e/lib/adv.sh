@@ -1,0 +1,177 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Helpers for the adversarial end-to-end tests (issue 12): run lib/adversary.py
+# in the sender namespace and read what it saw, check greywall-dp's fail-open
+# counters and what the receiving Postfix got. Source after testbed.sh and
+# assert.sh.
+#
+# A test collects every problem it finds with adv_problem and reports them all
+# at the end with adv_verdict, so one run shows each shape's outcome.
+
+ADV_PY=$TB_ROOT/tests/e2e/lib/adversary.py
+ADV_PROBLEMS=
+# greywall's default greylist reply, after the code
+ADV_GREY_RE='^4\.7\.1 <[^>]*>: Recipient address rejected: Greylisted, retry in [0-9]+ seconds$'
+
+adv_problem() {
+	tb_log "problem: $*"
+	ADV_PROBLEMS="$ADV_PROBLEMS
+  - $*"
+}
+
+# adv_verdict OK_MESSAGE: fail with every problem recorded, or print the message.
+adv_verdict() {
+	[ -z "$ADV_PROBLEMS" ] || fail "$(printf '%s' "$ADV_PROBLEMS" | grep -c .) problem(s):$ADV_PROBLEMS"
+	echo "ok: $1"
+}
+
+# adv NAME ARGS...: one adversary session from the sender namespace, its JSON
+# lines in $TB_DIR/adv-NAME.jsonl; returns the client's exit status. The
+# client bounds itself (--deadline); timeout is the backstop.
+adv() {
+	local name=$1
+	shift
+	ip netns exec "$TB_NS_SND" timeout 150 python3 "$ADV_PY" --deadline 120 "$@" \
+		>"$TB_DIR/adv-$name.jsonl" 2>&1
+}
+
+# adv_run NAME ARGS...: the same; a session that did not complete is a problem.
+adv_run() {
+	local name=$1 rc=0
+	adv "$@" || rc=$?
+	[ "$rc" -eq 0 ] || adv_problem "$name: the client did not complete (exit $rc): $(tail -1 "$TB_DIR/adv-$name.jsonl")"
+	return 0
+}
+
+_adv_jq() { # NAME FILTER
+	jq -r "$2" "$TB_DIR/adv-$1.jsonl" 2>/dev/null
+}
+
+# adv_rcpt_code NAME ADDR: the reply code to the RCPT for ADDR ("none" if no reply)
+adv_rcpt_code() {
+	local c
+	c=$(_adv_jq "$1" "select(.cmd? // \"\" | startswith(\"RCPT TO:<$2>\")) | .code" | head -1)
+	echo "${c:-none}"
+}
+
+# adv_rcpt_text NAME ADDR: the text of that reply
+adv_rcpt_text() {
+	_adv_jq "$1" "select(.cmd? // \"\" | startswith(\"RCPT TO:<$2>\")) | .text" | head -1
+}
+
+# adv_count NAME CODE: how many RCPTs got CODE
+adv_count() {
+	_adv_jq "$1" "select(.cmd? // \"\" | startswith(\"RCPT\")) | select(.code == $2) | .code" | wc -l
+}
+
+# adv_grey_count NAME: how many RCPTs got greywall's 450 with its text
+adv_grey_count() {
+	_adv_jq "$1" "select(.cmd? // \"\" | startswith(\"RCPT\")) | select(.code == 450)
+		| select(.text | test(\"$ADV_GREY_RE\")) | .code" | wc -l
+}
+
+# adv_reply_code NAME CMD: the reply code to the first command CMD (DATA, <message>)
+adv_reply_code() {
+	local c
+	c=$(_adv_jq "$1" "select(.cmd? == \"$2\") | .code" | head -1)
+	echo "${c:-none}"
+}
+
+# adv_summary NAME: the client's summary line (for messages)
+adv_summary() {
+	_adv_jq "$1" 'select(.summary?) | "replies \(.summary) exit \(.exit)\(if .error then " (" + .error + ")" else "" end)"'
+}
+
+# adv_expect_grey NAME ADDR: the RCPT for ADDR got greywall's 450, word for word
+adv_expect_grey() {
+	local code text
+	code=$(adv_rcpt_code "$1" "$2")
+	text=$(adv_rcpt_text "$1" "$2")
+	if [ "$code" != 450 ]; then
+		adv_problem "$1: RCPT <$(adv_short "$2")> got $code, not greywall's 450: $text"
+	elif ! printf '%s\n' "$text" | grep -qE "$ADV_GREY_RE"; then
+		adv_problem "$1: RCPT <$(adv_short "$2")> got 450 but not greywall's text: $text"
+	fi
+}
+
+# adv_expect_code NAME ADDR CODE: the RCPT for ADDR got CODE
+adv_expect_code() {
+	local code
+	code=$(adv_rcpt_code "$1" "$2")
+	[ "$code" = "$3" ] ||
+		adv_problem "$1: RCPT <$(adv_short "$2")> got $code, not $3: $(adv_rcpt_text "$1" "$2")"
+}
+
+# adv_expect_taken NAME: the message after the RCPTs was accepted (250 to its end)
+adv_expect_taken() {
+	local code
+	code=$(adv_reply_code "$1" "<message>")
+	[ "$code" = 250 ] || adv_problem "$1: the message was not taken (reply $code; $(adv_summary "$1"))"
+}
+
+adv_short() { # a long address shortened for messages
+	local a=$1
+	[ "${#a}" -le 60 ] && echo "$a" || echo "${a:0:30}...${a: -25} (${#a} octets)"
+}
+
+# adv_failopen_nonzero: greywall-dp's fail-open counters that are not 0, from its
+# exit report (every counter on the total "fail-open" line, whatever their names)
+adv_failopen_nonzero() {
+	grep -E '^greywall-dp: fail-open ' "$TB_DIR/greywall-dp.log" | tail -1 |
+		tr ' ' '\n' | grep -E '^[a-z_]+=[0-9]+$' | grep -v '=0$' | tr '\n' ' '
+}
+
+# adv_expect_no_failopen: greywall-dp exited with a report and every fail-open counter 0
+adv_expect_no_failopen() {
+	local nz
+	grep -qE '^greywall-dp: fail-open ' "$TB_DIR/greywall-dp.log" ||
+		{ adv_problem "greywall-dp wrote no exit report"; return 0; }
+	nz=$(adv_failopen_nonzero)
+	[ -z "$nz" ] || adv_problem "greywall-dp failed open: $nz"
+}
+
+# adv_expect_counter NAME VALUE: one of greywall-dp's counters at exit
+adv_expect_counter() {
+	local v
+	v=$(dp_counter "$1")
+	[ "${v:-missing}" = "$2" ] || adv_problem "greywall-dp counter $1 is ${v:-missing}, not $2"
+}
+
+# rcv_disconnects: sessions the receiving Postfix has finished
+rcv_disconnects() {
+	grep -c 'postfix/smtpd\[[0-9]*\]: disconnect from' "$TB_DIR/rcv/maillog" 2>/dev/null || true
+}
+
+# rcv_wait_disconnects N SECONDS: until the receiver has logged N session ends
+rcv_wait_disconnects() {
+	local i
+	for i in $(seq $(($2 * 5))); do
+		[ "$(rcv_disconnects)" -ge "$1" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# rcv_rcpts_seen: RCPT commands the receiving Postfix got, over all finished
+# sessions (its disconnect lines count them: rcpt=N or rcpt=OK/N)
+rcv_rcpts_seen() {
+	grep -oE 'disconnect from .* rcpt=[0-9]+(/[0-9]+)?' "$TB_DIR/rcv/maillog" 2>/dev/null |
+		sed -E 's/.* rcpt=([0-9]+\/)?//' | awk '{ n += $1 } END { print n + 0 }'
+}
+
+# adv_mailbox_has LOCAL COUNT TAG: LOCAL's mailbox holds exactly COUNT messages
+# (waiting up to 20 s for them), and each carries "X-Adversary: TAG"
+adv_mailbox_has() {
+	local n f
+	tb_wait_mailbox "$1" "$2" 20 || true
+	sleep 0.5 # a duplicate would land now
+	n=$(tb_mailbox "$1" | wc -l)
+	if [ "$n" -ne "$2" ]; then
+		adv_problem "mailbox $1 holds $n message(s), not $2"
+		return 0
+	fi
+	for f in $(tb_mailbox "$1"); do
+		grep -q "^X-Adversary: $3\$" "$f" || adv_problem "mailbox $1 holds a message without X-Adversary: $3"
+		grep -q '^Subject: greywall test$' "$f" || adv_problem "mailbox $1 holds a message that is not ours"
+	done
+}
