@@ -6,9 +6,9 @@
 # Debian's exim4-daemon-light is fetched with `apt-get download`, unpacked with
 # `dpkg -x` into EXIM_CACHE (once), and run in the sender namespace inside a
 # private mount namespace (`unshare -m`) where
-#   - /usr/sbin is an overlay with the unpacked binary on top, because Exim
-#     re-executes itself as /usr/sbin/exim4 (the host has no file there to
-#     bind-mount over);
+#   - /usr/sbin is an overlay with the unpacked exim4 (and nothing else of
+#     the package) on top, because Exim re-executes itself as /usr/sbin/exim4
+#     and the host has no file there to bind-mount over;
 #   - /etc/passwd and /etc/group are bind-mounted copies that add the
 #     Debian-exim user the binary looks up at start (compiled in).
 # The mounts live and die with the processes of that mount namespace; nothing
@@ -26,7 +26,9 @@
 #   exim_stop                   no Exim process left in the sender namespace
 
 EXIM_CACHE=${EXIM_CACHE:-$TB_ROOT/build/exim}
-EXIM_BIN=$EXIM_CACHE/root/usr/sbin/exim4
+# the binary alone in its directory: that directory goes over /usr/sbin, and
+# the package's sendmail symlink must not hide Postfix's there
+EXIM_BIN=$EXIM_CACHE/sbin/exim4
 EXIM_DIR=$TB_DIR/exim
 EXIM_CONF=$EXIM_DIR/exim.conf
 EXIM_LOG=$EXIM_DIR/log/mainlog
@@ -50,10 +52,11 @@ exim_fetch() {
 			rm -rf "$tmp"
 			return 1
 		}
-		dpkg -x "$tmp"/deb/exim4-daemon-light_*.deb "$tmp/root" || { rm -rf "$tmp"; return 1; }
+		dpkg -x "$tmp"/deb/exim4-daemon-light_*.deb "$tmp/root" &&
+			mkdir "$tmp/sbin" && cp -p "$tmp/root/usr/sbin/exim4" "$tmp/sbin/" || { rm -rf "$tmp"; return 1; }
 		mkdir -p "$EXIM_CACHE"
-		rm -rf "$EXIM_CACHE/root" "$EXIM_CACHE/deb"
-		mv "$tmp/root" "$tmp/deb" "$EXIM_CACHE/"
+		rm -rf "$EXIM_CACHE/root" "$EXIM_CACHE/deb" "$EXIM_CACHE/sbin"
+		mv "$tmp/root" "$tmp/deb" "$tmp/sbin" "$EXIM_CACHE/"
 		rm -rf "$tmp"
 	fi
 	local missing
@@ -164,7 +167,9 @@ exim_run() {
 		sh -c 'set -e
 			mount --bind "$1/passwd" /etc/passwd
 			mount --bind "$1/group" /etc/group
-			mount -t overlay greywall-exim -o "lowerdir=$2:/usr/sbin" /usr/sbin
+			# no overlayfs: a tmpfs holding only exim4 will do, Exim runs nothing else from there
+			mount -t overlay greywall-exim -o "lowerdir=$2:/usr/sbin" /usr/sbin 2>/dev/null ||
+				{ mount -t tmpfs greywall-exim /usr/sbin && cp -p "$2/exim4" /usr/sbin/; }
 			conf=$3
 			shift 3
 			exec /usr/sbin/exim4 -C "$conf" "$@"' \
