@@ -18,7 +18,8 @@ DPDK_LIBS   = $(shell pkg-config --libs libdpdk 2>/dev/null)
 
 DEB_PACKAGES = build-essential clang llvm libclang-rt-14-dev pkg-config libcmocka-dev \
 	libdpdk-dev dpdk dpdk-dev libbpf-dev bpftool libelf-dev zlib1g-dev libjemalloc-dev libpcap-dev \
-	postfix postgrey swaks ethtool iproute2 iputils-ping tcpdump procps python3
+	postfix postgrey swaks ethtool iproute2 iputils-ping tcpdump procps python3 \
+	libidn12 libgnutls-dane0 jq
 
 LIB_SRCS = lib/smtp_stream.c lib/address_long.c lib/decide_rcpt.c lib/table_file.c lib/table_bpf.c lib/dp_shm.c lib/lists.c lib/reply.c lib/maintenance.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)

@@ -840,16 +840,28 @@ static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		struct gw_pkt out;
-		uint8_t fl = flags;
-		struct rte_mbuf *piece;
+		/*
+		 * A held line joined to the rest can be longer than one frame may
+		 * be: the bytes go in frames of at most the MTU, flags on the last.
+		 */
+		uint32_t room = e->cfg->mtu - (p->payload_off - p->l3_off), at = starts[i];
 
-		if (i + 1 < n)
-			fl &= (uint8_t) ~(TCP_FIN | TCP_PSH);
-		piece = build_frame(e, frame, p, vdata + (starts[i] - voff), ends[i] - starts[i],
-				    f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, starts[i]), fl, &out);
-		if (piece)
-			txq_push(e, fwd, piece);
+		if (room < 8 || room > e->cfg->mtu)
+			room = ends[i] - starts[i];
+		while (before(at, ends[i])) {
+			uint32_t chunk = ends[i] - at < room ? ends[i] - at : room;
+			struct gw_pkt out;
+			uint8_t fl = flags;
+			struct rte_mbuf *piece;
+
+			if (i + 1 < n || at + chunk != ends[i])
+				fl &= (uint8_t) ~(TCP_FIN | TCP_PSH);
+			piece = build_frame(e, frame, p, vdata + (at - voff), (uint16_t)chunk,
+					    f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, at), fl, &out);
+			if (piece)
+				txq_push(e, fwd, piece);
+			at += chunk;
+		}
 	}
 	if (n > 1)
 		e->stats.segments_split++;
