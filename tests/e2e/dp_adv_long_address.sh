@@ -36,7 +36,7 @@ attempt() { # TAG
 
 # the one RCPT of a session: its code, its text, and the length of its line
 rcpt_field() { # NAME FIELD
-	_adv_jq "$1" "select(.cmd? // \"\" | startswith(\"RCPT\")) | .$2" | head -1
+	_adv_jq "$1" 'select(.cmd? // "" | startswith("RCPT")) | .[$a]' "$2" | head -1
 }
 
 attempt first

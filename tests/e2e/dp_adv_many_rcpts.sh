@@ -52,8 +52,8 @@ while IFS='|' read -r name host prefix passed shape; do
 		--rcpt-after "$passed@receiver.example" $shape --data --quit --tag many
 	grey=$(adv_grey_count "many-$name")
 	[ "$grey" -eq $N ] || adv_problem "many-$name: $grey of the $N unseen RCPTs got greywall's 450;" \
-		"the others: $(_adv_jq "many-$name" "select(.cmd? // \"\" | startswith(\"RCPT TO:<$prefix\"))
-			| select(.code != 450) | .code" | sort | uniq -c | tr -s ' \n' ' ')"
+		"the others got: $(_adv_jq "many-$name" 'select(.cmd? // "" | startswith("RCPT TO:<" + $a))
+			| select(.code != 450) | .code' "$prefix" | sort | uniq -c | tr -s ' \n' ' ')"
 	adv_expect_code "many-$name" "$passed@receiver.example" 250
 	adv_expect_taken "many-$name"
 done <<<"$SESSIONS"
