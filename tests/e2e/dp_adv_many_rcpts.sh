@@ -77,18 +77,18 @@ while IFS='|' read -r name host prefix passed shape; do
 	[ "$ok" -eq $N ] || adv_problem "retry-$name: $ok of the $N retried RCPTs got 250"
 	adv_expect_taken "retry-$name"
 done <<<"$SESSIONS"
-for i in $(seq 150); do
+for _ in $(seq 150); do
 	[ "$(delivered_total)" -ge $((2 * N + 2)) ] && break
 	sleep 0.2
 done
 sleep 1
 got=$(boxes)
 for prefix in u w; do
-	once=$(printf '%s\n' "$got" | grep -cE "^$prefix[0-9]+ 1\$" || true)
+	once=$(printf '%s\n' "$got" | grep -cE "^${prefix}[0-9]+ 1\$" || true)
 	[ "$once" -eq $N ] || adv_problem "$once of the $N $prefix mailboxes hold exactly one message;" \
-		"the others: $(printf '%s\n' "$got" | grep -E "^$prefix[0-9]+ " | grep -vE ' 1$' | head -5 | tr '\n' ',')"
+		"the others: $(printf '%s\n' "$got" | grep -E "^${prefix}[0-9]+ " | grep -vE ' 1$' | head -5 | tr '\n' ',')"
 done
-bad=$(grep -L '^X-Adversary: retry$' $(find "$TB_DIR/rcv/mail" -type f -path '*/new/*' -path '*/[uw][0-9]*') 2>/dev/null | wc -l)
+bad=$(find "$TB_DIR/rcv/mail" -type f -path '*/new/*' -path '*/[uw][0-9]*' -exec grep -L '^X-Adversary: retry$' {} + | wc -l)
 [ "$bad" -eq 0 ] || adv_problem "$bad of the u/w mailboxes' messages are not the retry's"
 
 tb_stop_dp

@@ -144,8 +144,7 @@ rcv_disconnects() {
 
 # rcv_wait_disconnects N SECONDS: until the receiver has logged N session ends
 rcv_wait_disconnects() {
-	local i
-	for i in $(seq $(($2 * 5))); do
+	for _ in $(seq $(($2 * 5))); do
 		[ "$(rcv_disconnects)" -ge "$1" ] && return 0
 		sleep 0.2
 	done
