@@ -43,37 +43,37 @@ adv_run() {
 	return 0
 }
 
-_adv_jq() { # NAME FILTER
-	jq -r "$2" "$TB_DIR/adv-$1.jsonl" 2>/dev/null
+_adv_jq() { # NAME FILTER [ARG]: jq on a session's lines, ARG as $a in FILTER
+	jq -r --arg a "${3:-}" "$2" "$TB_DIR/adv-$1.jsonl" 2>/dev/null
 }
 
 # adv_rcpt_code NAME ADDR: the reply code to the RCPT for ADDR ("none" if no reply)
 adv_rcpt_code() {
 	local c
-	c=$(_adv_jq "$1" "select(.cmd? // \"\" | startswith(\"RCPT TO:<$2>\")) | .code" | head -1)
+	c=$(_adv_jq "$1" 'select(.cmd? // "" | startswith("RCPT TO:<" + $a + ">")) | .code' "$2" | head -1)
 	echo "${c:-none}"
 }
 
 # adv_rcpt_text NAME ADDR: the text of that reply
 adv_rcpt_text() {
-	_adv_jq "$1" "select(.cmd? // \"\" | startswith(\"RCPT TO:<$2>\")) | .text" | head -1
+	_adv_jq "$1" 'select(.cmd? // "" | startswith("RCPT TO:<" + $a + ">")) | .text' "$2" | head -1
 }
 
 # adv_count NAME CODE: how many RCPTs got CODE
 adv_count() {
-	_adv_jq "$1" "select(.cmd? // \"\" | startswith(\"RCPT\")) | select(.code == $2) | .code" | wc -l
+	_adv_jq "$1" 'select(.cmd? // "" | startswith("RCPT")) | select(.code == ($a | tonumber)) | .code' "$2" | wc -l
 }
 
 # adv_grey_count NAME: how many RCPTs got greywall's 450 with its text
 adv_grey_count() {
-	_adv_jq "$1" "select(.cmd? // \"\" | startswith(\"RCPT\")) | select(.code == 450)
-		| select(.text | test(\"$ADV_GREY_RE\")) | .code" | wc -l
+	_adv_jq "$1" 'select(.cmd? // "" | startswith("RCPT")) | select(.code == 450)
+		| select(.text | test($a)) | .code' "$ADV_GREY_RE" | wc -l
 }
 
 # adv_reply_code NAME CMD: the reply code to the first command CMD (DATA, <message>)
 adv_reply_code() {
 	local c
-	c=$(_adv_jq "$1" "select(.cmd? == \"$2\") | .code" | head -1)
+	c=$(_adv_jq "$1" 'select(.cmd? == $a) | .code' "$2" | head -1)
 	echo "${c:-none}"
 }
 
@@ -144,8 +144,7 @@ rcv_disconnects() {
 
 # rcv_wait_disconnects N SECONDS: until the receiver has logged N session ends
 rcv_wait_disconnects() {
-	local i
-	for i in $(seq $(($2 * 5))); do
+	for _ in $(seq $(($2 * 5))); do
 		[ "$(rcv_disconnects)" -ge "$1" ] && return 0
 		sleep 0.2
 	done
