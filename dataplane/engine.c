@@ -702,7 +702,7 @@ static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf
 	 * part of our reply was lost. Checked before this segment is parsed, so a
 	 * reply injected just now is not taken for a lost one.
 	 */
-	if (m && (flags & TCP_ACK) && f->have_s_isn && f->s2c.n) {
+	if (m && (flags & TCP_ACK) && f->have_s_isn && f->s2c.n && !f->rst) {
 		uint32_t ack_off = rte_be_to_cpu_32(p->tcp->recv_ack) - f->s_isn - 1;
 		const struct gw_edit *ins = gw_seqmap_insert_at(&f->s2c, ack_off);
 
@@ -807,7 +807,7 @@ static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf
 		 */
 		unsigned r;
 
-		if (vlen && !fresh) {
+		if (vlen && !fresh && !f->rst) {
 			e->stats.retransmit_dropped++;
 			for (r = 0; r < f->c2s.n && e->now_tsc - f->resend_tsc > e->tsc_hz / 5;
 			     r++) {
@@ -890,21 +890,27 @@ static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 			f->s_acked = acked;
 	}
 	fold_acked_edits(e, f);
-	if (!f->parse_off && len && before(f->c_next, off) && !(flags & (TCP_FIN | TCP_RST)) &&
+	if (!f->parse_off && len && before(f->c_next, off) && !(flags & TCP_RST) &&
 	    p->payload_off <= GW_TMPL_MAX) {
 		/*
-		 * Past a deferred line the bytes are refused, not stored: the client
-		 * resends them after the line, and the store stays for real reordering.
+		 * Bytes past a gap are stored until it fills. Past a deferred line, or
+		 * when the store has no room (its ranges per flow are the sender's to
+		 * spend), they are refused instead, as a receiver with no buffer would:
+		 * not acked, so the client resends them once the gap is filled.
 		 */
-		if (f->refusing ||
-		    gw_ooo_store(&f->ooo, e->ooo_pool, off, frame + p->payload_off, len) == 0) {
+		{
 			struct gw_pkt out;
 			struct rte_mbuf *h;
 			bool sack = translate_ack(e, f, p, true);
 			uint32_t upto = f->held_len ? f->held_off : f->c_next;
 
-			if (!f->refusing)
+			if (f->refusing)
+				e->stats.segments_refused++;
+			else if (gw_ooo_store(&f->ooo, e->ooo_pool, off, frame + p->payload_off,
+					      len) == 0)
 				e->stats.reordered++;
+			else
+				e->stats.segments_refused++;
 			/* the server has nothing past the gap: the ack goes alone */
 			h = build_frame(e, frame, p, NULL, 0,
 					f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, upto), TCP_ACK, &out);
@@ -916,9 +922,6 @@ static void client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 			rte_pktmbuf_free(m);
 			return;
 		}
-		e->stats.failopen[GW_FO_OUT_OF_ORDER]++;
-		f->parse_off = 1;
-		gw_ooo_clear(&f->ooo, e->ooo_pool); /* unacked: the client sends them again */
 	}
 	if (f->ooo.n && p->payload_off <= GW_TMPL_MAX) {
 		/* a header to carry what the store releases, its ack as this segment's */
@@ -1099,8 +1102,15 @@ static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, s
 		txq_push(e, fwd, m);
 		return;
 	}
-	if (flags & TCP_RST)
+	if (flags & TCP_RST) {
+		/*
+		 * The connection is over: nothing is cut from it or injected into it
+		 * any more; what still comes is only translated.
+		 */
 		f->rst = 1;
+		f->parse_off = 1;
+		f->held_len = 0;
+	}
 	if (flags & TCP_FIN) {
 		if (c2s)
 			f->fin_c = 1;

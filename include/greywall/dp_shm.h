@@ -20,7 +20,8 @@
 enum gw_failopen {
 	GW_FO_MIDSTREAM = 0, /* SMTP flow with no SYN seen */
 	GW_FO_FLOW_TABLE_FULL,
-	GW_FO_OUT_OF_ORDER,  /* a gap in a stream: parsing stops, edits keep being translated */
+	GW_FO_OUT_OF_ORDER,  /* a gap in the server's stream: parsing stops, edits still translated
+			      */
 	GW_FO_SPLIT_LINE,    /* the RCPT line began in an earlier segment */
 	GW_FO_EDITS_FULL,    /* per-flow edit list full */
 	GW_FO_DESYNC,	     /* not SMTP, or the reply stream made no sense */
@@ -54,6 +55,7 @@ struct gw_dp_stats {
 	u64 lines_deferred;	/* lines refused until edit room freed up; the client resent them */
 	u64 custody_acks;	/* begun lines acked to the client on the server's behalf */
 	u64 custody_resent;	/* bytes we acked, sent to the server again from the kept copy */
+	u64 segments_refused;	/* client bytes past a gap or a deferred line, not acked: resent */
 	u64 verdict[GW_V_COUNT];
 	u64 failopen[GW_FO_COUNT];
 };
@@ -64,8 +66,8 @@ struct gw_dp_stats {
 	    "flows_expired", "flows_active", "flows_evicted", "lines_removed", "replies_injected", \
 	    "replies_resent", "retransmit_dropped", "segments_split", "sack_translated",           \
 	    "reordered", "overlaps_rewritten", "edits_folded", "lines_deferred", "custody_acks",   \
-	    "custody_resent"
-#define GW_DP_NCOUNTERS 22
+	    "custody_resent", "segments_refused"
+#define GW_DP_NCOUNTERS 23
 _Static_assert(__builtin_offsetof(struct gw_dp_stats, verdict) == GW_DP_NCOUNTERS * 8,
 	       "GW_DP_COUNTER_NAMES names every scalar counter");
 
