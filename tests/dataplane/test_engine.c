@@ -1245,6 +1245,34 @@ static void test_long_rcpt_line_and_address_are_judged(void **state)
 	}
 }
 
+/*
+ * Once the server has reset the connection, nothing is cut from it or
+ * injected into it: an RCPT that comes after the RST goes as it is (the
+ * server's stack answers it with another RST) and no 450 is made up.
+ */
+static void test_reset_flow_is_never_edited_again(void **state)
+{
+	struct conv c;
+	const char *rcpt = "RCPT TO:<bob@receiver.example>\r\n";
+
+	(void)state;
+	conv_init(&c, 4, 0, 40034);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	feed(frame(&c, false, c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, RST | ACK, NULL, 0,
+		   NULL, 0));
+	assert_int_equal(fwd.n, 1);
+	client_says(&c, rcpt);
+	{
+		struct want w = {c.c_isn + 1 + c.c_off - (uint32_t)strlen(rcpt),
+				 c.s_isn + 1 + c.s_off, ACK | PSH, rcpt};
+
+		expect(&fwd, &w, 1, "the RCPT after the reset, as it came");
+		expect(&back, NULL, 0, "nothing injected");
+	}
+	assert_int_equal(eng.stats.verdict[GW_V_GREYLIST], 0);
+	assert_int_equal(eng.stats.lines_removed, 0);
+}
+
 int main(int argc, char **argv)
 {
 	char prefix[64];
@@ -1293,6 +1321,7 @@ int main(int argc, char **argv)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_long_rcpt_line_and_address_are_judged, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_reset_flow_is_never_edited_again, setup, teardown),
 	};
 
 	(void)argc;
