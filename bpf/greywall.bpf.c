@@ -253,6 +253,35 @@ static __always_inline int gw_on_decision(struct xdp_md *ctx, struct gw_pkt *pkt
 	return XDP_TX;
 }
 
+/*
+ * No downgrade: a plaintext greeting while this (network, HELO)'s STARTTLS is
+ * greylisted and within its delay gets the TLS reply, and the session ends
+ * before an envelope is sent in cleartext. Returns the XDP action.
+ */
+static __always_inline int gw_on_greeting(struct xdp_md *ctx, struct gw_pkt *pkt,
+					  struct gw_relay_flow *flow,
+					  const struct gw_relay_flow_key *key, struct gw_scratch *s,
+					  struct gw_relay_config *cfg, u64 now)
+{
+	gw_trip_net(s, key, cfg);
+	s->trip.rcpt_len = 0;
+	s->list_gen = cfg->list_gen;
+	s->hits = gw_bpf_lists(s, key, flow, 0, 0);
+	s->now = now;
+	if (!gw_bpf_tls_pending(s, cfg, flow)) {
+		flow->awaiting_reply = 1;
+		return XDP_PASS;
+	}
+	gw_stat(GW_RS_TLS_PENDING_REFUSED);
+	gw_emit_event(key, flow, s, now, GW_V_GREYLIST, s->remaining, GW_RK_TLS);
+	if (gw_answer(ctx, pkt, flow, s, cfg, GW_RK_TLS, s->remaining) != XDP_TX) {
+		flow->awaiting_reply = 1;
+		return XDP_PASS;
+	}
+	flow->mode = GW_RM_OFF; /* the 421 ends the session */
+	return XDP_TX;
+}
+
 /* How many LF-ended lines s->line[0, len) holds. */
 __attribute__((noinline)) int gw_bpf_lines(struct gw_scratch *s, u32 len)
 {
@@ -316,6 +345,9 @@ static __always_inline int gw_client_command(struct xdp_md *ctx, struct gw_pkt *
 	case GW_CMD_EHLO:
 	case GW_CMD_HELO:
 		gw_on_helo(s, flow, key, cfg, gw_relay_now(cfg));
+		if (cfg->policy.tls_mode == GW_TLS_GREYLIST && !flow->awaiting_reply &&
+		    bpf_ntohl(pkt->tcp->ack_seq) == flow->server_next)
+			return gw_on_greeting(ctx, pkt, flow, key, s, cfg, gw_relay_now(cfg));
 		break;
 	case GW_CMD_MAIL:
 		norm = gw_bpf_normalize(s, (struct gw_addr_bytes *)flow->sender, 1, cfg);

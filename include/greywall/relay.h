@@ -193,7 +193,8 @@ enum gw_relay_stat {
 	GW_RS_TLS_GREYLISTED,
 	GW_RS_PIPELINING_MASKED,
 	GW_RS_SEGMENTS_TRANSLATED,
-	GW_RS_FAIL_FIRST, /* the fail-open reasons follow */
+	GW_RS_TLS_PENDING_REFUSED, /* plaintext greetings refused while STARTTLS was greylisted */
+	GW_RS_FAIL_FIRST,	   /* the fail-open reasons follow */
 	GW_RF_MIDSTREAM = GW_RS_FAIL_FIRST,
 	GW_RF_FRAGMENT,
 	GW_RF_IPV6_EXT,
@@ -223,11 +224,11 @@ enum gw_relay_stat {
 	    "verdict_pass_whitelist", "verdict_pass_exempt", "verdict_blacklist",                  \
 	    "verdict_fail_open", "replies_injected", "replies_resent", "replies_headroom",         \
 	    "replies_short", "tls_greylisted", "pipelining_masked", "segments_translated",         \
-	    "fail_midstream", "fail_fragment", "fail_ipv6_ext", "fail_out_of_order",               \
-	    "fail_split_line", "fail_pipelined", "fail_long_line", "fail_bad_command",             \
-	    "fail_no_sender", "fail_edits_full", "fail_no_tailroom", "fail_retrans_straddle",      \
-	    "fail_table", "fail_bdat", "events_dropped", "table_inserts", "table_full",            \
-	    "table_expired", "table_contended", "table_evicted"
+	    "tls_pending_refused", "fail_midstream", "fail_fragment", "fail_ipv6_ext",             \
+	    "fail_out_of_order", "fail_split_line", "fail_pipelined", "fail_long_line",            \
+	    "fail_bad_command", "fail_no_sender", "fail_edits_full", "fail_no_tailroom",           \
+	    "fail_retrans_straddle", "fail_table", "fail_bdat", "events_dropped", "table_inserts", \
+	    "table_full", "table_expired", "table_contended", "table_evicted"
 _Static_assert(sizeof((const char *[]){GW_RELAY_STAT_NAMES}) / sizeof(const char *) == GW_RS_COUNT,
 	       "a name for every relay counter");
 

@@ -174,6 +174,21 @@ static int server_send(struct session *s, const char *payload, struct frame *out
 	return act;
 }
 
+/* SYN, SYN-ACK and the server's greeting. */
+static void session_greet(struct session *s)
+{
+	struct frame in, out;
+
+	build_frame(&in, &s->client, &s->server, s->cseq, 0, F_SYN, 64240, NULL, &s->shape);
+	CHECK(run_prog(xdp_fd, &in, &out) == XDP_PASS, "%s: SYN passes", s->name);
+	s->cseq++;
+	build_frame(&in, &s->server, &s->client, s->sseq, s->cseq, F_SYN | F_ACK, 65160, NULL,
+		    &s->shape);
+	CHECK(run_prog(tc_fd, &in, &out) == 0 /* TC_ACT_OK */, "%s: SYN-ACK passes", s->name);
+	s->sseq++;
+	server_send(s, "220 mx.example ESMTP\r\n", &out);
+}
+
 /* SYN, SYN-ACK, greeting, EHLO and its reply, MAIL and its reply. */
 static void session_open(struct session *s, const char *ehlo_reply, struct frame *ehlo_out)
 {
@@ -484,13 +499,30 @@ static void case_starttls(void)
 {
 	struct session s;
 	struct frame in, out;
-	u64 tls = stat_sum(GW_RS_TLS_GREYLISTED);
+	u64 tls = stat_sum(GW_RS_TLS_GREYLISTED), pending = stat_sum(GW_RS_TLS_PENDING_REFUSED);
 
-	printf("case: STARTTLS from an unknown client network -> 421; after the delay it passes\n");
+	printf("case: STARTTLS from an unknown client network -> 421, its plaintext fallback "
+	       "refused at the greeting; after the delay both pass\n");
 	session_init(&s, "tls", 0xc6120901, 40030); /* 198.18.9.1 */
 	session_open(&s, EHLO_REPLY, NULL);
 	expect_reply_frame(&s, "STARTTLS\r\n", "", GW_REPLY_TLS_DEFAULT, 0, "unknown STARTTLS");
 	CHECK(stat_sum(GW_RS_TLS_GREYLISTED) == tls + 1, "tls greylist counted");
+
+	/*
+	 * No downgrade: the client falls back to plaintext at once. Its greeting
+	 * gets the same 421 (exact frame), before any envelope is sent; a host of
+	 * that network under another HELO name is not held up.
+	 */
+	session_init(&s, "tls-fallback", 0xc6120903, 40032); /* same /24, same HELO */
+	session_greet(&s);
+	expect_reply_frame(&s, "EHLO client.example\r\n", "", GW_REPLY_TLS_DEFAULT, 0,
+			   "plaintext greeting while TLS is pending");
+	CHECK(stat_sum(GW_RS_TLS_PENDING_REFUSED) == pending + 1, "refused greeting counted");
+	session_init(&s, "tls-other-host", 0xc6120904, 40033);
+	session_greet(&s);
+	CHECK(client_send(&s, "EHLO other.example\r\n", &out) == XDP_PASS,
+	      "another HELO name's greeting passes");
+	CHECK(stat_sum(GW_RS_TLS_PENDING_REFUSED) == pending + 1, "nothing more refused");
 
 	set_clock_offset(301LL * 1000000000LL);
 	session_init(&s, "tls-retry", 0xc6120902, 40031); /* same /24, same HELO */
