@@ -483,7 +483,12 @@ static bool parse_segment(struct gw_engine *e, struct gw_flow *f, bool c2s, cons
 	e->cur_seg_end = off + len;
 	e->cur_back = back;
 	if (c2s) {
-		uint32_t took = gw_smtp_feed_client(&f->smtp, data + skip, len - skip);
+		uint32_t took;
+
+		/* a line whose start already went out cannot wait: it is not deferred */
+		f->smtp.defer_floor =
+		    f->smtp.coff + (int64_t)(int32_t)(e->cur_cut_from - (uint32_t)f->smtp.coff);
+		took = gw_smtp_feed_client(&f->smtp, data + skip, len - skip);
 
 		deferred = took < len - skip;
 		*next = (uint32_t)f->smtp.coff; /* the deferred line's start, or off + len */
@@ -619,7 +624,21 @@ static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf
 	bool fresh = !f->parse_off && before(f->c_next, off + len);
 
 	e->nstandalone = 0;
-	if (f->held_len && len) {
+	if (f->line_refused && len) {
+		/*
+		 * A line too long to hold was refused (verdict.c): nothing of it or
+		 * after it is taken. A resend of the part we acked gets that ack
+		 * again; only the segment's ack goes on to the server.
+		 */
+		if (f->held_len && !before(off, f->held_off) &&
+		    !before(f->held_off + f->held_len, off + len))
+			custody_ack(e, f, back);
+		e->stats.segments_refused++;
+		vdata = e->vbuf;
+		voff = f->held_len ? f->held_off : f->c_next;
+		vlen = 0;
+		fresh = false;
+	} else if (f->held_len && len) {
 		uint32_t held_end = f->held_off + f->held_len;
 
 		if (!before(off, f->held_off) && !before(held_end, off) &&
@@ -746,12 +765,23 @@ static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf
 	if (deferred) {
 		/*
 		 * A line that must wait for edit room: nothing from its start on goes
-		 * out or is kept, so the server has not acked it and the client sends
-		 * it again (with any FIN after it), to be judged then.
+		 * out, so the server has not acked it and the client sends it again
+		 * (with any FIN after it), to be judged then. Its bytes we acked for
+		 * the server (custody) the client will not send again: they stay held.
 		 */
+		uint32_t at = f->c_next;
+
 		f->refusing = 1;
-		vlen = f->c_next - voff;
 		flags &= (uint8_t)~TCP_FIN;
+		if (before(at, f->custody_end)) {
+			uint32_t end =
+			    before(f->custody_end, voff + vlen) ? f->custody_end : voff + vlen;
+
+			f->held_off = at;
+			f->held_len = (uint16_t)(end - at);
+			memmove(f->held, vdata + (at - voff), f->held_len);
+		}
+		vlen = at - voff;
 	} else if (fresh) {
 		f->refusing = 0;
 	}

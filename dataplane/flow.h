@@ -52,6 +52,8 @@ struct gw_flow {
 	 * refused, not stored, until the client resends from the line's start.
 	 */
 	uint8_t refusing;
+	/* a command line too long to hold was refused (verdict.c): nothing more is taken */
+	uint8_t line_refused;
 	uint16_t tmpl_len;
 	uint32_t idx;
 	uint64_t last_tsc;

@@ -1329,6 +1329,87 @@ static void test_plaintext_fallback_refused_while_tls_is_pending(void **state)
 	assert_int_equal(eng.stats.verdict[GW_V_PASS], 1);
 }
 
+/*
+ * Postfix acts on the first 2048 octets of a longer command line, whatever
+ * its length. A 3000-octet RCPT in three segments is judged on those octets
+ * when it outgrows them: greylisted, it cannot be cut (its end is unknown),
+ * so it is refused: nothing of it reaches the server and no more of the flow
+ * is taken. After the delay the same line, on a new connection, passes whole.
+ */
+static void test_rcpt_line_longer_than_max_line_is_judged(void **state)
+{
+	static char line[3001];
+	struct conv c, r;
+	uint32_t rcpt_off;
+	int n;
+
+	(void)state;
+	n = snprintf(line, sizeof(line), "RCPT TO:<bob@receiver.example> ORCPT=rfc822;");
+	memset(line + n, 'x', 3000 - 2 - (size_t)n);
+	memcpy(line + 2998, "\r\n", 3);
+	conv_init(&c, 4, 0, 40039);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	rcpt_off = c.c_off;
+	for (int k = 0; k < 3; k++) {
+		char part[1001];
+
+		memcpy(part, line + 1000 * k, 1000);
+		part[1000] = 0;
+		client_says(&c, part);
+		for (unsigned i = 0; i < fwd.n; i++) {
+			struct want w = {c.c_isn + 1 + rcpt_off, c.s_isn + 1 + c.s_off, ACK, ""};
+
+			check_frame(fwd.m[i], &w, "only a bare ack reaches the server");
+		}
+	}
+	assert_int_equal(eng.stats.verdict[GW_V_GREYLIST], 1);
+	assert_int_equal(eng.stats.long_lines_refused, 1);
+	assert_int_equal(eng.stats.lines_removed, 0);
+	/* a resend of the refused tail is refused again, not decided again */
+	feed(frame(&c, true, c.c_isn + 1 + rcpt_off + 2000, c.s_isn + 1 + c.s_off, ACK | PSH,
+		   line + 2000, 1000, NULL, 0));
+	assert_int_equal(eng.stats.verdict[GW_V_GREYLIST], 1);
+	for (unsigned i = 0; i < fwd.n; i++) {
+		struct want w = {c.c_isn + 1 + rcpt_off, c.s_isn + 1 + c.s_off, ACK, ""};
+
+		check_frame(fwd.m[i], &w, "the resend: a bare ack");
+	}
+	assert_int_equal(eng.stats.segments_refused, 1);
+	/* the retry after the delay: passed, the whole line goes to the server */
+	wall_later = 301;
+	conv_init(&r, 4, 0, 40040);
+	conv_open(&r, "MAIL FROM:<alice@sender.example>\r\n");
+	rcpt_off = r.c_off;
+	{
+		uint32_t got = 0;
+
+		for (int k = 0; k < 3; k++) {
+			char part[1001];
+
+			memcpy(part, line + 1000 * k, 1000);
+			part[1000] = 0;
+			client_says(&r, part);
+			for (unsigned i = 0; i < fwd.n; i++) {
+				struct gw_pkt p = {0};
+				uint8_t *d = rte_pktmbuf_mtod(fwd.m[i], uint8_t *);
+
+				assert_int_equal(
+				    gw_parse_frame(d, rte_pktmbuf_data_len(fwd.m[i]), &p),
+				    GW_PKT_TCP);
+				if (!p.payload_len)
+					continue;
+				assert_int_equal(rte_be_to_cpu_32(p.tcp->sent_seq),
+						 r.c_isn + 1 + rcpt_off + got);
+				assert_memory_equal(d + p.payload_off, line + got, p.payload_len);
+				got += p.payload_len;
+			}
+		}
+		assert_int_equal(got, 3000);
+	}
+	assert_int_equal(eng.stats.verdict[GW_V_PASS], 1);
+	assert_int_equal(eng.stats.long_lines_refused, 1);
+}
+
 int main(int argc, char **argv)
 {
 	char prefix[64];
@@ -1380,6 +1461,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_reset_flow_is_never_edited_again, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_plaintext_fallback_refused_while_tls_is_pending,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rcpt_line_longer_than_max_line_is_judged, setup,
+					    teardown),
 	};
 
 	(void)argc;
