@@ -434,6 +434,44 @@ static void send_injected(struct gw_engine *e, struct gw_flow *f, const struct g
 		   f->s_isn + 1 + ins->new_off + from, f->c_isn + 1 + client_ack_off, back);
 }
 
+/*
+ * After our 421 to STARTTLS the session must end at once: an opportunistic-
+ * TLS client that reads it goes on in plaintext on the same connection
+ * (Postfix does), and its envelope would cross the wire in the clear. A reset
+ * right behind the 421 makes its next write fail instead. The server never
+ * saw the STARTTLS; it is reset too when the client's frame is at hand to
+ * carry it (hdr, hp: the 421 went out with a client segment), else it times
+ * the session out.
+ */
+static void end_session(struct gw_engine *e, struct gw_flow *f, const struct gw_edit *ins,
+			const uint8_t *hdr, const struct gw_pkt *hp, const uint8_t *stmpl,
+			const struct gw_pkt *sp, struct gw_txq *fwd, struct gw_txq *back)
+{
+	struct gw_pkt out;
+	struct rte_mbuf *m;
+
+	m = build_frame(e, stmpl, sp, NULL, 0, f->s_isn + 1 + ins->new_off + ins->len,
+			TCP_RST | TCP_ACK, &out);
+	if (m) {
+		out.tcp->recv_ack = rte_cpu_to_be_32(f->c_isn + 1 + injected_ack_off(f, ins));
+		gw_csum_full(&out);
+		txq_push(e, back, m);
+	}
+	if (hdr) {
+		m = build_frame(e, hdr, hp, NULL, 0,
+				f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, f->c_next), TCP_RST, &out);
+		if (m) {
+			out.tcp->recv_ack = 0;
+			gw_csum_full(&out);
+			txq_push(e, fwd, m);
+		}
+	}
+	f->rst = 1;
+	f->parse_off = 1;
+	f->held_len = 0;
+	e->stats.sessions_reset++;
+}
+
 static void remember_template(struct gw_flow *f, const uint8_t *frame, const struct gw_pkt *p)
 {
 	if (p->payload_off > GW_TMPL_MAX)
@@ -808,9 +846,15 @@ static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf
 	/* Replies to lines dropped with nothing outstanding go out at once. */
 	for (i = 0; i < e->nstandalone; i++) {
 		const struct gw_edit *ins = &f->s2c.e[e->standalone[i]];
+		struct gw_pkt tp;
 
 		send_injected(e, f, ins, 0, injected_ack_off(f, ins), back);
 		f->resend_tsc = e->now_tsc;
+		if (f->replies[ins->ref]->ends_session && f->tmpl_len &&
+		    gw_parse_frame(f->tmpl, f->tmpl_len, &tp) == GW_PKT_TCP) {
+			end_session(e, f, ins, frame, p, f->tmpl, &tp, fwd, back);
+			break;
+		}
 	}
 
 	if (m)
@@ -1023,6 +1067,8 @@ static void server_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 		push_reply(e, frame, p, (const uint8_t *)r->text, ins->len,
 			   f->s_isn + 1 + ins->new_off, ack, fwd);
 		f->resend_tsc = e->now_tsc;
+		if (r->ends_session && !f->rst)
+			end_session(e, f, ins, NULL, NULL, frame, p, NULL, fwd);
 	}
 	if (before(cur, off + len) || (flags & TCP_FIN)) {
 		struct gw_pkt out;

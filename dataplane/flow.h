@@ -32,6 +32,7 @@ struct gw_flow_key {
 
 struct gw_reply_buf {
 	uint16_t len;
+	uint8_t ends_session; /* a 421 to STARTTLS: both sides are reset right behind it */
 	char text[GW_REPLY_MAX];
 };
 

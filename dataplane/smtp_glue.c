@@ -106,6 +106,7 @@ static bool drop_with_reply(struct gw_engine *e, struct gw_flow *f, const struct
 		return false;
 	}
 	r->len = (uint16_t)n;
+	r->ends_session = 0;
 	*tag = slot;
 	f->replies[slot] = r;
 	f->replies_used |= 1u << slot;
@@ -144,6 +145,10 @@ static enum gw_smtp_action act_on_verdict(struct gw_engine *e, struct gw_flow *f
 		if (drop_with_reply(e, f, cmd,
 				    d->verdict == GW_V_BLACKLIST ? e->cfg->reply_blacklist : tmpl,
 				    &v, tag)) {
+			/* an opportunistic-TLS client goes on in plaintext after it: see
+			 * end_session */
+			f->replies[*tag]->ends_session =
+			    cmd->verb == GW_CMD_STARTTLS && d->verdict == GW_V_GREYLIST;
 			log_verdict(e, f, what, rcpt, d, f->replies[*tag]->text);
 			return GW_ACT_DROP;
 		}

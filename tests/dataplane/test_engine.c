@@ -581,21 +581,39 @@ static void test_ipv6_and_qinq_greylisted(void **state)
 	}
 }
 
-static void test_starttls_from_unknown_network_gets_421(void **state)
+/*
+ * STARTTLS from an unknown network: the 421, and right behind it the session
+ * is reset both ways. An opportunistic-TLS client that read the 421 would go
+ * on in plaintext on the same connection (real Postfix does); its next write
+ * fails instead, and the server, which never saw STARTTLS, is reset too.
+ */
+static void test_starttls_from_unknown_network_gets_421_and_a_reset(void **state)
 {
+	const char *tls421 = "421 4.7.0 Greylisted, try again later\r\n";
 	struct conv c;
+	uint32_t line_off;
 
 	(void)state;
 	conv_init(&c, 4, 0, 40008);
 	conv_open(&c, NULL);
+	line_off = c.c_off;
 	client_says(&c, "STARTTLS\r\n");
-	expect(&fwd, NULL, 0, "STARTTLS to server");
 	{
-		struct want w = {c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK | PSH,
-				 "421 4.7.0 Greylisted, try again later\r\n"};
+		struct want w = {c.c_isn + 1 + line_off, 0, RST, ""};
+		struct want b[2] = {
+		    {c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK | PSH, tls421},
+		    {c.s_isn + 1 + c.s_off + (uint32_t)strlen(tls421), c.c_isn + 1 + c.c_off,
+		     RST | ACK, ""},
+		};
 
-		expect(&back, &w, 1, "421");
+		expect(&fwd, &w, 1, "the server reset where STARTTLS would have been");
+		expect(&back, b, 2, "the 421, then the client reset");
 	}
+	assert_int_equal(eng.stats.sessions_reset, 1);
+	/* what the client might still send is not parsed or answered any more */
+	client_says(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	assert_int_equal(back.n, 0);
+	assert_int_equal(eng.stats.verdict[GW_V_GREYLIST], 1);
 }
 
 static void test_closed_flow_expires_and_gives_back_its_replies(void **state)
@@ -1291,7 +1309,7 @@ static void test_plaintext_fallback_refused_while_tls_is_pending(void **state)
 	conv_init(&c, 4, 0, 40035);
 	conv_open(&c, NULL);
 	client_says(&c, "STARTTLS\r\n");
-	assert_int_equal(back.n, 1);
+	assert_int_equal(back.n, 2); /* the 421 and the reset */
 	/* the plaintext fallback: a new connection, its EHLO refused */
 	conv_init(&d, 4, 0, 40036);
 	feed(frame(&d, true, d.c_isn, 0, SYN, NULL, 0, NULL, 0));
@@ -1434,8 +1452,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_bdat_body_with_rcpt_text_untouched, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv6_and_qinq_greylisted, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_starttls_from_unknown_network_gets_421, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_starttls_from_unknown_network_gets_421_and_a_reset,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_closed_flow_expires_and_gives_back_its_replies,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_split_rcpt_held_and_greylisted, setup, teardown),
