@@ -150,4 +150,32 @@ __attribute__((noinline)) int gw_bpf_decide(struct gw_scratch *s, struct gw_rela
 	return d->verdict;
 }
 
+/*
+ * Whether a plaintext greeting from this (network, HELO) comes while its
+ * STARTTLS pseudo-triplet is greylisted and within its delay: then the
+ * session is refused with the TLS reply before it sends an envelope in
+ * cleartext (gw_tls_pending). s->trip.net, s->hits and s->now are set; the
+ * seconds left go to s->remaining. Never writes the table.
+ */
+__attribute__((noinline)) int gw_bpf_tls_pending(struct gw_scratch *s, struct gw_relay_config *cfg,
+						 struct gw_relay_flow *flow)
+{
+	struct gw_policy p;
+	u32 n;
+
+	if (!s || !cfg || !flow)
+		return 0;
+	__builtin_memset(&s->dec, 0, sizeof(s->dec));
+	s->dec_hits.white = s->hits & 0xff;
+	s->dec_hits.black = (s->hits >> 8) & 0xff;
+	if (!gw_bpf_policy(cfg, s->now, s->dec_secret, &s->dec_trip, &s->dec_awl, &p))
+		return 0;
+	n = flow->helo_len;
+	if (!gw_tls_pending(&p, &s->trip.net, flow->helo, n > GW_RELAY_HELO_MAX ? 0 : n,
+			    &s->dec_hits, s->now, &s->dec))
+		return 0;
+	s->remaining = s->dec.remaining;
+	return 1;
+}
+
 #endif /* GREYWALL_BPF_DECIDE_H */

@@ -102,7 +102,8 @@ static __always_inline int gw_answer(struct xdp_md *ctx, struct gw_pkt *pkt,
 	}
 	gw_edit_totals(flow, &removed, &inserted);
 	if (n < GW_RELAY_MAX_EDITS) {
-		struct gw_relay_edit *e = &flow->edit[n];
+		struct gw_relay_edit *e =
+		    &flow->edit[(flow->edit_head + n) & (GW_RELAY_MAX_EDITS - 1)];
 
 		e->c_seq = seq;
 		e->c_seq_srv = seq - removed;
@@ -249,8 +250,70 @@ static __always_inline int gw_on_decision(struct xdp_md *ctx, struct gw_pkt *pkt
 		return XDP_PASS;
 	}
 	if (tls)
-		flow->mode = GW_RM_OFF; /* the 421 ends the session */
+		flow->mode = GW_RM_CLOSED; /* the 421 ends the session */
 	return XDP_TX;
+}
+
+/*
+ * No downgrade: a plaintext greeting while this (network, HELO)'s STARTTLS is
+ * greylisted and within its delay gets the TLS reply, and the session ends
+ * before an envelope is sent in cleartext. Returns the XDP action.
+ */
+static __always_inline int gw_on_greeting(struct xdp_md *ctx, struct gw_pkt *pkt,
+					  struct gw_relay_flow *flow,
+					  const struct gw_relay_flow_key *key, struct gw_scratch *s,
+					  struct gw_relay_config *cfg, u64 now)
+{
+	gw_trip_net(s, key, cfg);
+	s->trip.rcpt_len = 0;
+	s->list_gen = cfg->list_gen;
+	s->hits = gw_bpf_lists(s, key, flow, 0, 0);
+	s->now = now;
+	if (!gw_bpf_tls_pending(s, cfg, flow)) {
+		flow->awaiting_reply = 1;
+		return XDP_PASS;
+	}
+	gw_stat(GW_RS_TLS_PENDING_REFUSED);
+	gw_emit_event(key, flow, s, now, GW_V_GREYLIST, s->remaining, GW_RK_TLS);
+	if (gw_answer(ctx, pkt, flow, s, cfg, GW_RK_TLS, s->remaining) != XDP_TX) {
+		flow->awaiting_reply = 1;
+		return XDP_PASS;
+	}
+	flow->mode = GW_RM_CLOSED; /* the 421 ends the session */
+	return XDP_TX;
+}
+
+/*
+ * A client that pipelines although PIPELINING was masked for it breaks RFC
+ * 2920, which no real MTA does and bots do (postscreen's pipelining test).
+ * Its segment cannot be judged line by line here, and passing it would let
+ * its RCPTs through un-judged: the session is refused with the TLS reply
+ * (421) and ends. Returns the XDP action.
+ */
+static __always_inline int gw_refuse_pipelining(struct xdp_md *ctx, struct gw_pkt *pkt,
+						struct gw_relay_flow *flow, struct gw_scratch *s,
+						struct gw_relay_config *cfg)
+{
+	if (gw_answer(ctx, pkt, flow, s, cfg, GW_RK_TLS, 0) != XDP_TX) {
+		gw_stat(GW_RF_PIPELINED);
+		flow->awaiting_reply = 1;
+		return XDP_PASS;
+	}
+	gw_stat(GW_RS_PIPELINING_REFUSED);
+	flow->mode = GW_RM_CLOSED;
+	return XDP_TX;
+}
+
+/*
+ * No room for one more edit: the client has that many replies unread (the
+ * edits fold as it acks them). Its line is dropped, not passed: the server
+ * never sees it, and the client's TCP sends it again, to be judged then.
+ */
+static __always_inline int gw_defer(struct gw_pkt *pkt, struct gw_relay_flow *flow)
+{
+	flow->client_next = bpf_ntohl(pkt->tcp->seq);
+	gw_stat(GW_RS_DEFERRED);
+	return XDP_DROP;
 }
 
 /* How many LF-ended lines s->line[0, len) holds. */
@@ -302,6 +365,8 @@ static __always_inline int gw_client_command(struct xdp_md *ctx, struct gw_pkt *
 		return XDP_PASS;
 	}
 	if (gw_bpf_lines(s, len) != 1) {
+		if (flow->mask_pipelining)
+			return gw_refuse_pipelining(ctx, pkt, flow, s, cfg);
 		gw_stat(GW_RF_PIPELINED);
 		flow->awaiting_reply = 1;
 		return XDP_PASS;
@@ -316,6 +381,9 @@ static __always_inline int gw_client_command(struct xdp_md *ctx, struct gw_pkt *
 	case GW_CMD_EHLO:
 	case GW_CMD_HELO:
 		gw_on_helo(s, flow, key, cfg, gw_relay_now(cfg));
+		if (cfg->policy.tls_mode == GW_TLS_GREYLIST && !flow->awaiting_reply &&
+		    bpf_ntohl(pkt->tcp->ack_seq) == flow->server_next)
+			return gw_on_greeting(ctx, pkt, flow, key, s, cfg, gw_relay_now(cfg));
 		break;
 	case GW_CMD_MAIL:
 		norm = gw_bpf_normalize(s, (struct gw_addr_bytes *)flow->sender, 1, cfg);
@@ -334,9 +402,13 @@ static __always_inline int gw_client_command(struct xdp_md *ctx, struct gw_pkt *
 		}
 		/* our reply must come right after the server's last one */
 		if (flow->awaiting_reply || bpf_ntohl(pkt->tcp->ack_seq) != flow->server_next) {
+			if (flow->mask_pipelining)
+				return gw_refuse_pipelining(ctx, pkt, flow, s, cfg);
 			gw_stat(GW_RF_PIPELINED);
 			break;
 		}
+		if (flow->nedits >= GW_RELAY_MAX_EDITS)
+			return gw_defer(pkt, flow);
 		return gw_on_decision(ctx, pkt, flow, key, s, cfg, gw_relay_now(cfg), false);
 	case GW_CMD_STARTTLS:
 		if (flow->awaiting_reply || bpf_ntohl(pkt->tcp->ack_seq) != flow->server_next) {
@@ -490,9 +562,13 @@ int greywall_xdp(struct xdp_md *ctx)
 		u32 n = flow->nedits;
 
 		/* the client did not get our reply: it sends the removed line again */
+		if (pkt.tcp->ack && flow->nedits > 1)
+			gw_stat_add(GW_RS_EDITS_FOLDED,
+				    gw_fold_edits(flow, bpf_ntohl(pkt.tcp->ack_seq)));
+		n = flow->nedits;
 #pragma unroll
 		for (i = 0; i < GW_RELAY_MAX_EDITS; i++) {
-			const struct gw_relay_edit *e = &flow->edit[i];
+			const struct gw_relay_edit *e = gw_edit_at(flow, i);
 			struct gw_scratch *s;
 
 			if (i >= n)
@@ -509,6 +585,11 @@ int greywall_xdp(struct xdp_md *ctx)
 				gw_stat(GW_RF_RETRANS_STRADDLE);
 				goto translate;
 			}
+		}
+		if (flow->mode == GW_RM_CLOSED) {
+			/* we ended the session with a 421: nothing more reaches the server */
+			gw_stat(GW_RS_CLOSED_DROPPED);
+			return XDP_DROP;
 		}
 		if (seq != flow->client_next) {
 			if (gw_seq_before(flow->client_next, seq))
@@ -717,11 +798,14 @@ int greywall_tc_egress(struct __sk_buff *skb)
 	fin = pkt.tcp->fin;
 	if (pkt.tcp->syn) {
 		flow->server_next = seq + 1;
+		flow->server_acked = bpf_ntohl(pkt.tcp->ack_seq);
 		flow->server_window = pkt.tcp->window;
 		return TC_ACT_OK;
 	}
 	flow->server_window = pkt.tcp->window;
-	if (pkt.payload_len && flow->mode != GW_RM_OFF) {
+	if (has_ack && gw_seq_before(flow->server_acked, bpf_ntohl(pkt.tcp->ack_seq)))
+		flow->server_acked = bpf_ntohl(pkt.tcp->ack_seq);
+	if (pkt.payload_len && flow->mode != GW_RM_OFF && flow->mode != GW_RM_CLOSED) {
 		s = gw_scratch();
 		if (s) {
 			if (flow->ehlo_pending) {

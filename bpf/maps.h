@@ -125,12 +125,17 @@ struct {
 	__type(value, struct gw_scratch);
 } scratch SEC(".maps");
 
-static __always_inline void gw_stat(u32 idx)
+static __always_inline void gw_stat_add(u32 idx, u64 n)
 {
 	u64 *v = bpf_map_lookup_elem(&stats, &idx);
 
 	if (v)
-		*v += 1;
+		*v += n;
+}
+
+static __always_inline void gw_stat(u32 idx)
+{
+	gw_stat_add(idx, 1);
 }
 
 /* table_glue.h: bucket idx of the table of this kind, and its counters. */

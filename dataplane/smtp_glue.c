@@ -63,7 +63,8 @@ static void emit_event(struct gw_engine *e, struct gw_flow *f, const char *cmd, 
 	ev->time = e->now_wall;
 	ev->verdict = (u8)d->verdict;
 	ev->family = f->key.family;
-	ev->cmd = strcmp(cmd, "STARTTLS") ? GW_DP_EV_RCPT : GW_DP_EV_STARTTLS;
+	/* a greeting refused while TLS is pending belongs to the STARTTLS pseudo-triplet */
+	ev->cmd = strcmp(cmd, "RCPT") ? GW_DP_EV_STARTTLS : GW_DP_EV_RCPT;
 	ev->remaining = d->remaining;
 	memcpy(ev->client, f->key.client, 16);
 	ev->sender_len = f->have_mail ? f->sender_raw_len : 0;
@@ -190,6 +191,33 @@ static enum gw_smtp_action decide_starttls(struct gw_engine *e, struct gw_flow *
 	return act_on_verdict(e, f, cmd, &d, "STARTTLS", "", "", e->cfg->reply_tls, tag);
 }
 
+/*
+ * A plaintext session from a (network, HELO) whose STARTTLS greywall has just
+ * greylisted: refused at its greeting, with the TLS reply, before it sends an
+ * envelope in cleartext (gw_tls_pending).
+ */
+static enum gw_smtp_action refuse_if_tls_pending(struct gw_engine *e, struct gw_flow *f,
+						 const struct gw_smtp_cmd *cmd, u32 *tag)
+{
+	struct gw_client_net net;
+	struct gw_list_hits hits;
+	struct gw_decision d;
+
+	if (e->cfg->policy.tls_mode != GW_TLS_GREYLIST)
+		return GW_ACT_FORWARD;
+	gw_client_net_of(&net, &e->cfg->policy, f->key.family, f->key.client);
+	gw_lists_match(e->cfg->lists, f->key.family, f->key.client, NULL, 0, NULL, 0, &hits);
+	if (!gw_tls_pending(&e->policy, &net, f->helo, f->helo_len, &hits, e->now_wall, &d))
+		return GW_ACT_FORWARD;
+	if (!edit_room(f)) {
+		e->stats.lines_deferred++;
+		return GW_ACT_DEFER;
+	}
+	e->stats.tls_pending_refused++;
+	return act_on_verdict(e, f, cmd, &d, cmd->verb == GW_CMD_EHLO ? "EHLO" : "HELO", "", "",
+			      e->cfg->reply_tls, tag);
+}
+
 static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, u32 *tag)
 {
 	struct gw_engine *e = ctx;
@@ -202,6 +230,8 @@ static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, 
 		memcpy(f->helo, cmd->path, cmd->path_len);
 		f->helo_len = cmd->path_len;
 		f->have_mail = 0;
+		if (cmd->status == GW_SMTP_OK)
+			return refuse_if_tls_pending(e, f, cmd, tag);
 		break;
 	case GW_CMD_MAIL:
 		if (cmd->status != GW_SMTP_OK)

@@ -17,12 +17,12 @@ void gw_dp_stats_print_prefixed(FILE *f, const char *p, const struct gw_dp_stats
 		"replies_injected=%lu replies_resent=%lu retransmit_dropped=%lu segments_split=%lu "
 		"sack_translated=%lu reordered=%lu overlaps_rewritten=%lu edits_folded=%lu "
 		"lines_deferred=%lu custody_acks=%lu custody_resent=%lu "
-		"segments_refused=%lu\n",
+		"segments_refused=%lu tls_pending_refused=%lu\n",
 		p, s->flows_created, s->flows_expired, s->flows_evicted, s->flows_active,
 		s->lines_removed, s->replies_injected, s->replies_resent, s->retransmit_dropped,
 		s->segments_split, s->sack_translated, s->reordered, s->overlaps_rewritten,
 		s->edits_folded, s->lines_deferred, s->custody_acks, s->custody_resent,
-		s->segments_refused);
+		s->segments_refused, s->tls_pending_refused);
 	fprintf(f, "%s verdicts", p);
 	for (i = 0; i < GW_V_COUNT; i++)
 		fprintf(f, " %s=%lu", verdict_names[i], s->verdict[i]);

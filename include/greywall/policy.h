@@ -436,4 +436,40 @@ GW_INLINE void gw_decide_tls(const struct gw_policy *p, const struct gw_client_n
 		gw_awl_credit(p, net, now);
 }
 
+/*
+ * "TLS pending": greywall answered this (network, HELO)'s STARTTLS with a 4xx
+ * and the pseudo-triplet has not waited out the delay. An opportunistic-TLS
+ * client falls back to plaintext after that answer; a plaintext session from
+ * it now would carry its envelope in cleartext because of greywall. So the
+ * data paths refuse such a session at its EHLO/HELO, with the same reply, and
+ * nothing of the envelope is sent. The pseudo-triplet's entry is the memory:
+ * bounded by the table, and pending only for the delay (then STARTTLS passes).
+ * Never writes. Fills d (GREYLIST, remaining) when pending.
+ */
+GW_INLINE bool gw_tls_pending(const struct gw_policy *p, const struct gw_client_net *net,
+			      const u8 *helo, u16 helo_len, const struct gw_list_hits *lists,
+			      u64 now, struct gw_decision *d)
+{
+	u64 fp, st;
+	struct gw_slot *slot;
+	u32 rel, first, since;
+
+	if (p->cfg->tls_mode != GW_TLS_GREYLIST || (lists->white & GW_LIST_CLIENT) ||
+	    (lists->black & GW_LIST_CLIENT))
+		return false;
+	fp = gw_tls_fp(p->secret, net, helo, helo_len);
+	slot = gw_table_lookup(p->triplets, fp);
+	if (!slot || !gw_slot_read(slot, fp, &st) || gw_state_kind(st) != GW_ST_GREY)
+		return false;
+	rel = gw_table_rel(p->triplets, now);
+	first = gw_state_first(st);
+	since = rel > first ? rel - first : 0;
+	if (since >= p->cfg->delay || gw_awl_listed(p, net, now, 1))
+		return false;
+	d->verdict = GW_V_GREYLIST;
+	d->remaining = p->cfg->delay - since;
+	d->fp = fp;
+	return true;
+}
+
 #endif /* GREYWALL_POLICY_H */

@@ -60,6 +60,7 @@ enum gw_relay_mode {
 	GW_RM_DATA,	   /* DATA sent: the server's 354 starts the body */
 	GW_RM_BODY,	   /* message body: nothing is a command until the server's reply */
 	GW_RM_OFF,	   /* TLS, BDAT or a lost thread: pass the rest, keep translating */
+	GW_RM_CLOSED,	   /* we answered 421: the client's further data is dropped, not passed */
 };
 
 struct gw_relay_flow {
@@ -68,7 +69,8 @@ struct gw_relay_flow {
 	u16 server_window; /* the server's last window, raw, for our replies */
 	u8 mode;	   /* gw_relay_mode */
 	u8 awaiting_reply; /* a command went to the server and its final reply has not */
-	u8 nedits;
+	u8 nedits;	   /* edits in flight, in the ring from edit_head */
+	u8 edit_head;
 	u8 helo_len;
 	u8 mask_pipelining; /* set at EHLO for networks not yet trusted */
 	u8 ehlo_pending;
@@ -76,7 +78,8 @@ struct gw_relay_flow {
 	u8 sender_set;
 	u16 sender_len;
 	u32 started;
-	struct gw_relay_edit edit[GW_RELAY_MAX_EDITS];
+	u32 server_acked; /* the server's latest ack of the client's stream, its view */
+	struct gw_relay_edit edit[GW_RELAY_MAX_EDITS]; /* a ring: see seqadj.h */
 	u8 helo[GW_RELAY_HELO_MAX];
 	u8 sender[GW_ADDR_MAX];
 };
@@ -193,7 +196,12 @@ enum gw_relay_stat {
 	GW_RS_TLS_GREYLISTED,
 	GW_RS_PIPELINING_MASKED,
 	GW_RS_SEGMENTS_TRANSLATED,
-	GW_RS_FAIL_FIRST, /* the fail-open reasons follow */
+	GW_RS_TLS_PENDING_REFUSED, /* plaintext greetings refused while STARTTLS was greylisted */
+	GW_RS_PIPELINING_REFUSED,  /* sessions that pipelined although PIPELINING was masked */
+	GW_RS_CLOSED_DROPPED,	   /* client data after our 421, dropped */
+	GW_RS_EDITS_FOLDED,	   /* edits both peers acked past, dropped from the ring */
+	GW_RS_DEFERRED,		   /* RCPTs dropped while the edit ring was full: resent */
+	GW_RS_FAIL_FIRST,	   /* the fail-open reasons follow */
 	GW_RF_MIDSTREAM = GW_RS_FAIL_FIRST,
 	GW_RF_FRAGMENT,
 	GW_RF_IPV6_EXT,
@@ -223,7 +231,8 @@ enum gw_relay_stat {
 	    "verdict_pass_whitelist", "verdict_pass_exempt", "verdict_blacklist",                  \
 	    "verdict_fail_open", "replies_injected", "replies_resent", "replies_headroom",         \
 	    "replies_short", "tls_greylisted", "pipelining_masked", "segments_translated",         \
-	    "fail_midstream", "fail_fragment", "fail_ipv6_ext", "fail_out_of_order",               \
+	    "tls_pending_refused", "pipelining_refused", "closed_dropped", "edits_folded",         \
+	    "deferred", "fail_midstream", "fail_fragment", "fail_ipv6_ext", "fail_out_of_order",   \
 	    "fail_split_line", "fail_pipelined", "fail_long_line", "fail_bad_command",             \
 	    "fail_no_sender", "fail_edits_full", "fail_no_tailroom", "fail_retrans_straddle",      \
 	    "fail_table", "fail_bdat", "events_dropped", "table_inserts", "table_full",            \

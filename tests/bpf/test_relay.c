@@ -174,6 +174,21 @@ static int server_send(struct session *s, const char *payload, struct frame *out
 	return act;
 }
 
+/* SYN, SYN-ACK and the server's greeting. */
+static void session_greet(struct session *s)
+{
+	struct frame in, out;
+
+	build_frame(&in, &s->client, &s->server, s->cseq, 0, F_SYN, 64240, NULL, &s->shape);
+	CHECK(run_prog(xdp_fd, &in, &out) == XDP_PASS, "%s: SYN passes", s->name);
+	s->cseq++;
+	build_frame(&in, &s->server, &s->client, s->sseq, s->cseq, F_SYN | F_ACK, 65160, NULL,
+		    &s->shape);
+	CHECK(run_prog(tc_fd, &in, &out) == 0 /* TC_ACT_OK */, "%s: SYN-ACK passes", s->name);
+	s->sseq++;
+	server_send(s, "220 mx.example ESMTP\r\n", &out);
+}
+
 /* SYN, SYN-ACK, greeting, EHLO and its reply, MAIL and its reply. */
 static void session_open(struct session *s, const char *ehlo_reply, struct frame *ehlo_out)
 {
@@ -306,6 +321,9 @@ static void case_retry_after_delay_passes(void)
 	set_clock_offset(0);
 }
 
+static u32 expect_reply_frame(struct session *s, const char *rcpt_line, const char *rcpt,
+			      const char *tmpl, u32 seconds, const char *what);
+
 static void put_client_net(u32 net, u32 prefix, u8 color)
 {
 	struct gw_relay_lpm4 k = {.prefixlen = prefix};
@@ -359,19 +377,37 @@ static void case_fail_open(void)
 	struct session s;
 	struct frame in, out;
 	u64 split = stat_sum(GW_RF_SPLIT_LINE), mid = stat_sum(GW_RF_MIDSTREAM);
-	u64 piped = stat_sum(GW_RF_PIPELINED);
+	u64 piped = stat_sum(GW_RF_PIPELINED), refused = stat_sum(GW_RS_PIPELINING_REFUSED);
+	u64 closed = stat_sum(GW_RS_CLOSED_DROPPED);
 
-	printf("case: split, pipelined and mid-stream commands pass, each counted\n");
+	printf("case: split and mid-stream commands pass, each counted; pipelining while masked "
+	       "ends the session with a 421\n");
 	session_init(&s, "split", 0xc6120201, 40007);
 	session_open(&s, EHLO_REPLY, NULL);
 	CHECK(client_send(&s, "RCPT TO:<dave@rc", &out) == XDP_PASS, "first half passes");
 	CHECK(client_send(&s, "pt.example>\r\n", &out) == XDP_PASS, "second half passes");
 	CHECK(stat_sum(GW_RF_SPLIT_LINE) >= split + 1, "split line counted");
 
+	/*
+	 * Pipelining although PIPELINING was masked (RFC 2920 says it must not):
+	 * the whole segment is answered with the 421 and the session ends; what
+	 * the client sends after that is dropped, never passed un-judged.
+	 */
 	session_init(&s, "piped", 0xc6120202, 40008);
 	session_open(&s, EHLO_REPLY, NULL);
+	expect_reply_frame(&s, "RCPT TO:<erin@rcpt.example>\r\nDATA\r\n", "", GW_REPLY_TLS_DEFAULT,
+			   0, "pipelined RCPT+DATA while masked");
+	CHECK(stat_sum(GW_RS_PIPELINING_REFUSED) == refused + 1, "pipelining refusal counted");
+	CHECK(client_send(&s, "RCPT TO:<erin@rcpt.example>\r\n", &out) == XDP_DROP,
+	      "an RCPT after our 421 is dropped");
+	CHECK(stat_sum(GW_RS_CLOSED_DROPPED) == closed + 1, "the dropped segment counted");
+
+	/* a whitelisted network was not masked: its pipelined segment passes, counted */
+	put_client_net(0xc6120500, 24, GW_RELAY_WHITE);
+	session_init(&s, "piped-trusted", 0xc6120501, 40010);
+	session_open(&s, EHLO_REPLY, NULL);
 	CHECK(client_send(&s, "RCPT TO:<erin@rcpt.example>\r\nDATA\r\n", &out) == XDP_PASS,
-	      "a pipelined RCPT+DATA segment passes");
+	      "a trusted network's pipelined RCPT+DATA segment passes");
 	CHECK(stat_sum(GW_RF_PIPELINED) == piped + 1, "pipelined segment counted");
 
 	session_init(&s, "mid", 0xc6120203, 40009);
@@ -484,13 +520,30 @@ static void case_starttls(void)
 {
 	struct session s;
 	struct frame in, out;
-	u64 tls = stat_sum(GW_RS_TLS_GREYLISTED);
+	u64 tls = stat_sum(GW_RS_TLS_GREYLISTED), pending = stat_sum(GW_RS_TLS_PENDING_REFUSED);
 
-	printf("case: STARTTLS from an unknown client network -> 421; after the delay it passes\n");
+	printf("case: STARTTLS from an unknown client network -> 421, its plaintext fallback "
+	       "refused at the greeting; after the delay both pass\n");
 	session_init(&s, "tls", 0xc6120901, 40030); /* 198.18.9.1 */
 	session_open(&s, EHLO_REPLY, NULL);
 	expect_reply_frame(&s, "STARTTLS\r\n", "", GW_REPLY_TLS_DEFAULT, 0, "unknown STARTTLS");
 	CHECK(stat_sum(GW_RS_TLS_GREYLISTED) == tls + 1, "tls greylist counted");
+
+	/*
+	 * No downgrade: the client falls back to plaintext at once. Its greeting
+	 * gets the same 421 (exact frame), before any envelope is sent; a host of
+	 * that network under another HELO name is not held up.
+	 */
+	session_init(&s, "tls-fallback", 0xc6120903, 40032); /* same /24, same HELO */
+	session_greet(&s);
+	expect_reply_frame(&s, "EHLO client.example\r\n", "", GW_REPLY_TLS_DEFAULT, 0,
+			   "plaintext greeting while TLS is pending");
+	CHECK(stat_sum(GW_RS_TLS_PENDING_REFUSED) == pending + 1, "refused greeting counted");
+	session_init(&s, "tls-other-host", 0xc6120904, 40033);
+	session_greet(&s);
+	CHECK(client_send(&s, "EHLO other.example\r\n", &out) == XDP_PASS,
+	      "another HELO name's greeting passes");
+	CHECK(stat_sum(GW_RS_TLS_PENDING_REFUSED) == pending + 1, "nothing more refused");
 
 	set_clock_offset(301LL * 1000000000LL);
 	session_init(&s, "tls-retry", 0xc6120902, 40031); /* same /24, same HELO */
@@ -504,6 +557,40 @@ static void case_starttls(void)
 	CHECK(out.len == in.len && !memcmp(out.b, in.b, in.len),
 	      "encrypted segment is left byte for byte");
 	set_clock_offset(0);
+}
+
+/*
+ * 20 unseen RCPTs, one at a time, each sent after our reply to the one
+ * before: more than the ring of 8 edits holds, and every one gets its exact
+ * 450 frame, because the edits both sides acked past fold away. The QUIT
+ * after them reaches the server where the first RCPT was.
+ */
+static void case_many_rcpts_fold(void)
+{
+	u64 folded = stat_sum(GW_RS_EDITS_FOLDED), full = stat_sum(GW_RF_EDITS_FULL);
+	u32 removed = 0, replies = 0;
+	struct session s;
+	char line[64], rcpt[48];
+
+	printf("case: 20 greylisted RCPTs in one session, each an exact 450 frame (edits fold)\n");
+	session_init(&s, "many", 0xc6120a01, 40040); /* 198.18.10.1 */
+	session_open(&s, EHLO_REPLY, NULL);
+	for (int i = 0; i < 20; i++) {
+		u32 len;
+
+		snprintf(rcpt, sizeof(rcpt), "m%d@rcpt.example", i);
+		snprintf(line, sizeof(line), "RCPT TO:<%s>\r\n", rcpt);
+		len = expect_reply_frame(&s, line, rcpt, GW_REPLY_GREYLIST_DEFAULT, 300, rcpt);
+		s.sseq += len; /* the client read it: its next segment acks it */
+		removed += (u32)strlen(line);
+		replies += len;
+	}
+	CHECK(stat_sum(GW_RS_EDITS_FOLDED) >= folded + 20 - GW_RELAY_MAX_EDITS,
+	      "acked edits folded (%llu)",
+	      (unsigned long long)(stat_sum(GW_RS_EDITS_FOLDED) - folded));
+	CHECK(stat_sum(GW_RF_EDITS_FULL) == full, "the edit ring never filled");
+	s.sseq -= replies;
+	expect_quit_translated(&s, removed, replies);
 }
 
 static void case_options_and_sack(void)
@@ -616,6 +703,7 @@ int main(int argc, char **argv)
 	case_fail_open();
 	case_ipv6_and_vlan();
 	case_starttls();
+	case_many_rcpts_fold();
 	case_options_and_sack();
 
 	bpf_object__close(obj);

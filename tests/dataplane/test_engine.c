@@ -34,6 +34,7 @@ static struct gw_engine eng;
 static char table_path[64], awl_path[64];
 static uint64_t fake_tsc = 1000000000ULL;
 static const uint64_t NOW = 1800000000ULL;
+static uint64_t wall_later; /* seconds added to NOW by a test that waits out the delay */
 
 /* One TCP conversation as the two hosts see it. */
 struct conv {
@@ -125,7 +126,7 @@ static void feed(struct rte_mbuf *m)
 {
 	txq_clear(&fwd);
 	txq_clear(&back);
-	gw_engine_tick(&eng, fake_tsc, NOW);
+	gw_engine_tick(&eng, fake_tsc, NOW + wall_later);
 	fake_tsc += rte_get_tsc_hz(); /* a second between frames: rate limits never bite */
 	gw_engine_process(&eng, m, &fwd, &back);
 }
@@ -247,6 +248,7 @@ static int setup(void **state)
 	char err[256];
 
 	(void)state;
+	wall_later = 0;
 	unlink(table_path);
 	unlink(awl_path);
 	if (gw_engine_init(&eng, &cfg, pool, 0, 0, err, sizeof(err)) != 0) {
@@ -1273,6 +1275,60 @@ static void test_reset_flow_is_never_edited_again(void **state)
 	assert_int_equal(eng.stats.lines_removed, 0);
 }
 
+/*
+ * No downgrade. STARTTLS from an unknown network gets the 421; the client
+ * (opportunistic TLS) comes back in plaintext at once: its greeting is cut and
+ * answered with the same 421, so no MAIL or RCPT follows in cleartext. Another
+ * HELO name from that network is not affected. After the delay the greeting
+ * passes and so does STARTTLS: the mail goes over TLS.
+ */
+static void test_plaintext_fallback_refused_while_tls_is_pending(void **state)
+{
+	struct conv c, d, o, r;
+	const char *tls421 = "421 4.7.0 Greylisted, try again later\r\n";
+
+	(void)state;
+	conv_init(&c, 4, 0, 40035);
+	conv_open(&c, NULL);
+	client_says(&c, "STARTTLS\r\n");
+	assert_int_equal(back.n, 1);
+	/* the plaintext fallback: a new connection, its EHLO refused */
+	conv_init(&d, 4, 0, 40036);
+	feed(frame(&d, true, d.c_isn, 0, SYN, NULL, 0, NULL, 0));
+	feed(frame(&d, false, d.s_isn, d.c_isn + 1, SYN | ACK, NULL, 0, NULL, 0));
+	server_says(&d, "220 mx.receiver.example ESMTP\r\n");
+	client_says(&d, "EHLO sender.example\r\n");
+	{
+		struct want w = {d.s_isn + 1 + d.s_off, d.c_isn + 1 + d.c_off, ACK | PSH, tls421};
+
+		expect(&fwd, NULL, 0, "the greeting to the server");
+		expect(&back, &w, 1, "the 421 for the greeting");
+	}
+	assert_int_equal(eng.stats.tls_pending_refused, 1);
+	/* another host of that network, under its own name, is not held up */
+	conv_init(&o, 4, 0, 40037);
+	feed(frame(&o, true, o.c_isn, 0, SYN, NULL, 0, NULL, 0));
+	feed(frame(&o, false, o.s_isn, o.c_isn + 1, SYN | ACK, NULL, 0, NULL, 0));
+	server_says(&o, "220 mx.receiver.example ESMTP\r\n");
+	client_says(&o, "EHLO other.example\r\n");
+	assert_int_equal(fwd.n, 1);
+	assert_int_equal(back.n, 0);
+	/* after the delay: the greeting passes, and STARTTLS does too */
+	wall_later = 301;
+	conv_init(&r, 4, 0, 40038);
+	conv_open(&r, NULL);
+	assert_int_equal(eng.stats.tls_pending_refused, 1);
+	client_says(&r, "STARTTLS\r\n");
+	{
+		struct want w = {r.c_isn + 1 + r.c_off - 10, r.s_isn + 1 + r.s_off, ACK | PSH,
+				 "STARTTLS\r\n"};
+
+		expect(&fwd, &w, 1, "STARTTLS to the server");
+		expect(&back, NULL, 0, "nothing injected");
+	}
+	assert_int_equal(eng.stats.verdict[GW_V_PASS], 1);
+}
+
 int main(int argc, char **argv)
 {
 	char prefix[64];
@@ -1322,6 +1378,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_long_rcpt_line_and_address_are_judged, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_flow_is_never_edited_again, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_plaintext_fallback_refused_while_tls_is_pending,
+					    setup, teardown),
 	};
 
 	(void)argc;

@@ -11,12 +11,17 @@ usage: smtp_shapes.py HOST SHAPE SENDER RCPT [RCPT]
 
 Prints each reply as "CODE text" on its own line, the command it answers
 first ("RCPT <x>: 450 ..."), and ends with "delivered" when the message was
-taken (DATA, body, 250) or "not delivered". Exit status 0 unless the
-session broke (no server, a timeout, a reply that is not SMTP).
+taken (DATA, body, 250) or "not delivered". A 421 ends the session, as RFC
+5321 says it does ("closed by 421"). Exit status 0 unless the session broke
+(no server, a timeout, a reply that is not SMTP).
 """
 import socket
 import sys
 import time
+
+
+class Closed(Exception):
+    """The server (or something in its place) answered 421: the session is over."""
 
 
 class Session:
@@ -45,6 +50,8 @@ class Session:
             if len(text) == 3 or text[3] == " ":
                 break
         print("%s: %s" % (what, lines[-1]), flush=True)
+        if lines[-1].startswith("421"):
+            raise Closed()
         return int(lines[-1][:3]), lines
 
     def send(self, data):
@@ -52,7 +59,13 @@ class Session:
 
 
 def main():
-    host, shape, sender, rcpts = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+    try:
+        session(*sys.argv[1:4], sys.argv[4:])
+    except Closed:
+        print("closed by 421; not delivered")
+
+
+def session(host, shape, sender, rcpts):
     c = Session(host)
     c.reply("banner")
     c.send("EHLO client.sender.example\r\n")
