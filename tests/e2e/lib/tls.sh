@@ -58,8 +58,8 @@ tls_capture_start() {
 	ip netns exec "$TB_NS_SND" tcpdump -i snd0 -U -s 0 -Z root -w "$TLS_CAP_FILE" \
 		tcp port 25 >"$TB_DIR/$1.tcpdump.log" 2>&1 &
 	TLS_CAP_PID=$!
-	local i
-	for i in $(seq 50); do
+	local _
+	for _ in $(seq 50); do
 		grep -q 'listening on' "$TB_DIR/$1.tcpdump.log" 2>/dev/null && return 0
 		kill -0 "$TLS_CAP_PID" 2>/dev/null || break
 		sleep 0.1
@@ -160,8 +160,8 @@ tls_message() {
 
 # tls_wait_message LOCAL SUBJECT SECONDS
 tls_wait_message() {
-	local i
-	for i in $(seq $(($3 * 5))); do
+	local _
+	for _ in $(seq $(($3 * 5))); do
 		tls_message "$1" "$2" >/dev/null && return 0
 		sleep 0.2
 	done
