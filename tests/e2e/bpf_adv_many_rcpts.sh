@@ -67,7 +67,7 @@ done <<<"$SESSIONS"
 rcv_wait_disconnects 6 20 || adv_problem "the receiver did not log 6 session ends"
 seen=$(($(rcv_rcpts_seen) - seen_before))
 [ "$seen" -eq 2 ] || adv_problem "the receiving Postfix got $seen RCPTs in the two big sessions, not 2 (the passed ones)"
-n=$(grep -cE ']: 450 4\.7\.1 <[uw][0-9]+@receiver\.example>' "$TB_DIR/rcv/maillog" || true)
+n=$(rcv_rejected '[uw][0-9]+@')
 [ "$n" -eq 0 ] || adv_problem "the backstop (Postfix's policy hook) deferred $n of the 200 unseen RCPTs: the filter let them through"
 [ "$(grey_metric)" = 0 ] || adv_problem "the backstop greylisted something: $(backstop_verdicts)"
 folded=$(($(relay_counter edits_folded) - folded_before))

@@ -214,11 +214,11 @@ backstop_verdicts() {
 		tr '\n' ' '
 }
 
-# rcv_rejected ADDR_PREFIX: how many of the receiving Postfix's own RCPT rejects
-# (NOQUEUE, 450: the backstop's DEFER_IF_PERMIT) name a recipient starting with
-# ADDR_PREFIX, e.g. "bob@" or "bob+"
+# rcv_rejected ADDR_RE: how many of the receiving Postfix's own RCPT rejects with
+# 450 (the backstop's DEFER_IF_PERMIT) name a recipient that starts with the
+# extended regex ADDR_RE, e.g. 'bob[@+]'
 rcv_rejected() {
 	local n
-	n=$(grep -cF "]: 450 4.7.1 <$1" "$TB_DIR/rcv/maillog" 2>/dev/null || true)
+	n=$(grep -cE "NOQUEUE: reject: RCPT from [^ ]*: 450 4\.7\.1 <$1" "$TB_DIR/rcv/maillog" 2>/dev/null || true)
 	echo "${n:-0}"
 }
