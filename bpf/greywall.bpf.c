@@ -558,7 +558,12 @@ int greywall_xdp(struct xdp_md *ctx)
 			gw_stat(GW_RF_MIDSTREAM);
 		return XDP_PASS;
 	}
-	if (pkt.payload_len) {
+	if (pkt.tcp->rst) {
+		/* the connection is over: from here on only translate */
+		flow->reset = 1;
+		flow->mode = GW_RM_OFF;
+	}
+	if (pkt.payload_len && !flow->reset) {
 		u32 n = flow->nedits;
 
 		/* the client did not get our reply: it sends the removed line again */
@@ -796,6 +801,10 @@ int greywall_tc_egress(struct __sk_buff *skb)
 	seq = bpf_ntohl(pkt.tcp->seq);
 	has_ack = pkt.tcp->ack;
 	fin = pkt.tcp->fin;
+	if (pkt.tcp->rst) {
+		flow->reset = 1;
+		flow->mode = GW_RM_OFF;
+	}
 	if (pkt.tcp->syn) {
 		flow->server_next = seq + 1;
 		flow->server_acked = bpf_ntohl(pkt.tcp->ack_seq);

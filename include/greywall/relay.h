@@ -76,6 +76,7 @@ struct gw_relay_flow {
 	u8 ehlo_pending;
 	u8 in_line; /* the last segment ended mid-line */
 	u8 sender_set;
+	u8 reset; /* either side sent RST: nothing is cut or injected any more */
 	u16 sender_len;
 	u32 started;
 	u32 server_acked; /* the server's latest ack of the client's stream, its view */

@@ -593,6 +593,32 @@ static void case_many_rcpts_fold(void)
 	expect_quit_translated(&s, removed, replies);
 }
 
+/*
+ * After the server resets the connection nothing is cut from it or injected
+ * into it: the client's resend of the greylisted line no longer gets our
+ * reply again, it goes on translated (the server's stack answers it).
+ */
+static void case_reset_flow_left_alone(void)
+{
+	const char *line = "RCPT TO:<rita@rcpt.example>\r\n";
+	struct session s;
+	struct frame in, out;
+	u64 resent = stat_sum(GW_RS_REPLIES_RESENT);
+
+	printf("case: a reset flow is never cut or injected into again\n");
+	session_init(&s, "reset", 0xc6120b01, 40050); /* 198.18.11.1 */
+	session_open(&s, EHLO_REPLY, NULL);
+	expect_reply_frame(&s, line, "rita@rcpt.example", GW_REPLY_GREYLIST_DEFAULT, 300,
+			   "reset: unseen RCPT");
+	build_frame(&in, &s.server, &s.client, s.sseq, s.cseq - (u32)strlen(line), F_RST | F_ACK, 0,
+		    NULL, &s.shape);
+	CHECK(run_prog(tc_fd, &in, &out) == 0, "the server's RST passes");
+	build_frame(&in, &s.client, &s.server, s.cseq - (u32)strlen(line), s.sseq, F_ACK | F_PSH,
+		    502, line, &s.shape);
+	CHECK(run_prog(xdp_fd, &in, &out) == XDP_PASS, "the resent RCPT passes, no reply made up");
+	CHECK(stat_sum(GW_RS_REPLIES_RESENT) == resent, "no reply resent");
+}
+
 static void case_options_and_sack(void)
 {
 	/* NOP NOP TS(111, 222), NOP NOP SACK[1000, 2000) of the server's stream */
@@ -704,6 +730,7 @@ int main(int argc, char **argv)
 	case_ipv6_and_vlan();
 	case_starttls();
 	case_many_rcpts_fold();
+	case_reset_flow_left_alone();
 	case_options_and_sack();
 
 	bpf_object__close(obj);
