@@ -105,8 +105,8 @@ rcv_wait_disconnects $((NSHAPES + NPIPED)) 20 ||
 	adv_problem "the receiver logged $(rcv_disconnects) session ends, not $((NSHAPES + NPIPED))"
 # the 450s were the backstop's: Postfix got each RCPT and logged its policy reject
 while IFS='|' read -r name host box why shape; do
-	[ "$(rcv_rejected "$box[@+]")" -eq 1 ] ||
-		adv_problem "first-$name: the receiving Postfix logged $(rcv_rejected "$box[@+]") policy rejects for $box, not 1 (the backstop's)"
+	[ "$(rcv_rejected "${box}[@+]")" -eq 1 ] ||
+		adv_problem "first-$name: the receiving Postfix logged $(rcv_rejected "${box}[@+]") policy rejects for $box, not 1 (the backstop's)"
 done <<<"$SHAPES"
 seen=$(rcv_rcpts_seen)
 [ "$seen" -eq "$NSHAPES" ] ||
