@@ -32,7 +32,14 @@ static inline void gw_csum_full(struct gw_pkt *p)
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
 		p->tcp->cksum = rte_ipv4_udptcp_cksum(ip, p->tcp);
 	} else {
-		p->tcp->cksum = rte_ipv6_udptcp_cksum(p->ip, p->tcp);
+		/* the pseudo-header's length is TCP's: without extension headers in front */
+		struct rte_ipv6_hdr *ip6 = p->ip;
+		uint16_t keep = ip6->payload_len;
+
+		ip6->payload_len =
+		    rte_cpu_to_be_16((uint16_t)(p->payload_off - p->l4_off + p->payload_len));
+		p->tcp->cksum = rte_ipv6_udptcp_cksum(ip6, p->tcp);
+		ip6->payload_len = keep;
 	}
 }
 

@@ -350,7 +350,9 @@ static struct rte_mbuf *build_frame(struct gw_engine *e, const uint8_t *hdr,
 	} else {
 		struct rte_ipv6_hdr *ip6 = out->ip;
 
-		ip6->payload_len = rte_cpu_to_be_16((uint16_t)(hp->payload_off - hp->l4_off + len));
+		/* extension headers, if any, lie between l3 + 40 and l4 */
+		ip6->payload_len =
+		    rte_cpu_to_be_16((uint16_t)(hp->payload_off - hp->l3_off - 40 + len));
 		out->saddr = ip6->src_addr;
 		out->daddr = ip6->dst_addr;
 	}
@@ -486,7 +488,7 @@ static void remember_template(struct gw_flow *f, const uint8_t *frame, const str
 	} else {
 		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(f->tmpl + p->l3_off);
 
-		ip6->payload_len = rte_cpu_to_be_16((uint16_t)(p->payload_off - p->l4_off));
+		ip6->payload_len = rte_cpu_to_be_16((uint16_t)(p->payload_off - p->l3_off - 40));
 	}
 }
 
@@ -1094,7 +1096,7 @@ static void flow_key(struct gw_flow_key *k, const struct gw_pkt *p, bool c2s)
 	k->server_port = c2s ? p->tcp->dst_port : p->tcp->src_port;
 }
 
-enum frame_class { FRAME_PASS, FRAME_C2S, FRAME_S2C };
+enum frame_class { FRAME_PASS, FRAME_C2S, FRAME_S2C, FRAME_DROP };
 
 /*
  * Everything that decides whether a frame is SMTP to a protected address, and
@@ -1115,8 +1117,18 @@ static __always_inline enum frame_class classify(struct gw_engine *e, struct rte
 	if (kind != GW_PKT_TCP) {
 		if (unlikely(kind == GW_PKT_MALFORMED))
 			e->stats.malformed++;
-		else if (unlikely(kind == GW_PKT_FRAGMENT))
+		else if (unlikely(kind == GW_PKT_FRAGMENT)) {
+			/*
+			 * TCP in IP fragments to a protected server could carry an RCPT
+			 * past the parser: MTAs never send them (path MTU discovery),
+			 * senders could. They are dropped; others pass, counted.
+			 */
+			if (protected(c, p->family, p->daddr)) {
+				e->stats.fragments_dropped++;
+				return FRAME_DROP;
+			}
 			e->stats.failopen[GW_FO_FRAGMENT]++;
+		}
 		return FRAME_PASS;
 	}
 	if (port_is_smtp(c, p->tcp->dst_port) && protected(c, p->family, p->daddr))
@@ -1230,6 +1242,10 @@ void gw_engine_process_burst(struct gw_engine *e, struct rte_mbuf **bufs, uint16
 		if (likely(cls == FRAME_PASS)) {
 			passed++;
 			txq_push(e, fwd, m);
+			continue;
+		}
+		if (unlikely(cls == FRAME_DROP)) {
+			rte_pktmbuf_free(m);
 			continue;
 		}
 		smtp_frame(e, m, &p, cls == FRAME_C2S, fwd, back);

@@ -7,6 +7,8 @@
 #ifndef GREYWALL_DP_PACKET_H
 #define GREYWALL_DP_PACKET_H
 
+#define GW_MAX_IPV6_EXT 8 /* extension headers walked to find TCP */
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -102,8 +104,14 @@ static __always_inline int gw_parse_frame(uint8_t *frame, uint16_t len, struct g
 		if (ip->next_proto_id != IPPROTO_TCP)
 			return GW_PKT_NOT_TCP;
 		if (ip->fragment_offset &
-		    rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
+		    rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
+			/* every fragment names its protocol: TCP, to where (the caller may drop it)
+			 */
+			p->family = 4;
+			p->saddr = (uint8_t *)&ip->src_addr;
+			p->daddr = (uint8_t *)&ip->dst_addr;
 			return GW_PKT_FRAGMENT;
+		}
 		c.pos = l3 + ihl;
 		c.end = l3 + tot; /* Ethernet padding is not payload */
 		p->family = 4;
@@ -118,16 +126,35 @@ static __always_inline int gw_parse_frame(uint8_t *frame, uint16_t len, struct g
 		l3_len = rte_be_to_cpu_16(ip6->payload_len);
 		if ((rte_be_to_cpu_32(ip6->vtc_flow) >> 28) != 6 || c.pos + l3_len > c.end)
 			return GW_PKT_MALFORMED;
-		if (ip6->proto != IPPROTO_TCP)
-			return ip6->proto == 0 || ip6->proto == 43 || ip6->proto == 44 ||
-				       ip6->proto == 60
-				   ? GW_PKT_IPV6_EXT
-				   : GW_PKT_NOT_TCP;
 		c.end = c.pos + l3_len;
 		p->family = 6;
 		p->saddr = ip6->src_addr;
 		p->daddr = ip6->dst_addr;
 		p->ip = ip6;
+		if (ip6->proto != IPPROTO_TCP) {
+			/*
+			 * Hop-by-hop, routing and destination options are walked to the
+			 * TCP header: a sender may put them in front of an SMTP segment.
+			 * A fragment header makes it a fragment, whose protocol is known.
+			 */
+			uint8_t next = ip6->proto;
+			int k;
+
+			for (k = 0; k < GW_MAX_IPV6_EXT && next != IPPROTO_TCP; k++) {
+				uint8_t *ext = gw_pull(&c, 8);
+
+				if (next == 44)
+					return ext && ext[0] == IPPROTO_TCP ? GW_PKT_FRAGMENT
+									    : GW_PKT_NOT_TCP;
+				if (next != 0 && next != 43 && next != 60)
+					return GW_PKT_NOT_TCP;
+				if (!ext || !gw_pull(&c, (uint16_t)(ext[1] * 8)))
+					return GW_PKT_MALFORMED;
+				next = ext[0];
+			}
+			if (next != IPPROTO_TCP)
+				return GW_PKT_IPV6_EXT; /* a longer chain than anyone sends */
+		}
 	} else {
 		return GW_PKT_NOT_IP;
 	}

@@ -28,7 +28,7 @@ enum gw_failopen {
 	GW_FO_NONLINEAR,     /* multi-segment mbuf */
 	GW_FO_NO_MBUF,	     /* could not build an edited segment */
 	GW_FO_POLICY,	     /* the table was full or contended */
-	GW_FO_FRAGMENT,	     /* IP fragment to an SMTP port (forwarded) */
+	GW_FO_FRAGMENT,	     /* TCP fragment not to a protected server (forwarded) */
 	GW_FO_RESEND_UNKEPT, /* resent client bytes older than the kept copy: not checked */
 	GW_FO_COUNT
 };
@@ -58,7 +58,8 @@ struct gw_dp_stats {
 	u64 segments_refused;	/* client bytes past a gap or a deferred line, not acked: resent */
 	u64 tls_pending_refused; /* plaintext greetings refused while STARTTLS was greylisted */
 	u64 long_lines_refused;	 /* RCPT lines past max_line with a rejecting verdict, refused */
-	u64 sessions_reset; /* sessions reset behind our 421 to STARTTLS (no plaintext after) */
+	u64 sessions_reset;    /* sessions reset behind our 421 to STARTTLS (no plaintext after) */
+	u64 fragments_dropped; /* TCP fragments to a protected server: never reassembled here */
 	u64 verdict[GW_V_COUNT];
 	u64 failopen[GW_FO_COUNT];
 };
@@ -70,8 +71,8 @@ struct gw_dp_stats {
 	    "replies_resent", "retransmit_dropped", "segments_split", "sack_translated",           \
 	    "reordered", "overlaps_rewritten", "edits_folded", "lines_deferred", "custody_acks",   \
 	    "custody_resent", "segments_refused", "tls_pending_refused", "long_lines_refused",     \
-	    "sessions_reset"
-#define GW_DP_NCOUNTERS 26
+	    "sessions_reset", "fragments_dropped"
+#define GW_DP_NCOUNTERS 27
 _Static_assert(__builtin_offsetof(struct gw_dp_stats, verdict) == GW_DP_NCOUNTERS * 8,
 	       "GW_DP_COUNTER_NAMES names every scalar counter");
 

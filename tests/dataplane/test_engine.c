@@ -1428,6 +1428,67 @@ static void test_rcpt_line_longer_than_max_line_is_judged(void **state)
 	assert_int_equal(eng.stats.long_lines_refused, 1);
 }
 
+/*
+ * An IPv6 destination-options header in front of TCP (a sender may put one
+ * there) does not hide an RCPT: it is walked, and the line cut like any other.
+ */
+static struct rte_mbuf *with_dest_options(struct rte_mbuf *m, uint16_t l2)
+{
+	uint8_t *d = (uint8_t *)rte_pktmbuf_append(m, 8), *base;
+	struct rte_ipv6_hdr *ip6;
+	uint16_t total;
+	static const uint8_t opts[8] = {IPPROTO_TCP, 0, 1, 4, 0, 0, 0, 0}; /* PadN */
+
+	assert_non_null(d);
+	base = rte_pktmbuf_mtod(m, uint8_t *);
+	total = rte_pktmbuf_data_len(m);
+	ip6 = (struct rte_ipv6_hdr *)(base + l2);
+	memmove(base + l2 + 48, base + l2 + 40, total - 8 - l2 - 40);
+	memcpy(base + l2 + 40, opts, 8);
+	ip6->proto = 60;
+	ip6->payload_len = rte_cpu_to_be_16(rte_be_to_cpu_16(ip6->payload_len) + 8);
+	return m; /* the TCP checksum's pseudo-header is unchanged: same addresses, same TCP */
+}
+
+static void test_ipv6_extension_headers_and_tcp_fragments(void **state)
+{
+	struct conv c;
+	const char *rcpt = "RCPT TO:<bob@receiver.example>\r\n";
+	const char *reply = GREY("bob@receiver.example", 300);
+
+	(void)state;
+	conv_init(&c, 6, 0, 40041);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	feed(with_dest_options(frame(&c, true, c.c_isn + 1 + c.c_off, c.s_isn + 1 + c.s_off,
+				     ACK | PSH, rcpt, (uint16_t)strlen(rcpt), NULL, 0),
+			       14));
+	c.c_off += (uint32_t)strlen(rcpt);
+	{
+		struct want w = {c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK | PSH, reply};
+
+		expect(&fwd, NULL, 0, "the RCPT behind an extension header, to the server");
+		expect(&back, &w, 1, "its 450");
+	}
+	/* an IPv4 fragment of TCP to the protected server is dropped, not passed */
+	{
+		struct conv f;
+		struct rte_mbuf *m;
+		struct rte_ipv4_hdr *ip;
+
+		conv_init(&f, 4, 0, 40042);
+		m = frame(&f, true, 5000, 6000, ACK | PSH, rcpt, (uint16_t)strlen(rcpt), NULL, 0);
+		ip = (struct rte_ipv4_hdr *)(rte_pktmbuf_mtod(m, uint8_t *) + 14);
+		ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG);
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		feed(m);
+		expect(&fwd, NULL, 0, "a TCP fragment to the protected server");
+	}
+	assert_int_equal(eng.stats.fragments_dropped, 1);
+	assert_int_equal(eng.stats.verdict[GW_V_GREYLIST], 1);
+	assert_no_fail_open();
+}
+
 int main(int argc, char **argv)
 {
 	char prefix[64];
@@ -1480,6 +1541,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_plaintext_fallback_refused_while_tls_is_pending,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rcpt_line_longer_than_max_line_is_judged, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ipv6_extension_headers_and_tcp_fragments, setup,
 					    teardown),
 	};
 
