@@ -100,12 +100,25 @@ static bool flow_closed(const struct gw_flow *f)
 
 /*
  * A full flow table makes room by evicting a flow nothing depends on: no edit
- * in either direction and no client bytes held, so its later segments pass
- * unchanged, as a pickup's would. Closed flows go first, then the longest
+ * in either direction, no client bytes held, and closed or not yet spoken in
+ * by the client (a half-open flow of a SYN flood), so its later segments, if
+ * any, carry no command greywall would have judged. Closed flows go first, then the longest
  * idle, among a few slots sampled at random (approximate LRU, constant time
  * per new flow). A flow with edits is never evicted: its segments would go on
  * untranslated and break the connection.
  */
+static bool evictable(const struct gw_flow *f)
+{
+	if (!f->in_use || flow_edited(f) || f->held_len || f->ooo.n)
+		return false;
+	/*
+	 * A session the client has begun to talk in is never evicted: its later
+	 * RCPTs would pass as a mid-stream pickup, and a sender could get there
+	 * by opening connections until its own was evicted.
+	 */
+	return flow_closed(f) || f->c_next == 0;
+}
+
 static bool evict_one(struct gw_engine *e)
 {
 	struct gw_flow *best = NULL;
@@ -114,10 +127,17 @@ static bool evict_one(struct gw_engine *e)
 	for (k = 0; k < GW_EVICT_SAMPLES; k++) {
 		struct gw_flow *f = &e->flows.flows[rte_rand_max(e->flows.cap)];
 
-		if (!f->in_use || flow_edited(f) || f->held_len || f->ooo.n)
+		if (!evictable(f))
 			continue;
 		if (!best || flow_closed(f) > flow_closed(best) ||
 		    (flow_closed(f) == flow_closed(best) && f->last_tsc < best->last_tsc))
+			best = f;
+	}
+	/* few evictable flows left: look on from where the last scan stopped, bounded */
+	for (k = 0; !best && k < GW_EVICT_SCAN; k++) {
+		struct gw_flow *f = &e->flows.flows[e->evict_cursor++ % e->flows.cap];
+
+		if (evictable(f))
 			best = f;
 	}
 	if (!best)
@@ -1164,8 +1184,13 @@ static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, s
 			if (!f && e->flows.nfree == 0 && evict_one(e))
 				f = gw_flow_create(&e->flows, &key);
 			if (!f) {
-				e->stats.failopen[GW_FO_FLOW_TABLE_FULL]++;
-				txq_push(e, fwd, m);
+				/*
+				 * Every flow is a live session: the new connection is not
+				 * let through untracked (its RCPTs would go un-judged). Its
+				 * SYN is dropped, and the client's TCP sends it again.
+				 */
+				e->stats.syns_dropped++;
+				rte_pktmbuf_free(m);
 				return;
 			}
 			e->stats.flows_created++;

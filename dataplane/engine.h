@@ -19,8 +19,9 @@
 #include "stats.h"
 
 #define GW_TXQ_MAX	  256
-#define GW_EVICT_SAMPLES  8 /* flows looked at to find one to evict when the table is full */
-#define GW_PREFETCH_AHEAD 8 /* frames whose headers load while earlier ones are handled */
+#define GW_EVICT_SAMPLES  8  /* flows looked at to find one to evict when the table is full */
+#define GW_EVICT_SCAN	  64 /* then slots scanned in order, if none of those would do */
+#define GW_PREFETCH_AHEAD 8  /* frames whose headers load while earlier ones are handled */
 
 /* Frames to transmit on one port, in order. */
 struct gw_txq {
@@ -40,8 +41,9 @@ struct gw_engine {
 	struct gw_dp_event_ring *events; /* this lcore's ring in the shared state, or NULL */
 	uint64_t tsc_hz;
 	uint64_t now_tsc;
-	uint64_t now_wall;    /* seconds, refreshed once per burst */
-	uint32_t expire_iter; /* where the incremental expiry scan goes on */
+	uint64_t now_wall;     /* seconds, refreshed once per burst */
+	uint32_t expire_iter;  /* where the incremental expiry scan goes on */
+	uint32_t evict_cursor; /* where the eviction scan goes on */
 	/* the segment being parsed */
 	struct gw_flow *cur_flow;
 	int cur_c2s;

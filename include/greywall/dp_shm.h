@@ -18,8 +18,8 @@
 
 /* Why a packet or a decision was let through untouched: each is counted. */
 enum gw_failopen {
-	GW_FO_MIDSTREAM = 0, /* SMTP flow with no SYN seen */
-	GW_FO_FLOW_TABLE_FULL,
+	GW_FO_MIDSTREAM = 0,   /* SMTP flow with no SYN seen */
+	GW_FO_FLOW_TABLE_FULL, /* no longer counted: such a SYN is dropped (syns_dropped) */
 	GW_FO_OUT_OF_ORDER,  /* a gap in the server's stream: parsing stops, edits still translated
 			      */
 	GW_FO_SPLIT_LINE,    /* the RCPT line began in an earlier segment */
@@ -60,6 +60,7 @@ struct gw_dp_stats {
 	u64 long_lines_refused;	 /* RCPT lines past max_line with a rejecting verdict, refused */
 	u64 sessions_reset;    /* sessions reset behind our 421 to STARTTLS (no plaintext after) */
 	u64 fragments_dropped; /* TCP fragments to a protected server: never reassembled here */
+	u64 syns_dropped;      /* new connections refused while every flow was a live session */
 	u64 verdict[GW_V_COUNT];
 	u64 failopen[GW_FO_COUNT];
 };
@@ -71,8 +72,8 @@ struct gw_dp_stats {
 	    "replies_resent", "retransmit_dropped", "segments_split", "sack_translated",           \
 	    "reordered", "overlaps_rewritten", "edits_folded", "lines_deferred", "custody_acks",   \
 	    "custody_resent", "segments_refused", "tls_pending_refused", "long_lines_refused",     \
-	    "sessions_reset", "fragments_dropped"
-#define GW_DP_NCOUNTERS 27
+	    "sessions_reset", "fragments_dropped", "syns_dropped"
+#define GW_DP_NCOUNTERS 28
 _Static_assert(__builtin_offsetof(struct gw_dp_stats, verdict) == GW_DP_NCOUNTERS * 8,
 	       "GW_DP_COUNTER_NAMES names every scalar counter");
 

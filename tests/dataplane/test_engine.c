@@ -916,12 +916,19 @@ static void engine_with_flows(uint32_t n)
  * and that flow's later segments pass as a pickup's would. A table of flows
  * that all carry edits evicts nothing: the new flow fails open, counted.
  */
-static void test_full_flow_table_evicts_only_unedited_flows(void **state)
+/*
+ * A full flow table never lets a connection through untracked and never lets
+ * a sender evict a live session (its later RCPTs would pass as a pickup):
+ * only closed flows and half-open ones (a SYN flood's) make room; otherwise
+ * the new SYN is dropped, and the client's TCP sends it again.
+ */
+static void test_full_flow_table_evicts_only_closed_or_silent_flows(void **state)
 {
 	struct conv c[16], late;
 	unsigned k;
 
 	(void)state;
+	/* every flow has edits: the late SYN is dropped, nothing evicted */
 	engine_with_flows(16);
 	for (k = 0; k < 16; k++) {
 		conv_init(&c[k], 4, 0, (uint16_t)(41000 + k));
@@ -931,27 +938,48 @@ static void test_full_flow_table_evicts_only_unedited_flows(void **state)
 	}
 	conv_init(&late, 4, 0, 41100);
 	feed(frame(&late, true, late.c_isn, 0, SYN, NULL, 0, NULL, 0));
-	assert_int_equal(fwd.n, 1);
-	assert_int_equal(eng.stats.failopen[GW_FO_FLOW_TABLE_FULL], 1);
+	assert_int_equal(fwd.n, 0);
+	assert_int_equal(eng.stats.syns_dropped, 1);
 	assert_int_equal(eng.stats.flows_evicted, 0);
 
+	/* every flow is a session the client has spoken in: still nothing evicted */
 	engine_with_flows(16);
 	for (k = 0; k < 16; k++) {
 		conv_init(&c[k], 4, 0, (uint16_t)(42000 + k));
-		conv_open(&c[k], NULL);
+		conv_open(&c[k], "MAIL FROM:<alice@sender.example>\r\n");
 	}
 	conv_init(&late, 4, 0, 42100);
+	feed(frame(&late, true, late.c_isn, 0, SYN, NULL, 0, NULL, 0));
+	assert_int_equal(fwd.n, 0);
+	assert_int_equal(eng.stats.syns_dropped, 1);
+	/* one session closes: its flow makes room for the newcomer, which is judged */
+	feed(frame(&c[3], true, c[3].c_isn + 1 + c[3].c_off, c[3].s_isn + 1 + c[3].s_off, FIN | ACK,
+		   NULL, 0, NULL, 0));
+	feed(frame(&c[3], false, c[3].s_isn + 1 + c[3].s_off, c[3].c_isn + 2 + c[3].c_off,
+		   FIN | ACK, NULL, 0, NULL, 0));
 	conv_open(&late, "MAIL FROM:<alice@sender.example>\r\n");
 	assert_int_equal(eng.stats.flows_evicted, 1);
-	assert_int_equal(eng.stats.failopen[GW_FO_FLOW_TABLE_FULL], 0);
 	client_says(&late, "RCPT TO:<bob@receiver.example>\r\n");
 	assert_int_equal(eng.stats.lines_removed, 1); /* the newcomer is tracked and judged */
-	/* exactly one of the old flows was let go: its next segment is a pickup */
+	/* every live session is still tracked: its RCPT is judged, not picked up */
 	for (k = 0; k < 16; k++) {
-		client_says(&c[k], "MAIL FROM:<alice@sender.example>\r\n");
-		assert_int_equal(fwd.n, 1);
+		if (k == 3)
+			continue;
+		client_says(&c[k], "RCPT TO:<carol@receiver.example>\r\n");
+		assert_int_equal(back.n, 1);
 	}
-	assert_int_equal(eng.stats.failopen[GW_FO_MIDSTREAM], 1);
+	assert_int_equal(eng.stats.failopen[GW_FO_MIDSTREAM], 0);
+
+	/* half-open flows (a SYN flood's) are evicted for a new one */
+	engine_with_flows(16);
+	for (k = 0; k < 16; k++) {
+		conv_init(&c[k], 4, 0, (uint16_t)(43000 + k));
+		feed(frame(&c[k], true, c[k].c_isn, 0, SYN, NULL, 0, NULL, 0));
+	}
+	conv_init(&late, 4, 0, 43100);
+	conv_open(&late, "MAIL FROM:<alice@sender.example>\r\n");
+	assert_int_equal(eng.stats.flows_evicted, 1);
+	assert_int_equal(eng.stats.syns_dropped, 0);
 }
 
 static void test_fail_open_cases_are_counted(void **state)
@@ -1526,8 +1554,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_resend_with_other_bytes_gets_the_first_copy, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_body_resend_gets_the_first_copy, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_full_flow_table_evicts_only_unedited_flows, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_full_flow_table_evicts_only_closed_or_silent_flows,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fail_open_cases_are_counted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hundred_greylisted_rcpts_one_at_a_time_all_cut,
 					    setup, teardown),
