@@ -15,7 +15,7 @@
 #include <rte_random.h>
 
 #include "csum.h"
-#include "engine.h"
+#include "engine_internal.h"
 #include "packet.h"
 
 #define TCP_FIN 0x01
@@ -457,10 +457,12 @@ static void remember_template(struct gw_flow *f, const uint8_t *frame, const str
  * parser; a gap stops parsing for good. Returns true if the parser deferred a
  * client line: the stream's next offset is then that line's start.
  */
-static bool parse_segment(struct gw_engine *e, struct gw_flow *f, bool c2s, const uint8_t *data,
-			  uint32_t off, uint32_t len, uint32_t held_from, struct gw_txq *back)
+static bool parse_segment(struct gw_seg *s, const uint8_t *data, uint32_t off, uint32_t len,
+			  uint32_t held_from)
 {
-	uint32_t *next = c2s ? &f->c_next : &f->s_next;
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
+	uint32_t *next = s->c2s ? &f->c_next : &f->s_next;
 	uint32_t skip;
 	bool deferred = false;
 
@@ -475,14 +477,10 @@ static bool parse_segment(struct gw_engine *e, struct gw_flow *f, bool c2s, cons
 	if (!before(*next, off + len))
 		return false; /* nothing new: a retransmission */
 	skip = *next - off;
-	e->cur_flow = f;
-	e->cur_c2s = c2s;
-	e->cur_new_start = *next;
 	/* a line can be cut if none of it went out: it starts in new or held-back bytes */
-	e->cur_cut_from = held_from != UINT32_MAX ? held_from : *next;
-	e->cur_seg_end = off + len;
-	e->cur_back = back;
-	if (c2s) {
+	s->cut_from = held_from != UINT32_MAX ? held_from : *next;
+	f->smtp.ctx = s; /* the callbacks' context for this parse only */
+	if (s->c2s) {
 		uint32_t took = gw_smtp_feed_client(&f->smtp, data + skip, len - skip);
 
 		deferred = took < len - skip;
@@ -491,7 +489,7 @@ static bool parse_segment(struct gw_engine *e, struct gw_flow *f, bool c2s, cons
 		gw_smtp_feed_server(&f->smtp, data + skip, len - skip);
 		*next = off + len;
 	}
-	e->cur_flow = NULL;
+	f->smtp.ctx = NULL;
 	if (f->smtp.mode == GW_MODE_DESYNC && !f->desync_counted) {
 		f->desync_counted = 1;
 		f->parse_off = 1;
@@ -617,8 +615,9 @@ static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf
 	unsigned n, i;
 	bool sack = false, in_place, deferred = false;
 	bool fresh = !f->parse_off && before(f->c_next, off + len);
+	struct gw_seg seg;
 
-	e->nstandalone = 0;
+	gw_seg_begin(&seg, e, f, true, fwd, back);
 	if (f->held_len && len) {
 		uint32_t held_end = f->held_off + f->held_len;
 
@@ -741,8 +740,7 @@ static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf
 			gw_ooo_overlay(&f->ooo, voff, e->vbuf, vlen);
 	}
 	if (vdata == payload || fresh)
-		deferred = parse_segment(e, f, true, vdata, voff, vlen,
-					 voff != off ? voff : UINT32_MAX, back);
+		deferred = parse_segment(&seg, vdata, voff, vlen, voff != off ? voff : UINT32_MAX);
 	if (deferred) {
 		/*
 		 * A line that must wait for edit room: nothing from its start on goes
@@ -776,8 +774,8 @@ static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf
 		hist_append(f, voff, vdata, vlen);
 
 	/* Replies to lines dropped with nothing outstanding go out at once. */
-	for (i = 0; i < e->nstandalone; i++) {
-		const struct gw_edit *ins = &f->s2c.e[e->standalone[i]];
+	for (i = 0; i < seg.nstandalone; i++) {
+		const struct gw_edit *ins = &f->s2c.e[seg.standalone[i]];
 
 		send_injected(e, f, ins, 0, injected_ack_off(f, ins), back);
 		f->resend_tsc = e->now_tsc;
@@ -947,10 +945,12 @@ static void server_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 	uint32_t len = p->payload_len, cur, ack;
 	uint8_t flags = p->tcp->tcp_flags;
 	bool sack, split = false;
+	struct gw_seg seg;
 	unsigned k;
 
 	remember_template(f, frame, p);
-	parse_segment(e, f, false, payload, off, len, UINT32_MAX, back);
+	gw_seg_begin(&seg, e, f, false, fwd, back);
+	parse_segment(&seg, payload, off, len, UINT32_MAX);
 	if ((flags & TCP_ACK) &&
 	    before(f->c_acked_new, rte_be_to_cpu_32(p->tcp->recv_ack) - f->c_isn - 1))
 		f->c_acked_new = rte_be_to_cpu_32(p->tcp->recv_ack) - f->c_isn - 1;
@@ -1083,7 +1083,8 @@ static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, s
 			e->stats.flows_created++;
 			e->stats.flows_active++;
 			f->c_isn = isn;
-			gw_smtp_session_init(&f->smtp, c->policy.max_line, &gw_glue_callbacks, e);
+			gw_smtp_session_init(&f->smtp, c->policy.max_line, &gw_glue_callbacks,
+					     NULL);
 		}
 		f->last_tsc = e->now_tsc;
 		txq_push(e, fwd, m);

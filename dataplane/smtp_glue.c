@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine.h"
+#include "engine_internal.h"
 #include "greywall/decide_rcpt.h"
 
 static void client_text(const struct gw_flow *f, char *buf, size_t len)
@@ -79,15 +79,17 @@ static void emit_event(struct gw_engine *e, struct gw_flow *f, const char *cmd, 
  * Remove the current line and queue a reply for it. Returns false (and the
  * line is forwarded) if the line cannot be cut here.
  */
-static bool drop_with_reply(struct gw_engine *e, struct gw_flow *f, const struct gw_smtp_cmd *cmd,
-			    const char *tmpl, const struct gw_reply_vars *v, u32 *tag)
+static bool drop_with_reply(struct gw_seg *s, const struct gw_smtp_cmd *cmd, const char *tmpl,
+			    const struct gw_reply_vars *v, u32 *tag)
 {
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
 	struct gw_reply_buf *r;
 	unsigned slot;
 	void *obj;
 	int n;
 
-	if (cmd->offset < e->cur_cut_from) {
+	if (cmd->offset < s->cut_from) {
 		/* its beginning went out before we could hold it back */
 		e->stats.failopen[GW_FO_SPLIT_LINE]++;
 		return false;
@@ -126,12 +128,13 @@ static bool edit_room(const struct gw_flow *f)
 }
 
 /* Count a verdict; a rejecting one cuts the line and queues its reply (blacklist or tmpl). */
-static enum gw_smtp_action act_on_verdict(struct gw_engine *e, struct gw_flow *f,
-					  const struct gw_smtp_cmd *cmd,
+static enum gw_smtp_action act_on_verdict(struct gw_seg *s, const struct gw_smtp_cmd *cmd,
 					  const struct gw_decision *d, const char *what,
 					  const char *rcpt, const char *sender, const char *tmpl,
 					  u32 *tag)
 {
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
 	char client[INET6_ADDRSTRLEN];
 
 	e->stats.verdict[d->verdict]++;
@@ -141,7 +144,7 @@ static enum gw_smtp_action act_on_verdict(struct gw_engine *e, struct gw_flow *f
 
 		client_text(f, client, sizeof(client));
 		v = (struct gw_reply_vars){rcpt, sender, client, d->remaining};
-		if (drop_with_reply(e, f, cmd,
+		if (drop_with_reply(s, cmd,
 				    d->verdict == GW_V_BLACKLIST ? e->cfg->reply_blacklist : tmpl,
 				    &v, tag)) {
 			log_verdict(e, f, what, rcpt, d, f->replies[*tag]->text);
@@ -152,9 +155,10 @@ static enum gw_smtp_action act_on_verdict(struct gw_engine *e, struct gw_flow *f
 	return GW_ACT_FORWARD;
 }
 
-static enum gw_smtp_action decide_rcpt(struct gw_engine *e, struct gw_flow *f,
-				       const struct gw_smtp_cmd *cmd, u32 *tag)
+static enum gw_smtp_action decide_rcpt(struct gw_seg *s, const struct gw_smtp_cmd *cmd, u32 *tag)
 {
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
 	struct gw_triplet trip;
 	struct gw_decision d;
 	char rcpt[GW_ADDR_MAX + 1], sender[GW_ADDR_MAX + 1];
@@ -171,12 +175,14 @@ static enum gw_smtp_action decide_rcpt(struct gw_engine *e, struct gw_flow *f,
 	/* the names as written, cut to what a log line and an event carry */
 	cstr(rcpt, cmd->path, cmd->path_len > GW_ADDR_MAX ? GW_ADDR_MAX : cmd->path_len);
 	cstr(sender, f->sender_raw, f->sender_raw_len);
-	return act_on_verdict(e, f, cmd, &d, "RCPT", rcpt, sender, e->cfg->reply_greylist, tag);
+	return act_on_verdict(s, cmd, &d, "RCPT", rcpt, sender, e->cfg->reply_greylist, tag);
 }
 
-static enum gw_smtp_action decide_starttls(struct gw_engine *e, struct gw_flow *f,
-					   const struct gw_smtp_cmd *cmd, u32 *tag)
+static enum gw_smtp_action decide_starttls(struct gw_seg *s, const struct gw_smtp_cmd *cmd,
+					   u32 *tag)
 {
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
 	struct gw_client_net net;
 	struct gw_list_hits hits;
 	struct gw_decision d;
@@ -188,7 +194,7 @@ static enum gw_smtp_action decide_starttls(struct gw_engine *e, struct gw_flow *
 	gw_client_net_of(&net, &e->cfg->policy, f->key.family, f->key.client);
 	gw_lists_match(e->cfg->lists, f->key.family, f->key.client, NULL, 0, NULL, 0, &hits);
 	gw_decide_tls(&e->policy, &net, f->helo, f->helo_len, &hits, e->now_wall, &d);
-	return act_on_verdict(e, f, cmd, &d, "STARTTLS", "", "", e->cfg->reply_tls, tag);
+	return act_on_verdict(s, cmd, &d, "STARTTLS", "", "", e->cfg->reply_tls, tag);
 }
 
 /*
@@ -196,9 +202,11 @@ static enum gw_smtp_action decide_starttls(struct gw_engine *e, struct gw_flow *
  * greylisted: refused at its greeting, with the TLS reply, before it sends an
  * envelope in cleartext (gw_tls_pending).
  */
-static enum gw_smtp_action refuse_if_tls_pending(struct gw_engine *e, struct gw_flow *f,
-						 const struct gw_smtp_cmd *cmd, u32 *tag)
+static enum gw_smtp_action refuse_if_tls_pending(struct gw_seg *s, const struct gw_smtp_cmd *cmd,
+						 u32 *tag)
 {
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
 	struct gw_client_net net;
 	struct gw_list_hits hits;
 	struct gw_decision d;
@@ -214,14 +222,15 @@ static enum gw_smtp_action refuse_if_tls_pending(struct gw_engine *e, struct gw_
 		return GW_ACT_DEFER;
 	}
 	e->stats.tls_pending_refused++;
-	return act_on_verdict(e, f, cmd, &d, cmd->verb == GW_CMD_EHLO ? "EHLO" : "HELO", "", "",
+	return act_on_verdict(s, cmd, &d, cmd->verb == GW_CMD_EHLO ? "EHLO" : "HELO", "", "",
 			      e->cfg->reply_tls, tag);
 }
 
 static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, u32 *tag)
 {
-	struct gw_engine *e = ctx;
-	struct gw_flow *f = e->cur_flow;
+	struct gw_seg *s = ctx;
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
 	int n;
 
 	switch (cmd->verb) {
@@ -231,7 +240,7 @@ static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, 
 		f->helo_len = cmd->path_len;
 		f->have_mail = 0;
 		if (cmd->status == GW_SMTP_OK)
-			return refuse_if_tls_pending(e, f, cmd, tag);
+			return refuse_if_tls_pending(s, cmd, tag);
 		break;
 	case GW_CMD_MAIL:
 		if (cmd->status != GW_SMTP_OK)
@@ -254,10 +263,10 @@ static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, 
 			f->have_mail = 0; /* the last chunk ends the transaction */
 		break;
 	case GW_CMD_RCPT:
-		return decide_rcpt(e, f, cmd, tag);
+		return decide_rcpt(s, cmd, tag);
 	case GW_CMD_STARTTLS:
 		if (cmd->status == GW_SMTP_OK)
-			return decide_starttls(e, f, cmd, tag);
+			return decide_starttls(s, cmd, tag);
 		break;
 	default:
 		break;
@@ -267,8 +276,9 @@ static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, 
 
 static void on_inject(void *ctx, const struct gw_smtp_pending *p, u64 server_offset)
 {
-	struct gw_engine *e = ctx;
-	struct gw_flow *f = e->cur_flow;
+	struct gw_seg *s = ctx;
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
 	const struct gw_reply_buf *r = f->replies[p->tag];
 	const struct gw_edit *ins;
 
@@ -277,8 +287,8 @@ static void on_inject(void *ctx, const struct gw_smtp_pending *p, u64 server_off
 	if (!ins)
 		return; /* capacity was checked when the line was cut; order cannot go back */
 	e->stats.replies_injected++;
-	if (e->cur_c2s)
-		e->standalone[e->nstandalone++] = (uint32_t)(ins - f->s2c.e);
+	if (s->c2s)
+		s->standalone[s->nstandalone++] = (uint32_t)(ins - f->s2c.e);
 }
 
 const struct gw_smtp_callbacks gw_glue_callbacks = {
