@@ -182,11 +182,6 @@ static void txq_push(struct gw_engine *e, struct gw_txq *q, struct rte_mbuf *m)
 	q->m[q->n++] = m;
 }
 
-static inline bool before(uint32_t a, uint32_t b)
-{
-	return (int32_t)(a - b) < 0;
-}
-
 static bool port_is_smtp(const struct gw_dp_config *c, uint16_t port_be)
 {
 	uint16_t port = rte_be_to_cpu_16(port_be);
@@ -453,52 +448,6 @@ static void remember_template(struct gw_flow *f, const uint8_t *frame, const str
 }
 
 /*
- * Feed the new, in-order part of data[0, len) (at stream offset off) to the
- * parser; a gap stops parsing for good. Returns true if the parser deferred a
- * client line: the stream's next offset is then that line's start.
- */
-static bool parse_segment(struct gw_seg *s, const uint8_t *data, uint32_t off, uint32_t len,
-			  uint32_t held_from)
-{
-	struct gw_engine *e = s->e;
-	struct gw_flow *f = s->f;
-	uint32_t *next = s->c2s ? &f->c_next : &f->s_next;
-	uint32_t skip;
-	bool deferred = false;
-
-	if (f->parse_off || len == 0)
-		return false;
-	if (before(*next, off)) {
-		/* TODO(reassembly): hold out-of-order segments instead of giving up */
-		f->parse_off = 1;
-		e->stats.failopen[GW_FO_OUT_OF_ORDER]++;
-		return false;
-	}
-	if (!before(*next, off + len))
-		return false; /* nothing new: a retransmission */
-	skip = *next - off;
-	/* a line can be cut if none of it went out: it starts in new or held-back bytes */
-	s->cut_from = held_from != UINT32_MAX ? held_from : *next;
-	f->smtp.ctx = s; /* the callbacks' context for this parse only */
-	if (s->c2s) {
-		uint32_t took = gw_smtp_feed_client(&f->smtp, data + skip, len - skip);
-
-		deferred = took < len - skip;
-		*next = (uint32_t)f->smtp.coff; /* the deferred line's start, or off + len */
-	} else {
-		gw_smtp_feed_server(&f->smtp, data + skip, len - skip);
-		*next = off + len;
-	}
-	f->smtp.ctx = NULL;
-	if (f->smtp.mode == GW_MODE_DESYNC && !f->desync_counted) {
-		f->desync_counted = 1;
-		f->parse_off = 1;
-		e->stats.failopen[GW_FO_DESYNC]++;
-	}
-	return deferred;
-}
-
-/*
  * Where the client's stream stops being forwardable: the start of a command
  * line it has only begun, which is held back (see struct gw_flow), or
  * UINT32_MAX. Nothing is held in data mode, after a gap, for an overlong
@@ -740,7 +689,8 @@ static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf
 			gw_ooo_overlay(&f->ooo, voff, e->vbuf, vlen);
 	}
 	if (vdata == payload || fresh)
-		deferred = parse_segment(&seg, vdata, voff, vlen, voff != off ? voff : UINT32_MAX);
+		deferred =
+		    gw_verdict_parse(&seg, vdata, voff, vlen, voff != off ? voff : UINT32_MAX);
 	if (deferred) {
 		/*
 		 * A line that must wait for edit room: nothing from its start on goes
@@ -950,7 +900,7 @@ static void server_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mb
 
 	remember_template(f, frame, p);
 	gw_seg_begin(&seg, e, f, false, fwd, back);
-	parse_segment(&seg, payload, off, len, UINT32_MAX);
+	gw_verdict_parse(&seg, payload, off, len, UINT32_MAX);
 	if ((flags & TCP_ACK) &&
 	    before(f->c_acked_new, rte_be_to_cpu_32(p->tcp->recv_ack) - f->c_isn - 1))
 		f->c_acked_new = rte_be_to_cpu_32(p->tcp->recv_ack) - f->c_isn - 1;
@@ -1054,7 +1004,6 @@ static __always_inline enum frame_class classify(struct gw_engine *e, struct rte
 static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, struct gw_pkt *p,
 				      bool c2s, struct gw_txq *fwd, struct gw_txq *back)
 {
-	const struct gw_dp_config *c = e->cfg;
 	bool s2c = !c2s;
 	struct gw_flow_key key;
 	struct gw_flow *f;
@@ -1083,8 +1032,7 @@ static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, s
 			e->stats.flows_created++;
 			e->stats.flows_active++;
 			f->c_isn = isn;
-			gw_smtp_session_init(&f->smtp, c->policy.max_line, &gw_glue_callbacks,
-					     NULL);
+			gw_verdict_session_init(e, f);
 		}
 		f->last_tsc = e->now_tsc;
 		txq_push(e, fwd, m);

@@ -11,6 +11,12 @@
 
 #include "engine.h"
 
+/* a comes before b in sequence space (mod 2^32) */
+static inline bool before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
 /*
  * One segment's way through the engine, for one parse: built on the stack by
  * the stream step that takes the segment, and the SMTP parser's callback
@@ -42,7 +48,15 @@ static inline void gw_seg_begin(struct gw_seg *s, struct gw_engine *e, struct gw
 	s->nstandalone = 0;
 }
 
-/* Parser callbacks (smtp_glue.c); their ctx is a struct gw_seg. */
-extern const struct gw_smtp_callbacks gw_glue_callbacks;
+/*
+ * The verdict step (verdict.c). A new flow's parser, with its callbacks; and
+ * the new, in-order part of data[0, len) at stream offset off fed to it, lines
+ * from held_from on (UINT32_MAX: from the new bytes on) still cuttable. True
+ * if the parser deferred a client line: the stream's next offset is then that
+ * line's start.
+ */
+void gw_verdict_session_init(struct gw_engine *e, struct gw_flow *f);
+bool gw_verdict_parse(struct gw_seg *s, const uint8_t *data, uint32_t off, uint32_t len,
+		      uint32_t held_from);
 
 #endif /* GREYWALL_DP_ENGINE_INTERNAL_H */

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * What the dataplane does with parsed SMTP: remember the envelope, decide
- * each RCPT (and STARTTLS) with the shared policy, and turn a rejecting
- * verdict into a removed line plus a reply to inject.
+ * The verdict step: what the dataplane does with parsed SMTP. A stream step
+ * (client_stream.c, server_stream.c) feeds the parser a segment's new bytes
+ * here; the callbacks remember the envelope, decide each RCPT (and STARTTLS,
+ * and a plaintext greeting while TLS is pending) with the shared policy, and
+ * turn a rejecting verdict into a removed line plus a reply to inject. Back in
+ * the stream step, the segment is then rewritten around the cut lines
+ * (segment.c) and the replies go out (inject.c).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -291,7 +295,59 @@ static void on_inject(void *ctx, const struct gw_smtp_pending *p, u64 server_off
 		s->standalone[s->nstandalone++] = (uint32_t)(ins - f->s2c.e);
 }
 
-const struct gw_smtp_callbacks gw_glue_callbacks = {
+static const struct gw_smtp_callbacks verdict_callbacks = {
     .command = on_command,
     .inject = on_inject,
 };
+
+void gw_verdict_session_init(struct gw_engine *e, struct gw_flow *f)
+{
+	/* no context yet: each parse sets its own (gw_verdict_parse) */
+	gw_smtp_session_init(&f->smtp, e->cfg->policy.max_line, &verdict_callbacks, NULL);
+}
+
+/*
+ * Feed the new, in-order part of data[0, len) (at stream offset off) to the
+ * parser; a gap stops parsing for good. Returns true if the parser deferred a
+ * client line: the stream's next offset is then that line's start.
+ */
+bool gw_verdict_parse(struct gw_seg *s, const uint8_t *data, uint32_t off, uint32_t len,
+		      uint32_t held_from)
+{
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
+	uint32_t *next = s->c2s ? &f->c_next : &f->s_next;
+	uint32_t skip;
+	bool deferred = false;
+
+	if (f->parse_off || len == 0)
+		return false;
+	if (before(*next, off)) {
+		/* TODO(reassembly): hold out-of-order segments instead of giving up */
+		f->parse_off = 1;
+		e->stats.failopen[GW_FO_OUT_OF_ORDER]++;
+		return false;
+	}
+	if (!before(*next, off + len))
+		return false; /* nothing new: a retransmission */
+	skip = *next - off;
+	/* a line can be cut if none of it went out: it starts in new or held-back bytes */
+	s->cut_from = held_from != UINT32_MAX ? held_from : *next;
+	f->smtp.ctx = s; /* the callbacks' context for this parse only */
+	if (s->c2s) {
+		uint32_t took = gw_smtp_feed_client(&f->smtp, data + skip, len - skip);
+
+		deferred = took < len - skip;
+		*next = (uint32_t)f->smtp.coff; /* the deferred line's start, or off + len */
+	} else {
+		gw_smtp_feed_server(&f->smtp, data + skip, len - skip);
+		*next = off + len;
+	}
+	f->smtp.ctx = NULL;
+	if (f->smtp.mode == GW_MODE_DESYNC && !f->desync_counted) {
+		f->desync_counted = 1;
+		f->parse_off = 1;
+		e->stats.failopen[GW_FO_DESYNC]++;
+	}
+	return deferred;
+}
