@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * What the engine's files share, and nothing a caller of the engine needs
- * (that is engine.h).
+ * (that is engine.h). A segment's way through them:
+ *
+ *   dispatch.c       classify the frame; an SMTP one finds its flow
+ *   client_stream.c  client -> server: reorder, hold, first copy, cut
+ *   server_stream.c  server -> client: our replies inserted
+ *   verdict.c        the parser and its callbacks: the RCPT's verdict
+ *   inject.c         our replies and custody acks toward the client
+ *   segment.c        frames rebuilt, seq, ack and SACK translated
+ *   engine.c         the engine and its flows: made, expired, evicted
  */
 #ifndef GREYWALL_DP_ENGINE_INTERNAL_H
 #define GREYWALL_DP_ENGINE_INTERNAL_H
@@ -9,12 +17,38 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_mbuf.h>
+
+#include "csum.h"
 #include "engine.h"
+#include "packet.h"
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
 
 /* a comes before b in sequence space (mod 2^32) */
 static inline bool before(uint32_t a, uint32_t b)
 {
 	return (int32_t)(a - b) < 0;
+}
+
+static inline void gw_txq_push(struct gw_engine *e, struct gw_txq *q, struct rte_mbuf *m)
+{
+	if (q->n >= GW_TXQ_MAX) {
+		rte_pktmbuf_free(m);
+		e->stats.tx_dropped++;
+		return;
+	}
+	q->m[q->n++] = m;
+}
+
+/* Any edit, folded or in flight: the flow's seq and ack need translating to its end. */
+static inline bool gw_flow_edited(const struct gw_flow *f)
+{
+	return f->c2s.n || f->s2c.n || f->c2s.base || f->s2c.base;
 }
 
 /*
@@ -48,6 +82,17 @@ static inline void gw_seg_begin(struct gw_seg *s, struct gw_engine *e, struct gw
 	s->nstandalone = 0;
 }
 
+/* engine.c */
+void gw_flow_release(struct gw_engine *e, struct gw_flow *f);
+bool gw_evict_one(struct gw_engine *e);
+void gw_fold_acked_edits(struct gw_engine *e, struct gw_flow *f);
+
+/* The stream steps (client_stream.c, server_stream.c), for a frame of a flow with both ISNs. */
+void gw_client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf *m, struct gw_pkt *p,
+		       struct gw_txq *fwd, struct gw_txq *back);
+void gw_server_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf *m, struct gw_pkt *p,
+		       struct gw_txq *fwd, struct gw_txq *back);
+
 /*
  * The verdict step (verdict.c). A new flow's parser, with its callbacks; and
  * the new, in-order part of data[0, len) at stream offset off fed to it, lines
@@ -58,5 +103,32 @@ static inline void gw_seg_begin(struct gw_seg *s, struct gw_engine *e, struct gw
 void gw_verdict_session_init(struct gw_engine *e, struct gw_flow *f);
 bool gw_verdict_parse(struct gw_seg *s, const uint8_t *data, uint32_t off, uint32_t len,
 		      uint32_t held_from);
+
+/* inject.c */
+void gw_remember_template(struct gw_flow *f, const uint8_t *frame, const struct gw_pkt *p);
+uint32_t gw_injected_ack_off(const struct gw_flow *f, const struct gw_edit *ins);
+const struct gw_edit *gw_insert_for_ref(const struct gw_flow *f, uint8_t ref);
+void gw_push_reply(struct gw_engine *e, const uint8_t *hdr, const struct gw_pkt *hp,
+		   const uint8_t *text, uint32_t len, uint32_t seq, uint32_t ack, struct gw_txq *q);
+void gw_send_injected(struct gw_engine *e, struct gw_flow *f, const struct gw_edit *ins,
+		      uint32_t from, uint32_t client_ack_off, struct gw_txq *back);
+void gw_custody_ack(struct gw_engine *e, struct gw_flow *f, struct gw_txq *back);
+
+/* segment.c */
+bool gw_translate_ack(struct gw_engine *e, struct gw_flow *f, struct gw_pkt *p, bool c2s);
+struct rte_mbuf *gw_build_frame(struct gw_engine *e, const uint8_t *hdr, const struct gw_pkt *hp,
+				const uint8_t *payload, uint16_t len, uint32_t seq, uint8_t flags,
+				struct gw_pkt *out);
+
+/* Inlined: it runs on nearly every segment of a flow, and is a few instructions. */
+static inline void gw_set_seq(struct gw_pkt *p, uint32_t seq)
+{
+	uint32_t nseq = rte_cpu_to_be_32(seq);
+
+	if (nseq != p->tcp->sent_seq) {
+		p->tcp->cksum = gw_csum_replace4(p->tcp->cksum, p->tcp->sent_seq, nseq);
+		p->tcp->sent_seq = nseq;
+	}
+}
 
 #endif /* GREYWALL_DP_ENGINE_INTERNAL_H */

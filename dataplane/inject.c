@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Our replies toward the client: the server's headers kept as the template
+ * they are built on, a reply inserted into the server's stream or sent on its
+ * own, sent again when the client shows it lost part of one, and the ack we
+ * give for client bytes we took into custody. The frames themselves are built
+ * by segment.c.
+ */
+#include <string.h>
+
+#include "engine_internal.h"
+
+void gw_remember_template(struct gw_flow *f, const uint8_t *frame, const struct gw_pkt *p)
+{
+	if (p->payload_off > GW_TMPL_MAX)
+		return;
+	memcpy(f->tmpl, frame, p->payload_off);
+	f->tmpl_len = p->payload_off;
+	/* the template must parse on its own: its IP length says "no payload" */
+	if (p->family == 4) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f->tmpl + p->l3_off);
+
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(p->payload_off - p->l3_off));
+	} else {
+		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(f->tmpl + p->l3_off);
+
+		ip6->payload_len = rte_cpu_to_be_16((uint16_t)(p->payload_off - p->l4_off));
+	}
+}
+
+/*
+ * What an injected reply may acknowledge: never more than the server has
+ * (translated), plus the removed line the reply answers, which we consumed.
+ */
+uint32_t gw_injected_ack_off(const struct gw_flow *f, const struct gw_edit *ins)
+{
+	uint32_t ack = f->c_acked;
+	unsigned r;
+
+	for (r = 0; r < f->c2s.n; r++) {
+		const struct gw_edit *rm = &f->c2s.e[r];
+
+		if (rm->ref == ins->ref && before(ack, rm->off + rm->len))
+			ack = rm->off + rm->len;
+	}
+	return ack;
+}
+
+/* The insertion carrying the reply for the line removed under ref, once it exists. */
+const struct gw_edit *gw_insert_for_ref(const struct gw_flow *f, uint8_t ref)
+{
+	unsigned k;
+
+	for (k = 0; k < f->s2c.n; k++)
+		if (f->s2c.e[k].ref == ref)
+			return &f->s2c.e[k];
+	return NULL;
+}
+
+/*
+ * Our reply text[0, len) at seq, acking ack, toward the client: in one
+ * segment, or in as many as the MTU needs (PSH on the last one only).
+ */
+void gw_push_reply(struct gw_engine *e, const uint8_t *hdr, const struct gw_pkt *hp,
+		   const uint8_t *text, uint32_t len, uint32_t seq, uint32_t ack, struct gw_txq *q)
+{
+	uint32_t room = e->cfg->mtu - (hp->payload_off - hp->l3_off), done = 0;
+
+	if (room < 8 || room > e->cfg->mtu)
+		room = len; /* headers longer than the MTU: send it whole and let IP cope */
+	if (len > room)
+		e->stats.segments_split++;
+	while (done < len) {
+		uint32_t n = len - done < room ? len - done : room;
+		struct gw_pkt out;
+		struct rte_mbuf *m =
+		    gw_build_frame(e, hdr, hp, text + done, (uint16_t)n, seq + done,
+				   done + n == len ? TCP_ACK | TCP_PSH : TCP_ACK, &out);
+
+		if (!m)
+			return;
+		out.tcp->recv_ack = rte_cpu_to_be_32(ack);
+		gw_csum_full(&out);
+		gw_txq_push(e, q, m);
+		done += n;
+	}
+}
+
+/* Send injected bytes [from, len) of a reply toward the client, from the server's template. */
+void gw_send_injected(struct gw_engine *e, struct gw_flow *f, const struct gw_edit *ins,
+		      uint32_t from, uint32_t client_ack_off, struct gw_txq *back)
+{
+	const struct gw_reply_buf *r = f->replies[ins->ref];
+	struct gw_pkt tp;
+
+	if (f->tmpl_len == 0 || from >= ins->len)
+		return;
+	if (gw_parse_frame(f->tmpl, f->tmpl_len, &tp) != GW_PKT_TCP)
+		return;
+	gw_push_reply(e, f->tmpl, &tp, (const uint8_t *)r->text + from, ins->len - from,
+		      f->s_isn + 1 + ins->new_off + from, f->c_isn + 1 + client_ack_off, back);
+}
+
+/*
+ * Ack the held line's bytes to the client on the server's behalf, from the
+ * server's template: seq where the server's stream stands for the client,
+ * the server's window. The client then treats them as delivered, and the
+ * engine owns them: they reach the server with the rest of the line, or are
+ * cut with it, and a later resend that finds the server without them sends
+ * them again from the kept copy (client_bytes).
+ */
+void gw_custody_ack(struct gw_engine *e, struct gw_flow *f, struct gw_txq *back)
+{
+	uint32_t end = f->held_off + f->held_len;
+	struct gw_pkt tp, out;
+	struct rte_mbuf *m;
+
+	if (!f->tmpl_len || gw_parse_frame(f->tmpl, f->tmpl_len, &tp) != GW_PKT_TCP)
+		return;
+	m = gw_build_frame(e, f->tmpl, &tp, NULL, 0,
+			   f->s_isn + 1 + gw_seqmap_fwd(&f->s2c, f->s_next), TCP_ACK, &out);
+	if (!m)
+		return;
+	out.tcp->recv_ack = rte_cpu_to_be_32(f->c_isn + 1 + end);
+	gw_csum_full(&out);
+	gw_txq_push(e, back, m);
+	if (before(f->custody_end, end))
+		f->custody_end = end;
+	e->stats.custody_acks++;
+}
