@@ -85,275 +85,419 @@ static void hist_append(struct gw_flow *f, uint32_t off, const uint8_t *data, ui
 }
 
 /*
- * Client -> server bytes payload[0, len) at stream offset off: cut removed
- * lines out, hold a begun line back, translate what remains. m is the frame
- * they came in, or NULL for bytes released from the reorder store, whose
- * header (frame, p) is a copy with the ack translated already.
+ * Client bytes on their way through client_bytes(): as they came, and what
+ * goes on of them.
  */
-static void client_bytes(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf *m, uint8_t *frame,
-			 struct gw_pkt *p, const uint8_t *payload, uint32_t off, uint32_t len,
-			 struct gw_txq *fwd, struct gw_txq *back)
+struct client_view {
+	struct rte_mbuf *m; /* the frame they came in, or NULL: released from the reorder store */
+	uint8_t *frame;	    /* its headers; for m NULL, a copy with the ack translated already */
+	struct gw_pkt *p;
+	const uint8_t *payload; /* the bytes as they came, at stream offset off */
+	uint32_t off, len;
+	const uint8_t *data; /* what goes on: payload, or a rewritten copy in e->vbuf */
+	uint32_t voff, vlen; /* its stream offset and length */
+	uint8_t flags;	     /* for the frames that carry it on */
+	bool fresh;	     /* bytes past what was parsed: parsed, kept, perhaps held */
+	bool deferred;	     /* the parser deferred a line: nothing from its start on goes */
+};
+
+/*
+ * The rest of the begun line, perhaps after a resend of its start (the held
+ * copy wins there): forward it whole, from the held part on.
+ */
+static void join_held_line(struct gw_seg *s, struct client_view *v)
 {
-	uint32_t starts[GW_MAX_PIECES], ends[GW_MAX_PIECES];
-	uint32_t voff = off, vlen = len, hold;
-	const uint8_t *vdata = payload;
-	uint8_t flags = m ? p->tcp->tcp_flags : TCP_ACK | TCP_PSH;
-	unsigned n, i;
-	bool sack = false, in_place, deferred = false;
-	bool fresh = !f->parse_off && before(f->c_next, off + len);
-	struct gw_seg seg;
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
+	uint32_t held_end = f->held_off + f->held_len;
+	uint32_t tail = v->off + v->len - held_end;
 
-	gw_seg_begin(&seg, e, f, true, fwd, back);
-	if (f->held_len && len) {
-		uint32_t held_end = f->held_off + f->held_len;
+	memcpy(e->vbuf, f->held, f->held_len);
+	memcpy(e->vbuf + f->held_len, v->payload + (held_end - v->off), tail);
+	v->data = e->vbuf;
+	v->voff = f->held_off;
+	v->vlen = f->held_len + tail;
+	f->held_len = 0;
+}
 
-		if (!before(off, f->held_off) && !before(held_end, off) &&
-		    before(held_end, off + len) &&
-		    f->held_len + (off + len - held_end) <= sizeof(e->vbuf)) {
-			/*
-			 * The rest of the begun line, perhaps after a resend of its
-			 * start (the held copy wins there): forward it whole, from the
-			 * held part on.
-			 */
-			uint32_t tail = off + len - held_end;
+/*
+ * The client resends bytes we hold and acked for the server: our ack was lost
+ * or late. Say it again; the line stays held.
+ */
+static void repeat_custody_ack(struct gw_seg *s, struct client_view *v)
+{
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
 
-			memcpy(e->vbuf, f->held, f->held_len);
-			memcpy(e->vbuf + f->held_len, payload + (held_end - off), tail);
-			vdata = e->vbuf;
-			voff = f->held_off;
-			vlen = f->held_len + tail;
-			f->held_len = 0;
-		} else if (!before(off, f->held_off) && !before(held_end, off + len) &&
-			   !(flags & (TCP_FIN | TCP_RST)) && !before(f->custody_end, off + len)) {
-			/*
-			 * The client resends bytes we hold and acked for the server: our
-			 * ack was lost or late. Say it again; the line stays held.
-			 */
-			gw_custody_ack(e, f, back);
-			vdata = e->vbuf;
-			voff = f->held_off;
-			vlen = 0;
-			fresh = false;
-		} else if (!before(off, f->held_off) && !before(held_end, off + len) &&
-			   !(flags & (TCP_FIN | TCP_RST))) {
-			/*
-			 * The client resends what we hold, never acked (no template or
-			 * mbuf for the ack): let the begun line go as it is, counted.
-			 */
-			memcpy(e->vbuf, f->held, f->held_len);
-			vdata = e->vbuf;
-			voff = f->held_off;
-			vlen = f->held_len;
-			f->held_len = 0;
-			f->parse_off = 1; /* the line is out: it cannot be cut any more */
-			e->stats.failopen[GW_FO_SPLIT_LINE]++;
-			fresh = false;
-		} else {
-			/* anything else (a gap, an overlap): stop holding, send what we hold first
-			 */
-			struct gw_pkt out;
-			struct rte_mbuf *h =
-			    gw_build_frame(e, frame, p, f->held, f->held_len,
-					   f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, f->held_off),
-					   flags & (uint8_t) ~(TCP_FIN | TCP_PSH), &out);
+	gw_custody_ack(e, f, s->back);
+	v->data = e->vbuf;
+	v->voff = f->held_off;
+	v->vlen = 0;
+	v->fresh = false;
+}
 
-			if (h)
-				gw_txq_push(e, fwd, h);
-			f->held_len = 0;
-			f->parse_off = 1;
-			e->stats.failopen[GW_FO_SPLIT_LINE]++;
-		}
-	} else if (m && len && before(f->c_acked, f->custody_end) && before(f->c_acked, off) &&
-		   before(off, f->c_next) && !before(f->c_acked, f->hist_off) &&
-		   !before(f->hist_off + f->hist_len, off) &&
-		   off - f->c_acked + len <= sizeof(e->vbuf)) {
-		/*
-		 * A resend that starts past bytes we acked for the server and then
-		 * forwarded: the client will never send those again, so if the
-		 * server still lacks them they go again from the kept copy, first.
-		 */
-		uint32_t pre = off - f->c_acked;
+/*
+ * The client resends what we hold, never acked (no template or mbuf for the
+ * ack): let the begun line go as it is, counted.
+ */
+static void let_held_line_go(struct gw_seg *s, struct client_view *v)
+{
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
 
-		memcpy(e->vbuf, f->hist + (f->c_acked - f->hist_off), pre);
-		memcpy(e->vbuf + pre, payload, len);
-		hist_overlay(f, f->c_acked, e->vbuf, pre + len);
-		vdata = e->vbuf;
-		voff = f->c_acked;
-		vlen = pre + len;
-		e->stats.custody_resent++;
+	memcpy(e->vbuf, f->held, f->held_len);
+	v->data = e->vbuf;
+	v->voff = f->held_off;
+	v->vlen = f->held_len;
+	f->held_len = 0;
+	f->parse_off = 1; /* the line is out: it cannot be cut any more */
+	e->stats.failopen[GW_FO_SPLIT_LINE]++;
+	v->fresh = false;
+}
+
+/* Anything else (a gap, an overlap): stop holding, send what we hold first. */
+static void flush_held_line(struct gw_seg *s, struct client_view *v)
+{
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
+	struct gw_pkt out;
+	struct rte_mbuf *h = gw_build_frame(e, v->frame, v->p, f->held, f->held_len,
+					    f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, f->held_off),
+					    v->flags & (uint8_t) ~(TCP_FIN | TCP_PSH), &out);
+
+	if (h)
+		gw_txq_push(e, s->fwd, h);
+	f->held_len = 0;
+	f->parse_off = 1;
+	e->stats.failopen[GW_FO_SPLIT_LINE]++;
+}
+
+/* Bytes come while a begun line is held: what they are decides what becomes of it. */
+static void meet_held_line(struct gw_seg *s, struct client_view *v)
+{
+	struct gw_flow *f = s->f;
+	uint32_t held_end = f->held_off + f->held_len, end = v->off + v->len;
+	bool within = !before(v->off, f->held_off) && !before(held_end, end);
+	bool closing = v->flags & (TCP_FIN | TCP_RST);
+
+	if (!before(v->off, f->held_off) && !before(held_end, v->off) && before(held_end, end) &&
+	    f->held_len + (end - held_end) <= sizeof(s->e->vbuf))
+		join_held_line(s, v);
+	else if (within && !closing && !before(f->custody_end, end))
+		repeat_custody_ack(s, v);
+	else if (within && !closing)
+		let_held_line_go(s, v);
+	else
+		flush_held_line(s, v);
+}
+
+/*
+ * A resend that starts past bytes we acked for the server and then forwarded,
+ * and the kept copy still has them (and they fit the scratch buffer).
+ */
+static bool resend_past_custody(const struct gw_seg *s, const struct client_view *v)
+{
+	const struct gw_flow *f = s->f;
+
+	return v->m && v->len && before(f->c_acked, f->custody_end) && before(f->c_acked, v->off) &&
+	       before(v->off, f->c_next) && !before(f->c_acked, f->hist_off) &&
+	       !before(f->hist_off + f->hist_len, v->off) &&
+	       v->off - f->c_acked + v->len <= sizeof(s->e->vbuf);
+}
+
+/*
+ * The client will never send those acked bytes again, so if the server still
+ * lacks them they go again from the kept copy, first.
+ */
+static void resend_from_custody(struct gw_seg *s, struct client_view *v)
+{
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
+	uint32_t pre = v->off - f->c_acked;
+
+	memcpy(e->vbuf, f->hist + (f->c_acked - f->hist_off), pre);
+	memcpy(e->vbuf + pre, v->payload, v->len);
+	hist_overlay(f, f->c_acked, e->vbuf, pre + v->len);
+	v->data = e->vbuf;
+	v->voff = f->c_acked;
+	v->vlen = pre + v->len;
+	e->stats.custody_resent++;
+}
+
+/* Resent bytes the server may still lack, sent before what is kept: they go unchecked, counted. */
+static void count_unkept_resend(struct gw_seg *s, const struct client_view *v)
+{
+	struct gw_flow *f = s->f;
+	uint32_t from, kept;
+
+	if (!v->m || f->parse_off || !before(v->off, f->c_next) ||
+	    (f->held_len && !before(v->off, f->held_off)))
+		return;
+	from = before(v->off, f->c_acked) ? f->c_acked : v->off;
+	kept = f->hist_len ? f->hist_off : f->c_next;
+	if (before(from, kept) && before(from, v->off + v->len))
+		s->e->stats.failopen[GW_FO_RESEND_UNKEPT]++;
+}
+
+/* A resend of bytes forwarded before: the server gets the first copy again. */
+static void overlay_first_copy(struct gw_seg *s, struct client_view *v)
+{
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
+
+	if (!v->m || !f->hist_len || !before(v->off, f->c_next) || v->data != v->payload ||
+	    v->len > sizeof(e->vbuf))
+		return;
+	memcpy(e->vbuf, v->payload, v->len);
+	if (hist_overlay(f, v->off, e->vbuf, v->len)) {
+		v->data = e->vbuf;
+		e->stats.overlaps_rewritten++;
 	}
-	/*
-	 * The client acks into bytes we injected, some time after we sent them:
-	 * part of our reply was lost. Checked before this segment is parsed, so a
-	 * reply injected just now is not taken for a lost one.
-	 */
-	if (m && (flags & TCP_ACK) && f->have_s_isn && f->s2c.n && !f->rst) {
-		uint32_t ack_off = rte_be_to_cpu_32(p->tcp->recv_ack) - f->s_isn - 1;
-		const struct gw_edit *ins = gw_seqmap_insert_at(&f->s2c, ack_off);
+}
 
-		if (ins && e->now_tsc - f->resend_tsc > e->tsc_hz / 5) {
-			f->resend_tsc = e->now_tsc;
-			gw_send_injected(e, f, ins, ack_off - ins->new_off,
-					 gw_injected_ack_off(f, ins), back);
-			e->stats.replies_resent++;
-		}
-	}
-	if (m && !f->parse_off && before(off, f->c_next) &&
-	    !(f->held_len && !before(off, f->held_off))) {
-		/* resent bytes the server may still lack, sent before what is kept: unchecked */
-		uint32_t from = before(off, f->c_acked) ? f->c_acked : off;
-		uint32_t kept = f->hist_len ? f->hist_off : f->c_next;
+/* Bytes stored out of order were here first: they win where they meet. */
+static void overlay_stored(struct gw_seg *s, struct client_view *v)
+{
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
 
-		if (before(from, kept) && before(from, off + len))
-			e->stats.failopen[GW_FO_RESEND_UNKEPT]++;
+	if (!v->fresh || !f->ooo.n)
+		return;
+	if (v->data == v->payload && v->len <= sizeof(e->vbuf)) {
+		memcpy(e->vbuf, v->payload, v->len);
+		v->data = e->vbuf;
 	}
-	if (m && f->hist_len && before(off, f->c_next) && vdata == payload &&
-	    len <= sizeof(e->vbuf)) {
-		/* a resend of bytes forwarded before: the server gets the first copy again */
-		memcpy(e->vbuf, payload, len);
-		if (hist_overlay(f, off, e->vbuf, len)) {
-			vdata = e->vbuf;
-			e->stats.overlaps_rewritten++;
-		}
-	}
-	if (fresh && f->ooo.n) {
-		/* bytes stored out of order were here first: they win where they meet */
-		if (vdata == payload && len <= sizeof(e->vbuf)) {
-			memcpy(e->vbuf, payload, len);
-			vdata = e->vbuf;
-		}
-		if (vdata == e->vbuf)
-			gw_ooo_overlay(&f->ooo, voff, e->vbuf, vlen);
-	}
-	if (vdata == payload || fresh)
-		deferred =
-		    gw_verdict_parse(&seg, vdata, voff, vlen, voff != off ? voff : UINT32_MAX);
-	if (deferred) {
+	if (v->data == e->vbuf)
+		gw_ooo_overlay(&f->ooo, v->voff, e->vbuf, v->vlen);
+}
+
+/*
+ * The verdict step, on the bytes as they now stand. Lines begun in bytes
+ * joined from the held part (voff before off) can still be cut.
+ */
+static void parse_new_bytes(struct gw_seg *s, struct client_view *v)
+{
+	struct gw_flow *f = s->f;
+
+	if (v->data == v->payload || v->fresh)
+		v->deferred = gw_verdict_parse(s, v->data, v->voff, v->vlen,
+					       v->voff != v->off ? v->voff : UINT32_MAX);
+	if (v->deferred) {
 		/*
 		 * A line that must wait for edit room: nothing from its start on goes
 		 * out or is kept, so the server has not acked it and the client sends
 		 * it again (with any FIN after it), to be judged then.
 		 */
 		f->refusing = 1;
-		vlen = f->c_next - voff;
-		flags &= (uint8_t)~TCP_FIN;
-	} else if (fresh) {
+		v->vlen = f->c_next - v->voff;
+		v->flags &= (uint8_t)~TCP_FIN;
+	} else if (v->fresh) {
 		f->refusing = 0;
 	}
-	hold = fresh && !deferred ? hold_point(f, flags) : UINT32_MAX;
-	if (hold != UINT32_MAX && before(hold, voff))
+}
+
+/* A command line the new bytes only begin is held back; what precedes it goes on. */
+static void hold_begun_line(struct gw_seg *s, struct client_view *v)
+{
+	struct gw_flow *f = s->f;
+	uint32_t hold = v->fresh && !v->deferred ? hold_point(f, v->flags) : UINT32_MAX;
+
+	if (hold != UINT32_MAX && before(hold, v->voff))
 		hold = UINT32_MAX; /* the line began in bytes that went out already */
-	if (hold != UINT32_MAX && before(hold, voff + vlen)) {
-		/* keep the begun line back; forward what precedes it */
-		f->held_off = hold;
-		f->held_len = (uint16_t)(voff + vlen - hold);
-		memmove(f->held, vdata + (hold - voff), f->held_len);
-		vlen = hold - voff;
-		/*
-		 * Take custody: ack the begun line for the server, so the client
-		 * sends the rest now (Nagle waits for that ack) instead of waiting
-		 * for its retransmission timer; from here its delivery is ours.
-		 */
-		gw_custody_ack(e, f, back);
+	if (hold == UINT32_MAX || !before(hold, v->voff + v->vlen))
+		return;
+	/* keep the begun line back; forward what precedes it */
+	f->held_off = hold;
+	f->held_len = (uint16_t)(v->voff + v->vlen - hold);
+	memmove(f->held, v->data + (hold - v->voff), f->held_len);
+	v->vlen = hold - v->voff;
+	/*
+	 * Take custody: ack the begun line for the server, so the client
+	 * sends the rest now (Nagle waits for that ack) instead of waiting
+	 * for its retransmission timer; from here its delivery is ours.
+	 */
+	gw_custody_ack(s->e, f, s->back);
+}
+
+/*
+ * Nothing to forward: all held, or every byte removed. A removed line seen for
+ * the first time has its reply on the way already; a retransmitted greylisted
+ * line is dropped again and the reply it got is resent from the same stored
+ * bytes. The segment's ack still goes.
+ */
+static void forward_ack_only(struct gw_seg *s, struct client_view *v, bool sack)
+{
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
+
+	if (v->vlen && !v->fresh && !f->rst) {
+		e->stats.retransmit_dropped++;
+		gw_resend_cut_replies(s, v->voff, v->vlen);
 	}
-
-	if (fresh)
-		hist_append(f, voff, vdata, vlen);
-
-	/* Replies to lines dropped with nothing outstanding go out at once. */
-	for (i = 0; i < seg.nstandalone; i++) {
-		const struct gw_edit *ins = &f->s2c.e[seg.standalone[i]];
-
-		gw_send_injected(e, f, ins, 0, gw_injected_ack_off(f, ins), back);
+	if (v->vlen)
 		f->resend_tsc = e->now_tsc;
-	}
+	if ((v->flags & (TCP_FIN | TCP_RST)) || (!v->vlen && (v->flags & TCP_ACK))) {
+		struct gw_pkt out;
+		struct rte_mbuf *h =
+		    gw_build_frame(e, v->frame, v->p, NULL, 0,
+				   f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, v->voff + v->vlen),
+				   v->flags & (uint8_t)~TCP_PSH, &out);
 
-	if (m)
-		sack = gw_translate_ack(e, f, p, true);
-	n = vlen ? gw_seqmap_keep(&f->c2s, voff, voff + vlen, starts, ends, GW_MAX_PIECES) : 1;
+		if (h) {
+			if (sack)
+				gw_csum_full(&out);
+			gw_txq_push(e, s->fwd, h);
+		}
+	}
+	if (v->m)
+		rte_pktmbuf_free(v->m);
+}
+
+/*
+ * What survives of the bytes (the pieces between cut lines) goes on to the
+ * server: the frame as it came when nothing was cut, held or rewritten, only
+ * its seq and ack translated; else new frames, of at most the MTU each.
+ */
+static void forward_kept_pieces(struct gw_seg *s, struct client_view *v)
+{
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
+	uint32_t starts[GW_MAX_PIECES], ends[GW_MAX_PIECES], room;
+	bool sack = false, in_place;
+	unsigned n, i;
+
+	if (v->m)
+		sack = gw_translate_ack(e, f, v->p, true);
+	n = v->vlen
+		? gw_seqmap_keep(&f->c2s, v->voff, v->voff + v->vlen, starts, ends, GW_MAX_PIECES)
+		: 1;
 	/* the segment as it came, none of it removed or held: translate in place */
-	in_place = m && vdata == payload && vlen == len &&
-		   (len == 0 || (n == 1 && starts[0] == off && ends[0] == off + len));
+	in_place = v->m && v->data == v->payload && v->vlen == v->len &&
+		   (v->len == 0 || (n == 1 && starts[0] == v->off && ends[0] == v->off + v->len));
 	if (in_place) {
 		/* a bare ack while a line is held: the server has nothing past the held part */
-		gw_set_seq(p,
-			   f->c_isn + 1 +
-			       gw_seqmap_fwd(&f->c2s, len == 0 && f->held_len ? f->held_off : off));
+		uint32_t at = v->len == 0 && f->held_len ? f->held_off : v->off;
+
+		gw_set_seq(v->p, f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, at));
 		if (sack)
-			gw_csum_full(p);
-		gw_txq_push(e, fwd, m);
+			gw_csum_full(v->p);
+		gw_txq_push(e, s->fwd, v->m);
 		return;
 	}
-	if (vlen == 0 || n == 0) {
-		/*
-		 * Nothing to forward: all held, or every byte removed. A removed line
-		 * seen for the first time has its reply on the way already; a
-		 * retransmitted greylisted line is dropped again and the reply it got
-		 * is resent from the same stored bytes. The segment's ack still goes.
-		 */
-		unsigned r;
-
-		if (vlen && !fresh && !f->rst) {
-			e->stats.retransmit_dropped++;
-			for (r = 0; r < f->c2s.n && e->now_tsc - f->resend_tsc > e->tsc_hz / 5;
-			     r++) {
-				const struct gw_edit *rm = &f->c2s.e[r];
-				const struct gw_edit *ins = gw_insert_for_ref(f, rm->ref);
-
-				if (ins && !before(rm->off, voff) && before(rm->off, voff + vlen)) {
-					gw_send_injected(e, f, ins, 0, gw_injected_ack_off(f, ins),
-							 back);
-					e->stats.replies_resent++;
-				}
-			}
-		}
-		if (vlen)
-			f->resend_tsc = e->now_tsc;
-		if ((flags & (TCP_FIN | TCP_RST)) || (!vlen && (flags & TCP_ACK))) {
-			struct gw_pkt out;
-			struct rte_mbuf *h =
-			    gw_build_frame(e, frame, p, NULL, 0,
-					   f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, voff + vlen),
-					   flags & (uint8_t)~TCP_PSH, &out);
-
-			if (h) {
-				if (sack)
-					gw_csum_full(&out);
-				gw_txq_push(e, fwd, h);
-			}
-		}
-		if (m)
-			rte_pktmbuf_free(m);
+	if (v->vlen == 0 || n == 0) {
+		forward_ack_only(s, v, sack);
 		return;
 	}
+	/*
+	 * A held line joined to the rest can be longer than one frame may be:
+	 * the bytes go in frames of at most the MTU, flags on the last.
+	 */
+	room = gw_frame_room(e, v->p);
 	for (i = 0; i < n; i++) {
-		/*
-		 * A held line joined to the rest can be longer than one frame may
-		 * be: the bytes go in frames of at most the MTU, flags on the last.
-		 */
-		uint32_t room = e->cfg->mtu - (p->payload_off - p->l3_off), at = starts[i];
+		uint32_t at = starts[i];
 
-		if (room < 8 || room > e->cfg->mtu)
-			room = ends[i] - starts[i];
 		while (before(at, ends[i])) {
 			uint32_t chunk = ends[i] - at < room ? ends[i] - at : room;
 			struct gw_pkt out;
-			uint8_t fl = flags;
+			uint8_t fl = v->flags;
 			struct rte_mbuf *piece;
 
 			if (i + 1 < n || at + chunk != ends[i])
 				fl &= (uint8_t) ~(TCP_FIN | TCP_PSH);
-			piece = gw_build_frame(e, frame, p, vdata + (at - voff), (uint16_t)chunk,
+			piece = gw_build_frame(e, v->frame, v->p, v->data + (at - v->voff),
+					       (uint16_t)chunk,
 					       f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, at), fl, &out);
 			if (piece)
-				gw_txq_push(e, fwd, piece);
+				gw_txq_push(e, s->fwd, piece);
 			at += chunk;
 		}
 	}
 	if (n > 1)
 		e->stats.segments_split++;
+	if (v->m)
+		rte_pktmbuf_free(v->m);
+}
+
+/*
+ * Client -> server bytes payload[0, len) at stream offset off: cut removed
+ * lines out, hold a begun line back, translate what remains. m is the frame
+ * they came in, or NULL for bytes released from the reorder store, whose
+ * header (frame, p) is a copy with the ack translated already. The steps go
+ * in this order; each may rewrite what goes on (v.data, v.voff, v.vlen).
+ */
+static void client_bytes(struct gw_seg *s, struct rte_mbuf *m, uint8_t *frame, struct gw_pkt *p,
+			 const uint8_t *payload, uint32_t off, uint32_t len)
+{
+	struct gw_flow *f = s->f;
+	struct client_view v = {
+	    .m = m,
+	    .frame = frame,
+	    .p = p,
+	    .payload = payload,
+	    .off = off,
+	    .len = len,
+	    .data = payload,
+	    .voff = off,
+	    .vlen = len,
+	    .flags = m ? p->tcp->tcp_flags : TCP_ACK | TCP_PSH,
+	    .fresh = !f->parse_off && before(f->c_next, off + len),
+	};
+
+	s->nstandalone = 0; /* this range's own replies */
+	if (f->held_len && len)
+		meet_held_line(s, &v);
+	else if (resend_past_custody(s, &v))
+		resend_from_custody(s, &v);
+	/*
+	 * Checked before these bytes are parsed, so a reply injected just now is
+	 * not taken for a lost one.
+	 */
 	if (m)
-		rte_pktmbuf_free(m);
+		gw_resend_lost_reply(s, p);
+	count_unkept_resend(s, &v);
+	overlay_first_copy(s, &v);
+	overlay_stored(s, &v);
+	parse_new_bytes(s, &v);
+	hold_begun_line(s, &v);
+	if (v.fresh)
+		hist_append(f, v.voff, v.data, v.vlen);
+	/* Replies to lines dropped with nothing outstanding go out at once. */
+	gw_send_standalone(s);
+	forward_kept_pieces(s, &v);
+}
+
+/*
+ * Bytes past a gap are stored until it fills. Past a deferred line, or when
+ * the store has no room (its ranges per flow are the sender's to spend), they
+ * are refused instead, as a receiver with no buffer would: not acked, so the
+ * client resends them once the gap is filled.
+ */
+static void store_past_gap(struct gw_seg *s, struct rte_mbuf *m, struct gw_pkt *p, uint32_t off,
+			   uint32_t len)
+{
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	struct gw_pkt out;
+	struct rte_mbuf *h;
+	bool sack = gw_translate_ack(e, f, p, true);
+	uint32_t upto = f->held_len ? f->held_off : f->c_next;
+
+	if (f->refusing)
+		e->stats.segments_refused++;
+	else if (gw_ooo_store(&f->ooo, e->ooo_pool, off, frame + p->payload_off, len) == 0)
+		e->stats.reordered++;
+	else
+		e->stats.segments_refused++;
+	/* the server has nothing past the gap: the ack goes alone */
+	h = gw_build_frame(e, frame, p, NULL, 0, f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, upto),
+			   TCP_ACK, &out);
+	if (h) {
+		if (sack)
+			gw_csum_full(&out);
+		gw_txq_push(e, s->fwd, h);
+	}
+	rte_pktmbuf_free(m);
 }
 
 /*
@@ -369,7 +513,9 @@ void gw_client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf *
 	uint32_t off = rte_be_to_cpu_32(p->tcp->sent_seq) - f->c_isn - 1, len = p->payload_len, n;
 	uint8_t flags = p->tcp->tcp_flags;
 	struct gw_pkt hp;
+	struct gw_seg s;
 
+	gw_seg_begin(&s, e, f, true, fwd, back);
 	if ((flags & TCP_ACK) && f->have_s_isn) {
 		uint32_t acked = rte_be_to_cpu_32(p->tcp->recv_ack) - f->s_isn - 1;
 
@@ -379,37 +525,8 @@ void gw_client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf *
 	gw_fold_acked_edits(e, f);
 	if (!f->parse_off && len && before(f->c_next, off) && !(flags & TCP_RST) &&
 	    p->payload_off <= GW_TMPL_MAX) {
-		/*
-		 * Bytes past a gap are stored until it fills. Past a deferred line, or
-		 * when the store has no room (its ranges per flow are the sender's to
-		 * spend), they are refused instead, as a receiver with no buffer would:
-		 * not acked, so the client resends them once the gap is filled.
-		 */
-		{
-			struct gw_pkt out;
-			struct rte_mbuf *h;
-			bool sack = gw_translate_ack(e, f, p, true);
-			uint32_t upto = f->held_len ? f->held_off : f->c_next;
-
-			if (f->refusing)
-				e->stats.segments_refused++;
-			else if (gw_ooo_store(&f->ooo, e->ooo_pool, off, frame + p->payload_off,
-					      len) == 0)
-				e->stats.reordered++;
-			else
-				e->stats.segments_refused++;
-			/* the server has nothing past the gap: the ack goes alone */
-			h = gw_build_frame(e, frame, p, NULL, 0,
-					   f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, upto), TCP_ACK,
-					   &out);
-			if (h) {
-				if (sack)
-					gw_csum_full(&out);
-				gw_txq_push(e, fwd, h);
-			}
-			rte_pktmbuf_free(m);
-			return;
-		}
+		store_past_gap(&s, m, p, off, len);
+		return;
 	}
 	if (f->ooo.n && p->payload_off <= GW_TMPL_MAX) {
 		/* a header to carry what the store releases, its ack as this segment's */
@@ -419,8 +536,8 @@ void gw_client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf *
 		hp.tcp = (struct rte_tcp_hdr *)(hdr + p->l4_off);
 		gw_translate_ack(e, f, &hp, true);
 	}
-	client_bytes(e, f, m, frame, p, frame + p->payload_off, off, len, fwd, back);
+	client_bytes(&s, m, frame, p, frame + p->payload_off, off, len);
 	while (f->ooo.n && !f->parse_off &&
 	       (n = gw_ooo_take(&f->ooo, e->ooo_pool, f->c_next, e->obuf, sizeof(e->obuf))))
-		client_bytes(e, f, NULL, hdr, &hp, e->obuf, f->c_next, n, fwd, back);
+		client_bytes(&s, NULL, hdr, &hp, e->obuf, f->c_next, n);
 }

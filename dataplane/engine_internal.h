@@ -113,12 +113,27 @@ void gw_push_reply(struct gw_engine *e, const uint8_t *hdr, const struct gw_pkt 
 void gw_send_injected(struct gw_engine *e, struct gw_flow *f, const struct gw_edit *ins,
 		      uint32_t from, uint32_t client_ack_off, struct gw_txq *back);
 void gw_custody_ack(struct gw_engine *e, struct gw_flow *f, struct gw_txq *back);
+void gw_resend_lost_reply(struct gw_seg *s, const struct gw_pkt *p);
+void gw_resend_cut_replies(struct gw_seg *s, uint32_t off, uint32_t len);
+void gw_send_standalone(struct gw_seg *s);
 
 /* segment.c */
 bool gw_translate_ack(struct gw_engine *e, struct gw_flow *f, struct gw_pkt *p, bool c2s);
 struct rte_mbuf *gw_build_frame(struct gw_engine *e, const uint8_t *hdr, const struct gw_pkt *hp,
 				const uint8_t *payload, uint16_t len, uint32_t seq, uint8_t flags,
 				struct gw_pkt *out);
+
+/*
+ * Payload bytes one frame built on hp's headers may carry under the MTU; no
+ * limit when the headers leave no sane room (longer than the MTU: the bytes
+ * go whole and IP copes).
+ */
+static inline uint32_t gw_frame_room(const struct gw_engine *e, const struct gw_pkt *hp)
+{
+	uint32_t room = e->cfg->mtu - (hp->payload_off - hp->l3_off);
+
+	return room < 8 || room > e->cfg->mtu ? UINT32_MAX : room;
+}
 
 /* Inlined: it runs on nearly every segment of a flow, and is a few instructions. */
 static inline void gw_set_seq(struct gw_pkt *p, uint32_t seq)

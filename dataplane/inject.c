@@ -64,10 +64,8 @@ const struct gw_edit *gw_insert_for_ref(const struct gw_flow *f, uint8_t ref)
 void gw_push_reply(struct gw_engine *e, const uint8_t *hdr, const struct gw_pkt *hp,
 		   const uint8_t *text, uint32_t len, uint32_t seq, uint32_t ack, struct gw_txq *q)
 {
-	uint32_t room = e->cfg->mtu - (hp->payload_off - hp->l3_off), done = 0;
+	uint32_t room = gw_frame_room(e, hp), done = 0;
 
-	if (room < 8 || room > e->cfg->mtu)
-		room = len; /* headers longer than the MTU: send it whole and let IP cope */
 	if (len > room)
 		e->stats.segments_split++;
 	while (done < len) {
@@ -107,7 +105,7 @@ void gw_send_injected(struct gw_engine *e, struct gw_flow *f, const struct gw_ed
  * the server's window. The client then treats them as delivered, and the
  * engine owns them: they reach the server with the rest of the line, or are
  * cut with it, and a later resend that finds the server without them sends
- * them again from the kept copy (client_bytes).
+ * them again from the kept copy (client_stream.c, resend_from_custody).
  */
 void gw_custody_ack(struct gw_engine *e, struct gw_flow *f, struct gw_txq *back)
 {
@@ -127,4 +125,66 @@ void gw_custody_ack(struct gw_engine *e, struct gw_flow *f, struct gw_txq *back)
 	if (before(f->custody_end, end))
 		f->custody_end = end;
 	e->stats.custody_acks++;
+}
+
+/*
+ * The client acks into bytes we injected, some time after we sent them: part
+ * of our reply was lost. It goes again from where the client's ack stands, at
+ * most five times a second.
+ */
+void gw_resend_lost_reply(struct gw_seg *s, const struct gw_pkt *p)
+{
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
+	uint32_t ack_off;
+	const struct gw_edit *ins;
+
+	if (!(p->tcp->tcp_flags & TCP_ACK) || !f->have_s_isn || !f->s2c.n || f->rst)
+		return;
+	ack_off = rte_be_to_cpu_32(p->tcp->recv_ack) - f->s_isn - 1;
+	ins = gw_seqmap_insert_at(&f->s2c, ack_off);
+	if (ins && e->now_tsc - f->resend_tsc > e->tsc_hz / 5) {
+		f->resend_tsc = e->now_tsc;
+		gw_send_injected(e, f, ins, ack_off - ins->new_off, gw_injected_ack_off(f, ins),
+				 s->back);
+		e->stats.replies_resent++;
+	}
+}
+
+/*
+ * A retransmitted cut line, client bytes [off, off + len): the reply each cut
+ * line there got goes again, from the same stored bytes.
+ */
+void gw_resend_cut_replies(struct gw_seg *s, uint32_t off, uint32_t len)
+{
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
+	unsigned r;
+
+	for (r = 0; r < f->c2s.n && e->now_tsc - f->resend_tsc > e->tsc_hz / 5; r++) {
+		const struct gw_edit *rm = &f->c2s.e[r];
+		const struct gw_edit *ins = gw_insert_for_ref(f, rm->ref);
+
+		if (ins && !before(rm->off, off) && before(rm->off, off + len)) {
+			gw_send_injected(e, f, ins, 0, gw_injected_ack_off(f, ins), s->back);
+			e->stats.replies_resent++;
+		}
+	}
+}
+
+/*
+ * Replies to lines the parse just cut with nothing outstanding before them:
+ * no server reply will carry them in, so they go to the client at once.
+ */
+void gw_send_standalone(struct gw_seg *s)
+{
+	struct gw_flow *f = s->f;
+	unsigned i;
+
+	for (i = 0; i < s->nstandalone; i++) {
+		const struct gw_edit *ins = &f->s2c.e[s->standalone[i]];
+
+		gw_send_injected(s->e, f, ins, 0, gw_injected_ack_off(f, ins), s->back);
+		f->resend_tsc = s->e->now_tsc;
+	}
 }
