@@ -35,6 +35,7 @@ static inline bool before(uint32_t a, uint32_t b)
 	return (int32_t)(a - b) < 0;
 }
 
+/* Inlined: the burst loop sends nearly every frame on through it. */
 static inline void gw_txq_push(struct gw_engine *e, struct gw_txq *q, struct rte_mbuf *m)
 {
 	if (q->n >= GW_TXQ_MAX) {
@@ -52,9 +53,12 @@ static inline bool gw_flow_edited(const struct gw_flow *f)
 }
 
 /*
- * One segment's way through the engine, for one parse: built on the stack by
- * the stream step that takes the segment, and the SMTP parser's callback
- * context while its bytes are fed (f->smtp.ctx points here only then).
+ * One segment's way through the engine: built on the stack by the stream step
+ * that takes the segment (client_stream.c, server_stream.c), and the SMTP
+ * parser's callback context while its bytes are fed (gw_verdict_parse points
+ * f->smtp.ctx here for that call only). Bytes the reorder store releases
+ * behind a client segment are parsed on the same context, each range with an
+ * empty list of standalone replies.
  */
 struct gw_seg {
 	struct gw_engine *e;
