@@ -189,6 +189,34 @@ static __always_inline void gw_on_helo(struct gw_scratch *s, struct gw_relay_flo
 }
 
 /*
+ * STARTTLS greylisted: the client's session is reset, not answered 421. An
+ * opportunistic-TLS client that reads a 421 to STARTTLS goes on in plaintext
+ * on the same connection (Postfix does), so its envelope would cross the
+ * wire in the clear, and XDP can send only one frame for this one. Reset, it
+ * writes nothing more there; a plaintext session it opens next is refused at
+ * its greeting while the pseudo-triplet waits (gw_on_greeting). The server
+ * never saw the STARTTLS: it times its session out. Returns the XDP action.
+ */
+static __always_inline int gw_reset_client(struct xdp_md *ctx, struct gw_pkt *pkt,
+					   struct gw_relay_flow *flow, struct gw_scratch *s,
+					   const struct gw_relay_config *cfg)
+{
+	u32 seq = bpf_ntohl(pkt->tcp->seq), ack = bpf_ntohl(pkt->tcp->ack_seq);
+
+	gw_inject_describe(s, pkt, ack, seq + pkt->payload_len, 0, GW_RK_TLS, flow->server_window);
+	s->req.reset = 1;
+	if (gw_bpf_inject(ctx, s, cfg, flow) < 0) {
+		flow->awaiting_reply = 1;
+		flow->mode = GW_RM_CLOSED; /* the STARTTLS went on: what follows is refused */
+		return XDP_PASS;
+	}
+	gw_stat(GW_RS_SESSIONS_RESET);
+	flow->reset = 1;
+	flow->mode = GW_RM_CLOSED;
+	return XDP_TX;
+}
+
+/*
  * RCPT or STARTTLS: decide, and answer the client ourselves if the verdict
  * rejects. Returns the XDP action.
  */
@@ -241,8 +269,10 @@ static __always_inline int gw_on_decision(struct xdp_md *ctx, struct gw_pkt *pkt
 			flow->mode = GW_RM_OFF; /* encrypted from here on */
 		return XDP_PASS;
 	}
-	if (tls && verdict == GW_V_GREYLIST)
+	if (tls && verdict == GW_V_GREYLIST) {
 		gw_stat(GW_RS_TLS_GREYLISTED);
+		return gw_reset_client(ctx, pkt, flow, s, cfg);
+	}
 	if (gw_answer(ctx, pkt, flow, s, cfg, kind, remaining) != XDP_TX) {
 		flow->awaiting_reply = 1;
 		if (tls)
@@ -358,6 +388,17 @@ static __always_inline int gw_client_command(struct xdp_md *ctx, struct gw_pkt *
 	}
 	if (len < 2 || bpf_xdp_load_bytes(ctx, pkt->payload_off, s->line, len) < 0)
 		return XDP_PASS;
+	if (!was_in_line && len >= 5 && (s->line[0] | 0x20) == 'b' && (s->line[1] | 0x20) == 'd' &&
+	    (s->line[2] | 0x20) == 'a' && (s->line[3] | 0x20) == 't' && s->line[4] == ' ') {
+		/*
+		 * BDAT, its chunk often in the same segment (not pipelining): chunk
+		 * lengths would have to be followed across segments, so the rest of
+		 * the session passes, for the backstop to judge.
+		 */
+		gw_stat(GW_RF_BDAT);
+		flow->mode = GW_RM_OFF;
+		return XDP_PASS;
+	}
 	flow->in_line = !(s->line[(len - 2) & 1023] == '\r' && s->line[(len - 1) & 1023] == '\n');
 	if (was_in_line || flow->in_line) {
 		gw_stat(GW_RF_SPLIT_LINE);
@@ -558,7 +599,28 @@ int greywall_xdp(struct xdp_md *ctx)
 			gw_stat(GW_RF_MIDSTREAM);
 		return XDP_PASS;
 	}
-	if (pkt.payload_len) {
+	if (pkt.tcp->rst) {
+		/* the connection is over: from here on only translate */
+		flow->reset = 1;
+		flow->mode = GW_RM_OFF;
+	}
+	if (pkt.payload_len && flow->mode == GW_RM_CLOSED) {
+		/*
+		 * We ended the session (a 421, or a reset after STARTTLS): nothing the
+		 * client sends reaches the server any more, but a QUIT, so the server
+		 * closes its side now rather than at its timeout.
+		 */
+		u8 q[6];
+
+		if (pkt.payload_len == 6 && !flow->reset &&
+		    bpf_xdp_load_bytes(ctx, pkt.payload_off, q, 6) == 0 && (q[0] | 0x20) == 'q' &&
+		    (q[1] | 0x20) == 'u' && (q[2] | 0x20) == 'i' && (q[3] | 0x20) == 't' &&
+		    q[4] == '\r' && q[5] == '\n')
+			goto translate;
+		gw_stat(GW_RS_CLOSED_DROPPED);
+		return XDP_DROP;
+	}
+	if (pkt.payload_len && !flow->reset) {
 		u32 n = flow->nedits;
 
 		/* the client did not get our reply: it sends the removed line again */
@@ -585,11 +647,6 @@ int greywall_xdp(struct xdp_md *ctx)
 				gw_stat(GW_RF_RETRANS_STRADDLE);
 				goto translate;
 			}
-		}
-		if (flow->mode == GW_RM_CLOSED) {
-			/* we ended the session with a 421: nothing more reaches the server */
-			gw_stat(GW_RS_CLOSED_DROPPED);
-			return XDP_DROP;
 		}
 		if (seq != flow->client_next) {
 			if (gw_seq_before(flow->client_next, seq))
@@ -796,6 +853,10 @@ int greywall_tc_egress(struct __sk_buff *skb)
 	seq = bpf_ntohl(pkt.tcp->seq);
 	has_ack = pkt.tcp->ack;
 	fin = pkt.tcp->fin;
+	if (pkt.tcp->rst) {
+		flow->reset = 1;
+		flow->mode = GW_RM_OFF;
+	}
 	if (pkt.tcp->syn) {
 		flow->server_next = seq + 1;
 		flow->server_acked = bpf_ntohl(pkt.tcp->ack_seq);

@@ -189,13 +189,13 @@ __attribute__((noinline)) int gw_bpf_inject(struct xdp_md *ctx, struct gw_scratc
 	th->dest = port;
 	th->seq = bpf_htonl(r->seq);
 	th->ack_seq = bpf_htonl(r->ack);
-	((u8 *)th)[13] = 0x18; /* ACK | PSH */
+	((u8 *)th)[13] = r->reset ? 0x14 : 0x18; /* RST | ACK, or ACK | PSH */
 	th->window = r->window;
 	th->check = 0;
 	th->urg_ptr = 0;
 	gw_reply_options(s, hlen);
 
-	end = gw_render_text(s, hlen, &cfg->text[kind], flow);
+	end = r->reset ? hlen : gw_render_text(s, hlen, &cfg->text[kind], flow);
 	if (!end)
 		return -GW_RF_LONG_LINE;
 	tcp_len = end;
@@ -296,7 +296,8 @@ __attribute__((noinline)) int gw_bpf_inject(struct xdp_md *ctx, struct gw_scratc
 		ip6->daddr = addr;
 		ip6->payload_len = bpf_htons(tcp_len);
 	}
-	if (bpf_xdp_store_bytes(ctx, l4_off, s->reply, tcp_len & 511) < 0)
+	/* (tcp_len - 1) % 512 + 1: tcp_len itself, in a form the verifier sees is not zero */
+	if (bpf_xdp_store_bytes(ctx, l4_off, s->reply, ((tcp_len - 1) & 511) + 1) < 0)
 		return -GW_RF_NO_TAILROOM;
 	return (int)(tcp_len - hlen);
 }
@@ -316,6 +317,7 @@ static __always_inline void gw_inject_describe(struct gw_scratch *s, const struc
 	s->req.remaining = remaining;
 	s->req.kind = kind;
 	s->req.window = window;
+	s->req.reset = 0;
 }
 
 #endif /* GREYWALL_BPF_INJECT_H */

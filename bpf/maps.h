@@ -90,7 +90,8 @@ struct gw_inject_req {
 	u32 remaining;
 	u32 kind; /* gw_relay_reply_kind */
 	u16 window;
-	u16 pad;
+	u8 reset; /* a bare RST (with ACK) instead of a reply: see gw_reset_client */
+	u8 pad;
 };
 
 /* Per-CPU working memory: the BPF stack is 512 bytes. */

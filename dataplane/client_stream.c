@@ -172,6 +172,26 @@ static void flush_held_line(struct gw_seg *s, struct client_view *v)
 	e->stats.failopen[GW_FO_SPLIT_LINE]++;
 }
 
+/*
+ * A line too long to hold was refused (verdict.c): nothing of it or after it
+ * is taken. A resend of the part we acked gets that ack again; only the
+ * segment's ack goes on to the server.
+ */
+static void refuse_after_long_line(struct gw_seg *s, struct client_view *v)
+{
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
+
+	if (f->held_len && !before(v->off, f->held_off) &&
+	    !before(f->held_off + f->held_len, v->off + v->len))
+		gw_custody_ack(e, f, s->back);
+	e->stats.segments_refused++;
+	v->data = e->vbuf;
+	v->voff = f->held_len ? f->held_off : f->c_next;
+	v->vlen = 0;
+	v->fresh = false;
+}
+
 /* Bytes come while a begun line is held: what they are decides what becomes of it. */
 static void meet_held_line(struct gw_seg *s, struct client_view *v)
 {
@@ -285,12 +305,24 @@ static void parse_new_bytes(struct gw_seg *s, struct client_view *v)
 	if (v->deferred) {
 		/*
 		 * A line that must wait for edit room: nothing from its start on goes
-		 * out or is kept, so the server has not acked it and the client sends
-		 * it again (with any FIN after it), to be judged then.
+		 * out, so the server has not acked it and the client sends it again
+		 * (with any FIN after it), to be judged then. Its bytes we acked for
+		 * the server (custody) the client will not send again: they stay held.
 		 */
+		uint32_t at = f->c_next;
+
 		f->refusing = 1;
-		v->vlen = f->c_next - v->voff;
 		v->flags &= (uint8_t)~TCP_FIN;
+		if (before(at, f->custody_end)) {
+			uint32_t end = before(f->custody_end, v->voff + v->vlen)
+					   ? f->custody_end
+					   : v->voff + v->vlen;
+
+			f->held_off = at;
+			f->held_len = (uint16_t)(end - at);
+			memmove(f->held, v->data + (at - v->voff), f->held_len);
+		}
+		v->vlen = at - v->voff;
 	} else if (v->fresh) {
 		f->refusing = 0;
 	}
@@ -444,7 +476,9 @@ static void client_bytes(struct gw_seg *s, struct rte_mbuf *m, uint8_t *frame, s
 	};
 
 	s->nstandalone = 0; /* this range's own replies */
-	if (f->held_len && len)
+	if (f->line_refused && len)
+		refuse_after_long_line(s, &v);
+	else if (f->held_len && len)
 		meet_held_line(s, &v);
 	else if (resend_past_custody(s, &v))
 		resend_from_custody(s, &v);
@@ -462,7 +496,7 @@ static void client_bytes(struct gw_seg *s, struct rte_mbuf *m, uint8_t *frame, s
 	if (v.fresh)
 		hist_append(f, v.voff, v.data, v.vlen);
 	/* Replies to lines dropped with nothing outstanding go out at once. */
-	gw_send_standalone(s);
+	gw_send_standalone(s, frame, p);
 	forward_kept_pieces(s, &v);
 }
 

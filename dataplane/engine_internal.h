@@ -119,7 +119,10 @@ void gw_send_injected(struct gw_engine *e, struct gw_flow *f, const struct gw_ed
 void gw_custody_ack(struct gw_engine *e, struct gw_flow *f, struct gw_txq *back);
 void gw_resend_lost_reply(struct gw_seg *s, const struct gw_pkt *p);
 void gw_resend_cut_replies(struct gw_seg *s, uint32_t off, uint32_t len);
-void gw_send_standalone(struct gw_seg *s);
+void gw_send_standalone(struct gw_seg *s, const uint8_t *hdr, const struct gw_pkt *hp);
+void gw_end_session(struct gw_engine *e, struct gw_flow *f, const struct gw_edit *ins,
+		    const uint8_t *hdr, const struct gw_pkt *hp, const uint8_t *stmpl,
+		    const struct gw_pkt *sp, struct gw_txq *fwd, struct gw_txq *back);
 
 /* segment.c */
 bool gw_translate_ack(struct gw_engine *e, struct gw_flow *f, struct gw_pkt *p, bool c2s);

@@ -32,6 +32,7 @@ struct gw_flow_key {
 
 struct gw_reply_buf {
 	uint16_t len;
+	uint8_t ends_session; /* a 421 to STARTTLS: both sides are reset right behind it */
 	char text[GW_REPLY_MAX];
 };
 
@@ -52,6 +53,8 @@ struct gw_flow {
 	 * refused, not stored, until the client resends from the line's start.
 	 */
 	uint8_t refusing;
+	/* a command line too long to hold was refused (verdict.c): nothing more is taken */
+	uint8_t line_refused;
 	uint16_t tmpl_len;
 	uint32_t idx;
 	uint64_t last_tsc;

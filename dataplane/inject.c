@@ -100,6 +100,44 @@ void gw_send_injected(struct gw_engine *e, struct gw_flow *f, const struct gw_ed
 }
 
 /*
+ * After our 421 to STARTTLS the session must end at once: an opportunistic-
+ * TLS client that reads it goes on in plaintext on the same connection
+ * (Postfix does), and its envelope would cross the wire in the clear. A reset
+ * right behind the 421 makes its next write fail instead. The server never
+ * saw the STARTTLS; it is reset too when the client's frame is at hand to
+ * carry it (hdr, hp: the 421 went out with a client segment), else it times
+ * the session out.
+ */
+void gw_end_session(struct gw_engine *e, struct gw_flow *f, const struct gw_edit *ins,
+		    const uint8_t *hdr, const struct gw_pkt *hp, const uint8_t *stmpl,
+		    const struct gw_pkt *sp, struct gw_txq *fwd, struct gw_txq *back)
+{
+	struct gw_pkt out;
+	struct rte_mbuf *m;
+
+	m = gw_build_frame(e, stmpl, sp, NULL, 0, f->s_isn + 1 + ins->new_off + ins->len,
+			   TCP_RST | TCP_ACK, &out);
+	if (m) {
+		out.tcp->recv_ack = rte_cpu_to_be_32(f->c_isn + 1 + gw_injected_ack_off(f, ins));
+		gw_csum_full(&out);
+		gw_txq_push(e, back, m);
+	}
+	if (hdr) {
+		m = gw_build_frame(e, hdr, hp, NULL, 0,
+				   f->c_isn + 1 + gw_seqmap_fwd(&f->c2s, f->c_next), TCP_RST, &out);
+		if (m) {
+			out.tcp->recv_ack = 0;
+			gw_csum_full(&out);
+			gw_txq_push(e, fwd, m);
+		}
+	}
+	f->rst = 1;
+	f->parse_off = 1;
+	f->held_len = 0;
+	e->stats.sessions_reset++;
+}
+
+/*
  * Ack the held line's bytes to the client on the server's behalf, from the
  * server's template: seq where the server's stream stands for the client,
  * the server's window. The client then treats them as delivered, and the
@@ -174,17 +212,25 @@ void gw_resend_cut_replies(struct gw_seg *s, uint32_t off, uint32_t len)
 
 /*
  * Replies to lines the parse just cut with nothing outstanding before them:
- * no server reply will carry them in, so they go to the client at once.
+ * no server reply will carry them in, so they go to the client at once. One
+ * that ends the session (gw_end_session) is the last; (hdr, hp) is the
+ * client's frame, to carry the server's reset.
  */
-void gw_send_standalone(struct gw_seg *s)
+void gw_send_standalone(struct gw_seg *s, const uint8_t *hdr, const struct gw_pkt *hp)
 {
 	struct gw_flow *f = s->f;
 	unsigned i;
 
 	for (i = 0; i < s->nstandalone; i++) {
 		const struct gw_edit *ins = &f->s2c.e[s->standalone[i]];
+		struct gw_pkt tp;
 
 		gw_send_injected(s->e, f, ins, 0, gw_injected_ack_off(f, ins), s->back);
 		f->resend_tsc = s->e->now_tsc;
+		if (f->replies[ins->ref]->ends_session && f->tmpl_len &&
+		    gw_parse_frame(f->tmpl, f->tmpl_len, &tp) == GW_PKT_TCP) {
+			gw_end_session(s->e, f, ins, hdr, hp, f->tmpl, &tp, s->fwd, s->back);
+			break;
+		}
 	}
 }

@@ -66,6 +66,8 @@ void gw_server_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf *
 		gw_push_reply(e, frame, p, (const uint8_t *)r->text, ins->len,
 			      f->s_isn + 1 + ins->new_off, ack, fwd);
 		f->resend_tsc = e->now_tsc;
+		if (r->ends_session && !f->rst)
+			gw_end_session(e, f, ins, NULL, NULL, frame, p, NULL, fwd);
 	}
 	if (before(cur, off + len) || (flags & TCP_FIN)) {
 		struct gw_pkt out;

@@ -112,6 +112,7 @@ static bool drop_with_reply(struct gw_seg *s, const struct gw_smtp_cmd *cmd, con
 		return false;
 	}
 	r->len = (uint16_t)n;
+	r->ends_session = 0;
 	*tag = slot;
 	f->replies[slot] = r;
 	f->replies_used |= 1u << slot;
@@ -151,12 +152,69 @@ static enum gw_smtp_action act_on_verdict(struct gw_seg *s, const struct gw_smtp
 		if (drop_with_reply(s, cmd,
 				    d->verdict == GW_V_BLACKLIST ? e->cfg->reply_blacklist : tmpl,
 				    &v, tag)) {
+			/* an opportunistic-TLS client goes on in plaintext after it:
+			 * see gw_end_session (inject.c) */
+			f->replies[*tag]->ends_session =
+			    cmd->verb == GW_CMD_STARTTLS && d->verdict == GW_V_GREYLIST;
 			log_verdict(e, f, what, rcpt, d, f->replies[*tag]->text);
 			return GW_ACT_DROP;
 		}
 	}
 	log_verdict(e, f, what, rcpt, d, NULL);
 	return GW_ACT_FORWARD;
+}
+
+/*
+ * A path as the client wrote it, made fit to key: MTAs take paths greywall's
+ * parser does not (it handed over the raw argument then, GW_CMDF_PATH_RAW),
+ * and a control byte in one is made '?', so every MAIL and RCPT the server
+ * may act on gets a key. Returns the length of the copy in buf, or the path.
+ */
+static const u8 *keyable_path(const struct gw_smtp_cmd *cmd, u8 *buf, u32 *len)
+{
+	u32 i;
+
+	*len = cmd->path_len;
+	for (i = 0; i < cmd->path_len; i++)
+		if (cmd->path[i] < 0x20 || cmd->path[i] == 0x7f)
+			break;
+	if (i == cmd->path_len)
+		return cmd->path;
+	for (i = 0; i < cmd->path_len; i++)
+		buf[i] = cmd->path[i] < 0x20 || cmd->path[i] == 0x7f ? '?' : cmd->path[i];
+	return buf;
+}
+
+/*
+ * An RCPT line too long to hold whole (past max_line), judged on its first
+ * max_line bytes as the MTA will be: passed, it goes on; rejected, it cannot
+ * be cut (its end is not known yet), so it is refused instead: none of it
+ * reaches the server and the flow takes nothing more from the client. Its
+ * session stalls until the server times it out; the triplet's clock runs, so
+ * a real MTA's retry after the delay passes.
+ */
+static enum gw_smtp_action decide_long_line(struct gw_seg *s, const struct gw_smtp_cmd *cmd,
+					    const struct gw_decision *d, const char *rcpt)
+{
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
+
+	e->stats.verdict[d->verdict]++;
+	emit_event(e, f, "RCPT", rcpt, d);
+	if (gw_verdict_rejects(d->verdict) && cmd->offset < s->cut_from) {
+		/* its beginning went out before we could hold it back */
+		e->stats.failopen[GW_FO_SPLIT_LINE]++;
+		log_verdict(e, f, "RCPT", rcpt, d, NULL);
+		return GW_ACT_FORWARD;
+	}
+	if (!gw_verdict_rejects(d->verdict)) {
+		log_verdict(e, f, "RCPT", rcpt, d, NULL);
+		return GW_ACT_FORWARD;
+	}
+	f->line_refused = 1;
+	e->stats.long_lines_refused++;
+	log_verdict(e, f, "RCPT", rcpt, d, "(line longer than max_line: refused)");
+	return GW_ACT_DEFER;
 }
 
 static enum gw_smtp_action decide_rcpt(struct gw_seg *s, const struct gw_smtp_cmd *cmd, u32 *tag)
@@ -166,19 +224,31 @@ static enum gw_smtp_action decide_rcpt(struct gw_seg *s, const struct gw_smtp_cm
 	struct gw_triplet trip;
 	struct gw_decision d;
 	char rcpt[GW_ADDR_MAX + 1], sender[GW_ADDR_MAX + 1];
+	u8 buf[GW_PATH_MAX];
+	const u8 *path;
+	u32 path_len;
+	bool truncated = cmd->flags & GW_CMDF_TRUNCATED;
 
-	if (cmd->status != GW_SMTP_OK || !f->have_mail)
-		return GW_ACT_FORWARD; /* the server answers bad syntax itself */
-	if (!edit_room(f)) {
+	if (!f->have_mail)
+		return GW_ACT_FORWARD; /* the server answers "need MAIL" itself */
+	if (!truncated && !edit_room(f)) {
+		if (cmd->offset < s->cut_from) {
+			/* it began in bytes that went out: it cannot wait either */
+			e->stats.failopen[GW_FO_EDITS_FULL]++;
+			return GW_ACT_FORWARD;
+		}
 		e->stats.lines_deferred++;
 		return GW_ACT_DEFER; /* decided when it comes again: nothing is counted twice */
 	}
+	path = keyable_path(cmd, buf, &path_len);
 	if (gw_decide_rcpt(&e->policy, e->cfg->lists, f->key.family, f->key.client, f->sender,
-			   f->sender_len, cmd->path, cmd->path_len, e->now_wall, &trip, &d) < 0)
-		return GW_ACT_FORWARD; /* a control character: the server refuses the path */
+			   f->sender_len, path, path_len, e->now_wall, &trip, &d) < 0)
+		return GW_ACT_FORWARD; /* past GW_PATH_LONG_MAX: no MTA takes that line */
 	/* the names as written, cut to what a log line and an event carry */
-	cstr(rcpt, cmd->path, cmd->path_len > GW_ADDR_MAX ? GW_ADDR_MAX : cmd->path_len);
+	cstr(rcpt, path, path_len > GW_ADDR_MAX ? GW_ADDR_MAX : (uint16_t)path_len);
 	cstr(sender, f->sender_raw, f->sender_raw_len);
+	if (truncated)
+		return decide_long_line(s, cmd, &d, rcpt);
 	return act_on_verdict(s, cmd, &d, "RCPT", rcpt, sender, e->cfg->reply_greylist, tag);
 }
 
@@ -246,18 +316,19 @@ static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, 
 		if (cmd->status == GW_SMTP_OK)
 			return refuse_if_tls_pending(s, cmd, tag);
 		break;
-	case GW_CMD_MAIL:
-		if (cmd->status != GW_SMTP_OK)
-			break;
-		n = gw_normalize_address(cmd->path, cmd->path_len, f->sender, &e->cfg->policy.norm,
-					 true);
-		if (n < 0)
-			break;
-		f->sender_len = (uint16_t)n;
-		f->sender_raw_len = cmd->path_len > GW_ADDR_MAX ? GW_ADDR_MAX : cmd->path_len;
-		memcpy(f->sender_raw, cmd->path, f->sender_raw_len);
+	case GW_CMD_MAIL: {
+		/* whatever the server makes of it, RCPTs after it are judged with this sender */
+		u8 buf[GW_PATH_MAX];
+		u32 len;
+		const u8 *path = keyable_path(cmd, buf, &len);
+
+		n = gw_normalize_address(path, len, f->sender, &e->cfg->policy.norm, true);
+		f->sender_len = (uint16_t)(n < 0 ? 0 : n);
+		f->sender_raw_len = (uint16_t)(len > GW_ADDR_MAX ? GW_ADDR_MAX : len);
+		memcpy(f->sender_raw, path, f->sender_raw_len);
 		f->have_mail = 1;
 		break;
+	}
 	case GW_CMD_RSET:
 	case GW_CMD_DATA_END:
 		f->have_mail = 0;
@@ -335,7 +406,12 @@ bool gw_verdict_parse(struct gw_seg *s, const uint8_t *data, uint32_t off, uint3
 	s->cut_from = held_from != UINT32_MAX ? held_from : *next;
 	f->smtp.ctx = s; /* the callbacks' context for this parse only */
 	if (s->c2s) {
-		uint32_t took = gw_smtp_feed_client(&f->smtp, data + skip, len - skip);
+		uint32_t took;
+
+		/* a line whose start already went out cannot wait: it is not deferred */
+		f->smtp.defer_floor =
+		    f->smtp.coff + (int64_t)(int32_t)(s->cut_from - (uint32_t)f->smtp.coff);
+		took = gw_smtp_feed_client(&f->smtp, data + skip, len - skip);
 
 		deferred = took < len - skip;
 		*next = (uint32_t)f->smtp.coff; /* the deferred line's start, or off + len */

@@ -84,6 +84,62 @@ static void defer_line(struct gw_smtp_session *s)
 	s->cline_overlong = 0;
 }
 
+/*
+ * A MAIL or RCPT whose path did not parse may still be one the server takes
+ * (MTAs are lenient): hand over its raw argument, after the verb and the
+ * FROM:/TO: keyword, so the caller can still key a verdict on it.
+ */
+static void raw_argument(const u8 *l, u32 len, struct gw_smtp_cmd *cmd)
+{
+	u32 p = 4, n = 0;
+
+	while (p < len && (l[p] == ' ' || l[p] == '\t'))
+		p++;
+	while (p < len && l[p] != ':' && p < 12)
+		p++;
+	if (p < len && l[p] == ':')
+		p++;
+	while (p < len && (l[p] == ' ' || l[p] == '\t'))
+		p++;
+	while (len > p && (l[len - 1] == ' ' || l[len - 1] == '\t'))
+		len--;
+	for (; p < len && n < GW_PATH_MAX; p++)
+		cmd->path[n++] = l[p];
+	cmd->path_len = (u16)n;
+	cmd->flags |= GW_CMDF_PATH_RAW;
+}
+
+static void parse_line(const u8 *l, u32 len, struct gw_smtp_cmd *cmd)
+{
+	gw_smtp_parse_command(l, len, cmd);
+	if ((cmd->verb == GW_CMD_MAIL || cmd->verb == GW_CMD_RCPT) &&
+	    !(cmd->flags & GW_CMDF_PATH_OK))
+		raw_argument(l, len, cmd);
+}
+
+/*
+ * A line that outgrows max_line. An MTA with that line limit acts on its first
+ * max_line bytes (Postfix does, whatever the length), so a MAIL or RCPT is
+ * decided on them now, before its end. Returns false if it was deferred.
+ */
+static bool overlong_line(struct gw_smtp_session *s)
+{
+	struct gw_smtp_cmd cmd;
+	u32 tag = 0;
+
+	parse_line(s->cline, s->max_line, &cmd);
+	if ((cmd.verb != GW_CMD_MAIL && cmd.verb != GW_CMD_RCPT) || !s->cb.command)
+		return true;
+	cmd.flags |= GW_CMDF_TRUNCATED;
+	cmd.offset = s->cline_start;
+	cmd.len = 0;
+	if (s->cb.command(s->ctx, &cmd, &tag) == GW_ACT_DEFER && s->cline_start >= s->defer_floor) {
+		defer_line(s);
+		return false;
+	}
+	return true;
+}
+
 /* One complete command line; false if it was deferred. */
 static bool client_line(struct gw_smtp_session *s)
 {
@@ -97,7 +153,7 @@ static bool client_line(struct gw_smtp_session *s)
 		while (body_len > 0 &&
 		       (s->cline[body_len - 1] == '\n' || s->cline[body_len - 1] == '\r'))
 			body_len--;
-		gw_smtp_parse_command(s->cline, body_len, &cmd);
+		parse_line(s->cline, body_len, &cmd);
 	} else {
 		memset(&cmd, 0, offsetof(struct gw_smtp_cmd, path));
 		cmd.verb = GW_CMD_OTHER;
@@ -113,14 +169,21 @@ static bool client_line(struct gw_smtp_session *s)
 	 * line is deferred until replies free a slot.
 	 */
 	if (s->fifo_count >= GW_SMTP_FIFO_MAX) {
-		defer_line(s);
-		return false;
+		if (s->cline_start >= s->defer_floor) {
+			defer_line(s);
+			return false;
+		}
+		desync(s, GW_DESYNC_FIFO_FULL); /* it went out: nothing else can be done */
+		return true;
 	}
 	if (s->cb.command)
 		act = s->cb.command(s->ctx, &cmd, &p.tag);
 	if (act == GW_ACT_DEFER) {
-		defer_line(s);
-		return false;
+		if (s->cline_start >= s->defer_floor) {
+			defer_line(s);
+			return false;
+		}
+		act = GW_ACT_FORWARD; /* its beginning went out: it goes on */
 	}
 	if (act == GW_ACT_DROP) {
 		p.injected = 1;
@@ -218,10 +281,13 @@ u32 gw_smtp_feed_client(struct gw_smtp_session *s, const u8 *data, u32 len)
 			if (s->cline_len == 0)
 				s->cline_start = s->coff;
 			s->coff++;
-			if (s->cline_len < s->max_line)
+			if (s->cline_len < s->max_line) {
 				s->cline[s->cline_len] = c;
-			else
+			} else if (!s->cline_overlong) {
 				s->cline_overlong = 1;
+				if (!overlong_line(s))
+					return s->coff > start ? (u32)(s->coff - start) : 0;
+			}
 			s->cline_len++;
 			if (c == '\n') {
 				if (!client_line(s))

@@ -57,6 +57,8 @@ struct gw_dp_stats {
 	u64 custody_resent;	/* bytes we acked, sent to the server again from the kept copy */
 	u64 segments_refused;	/* client bytes past a gap or a deferred line, not acked: resent */
 	u64 tls_pending_refused; /* plaintext greetings refused while STARTTLS was greylisted */
+	u64 long_lines_refused;	 /* RCPT lines past max_line with a rejecting verdict, refused */
+	u64 sessions_reset; /* sessions reset behind our 421 to STARTTLS (no plaintext after) */
 	u64 verdict[GW_V_COUNT];
 	u64 failopen[GW_FO_COUNT];
 };
@@ -67,8 +69,9 @@ struct gw_dp_stats {
 	    "flows_expired", "flows_active", "flows_evicted", "lines_removed", "replies_injected", \
 	    "replies_resent", "retransmit_dropped", "segments_split", "sack_translated",           \
 	    "reordered", "overlaps_rewritten", "edits_folded", "lines_deferred", "custody_acks",   \
-	    "custody_resent", "segments_refused", "tls_pending_refused"
-#define GW_DP_NCOUNTERS 24
+	    "custody_resent", "segments_refused", "tls_pending_refused", "long_lines_refused",     \
+	    "sessions_reset"
+#define GW_DP_NCOUNTERS 26
 _Static_assert(__builtin_offsetof(struct gw_dp_stats, verdict) == GW_DP_NCOUNTERS * 8,
 	       "GW_DP_COUNTER_NAMES names every scalar counter");
 

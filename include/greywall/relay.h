@@ -76,6 +76,7 @@ struct gw_relay_flow {
 	u8 ehlo_pending;
 	u8 in_line; /* the last segment ended mid-line */
 	u8 sender_set;
+	u8 reset; /* either side sent RST: nothing is cut or injected any more */
 	u16 sender_len;
 	u32 started;
 	u32 server_acked; /* the server's latest ack of the client's stream, its view */
@@ -201,6 +202,7 @@ enum gw_relay_stat {
 	GW_RS_CLOSED_DROPPED,	   /* client data after our 421, dropped */
 	GW_RS_EDITS_FOLDED,	   /* edits both peers acked past, dropped from the ring */
 	GW_RS_DEFERRED,		   /* RCPTs dropped while the edit ring was full: resent */
+	GW_RS_SESSIONS_RESET,	   /* STARTTLS greylisted: the client's session reset */
 	GW_RS_FAIL_FIRST,	   /* the fail-open reasons follow */
 	GW_RF_MIDSTREAM = GW_RS_FAIL_FIRST,
 	GW_RF_FRAGMENT,
@@ -232,11 +234,11 @@ enum gw_relay_stat {
 	    "verdict_fail_open", "replies_injected", "replies_resent", "replies_headroom",         \
 	    "replies_short", "tls_greylisted", "pipelining_masked", "segments_translated",         \
 	    "tls_pending_refused", "pipelining_refused", "closed_dropped", "edits_folded",         \
-	    "deferred", "fail_midstream", "fail_fragment", "fail_ipv6_ext", "fail_out_of_order",   \
-	    "fail_split_line", "fail_pipelined", "fail_long_line", "fail_bad_command",             \
-	    "fail_no_sender", "fail_edits_full", "fail_no_tailroom", "fail_retrans_straddle",      \
-	    "fail_table", "fail_bdat", "events_dropped", "table_inserts", "table_full",            \
-	    "table_expired", "table_contended", "table_evicted"
+	    "deferred", "sessions_reset", "fail_midstream", "fail_fragment", "fail_ipv6_ext",      \
+	    "fail_out_of_order", "fail_split_line", "fail_pipelined", "fail_long_line",            \
+	    "fail_bad_command", "fail_no_sender", "fail_edits_full", "fail_no_tailroom",           \
+	    "fail_retrans_straddle", "fail_table", "fail_bdat", "events_dropped", "table_inserts", \
+	    "table_full", "table_expired", "table_contended", "table_evicted"
 _Static_assert(sizeof((const char *[]){GW_RELAY_STAT_NAMES}) / sizeof(const char *) == GW_RS_COUNT,
 	       "a name for every relay counter");
 

@@ -39,6 +39,9 @@ enum gw_smtp_cmd_flags {
 	GW_CMDF_SMTPUTF8 = 2,
 	GW_CMDF_8BITMIME = 4,
 	GW_CMDF_BINARYMIME = 8,
+	GW_CMDF_PATH_OK = 16,	/* MAIL/RCPT: the path parsed, whatever came after it */
+	GW_CMDF_PATH_RAW = 32,	/* it did not: path holds the raw argument (user space) */
+	GW_CMDF_TRUNCATED = 64, /* the line outgrew max_line: decided on its first max_line */
 };
 
 #define GW_HELO_MAX GW_ADDR_MAX
@@ -217,6 +220,7 @@ GW_STEP int gw_parse_path(gw_line_t s, u32 len, u32 p, struct gw_smtp_cmd *c)
 	if (bracket)
 		p++;
 	c->path_len = (u16)n;
+	c->flags |= GW_CMDF_PATH_OK;
 	return (int)p;
 }
 

@@ -10,9 +10,10 @@
 
 #include "smtp_command.h"
 
-#define GW_SMTP_FIFO_MAX  32
-#define GW_SMTP_LINE_HARD 2048 /* upper bound for the configurable line limit (Postfix's default)  \
-				*/
+#define GW_SMTP_FIFO_MAX 32
+#define GW_SMTP_LINE_HARD                                                                          \
+	2048 /* upper bound for the configurable line limit (Postfix's default)                    \
+	      */
 
 enum gw_smtp_client_mode {
 	GW_MODE_COMMAND = 0,
@@ -58,7 +59,13 @@ struct gw_smtp_reply {
 };
 
 struct gw_smtp_callbacks {
-	/* Every command line, and GW_CMD_DATA_END where a body ends (its answer is ignored). */
+	/*
+	 * Every command line, and GW_CMD_DATA_END where a body ends (its answer is
+	 * ignored). A MAIL or RCPT line that outgrows max_line comes early, once,
+	 * flagged GW_CMDF_TRUNCATED and parsed from its first max_line bytes (what
+	 * an MTA with that line limit acts on): FORWARD lets it go on, DEFER gives
+	 * it back; it cannot be dropped, for its end is not known.
+	 */
 	enum gw_smtp_action (*command)(void *ctx, const struct gw_smtp_cmd *cmd, u32 *tag);
 	void (*reply)(void *ctx, const struct gw_smtp_reply *r);
 	/* An injected reply belongs at this server stream offset. */
@@ -77,6 +84,11 @@ struct gw_smtp_session {
 	u64 bdat_remaining;
 	u8 bdat_last;
 	u64 coff; /* client bytes consumed */
+	/*
+	 * A line that starts before this offset cannot be deferred: its beginning
+	 * has gone to the server already. The caller sets it before each feed.
+	 */
+	u64 defer_floor;
 	u64 cline_start;
 	u32 cline_len;
 	/* server direction */

@@ -72,6 +72,7 @@ static inline void smtp_endpoints(struct endpoint *client, struct endpoint *serv
 
 #define F_FIN 0x01
 #define F_SYN 0x02
+#define F_RST 0x04
 #define F_PSH 0x08
 #define F_ACK 0x10
 

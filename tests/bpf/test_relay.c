@@ -378,7 +378,7 @@ static void case_fail_open(void)
 	struct frame in, out;
 	u64 split = stat_sum(GW_RF_SPLIT_LINE), mid = stat_sum(GW_RF_MIDSTREAM);
 	u64 piped = stat_sum(GW_RF_PIPELINED), refused = stat_sum(GW_RS_PIPELINING_REFUSED);
-	u64 closed = stat_sum(GW_RS_CLOSED_DROPPED);
+	u64 closed = stat_sum(GW_RS_CLOSED_DROPPED), bdat = stat_sum(GW_RF_BDAT);
 
 	printf("case: split and mid-stream commands pass, each counted; pipelining while masked "
 	       "ends the session with a 421\n");
@@ -401,6 +401,16 @@ static void case_fail_open(void)
 	CHECK(client_send(&s, "RCPT TO:<erin@rcpt.example>\r\n", &out) == XDP_DROP,
 	      "an RCPT after our 421 is dropped");
 	CHECK(stat_sum(GW_RS_CLOSED_DROPPED) == closed + 1, "the dropped segment counted");
+	CHECK(client_send(&s, "QUIT\r\n", &out) == XDP_PASS,
+	      "a QUIT after our 421 reaches the server, which closes its side");
+
+	/* BDAT with its chunk in the same segment is not pipelining: it passes, counted */
+	session_init(&s, "bdat", 0xc6120204, 40012);
+	session_open(&s, EHLO_REPLY, NULL);
+	CHECK(client_send(&s, "BDAT 5 LAST\r\nhello", &out) == XDP_PASS,
+	      "BDAT and its chunk in one segment pass");
+	CHECK(stat_sum(GW_RS_PIPELINING_REFUSED) == refused + 1, "and are not refused");
+	CHECK(stat_sum(GW_RF_BDAT) == bdat + 1, "BDAT counted");
 
 	/* a whitelisted network was not masked: its pipelined segment passes, counted */
 	put_client_net(0xc6120500, 24, GW_RELAY_WHITE);
@@ -521,13 +531,33 @@ static void case_starttls(void)
 	struct session s;
 	struct frame in, out;
 	u64 tls = stat_sum(GW_RS_TLS_GREYLISTED), pending = stat_sum(GW_RS_TLS_PENDING_REFUSED);
+	u64 reset = stat_sum(GW_RS_SESSIONS_RESET);
 
-	printf("case: STARTTLS from an unknown client network -> 421, its plaintext fallback "
-	       "refused at the greeting; after the delay both pass\n");
+	printf("case: STARTTLS from an unknown client network -> the session reset, its "
+	       "plaintext fallback refused at the greeting with 421; after the delay both pass\n");
 	session_init(&s, "tls", 0xc6120901, 40030); /* 198.18.9.1 */
 	session_open(&s, EHLO_REPLY, NULL);
-	expect_reply_frame(&s, "STARTTLS\r\n", "", GW_REPLY_TLS_DEFAULT, 0, "unknown STARTTLS");
+	/*
+	 * Not a 421: an opportunistic-TLS client goes on in plaintext after one,
+	 * on the same connection. The session is reset: RST|ACK at the server's
+	 * next byte, acking the STARTTLS line, and nothing else.
+	 */
+	{
+		struct frame exp;
+
+		build_frame(&exp, &s.server, &s.client, s.sseq, s.cseq + 10, F_RST | F_ACK, 510, "",
+			    &s.shape);
+		CHECK(client_send(&s, "STARTTLS\r\n", &out) == XDP_TX,
+		      "unknown STARTTLS: answered with XDP_TX");
+		CHECK(out.len == exp.len && !memcmp(out.b, exp.b, exp.len),
+		      "unknown STARTTLS: the reset frame is exactly the expected one");
+		if (out.len != exp.len || memcmp(out.b, exp.b, exp.len))
+			dump_diff(&out, &exp);
+	}
 	CHECK(stat_sum(GW_RS_TLS_GREYLISTED) == tls + 1, "tls greylist counted");
+	CHECK(stat_sum(GW_RS_SESSIONS_RESET) == reset + 1, "the reset counted");
+	CHECK(client_send(&s, "MAIL FROM:<alice@sender.example>\r\n", &out) == XDP_DROP,
+	      "a plaintext command after it is dropped, never passed");
 
 	/*
 	 * No downgrade: the client falls back to plaintext at once. Its greeting
@@ -591,6 +621,32 @@ static void case_many_rcpts_fold(void)
 	CHECK(stat_sum(GW_RF_EDITS_FULL) == full, "the edit ring never filled");
 	s.sseq -= replies;
 	expect_quit_translated(&s, removed, replies);
+}
+
+/*
+ * After the server resets the connection nothing is cut from it or injected
+ * into it: the client's resend of the greylisted line no longer gets our
+ * reply again, it goes on translated (the server's stack answers it).
+ */
+static void case_reset_flow_left_alone(void)
+{
+	const char *line = "RCPT TO:<rita@rcpt.example>\r\n";
+	struct session s;
+	struct frame in, out;
+	u64 resent = stat_sum(GW_RS_REPLIES_RESENT);
+
+	printf("case: a reset flow is never cut or injected into again\n");
+	session_init(&s, "reset", 0xc6120b01, 40050); /* 198.18.11.1 */
+	session_open(&s, EHLO_REPLY, NULL);
+	expect_reply_frame(&s, line, "rita@rcpt.example", GW_REPLY_GREYLIST_DEFAULT, 300,
+			   "reset: unseen RCPT");
+	build_frame(&in, &s.server, &s.client, s.sseq, s.cseq - (u32)strlen(line), F_RST | F_ACK, 0,
+		    NULL, &s.shape);
+	CHECK(run_prog(tc_fd, &in, &out) == 0, "the server's RST passes");
+	build_frame(&in, &s.client, &s.server, s.cseq - (u32)strlen(line), s.sseq, F_ACK | F_PSH,
+		    502, line, &s.shape);
+	CHECK(run_prog(xdp_fd, &in, &out) == XDP_PASS, "the resent RCPT passes, no reply made up");
+	CHECK(stat_sum(GW_RS_REPLIES_RESENT) == resent, "no reply resent");
 }
 
 static void case_options_and_sack(void)
@@ -704,6 +760,7 @@ int main(int argc, char **argv)
 	case_ipv6_and_vlan();
 	case_starttls();
 	case_many_rcpts_fold();
+	case_reset_flow_left_alone();
 	case_options_and_sack();
 
 	bpf_object__close(obj);

@@ -581,21 +581,39 @@ static void test_ipv6_and_qinq_greylisted(void **state)
 	}
 }
 
-static void test_starttls_from_unknown_network_gets_421(void **state)
+/*
+ * STARTTLS from an unknown network: the 421, and right behind it the session
+ * is reset both ways. An opportunistic-TLS client that read the 421 would go
+ * on in plaintext on the same connection (real Postfix does); its next write
+ * fails instead, and the server, which never saw STARTTLS, is reset too.
+ */
+static void test_starttls_from_unknown_network_gets_421_and_a_reset(void **state)
 {
+	const char *tls421 = "421 4.7.0 Greylisted, try again later\r\n";
 	struct conv c;
+	uint32_t line_off;
 
 	(void)state;
 	conv_init(&c, 4, 0, 40008);
 	conv_open(&c, NULL);
+	line_off = c.c_off;
 	client_says(&c, "STARTTLS\r\n");
-	expect(&fwd, NULL, 0, "STARTTLS to server");
 	{
-		struct want w = {c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK | PSH,
-				 "421 4.7.0 Greylisted, try again later\r\n"};
+		struct want w = {c.c_isn + 1 + line_off, 0, RST, ""};
+		struct want b[2] = {
+		    {c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off, ACK | PSH, tls421},
+		    {c.s_isn + 1 + c.s_off + (uint32_t)strlen(tls421), c.c_isn + 1 + c.c_off,
+		     RST | ACK, ""},
+		};
 
-		expect(&back, &w, 1, "421");
+		expect(&fwd, &w, 1, "the server reset where STARTTLS would have been");
+		expect(&back, b, 2, "the 421, then the client reset");
 	}
+	assert_int_equal(eng.stats.sessions_reset, 1);
+	/* what the client might still send is not parsed or answered any more */
+	client_says(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	assert_int_equal(back.n, 0);
+	assert_int_equal(eng.stats.verdict[GW_V_GREYLIST], 1);
 }
 
 static void test_closed_flow_expires_and_gives_back_its_replies(void **state)
@@ -1291,7 +1309,7 @@ static void test_plaintext_fallback_refused_while_tls_is_pending(void **state)
 	conv_init(&c, 4, 0, 40035);
 	conv_open(&c, NULL);
 	client_says(&c, "STARTTLS\r\n");
-	assert_int_equal(back.n, 1);
+	assert_int_equal(back.n, 2); /* the 421 and the reset */
 	/* the plaintext fallback: a new connection, its EHLO refused */
 	conv_init(&d, 4, 0, 40036);
 	feed(frame(&d, true, d.c_isn, 0, SYN, NULL, 0, NULL, 0));
@@ -1329,6 +1347,87 @@ static void test_plaintext_fallback_refused_while_tls_is_pending(void **state)
 	assert_int_equal(eng.stats.verdict[GW_V_PASS], 1);
 }
 
+/*
+ * Postfix acts on the first 2048 octets of a longer command line, whatever
+ * its length. A 3000-octet RCPT in three segments is judged on those octets
+ * when it outgrows them: greylisted, it cannot be cut (its end is unknown),
+ * so it is refused: nothing of it reaches the server and no more of the flow
+ * is taken. After the delay the same line, on a new connection, passes whole.
+ */
+static void test_rcpt_line_longer_than_max_line_is_judged(void **state)
+{
+	static char line[3001];
+	struct conv c, r;
+	uint32_t rcpt_off;
+	int n;
+
+	(void)state;
+	n = snprintf(line, sizeof(line), "RCPT TO:<bob@receiver.example> ORCPT=rfc822;");
+	memset(line + n, 'x', 3000 - 2 - (size_t)n);
+	memcpy(line + 2998, "\r\n", 3);
+	conv_init(&c, 4, 0, 40039);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	rcpt_off = c.c_off;
+	for (int k = 0; k < 3; k++) {
+		char part[1001];
+
+		memcpy(part, line + 1000 * k, 1000);
+		part[1000] = 0;
+		client_says(&c, part);
+		for (unsigned i = 0; i < fwd.n; i++) {
+			struct want w = {c.c_isn + 1 + rcpt_off, c.s_isn + 1 + c.s_off, ACK, ""};
+
+			check_frame(fwd.m[i], &w, "only a bare ack reaches the server");
+		}
+	}
+	assert_int_equal(eng.stats.verdict[GW_V_GREYLIST], 1);
+	assert_int_equal(eng.stats.long_lines_refused, 1);
+	assert_int_equal(eng.stats.lines_removed, 0);
+	/* a resend of the refused tail is refused again, not decided again */
+	feed(frame(&c, true, c.c_isn + 1 + rcpt_off + 2000, c.s_isn + 1 + c.s_off, ACK | PSH,
+		   line + 2000, 1000, NULL, 0));
+	assert_int_equal(eng.stats.verdict[GW_V_GREYLIST], 1);
+	for (unsigned i = 0; i < fwd.n; i++) {
+		struct want w = {c.c_isn + 1 + rcpt_off, c.s_isn + 1 + c.s_off, ACK, ""};
+
+		check_frame(fwd.m[i], &w, "the resend: a bare ack");
+	}
+	assert_int_equal(eng.stats.segments_refused, 1);
+	/* the retry after the delay: passed, the whole line goes to the server */
+	wall_later = 301;
+	conv_init(&r, 4, 0, 40040);
+	conv_open(&r, "MAIL FROM:<alice@sender.example>\r\n");
+	rcpt_off = r.c_off;
+	{
+		uint32_t got = 0;
+
+		for (int k = 0; k < 3; k++) {
+			char part[1001];
+
+			memcpy(part, line + 1000 * k, 1000);
+			part[1000] = 0;
+			client_says(&r, part);
+			for (unsigned i = 0; i < fwd.n; i++) {
+				struct gw_pkt p = {0};
+				uint8_t *d = rte_pktmbuf_mtod(fwd.m[i], uint8_t *);
+
+				assert_int_equal(
+				    gw_parse_frame(d, rte_pktmbuf_data_len(fwd.m[i]), &p),
+				    GW_PKT_TCP);
+				if (!p.payload_len)
+					continue;
+				assert_int_equal(rte_be_to_cpu_32(p.tcp->sent_seq),
+						 r.c_isn + 1 + rcpt_off + got);
+				assert_memory_equal(d + p.payload_off, line + got, p.payload_len);
+				got += p.payload_len;
+			}
+		}
+		assert_int_equal(got, 3000);
+	}
+	assert_int_equal(eng.stats.verdict[GW_V_PASS], 1);
+	assert_int_equal(eng.stats.long_lines_refused, 1);
+}
+
 int main(int argc, char **argv)
 {
 	char prefix[64];
@@ -1353,8 +1452,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_bdat_body_with_rcpt_text_untouched, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv6_and_qinq_greylisted, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_starttls_from_unknown_network_gets_421, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_starttls_from_unknown_network_gets_421_and_a_reset,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_closed_flow_expires_and_gives_back_its_replies,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_split_rcpt_held_and_greylisted, setup, teardown),
@@ -1380,6 +1479,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_reset_flow_is_never_edited_again, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_plaintext_fallback_refused_while_tls_is_pending,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rcpt_line_longer_than_max_line_is_judged, setup,
+					    teardown),
 	};
 
 	(void)argc;

@@ -74,7 +74,8 @@ static void test_table(void **state)
 				memcmp(cmd.path, c->path, cmd.path_len) != 0))
 			fail_msg("case %u '%s': path '%.*s', want '%s'", i, c->line, cmd.path_len,
 				 cmd.path, c->path);
-		if (c->size != cmd.size || c->flags != cmd.flags)
+		/* GW_CMDF_PATH_OK has its own test below */
+		if (c->size != cmd.size || c->flags != (cmd.flags & ~GW_CMDF_PATH_OK))
 			fail_msg("case %u '%s': size %llu flags %u", i, c->line,
 				 (unsigned long long)cmd.size, cmd.flags);
 	}
@@ -103,11 +104,39 @@ static void test_path_length_limit(void **state)
 	assert_int_equal(cmd.status, GW_SMTP_BAD_PATH);
 }
 
+/* GW_CMDF_PATH_OK says the path parsed, even when a parameter after it did not. */
+static void test_path_ok_flag(void **state)
+{
+	static const struct {
+		const char *line;
+		bool ok;
+	} cases[] = {
+	    {"RCPT TO:<bob@example.com>", true},
+	    {"RCPT TO:<bob@example.com> SIZE=abc", true}, /* a bad parameter, the path is fine */
+	    {"MAIL FROM:<>", true},
+	    {"RCPT TO:<bob@example.com", false},
+	    {"RCPT FROM:<bob@example.com>", false},
+	    {"EHLO bob.example", false},
+	};
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct gw_smtp_cmd cmd;
+
+		gw_smtp_parse_command((const u8 *)cases[i].line, (u32)strlen(cases[i].line), &cmd);
+		if (!!(cmd.flags & GW_CMDF_PATH_OK) != cases[i].ok)
+			fail_msg("'%s': path_ok %d", cases[i].line,
+				 !!(cmd.flags & GW_CMDF_PATH_OK));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_table),
 	    cmocka_unit_test(test_path_length_limit),
+	    cmocka_unit_test(test_path_ok_flag),
 	};
 	return cmocka_run_group_tests_name("smtp_command", tests, NULL, NULL);
 }

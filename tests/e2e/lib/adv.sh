@@ -174,3 +174,51 @@ adv_mailbox_has() {
 		grep -q '^Subject: greywall test$' "$f" || adv_problem "mailbox $1 holds a message that is not ours"
 	done
 }
+
+# The relay filter (tb_start_bpf) and its backstop (tb_start_backstop).
+
+# relay_counters_nonzero: the relay filter's counters that are not 0, "name=value ..."
+relay_counters_nonzero() {
+	"$TB_ROOT/build/greywall-relay-config" "$TB_BPF_PIN" |
+		awk 'NF == 2 && $2 != 0 { printf "%s=%s ", $1, $2 }'
+}
+
+# relay_failopen_nonzero [IGNORED...]: the relay filter's fail_* counters that
+# are not 0, but for the IGNORED names
+relay_failopen_nonzero() {
+	local c n skip
+	for c in $(relay_counters_nonzero); do
+		n=${c%%=*}
+		case $n in fail_*) ;; *) continue ;; esac
+		for skip in "$@"; do [ "$n" = "$skip" ] && continue 2; done
+		printf '%s ' "$c"
+	done
+}
+
+# adv_expect_relay_counter NAME VALUE: one of the relay filter's counters now
+adv_expect_relay_counter() {
+	local v
+	v=$(relay_counter "$1")
+	[ "${v:-missing}" = "$2" ] || adv_problem "relay filter counter $1 is ${v:-missing}, not $2"
+}
+
+# backstop_metric NAME: one of the backstop greywalld's metrics (its control
+# socket's stats), e.g. 'greywall_policy_verdicts_total{verdict="greylist"}'
+backstop_metric() {
+	tb_control "$TB_DIR/greywalld.sock" stats | awk -v k="$1" '$1 == k { print $2 }'
+}
+
+# backstop_verdicts: the backstop's policy verdict counts, for messages
+backstop_verdicts() {
+	tb_control "$TB_DIR/greywalld.sock" stats | grep -E '^greywall_policy_(verdicts|judged|requests)' |
+		tr '\n' ' '
+}
+
+# rcv_rejected ADDR_RE: how many of the receiving Postfix's own RCPT rejects with
+# 450 (the backstop's DEFER_IF_PERMIT) name a recipient that starts with the
+# extended regex ADDR_RE, e.g. 'bob[@+]'
+rcv_rejected() {
+	local n
+	n=$(grep -cE "NOQUEUE: reject: RCPT from [^ ]*: 450 4\.7\.1 <$1" "$TB_DIR/rcv/maillog" 2>/dev/null || true)
+	echo "${n:-0}"
+}

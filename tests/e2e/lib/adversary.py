@@ -18,7 +18,9 @@ Long commands are shown shortened in "cmd" (their full length is in "len").
 
 Exit status: 0 when the session ran to its end (whatever the replies were),
 2 on a read timeout or the overall deadline, 3 when the server closed the
-connection early, 4 on a reply that is not SMTP, 5 on a connection error.
+connection early, 4 on a reply that is not SMTP, 5 on a connection error,
+6 when the server answered 421: the service is closing the channel (RFC 5321
+3.8), so the client reads nothing more and closes its side.
 """
 
 import argparse
@@ -27,7 +29,7 @@ import socket
 import sys
 import time
 
-EXIT_OK, EXIT_TIMEOUT, EXIT_CLOSED, EXIT_PROTOCOL, EXIT_CONNECT = 0, 2, 3, 4, 5
+EXIT_OK, EXIT_TIMEOUT, EXIT_CLOSED, EXIT_PROTOCOL, EXIT_CONNECT, EXIT_421 = 0, 2, 3, 4, 5, 6
 
 
 class SessionError(Exception):
@@ -138,6 +140,9 @@ class Client:
         if cmd is not None and len(cmd) > 120:
             out["len"] = len(cmd) + 2
         emit(out)
+        if code == 421:
+            # the session is over: no reply to anything sent after this one will come
+            raise SessionError(EXIT_421, "the server answered 421 to %s" % (cmd or "the greeting"))
         return code, lines
 
     def command(self, cmd):
@@ -288,7 +293,8 @@ def parse_args(argv):
                     "for greywall's adversarial end-to-end tests. One JSON object per "
                     "command and reply on stdout, then a summary line.",
         epilog="Exit status: 0 the session ran to its end (any replies), 2 timeout, "
-               "3 connection closed early, 4 reply not SMTP, 5 cannot connect.")
+               "3 connection closed early, 4 reply not SMTP, 5 cannot connect, 6 the server "
+               "answered 421 (closing the session).")
     g = p.add_argument_group("connection")
     g.add_argument("--host", required=True, help="server address, IPv4 or IPv6")
     g.add_argument("--port", type=int, default=25, help="server port (default %(default)s)")
