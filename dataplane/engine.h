@@ -41,18 +41,9 @@ struct gw_engine {
 	struct gw_dp_event_ring *events; /* this lcore's ring in the shared state, or NULL */
 	uint64_t tsc_hz;
 	uint64_t now_tsc;
-	uint64_t now_wall;     /* seconds, refreshed once per burst */
-	uint32_t expire_iter;  /* where the incremental expiry scan goes on */
-	uint32_t evict_cursor; /* where the eviction scan goes on */
-	/* the segment being parsed */
-	struct gw_flow *cur_flow;
-	int cur_c2s;
-	uint32_t cur_new_start;
-	uint32_t cur_cut_from; /* lines from here on were not forwarded yet: they can be cut */
-	uint32_t cur_seg_end;
-	struct gw_txq *cur_back; /* toward the client, for replies injected right away */
-	uint32_t standalone[GW_FLOW_REPLIES];
-	uint8_t nstandalone;
+	uint64_t now_wall;			/* seconds, refreshed once per burst */
+	uint32_t expire_iter;			/* where the incremental expiry scan goes on */
+	uint32_t evict_cursor;			/* where the eviction scan goes on */
 	uint8_t vbuf[GW_SMTP_LINE_HARD + 4096]; /* held bytes and the segment after them */
 	uint8_t obuf[GW_OOO_BUF_SIZE];		/* a range released from the reorder store */
 };
@@ -80,8 +71,5 @@ void gw_engine_process_burst(struct gw_engine *e, struct rte_mbuf **bufs, uint16
  * that is one full pass a second without stalling the forwarding loop on it.
  */
 void gw_engine_expire(struct gw_engine *e);
-
-/* Parser callbacks (smtp_glue.c). */
-extern const struct gw_smtp_callbacks gw_glue_callbacks;
 
 #endif /* GREYWALL_DP_ENGINE_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * greywall-dp's engine (the reassembler, the parser glue and the rewriter)
+ * greywall-dp's engine (the reassembler, the verdict step and the rewriter)
  * fed hostile segment sequences. After a handshake the input is a list of
  * records [op:1][len:1][bytes]: op picks the direction, the flags and how far
  * the segment's seq strays from the stream's next byte (retransmissions,

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * What the dataplane does with parsed SMTP: remember the envelope, decide
- * each RCPT (and STARTTLS) with the shared policy, and turn a rejecting
- * verdict into a removed line plus a reply to inject.
+ * The verdict step: what the dataplane does with parsed SMTP. A stream step
+ * (client_stream.c, server_stream.c) feeds the parser a segment's new bytes
+ * here; the callbacks remember the envelope, decide each RCPT (and STARTTLS,
+ * and a plaintext greeting while TLS is pending) with the shared policy, and
+ * turn a rejecting verdict into a removed line plus a reply to inject. Back in
+ * the stream step, the segment is then rewritten around the cut lines
+ * (segment.c) and the replies go out (inject.c).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "engine.h"
+#include "engine_internal.h"
 #include "greywall/decide_rcpt.h"
 
 static void client_text(const struct gw_flow *f, char *buf, size_t len)
@@ -79,15 +83,17 @@ static void emit_event(struct gw_engine *e, struct gw_flow *f, const char *cmd, 
  * Remove the current line and queue a reply for it. Returns false (and the
  * line is forwarded) if the line cannot be cut here.
  */
-static bool drop_with_reply(struct gw_engine *e, struct gw_flow *f, const struct gw_smtp_cmd *cmd,
-			    const char *tmpl, const struct gw_reply_vars *v, u32 *tag)
+static bool drop_with_reply(struct gw_seg *s, const struct gw_smtp_cmd *cmd, const char *tmpl,
+			    const struct gw_reply_vars *v, u32 *tag)
 {
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
 	struct gw_reply_buf *r;
 	unsigned slot;
 	void *obj;
 	int n;
 
-	if (cmd->offset < e->cur_cut_from) {
+	if (cmd->offset < s->cut_from) {
 		/* its beginning went out before we could hold it back */
 		e->stats.failopen[GW_FO_SPLIT_LINE]++;
 		return false;
@@ -127,12 +133,13 @@ static bool edit_room(const struct gw_flow *f)
 }
 
 /* Count a verdict; a rejecting one cuts the line and queues its reply (blacklist or tmpl). */
-static enum gw_smtp_action act_on_verdict(struct gw_engine *e, struct gw_flow *f,
-					  const struct gw_smtp_cmd *cmd,
+static enum gw_smtp_action act_on_verdict(struct gw_seg *s, const struct gw_smtp_cmd *cmd,
 					  const struct gw_decision *d, const char *what,
 					  const char *rcpt, const char *sender, const char *tmpl,
 					  u32 *tag)
 {
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
 	char client[INET6_ADDRSTRLEN];
 
 	e->stats.verdict[d->verdict]++;
@@ -142,11 +149,11 @@ static enum gw_smtp_action act_on_verdict(struct gw_engine *e, struct gw_flow *f
 
 		client_text(f, client, sizeof(client));
 		v = (struct gw_reply_vars){rcpt, sender, client, d->remaining};
-		if (drop_with_reply(e, f, cmd,
+		if (drop_with_reply(s, cmd,
 				    d->verdict == GW_V_BLACKLIST ? e->cfg->reply_blacklist : tmpl,
 				    &v, tag)) {
-			/* an opportunistic-TLS client goes on in plaintext after it: see
-			 * end_session */
+			/* an opportunistic-TLS client goes on in plaintext after it:
+			 * see gw_end_session (inject.c) */
 			f->replies[*tag]->ends_session =
 			    cmd->verb == GW_CMD_STARTTLS && d->verdict == GW_V_GREYLIST;
 			log_verdict(e, f, what, rcpt, d, f->replies[*tag]->text);
@@ -186,13 +193,15 @@ static const u8 *keyable_path(const struct gw_smtp_cmd *cmd, u8 *buf, u32 *len)
  * session stalls until the server times it out; the triplet's clock runs, so
  * a real MTA's retry after the delay passes.
  */
-static enum gw_smtp_action decide_long_line(struct gw_engine *e, struct gw_flow *f,
-					    const struct gw_smtp_cmd *cmd,
+static enum gw_smtp_action decide_long_line(struct gw_seg *s, const struct gw_smtp_cmd *cmd,
 					    const struct gw_decision *d, const char *rcpt)
 {
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
+
 	e->stats.verdict[d->verdict]++;
 	emit_event(e, f, "RCPT", rcpt, d);
-	if (gw_verdict_rejects(d->verdict) && cmd->offset < e->cur_cut_from) {
+	if (gw_verdict_rejects(d->verdict) && cmd->offset < s->cut_from) {
 		/* its beginning went out before we could hold it back */
 		e->stats.failopen[GW_FO_SPLIT_LINE]++;
 		log_verdict(e, f, "RCPT", rcpt, d, NULL);
@@ -208,9 +217,10 @@ static enum gw_smtp_action decide_long_line(struct gw_engine *e, struct gw_flow 
 	return GW_ACT_DEFER;
 }
 
-static enum gw_smtp_action decide_rcpt(struct gw_engine *e, struct gw_flow *f,
-				       const struct gw_smtp_cmd *cmd, u32 *tag)
+static enum gw_smtp_action decide_rcpt(struct gw_seg *s, const struct gw_smtp_cmd *cmd, u32 *tag)
 {
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
 	struct gw_triplet trip;
 	struct gw_decision d;
 	char rcpt[GW_ADDR_MAX + 1], sender[GW_ADDR_MAX + 1];
@@ -222,7 +232,7 @@ static enum gw_smtp_action decide_rcpt(struct gw_engine *e, struct gw_flow *f,
 	if (!f->have_mail)
 		return GW_ACT_FORWARD; /* the server answers "need MAIL" itself */
 	if (!truncated && !edit_room(f)) {
-		if (cmd->offset < e->cur_cut_from) {
+		if (cmd->offset < s->cut_from) {
 			/* it began in bytes that went out: it cannot wait either */
 			e->stats.failopen[GW_FO_EDITS_FULL]++;
 			return GW_ACT_FORWARD;
@@ -238,13 +248,15 @@ static enum gw_smtp_action decide_rcpt(struct gw_engine *e, struct gw_flow *f,
 	cstr(rcpt, path, path_len > GW_ADDR_MAX ? GW_ADDR_MAX : (uint16_t)path_len);
 	cstr(sender, f->sender_raw, f->sender_raw_len);
 	if (truncated)
-		return decide_long_line(e, f, cmd, &d, rcpt);
-	return act_on_verdict(e, f, cmd, &d, "RCPT", rcpt, sender, e->cfg->reply_greylist, tag);
+		return decide_long_line(s, cmd, &d, rcpt);
+	return act_on_verdict(s, cmd, &d, "RCPT", rcpt, sender, e->cfg->reply_greylist, tag);
 }
 
-static enum gw_smtp_action decide_starttls(struct gw_engine *e, struct gw_flow *f,
-					   const struct gw_smtp_cmd *cmd, u32 *tag)
+static enum gw_smtp_action decide_starttls(struct gw_seg *s, const struct gw_smtp_cmd *cmd,
+					   u32 *tag)
 {
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
 	struct gw_client_net net;
 	struct gw_list_hits hits;
 	struct gw_decision d;
@@ -256,7 +268,7 @@ static enum gw_smtp_action decide_starttls(struct gw_engine *e, struct gw_flow *
 	gw_client_net_of(&net, &e->cfg->policy, f->key.family, f->key.client);
 	gw_lists_match(e->cfg->lists, f->key.family, f->key.client, NULL, 0, NULL, 0, &hits);
 	gw_decide_tls(&e->policy, &net, f->helo, f->helo_len, &hits, e->now_wall, &d);
-	return act_on_verdict(e, f, cmd, &d, "STARTTLS", "", "", e->cfg->reply_tls, tag);
+	return act_on_verdict(s, cmd, &d, "STARTTLS", "", "", e->cfg->reply_tls, tag);
 }
 
 /*
@@ -264,9 +276,11 @@ static enum gw_smtp_action decide_starttls(struct gw_engine *e, struct gw_flow *
  * greylisted: refused at its greeting, with the TLS reply, before it sends an
  * envelope in cleartext (gw_tls_pending).
  */
-static enum gw_smtp_action refuse_if_tls_pending(struct gw_engine *e, struct gw_flow *f,
-						 const struct gw_smtp_cmd *cmd, u32 *tag)
+static enum gw_smtp_action refuse_if_tls_pending(struct gw_seg *s, const struct gw_smtp_cmd *cmd,
+						 u32 *tag)
 {
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
 	struct gw_client_net net;
 	struct gw_list_hits hits;
 	struct gw_decision d;
@@ -282,14 +296,15 @@ static enum gw_smtp_action refuse_if_tls_pending(struct gw_engine *e, struct gw_
 		return GW_ACT_DEFER;
 	}
 	e->stats.tls_pending_refused++;
-	return act_on_verdict(e, f, cmd, &d, cmd->verb == GW_CMD_EHLO ? "EHLO" : "HELO", "", "",
+	return act_on_verdict(s, cmd, &d, cmd->verb == GW_CMD_EHLO ? "EHLO" : "HELO", "", "",
 			      e->cfg->reply_tls, tag);
 }
 
 static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, u32 *tag)
 {
-	struct gw_engine *e = ctx;
-	struct gw_flow *f = e->cur_flow;
+	struct gw_seg *s = ctx;
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
 	int n;
 
 	switch (cmd->verb) {
@@ -299,7 +314,7 @@ static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, 
 		f->helo_len = cmd->path_len;
 		f->have_mail = 0;
 		if (cmd->status == GW_SMTP_OK)
-			return refuse_if_tls_pending(e, f, cmd, tag);
+			return refuse_if_tls_pending(s, cmd, tag);
 		break;
 	case GW_CMD_MAIL: {
 		/* whatever the server makes of it, RCPTs after it are judged with this sender */
@@ -323,10 +338,10 @@ static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, 
 			f->have_mail = 0; /* the last chunk ends the transaction */
 		break;
 	case GW_CMD_RCPT:
-		return decide_rcpt(e, f, cmd, tag);
+		return decide_rcpt(s, cmd, tag);
 	case GW_CMD_STARTTLS:
 		if (cmd->status == GW_SMTP_OK)
-			return decide_starttls(e, f, cmd, tag);
+			return decide_starttls(s, cmd, tag);
 		break;
 	default:
 		break;
@@ -336,8 +351,9 @@ static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, 
 
 static void on_inject(void *ctx, const struct gw_smtp_pending *p, u64 server_offset)
 {
-	struct gw_engine *e = ctx;
-	struct gw_flow *f = e->cur_flow;
+	struct gw_seg *s = ctx;
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
 	const struct gw_reply_buf *r = f->replies[p->tag];
 	const struct gw_edit *ins;
 
@@ -346,11 +362,68 @@ static void on_inject(void *ctx, const struct gw_smtp_pending *p, u64 server_off
 	if (!ins)
 		return; /* capacity was checked when the line was cut; order cannot go back */
 	e->stats.replies_injected++;
-	if (e->cur_c2s)
-		e->standalone[e->nstandalone++] = (uint32_t)(ins - f->s2c.e);
+	if (s->c2s)
+		s->standalone[s->nstandalone++] = (uint32_t)(ins - f->s2c.e);
 }
 
-const struct gw_smtp_callbacks gw_glue_callbacks = {
+static const struct gw_smtp_callbacks verdict_callbacks = {
     .command = on_command,
     .inject = on_inject,
 };
+
+void gw_verdict_session_init(struct gw_engine *e, struct gw_flow *f)
+{
+	/* no context yet: each parse sets its own (gw_verdict_parse) */
+	gw_smtp_session_init(&f->smtp, e->cfg->policy.max_line, &verdict_callbacks, NULL);
+}
+
+/*
+ * Feed the new, in-order part of data[0, len) (at stream offset off) to the
+ * parser; a gap stops parsing for good. Returns true if the parser deferred a
+ * client line: the stream's next offset is then that line's start.
+ */
+bool gw_verdict_parse(struct gw_seg *s, const uint8_t *data, uint32_t off, uint32_t len,
+		      uint32_t held_from)
+{
+	struct gw_engine *e = s->e;
+	struct gw_flow *f = s->f;
+	uint32_t *next = s->c2s ? &f->c_next : &f->s_next;
+	uint32_t skip;
+	bool deferred = false;
+
+	if (f->parse_off || len == 0)
+		return false;
+	if (before(*next, off)) {
+		/* TODO(reassembly): hold out-of-order segments instead of giving up */
+		f->parse_off = 1;
+		e->stats.failopen[GW_FO_OUT_OF_ORDER]++;
+		return false;
+	}
+	if (!before(*next, off + len))
+		return false; /* nothing new: a retransmission */
+	skip = *next - off;
+	/* a line can be cut if none of it went out: it starts in new or held-back bytes */
+	s->cut_from = held_from != UINT32_MAX ? held_from : *next;
+	f->smtp.ctx = s; /* the callbacks' context for this parse only */
+	if (s->c2s) {
+		uint32_t took;
+
+		/* a line whose start already went out cannot wait: it is not deferred */
+		f->smtp.defer_floor =
+		    f->smtp.coff + (int64_t)(int32_t)(s->cut_from - (uint32_t)f->smtp.coff);
+		took = gw_smtp_feed_client(&f->smtp, data + skip, len - skip);
+
+		deferred = took < len - skip;
+		*next = (uint32_t)f->smtp.coff; /* the deferred line's start, or off + len */
+	} else {
+		gw_smtp_feed_server(&f->smtp, data + skip, len - skip);
+		*next = off + len;
+	}
+	f->smtp.ctx = NULL;
+	if (f->smtp.mode == GW_MODE_DESYNC && !f->desync_counted) {
+		f->desync_counted = 1;
+		f->parse_off = 1;
+		e->stats.failopen[GW_FO_DESYNC]++;
+	}
+	return deferred;
+}

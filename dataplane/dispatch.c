@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Where a frame goes: the burst loop classifies each frame, and everything
+ * that is not SMTP to a protected address goes straight on. An SMTP frame
+ * finds its flow here (made at the client's SYN), its SYN, RST and FIN are
+ * noted, and its segment goes on to the stream it belongs to: the client's
+ * (client_stream.c) or the server's (server_stream.c).
+ */
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_prefetch.h>
+
+#include "engine_internal.h"
+
+static bool port_is_smtp(const struct gw_dp_config *c, uint16_t port_be)
+{
+	uint16_t port = rte_be_to_cpu_16(port_be);
+	unsigned i;
+
+	for (i = 0; i < c->nsmtp_ports; i++)
+		if (c->smtp_ports[i] == port)
+			return true;
+	return false;
+}
+
+static bool protected(const struct gw_dp_config *c, uint8_t family, const uint8_t *addr)
+{
+	unsigned i;
+
+	for (i = 0; i < c->nprotect; i++)
+		if (gw_prefix_match(&c->protect[i], family, addr))
+			return true;
+	return false;
+}
+
+static void flow_key(struct gw_flow_key *k, const struct gw_pkt *p, bool c2s)
+{
+	unsigned alen = p->family == 4 ? 4 : 16;
+
+	memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	memcpy(k->client, c2s ? p->saddr : p->daddr, alen);
+	memcpy(k->server, c2s ? p->daddr : p->saddr, alen);
+	k->client_port = c2s ? p->tcp->src_port : p->tcp->dst_port;
+	k->server_port = c2s ? p->tcp->dst_port : p->tcp->src_port;
+}
+
+enum frame_class { FRAME_PASS, FRAME_C2S, FRAME_S2C, FRAME_DROP };
+
+/*
+ * Everything that decides whether a frame is SMTP to a protected address, and
+ * counts it if not. Inlined into the burst loop: on an edge link nearly every
+ * frame ends here, and a call per frame is what the fast path cannot afford.
+ */
+static __always_inline enum frame_class classify(struct gw_engine *e, struct rte_mbuf *m,
+						 struct gw_pkt *p)
+{
+	const struct gw_dp_config *c = e->cfg;
+	int kind;
+
+	if (unlikely(!rte_pktmbuf_is_contiguous(m))) {
+		e->stats.failopen[GW_FO_NONLINEAR]++;
+		return FRAME_PASS;
+	}
+	kind = gw_parse_frame(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m), p);
+	if (kind != GW_PKT_TCP) {
+		if (unlikely(kind == GW_PKT_MALFORMED))
+			e->stats.malformed++;
+		else if (unlikely(kind == GW_PKT_FRAGMENT)) {
+			/*
+			 * TCP in IP fragments to a protected server could carry an RCPT
+			 * past the parser: MTAs never send them (path MTU discovery),
+			 * senders could. They are dropped; others pass, counted.
+			 */
+			if (protected(c, p->family, p->daddr)) {
+				e->stats.fragments_dropped++;
+				return FRAME_DROP;
+			}
+			e->stats.failopen[GW_FO_FRAGMENT]++;
+		}
+		return FRAME_PASS;
+	}
+	if (port_is_smtp(c, p->tcp->dst_port) && protected(c, p->family, p->daddr))
+		return FRAME_C2S;
+	if (port_is_smtp(c, p->tcp->src_port) && protected(c, p->family, p->saddr))
+		return FRAME_S2C;
+	return FRAME_PASS;
+}
+
+/* A frame of a protected SMTP conversation: flow lookup, then the stream engine. */
+static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, struct gw_pkt *p,
+				      bool c2s, struct gw_txq *fwd, struct gw_txq *back)
+{
+	bool s2c = !c2s;
+	struct gw_flow_key key;
+	struct gw_flow *f;
+	uint8_t flags;
+
+	e->stats.smtp_packets++;
+	flags = p->tcp->tcp_flags;
+	flow_key(&key, p, c2s);
+	f = gw_flow_lookup(&e->flows, &key);
+	if (c2s && (flags & TCP_SYN) && !(flags & TCP_ACK)) {
+		uint32_t isn = rte_be_to_cpu_32(p->tcp->sent_seq);
+
+		if (f && f->c_isn != isn && !gw_flow_edited(f)) {
+			gw_flow_release(e, f); /* the port pair was reused */
+			f = NULL;
+		}
+		if (!f) {
+			f = gw_flow_create(&e->flows, &key);
+			if (!f && e->flows.nfree == 0 && gw_evict_one(e))
+				f = gw_flow_create(&e->flows, &key);
+			if (!f) {
+				/*
+				 * Every flow is a live session: the new connection is not
+				 * let through untracked (its RCPTs would go un-judged). Its
+				 * SYN is dropped, and the client's TCP sends it again.
+				 */
+				e->stats.syns_dropped++;
+				rte_pktmbuf_free(m);
+				return;
+			}
+			e->stats.flows_created++;
+			e->stats.flows_active++;
+			f->c_isn = isn;
+			gw_verdict_session_init(e, f);
+		}
+		f->last_tsc = e->now_tsc;
+		gw_txq_push(e, fwd, m);
+		return;
+	}
+	if (!f) {
+		e->stats.failopen[GW_FO_MIDSTREAM]++;
+		gw_txq_push(e, fwd, m);
+		return;
+	}
+	f->last_tsc = e->now_tsc;
+	if (s2c && (flags & TCP_SYN)) {
+		f->s_isn = rte_be_to_cpu_32(p->tcp->sent_seq);
+		f->have_s_isn = 1;
+		gw_remember_template(f, rte_pktmbuf_mtod(m, uint8_t *), p);
+		gw_txq_push(e, fwd, m);
+		return;
+	}
+	if (flags & TCP_RST) {
+		/*
+		 * The connection is over: nothing is cut from it or injected into it
+		 * any more; what still comes is only translated.
+		 */
+		f->rst = 1;
+		f->parse_off = 1;
+		f->held_len = 0;
+	}
+	if (flags & TCP_FIN) {
+		if (c2s)
+			f->fin_c = 1;
+		else
+			f->fin_s = 1;
+	}
+	if (!f->have_s_isn) {
+		gw_txq_push(e, fwd, m);
+		return;
+	}
+	if (c2s)
+		gw_client_segment(e, f, m, p, fwd, back);
+	else
+		gw_server_segment(e, f, m, p, fwd, back);
+}
+
+void gw_engine_process(struct gw_engine *e, struct rte_mbuf *m, struct gw_txq *fwd,
+		       struct gw_txq *back)
+{
+	gw_engine_process_burst(e, &m, 1, fwd, back);
+}
+
+void gw_engine_process_burst(struct gw_engine *e, struct rte_mbuf **bufs, uint16_t n,
+			     struct gw_txq *fwd, struct gw_txq *back)
+{
+	uint64_t passed = 0;
+	uint16_t i;
+
+	/* the burst's headers start loading before the first is read */
+	for (i = 0; i < n && i < GW_PREFETCH_AHEAD; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(bufs[i], void *));
+	e->stats.rx += n;
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = bufs[i];
+		enum frame_class cls;
+		struct gw_pkt p;
+
+		if (i + GW_PREFETCH_AHEAD < n)
+			rte_prefetch0(rte_pktmbuf_mtod(bufs[i + GW_PREFETCH_AHEAD], void *));
+		cls = classify(e, m, &p);
+		if (likely(cls == FRAME_PASS)) {
+			passed++;
+			gw_txq_push(e, fwd, m);
+			continue;
+		}
+		if (unlikely(cls == FRAME_DROP)) {
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		smtp_frame(e, m, &p, cls == FRAME_C2S, fwd, back);
+	}
+	e->stats.passthrough += passed;
+}
