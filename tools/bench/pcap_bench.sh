@@ -15,7 +15,7 @@ SECS=${PCAP_BENCH_SECS:-8}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp" /dev/shm/gwpb$$-* /var/run/dpdk/gwpb$$ /var/run/dpdk/tppb$$' EXIT
 "$BUILD/tools/smtp_pcap" bench "$tmp/sessions.pcap" "$SESSIONS" >/dev/null
-EAL=(--no-huge -m 3072 --no-pci --log-level=error
+EAL=(--no-huge -m 6144 --no-pci --log-level=error
 	--vdev "net_pcap0,rx_pcap=$tmp/sessions.pcap" --vdev "net_pcap1,tx_pcap=/dev/null")
 "$BUILD/greywall-dp" -l 1 --file-prefix "gwpb$$" "${EAL[@]}" -- --protect 198.18.0.0/15 \
 	--table "/dev/shm/gwpb$$-t" --awl "/dev/shm/gwpb$$-a" --capacity 4194304 \
