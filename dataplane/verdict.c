@@ -252,6 +252,14 @@ static enum gw_smtp_action decide_rcpt(struct gw_seg *s, const struct gw_smtp_cm
 	return act_on_verdict(s, cmd, &d, "RCPT", rcpt, sender, e->cfg->reply_greylist, tag);
 }
 
+/* The client's network and its list hits, for the pseudo-triplet of STARTTLS. */
+static void client_network(const struct gw_engine *e, const struct gw_flow *f,
+			   struct gw_client_net *net, struct gw_list_hits *hits)
+{
+	gw_client_net_of(net, &e->cfg->policy, f->key.family, f->key.client);
+	gw_lists_match(e->cfg->lists, f->key.family, f->key.client, NULL, 0, NULL, 0, hits);
+}
+
 static enum gw_smtp_action decide_starttls(struct gw_seg *s, const struct gw_smtp_cmd *cmd,
 					   u32 *tag)
 {
@@ -265,8 +273,7 @@ static enum gw_smtp_action decide_starttls(struct gw_seg *s, const struct gw_smt
 		e->stats.lines_deferred++;
 		return GW_ACT_DEFER;
 	}
-	gw_client_net_of(&net, &e->cfg->policy, f->key.family, f->key.client);
-	gw_lists_match(e->cfg->lists, f->key.family, f->key.client, NULL, 0, NULL, 0, &hits);
+	client_network(e, f, &net, &hits);
 	gw_decide_tls(&e->policy, &net, f->helo, f->helo_len, &hits, e->now_wall, &d);
 	return act_on_verdict(s, cmd, &d, "STARTTLS", "", "", e->cfg->reply_tls, tag);
 }
@@ -287,8 +294,7 @@ static enum gw_smtp_action refuse_if_tls_pending(struct gw_seg *s, const struct 
 
 	if (e->cfg->policy.tls_mode != GW_TLS_GREYLIST)
 		return GW_ACT_FORWARD;
-	gw_client_net_of(&net, &e->cfg->policy, f->key.family, f->key.client);
-	gw_lists_match(e->cfg->lists, f->key.family, f->key.client, NULL, 0, NULL, 0, &hits);
+	client_network(e, f, &net, &hits);
 	if (!gw_tls_pending(&e->policy, &net, f->helo, f->helo_len, &hits, e->now_wall, &d))
 		return GW_ACT_FORWARD;
 	if (!edit_room(f)) {
