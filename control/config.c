@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,12 +204,19 @@ static char *trim(char *s)
 int gw_daemon_config_load(struct gw_daemon_config *c, const char *path, char *err, size_t errlen)
 {
 	char line[2048], why[256];
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen(path, "re");
+	struct stat st = {0};
 	int lineno = 0;
 
 	if (!f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
+	}
+	/* a directory reads as an empty file: every default would pass unnoticed */
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file%s", path,
+			 S_ISDIR(st.st_mode) ? " (a directory)" : "");
+		goto bad;
 	}
 	while (fgets(line, sizeof(line), f)) {
 		char *hash, *eq, *k, *v;
@@ -237,6 +245,10 @@ int gw_daemon_config_load(struct gw_daemon_config *c, const char *path, char *er
 			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
 			goto bad;
 		}
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s:%d: %s", path, lineno + 1, strerror(errno));
+		goto bad;
 	}
 	fclose(f);
 	/* with the relay filter, its maps are the tables unless the file names others */

@@ -6,9 +6,12 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "greywall/lists.h"
 
@@ -252,17 +255,48 @@ int gw_lists_add(struct gw_lists *l, enum gw_list_color color, const char *entry
 	return -1;
 }
 
+/*
+ * Open a list file for reading, or NULL with the reason. A directory reads as
+ * an empty file through stdio, which would empty the list without a word, so
+ * anything but a regular file is refused. O_NONBLOCK: a FIFO must not hang us.
+ */
+static FILE *open_list(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	FILE *f;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto bad;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file (%s)", path,
+			 S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
+		goto bad;
+	}
+	f = fdopen(fd, "r");
+	if (f)
+		return f;
+	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+bad:
+	close(fd);
+	return NULL;
+}
+
 int gw_lists_load_file(struct gw_lists *l, enum gw_list_color color, const char *path, char *err,
 		       size_t errlen)
 {
 	char line[1024], why[256];
-	FILE *f = fopen(path, "r");
+	FILE *f = open_list(path, err, errlen);
 	int lineno = 0, added = 0;
 
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (!f)
 		return -1;
-	}
 	while (fgets(line, sizeof(line), f)) {
 		char *p = line, *hash;
 		size_t n;
@@ -289,6 +323,11 @@ int gw_lists_load_file(struct gw_lists *l, enum gw_list_color color, const char 
 			return -1;
 		}
 		added++;
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s:%d: %s", path, lineno + 1, strerror(errno));
+		fclose(f);
+		return -1;
 	}
 	fclose(f);
 	return added;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* greywalld: configuration parsing and the policy protocol's answers. */
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -85,6 +86,21 @@ static void test_bad_lines_name_file_and_line(void **state)
 	}
 	assert_int_equal(gw_daemon_config_load(&c, "/nonexistent/greywall.conf", err, 256), -1);
 	assert_non_null(strstr(err, "No such file"));
+}
+
+/* "greywalld -c DIRECTORY --check" must not pass on the built-in defaults */
+static void test_directory_is_not_a_config(void **state)
+{
+	char dir[] = "/tmp/gw-confdir-XXXXXX", err[256];
+	struct gw_daemon_config c;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	gw_daemon_config_defaults(&c);
+	assert_int_equal(gw_daemon_config_load(&c, dir, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, dir));
+	assert_non_null(strstr(err, "not a regular file (a directory)"));
+	rmdir(dir);
 }
 
 struct pol_fixture {
@@ -271,6 +287,7 @@ int main(void)
 	    cmocka_unit_test(test_shipped_config_is_the_defaults),
 	    cmocka_unit_test(test_values_and_comments),
 	    cmocka_unit_test(test_bad_lines_name_file_and_line),
+	    cmocka_unit_test(test_directory_is_not_a_config),
 	    cmocka_unit_test_setup_teardown(test_policy_answers, pol_setup, pol_teardown),
 	    cmocka_unit_test_setup_teardown(test_policy_backstop_counts_a_filter_pass_once,
 					    pol_setup, pol_teardown),

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <arpa/inet.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -137,12 +138,34 @@ static void test_many_entries(void **state)
 	gw_lists_free(l);
 }
 
+/* After "rm white.txt; mkdir white.txt" a reload must fail, not load an empty list. */
+static void test_directory_is_not_a_list(void **state)
+{
+	char dir[] = "/tmp/gw-listdir-XXXXXX", err[256];
+	struct gw_lists *l = gw_lists_new();
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(gw_lists_load_file(l, GW_WHITE, dir, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, dir));
+	assert_non_null(strstr(err, "not a regular file (a directory)"));
+	gw_lists_free(l);
+	assert_null(gw_lists_load_files(dir, NULL, err, sizeof(err)));
+	assert_null(gw_lists_load_files(NULL, dir, err, sizeof(err)));
+	/* nor a FIFO, which would also hang the reader */
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(mkfifo(dir, 0600), 0);
+	assert_null(gw_lists_load_files(dir, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a regular file"));
+	unlink(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cidrs),	 cmocka_unit_test(test_addresses_and_domains),
 	    cmocka_unit_test(test_bad_entries),	 cmocka_unit_test(test_file_with_error_line),
-	    cmocka_unit_test(test_many_entries),
+	    cmocka_unit_test(test_many_entries), cmocka_unit_test(test_directory_is_not_a_list),
 	};
 	return cmocka_run_group_tests_name("lists", tests, NULL, NULL);
 }
