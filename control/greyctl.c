@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -824,6 +825,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "greyctl: %s\n", err);
 		return EXIT_FAIL;
 	}
+	if (cfg.user[0] && getpwnam(cfg.user)) /* greywalld's user may own the lists */
+		gw_lists_trust_owner(getpwnam(cfg.user)->pw_uid);
 	if (!strcmp(argv[0], "stats"))
 		return argc == 1 ? cmd_stats() : usage_error("stats takes no arguments");
 	if (!strcmp(argv[0], "report"))

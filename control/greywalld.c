@@ -508,6 +508,8 @@ int main(int argc, char **argv)
 			GW_CONF_DEFAULT_PATH);
 	}
 	ctx.cfg = &cfg;
+	if (cfg.user[0] && getpwnam(cfg.user)) /* it may own the lists it reloads */
+		gw_lists_trust_owner(getpwnam(cfg.user)->pw_uid);
 	if (cfg.names_capacity && !(names = gw_names_new(cfg.names_capacity))) {
 		fprintf(stderr, "greywalld: no memory for %u names\n", cfg.names_capacity);
 		return 1;

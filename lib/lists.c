@@ -214,22 +214,30 @@ static int add_address(struct gw_lists *l, u8 type, enum gw_list_color color, co
 	return insert(l, k, (u16)(n + 1), color);
 }
 
+/*
+ * Errors name the kind of mistake, never the text: a list path may point at a
+ * file the admin did not mean (a symlink to a secret), and these messages go to
+ * syslog and to whoever asked for the reload.
+ */
 int gw_lists_add(struct gw_lists *l, enum gw_list_color color, const char *entry, char *err,
 		 size_t errlen)
 {
-	char kind[16];
-	const char *v = entry;
-	size_t klen;
+	static const char *const kinds[] = {"client", "sender", "recipient"};
+	const char *v = entry, *kind = NULL;
+	size_t klen, i;
 
 	while (isspace((unsigned char)*v))
 		v++;
 	klen = strcspn(v, " \t");
-	if (klen == 0 || klen >= sizeof(kind)) {
-		snprintf(err, errlen, "expected 'client', 'sender' or 'recipient' and a value");
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (klen == strlen(kinds[i]) && !memcmp(v, kinds[i], klen))
+			kind = kinds[i];
+	if (!kind) {
+		snprintf(err, errlen,
+			 klen ? "unknown entry kind (client, sender or recipient)"
+			      : "expected 'client', 'sender' or 'recipient' and a value");
 		return -1;
 	}
-	memcpy(kind, v, klen);
-	kind[klen] = 0;
 	v += klen;
 	while (isspace((unsigned char)*v))
 		v++;
@@ -237,22 +245,24 @@ int gw_lists_add(struct gw_lists *l, enum gw_list_color color, const char *entry
 		snprintf(err, errlen, "'%s' needs a value", kind);
 		return -1;
 	}
-	if (strcmp(kind, "client") == 0) {
+	if (kind == kinds[0]) {
 		u8 fam, addr[16], prefix, k[19];
 
 		if (gw_parse_cidr(v, &fam, addr, &prefix) != 0) {
-			snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address or CIDR", v);
+			snprintf(err, errlen, "client: not an IPv4 or IPv6 address or CIDR");
 			return -1;
 		}
 		l->plen_used[fam == GW_AF_INET6][prefix] = 1;
 		return insert(l, k, client_key(k, fam, addr, prefix), color);
 	}
-	if (strcmp(kind, "sender") == 0)
-		return add_address(l, KEY_SENDER, color, v, err, errlen);
-	if (strcmp(kind, "recipient") == 0)
-		return add_address(l, KEY_RCPT, color, v, err, errlen);
-	snprintf(err, errlen, "unknown entry kind '%s' (client, sender or recipient)", kind);
-	return -1;
+	return add_address(l, kind == kinds[1] ? KEY_SENDER : KEY_RCPT, color, v, err, errlen);
+}
+
+static uid_t trusted_owner; /* besides root and ourselves; 0 = no one else */
+
+void gw_lists_trust_owner(uid_t uid)
+{
+	trusted_owner = uid;
 }
 
 /*
@@ -277,6 +287,12 @@ static FILE *open_list(const char *path, char *err, size_t errlen)
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s: not a regular file (%s)", path,
 			 S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
+		goto bad;
+	}
+	/* a list opens the gate: only root, the daemon's user or we may write one */
+	if (st.st_uid != 0 && st.st_uid != geteuid() && st.st_uid != trusted_owner) {
+		snprintf(err, errlen, "%s: owned by uid %u, not by root or the daemon's user", path,
+			 (unsigned)st.st_uid);
 		goto bad;
 	}
 	f = fdopen(fd, "r");

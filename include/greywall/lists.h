@@ -7,6 +7,7 @@
 #ifndef GREYWALL_LISTS_H
 #define GREYWALL_LISTS_H
 
+#include <sys/types.h>
 #include <stddef.h>
 
 #include "policy.h"
@@ -30,10 +31,17 @@ int gw_lists_add(struct gw_lists *l, enum gw_list_color color, const char *entry
 
 /*
  * Load a list file: one entry per line, '#' comments, blank lines ignored.
- * Errors name file:line. Returns entries added, or -1.
+ * Errors name file:line and the kind of error, never the line's text.
+ * Returns entries added, or -1.
  */
 int gw_lists_load_file(struct gw_lists *l, enum gw_list_color color, const char *path, char *err,
 		       size_t errlen);
+
+/*
+ * List files must be regular files owned by root, by the caller or by this uid
+ * (the user greywalld drops to, which may own the files it reloads).
+ */
+void gw_lists_trust_owner(uid_t uid);
 
 /*
  * A new list set from a whitelist and a blacklist file (either may be NULL or

@@ -83,7 +83,8 @@ static void test_bad_entries(void **state)
 
 	(void)state;
 	assert_int_equal(gw_lists_add(l, GW_WHITE, "client 300.1.1.1/8", err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "300.1.1.1/8"));
+	assert_non_null(strstr(err, "not an IPv4 or IPv6 address"));
+	assert_null(strstr(err, "300.1.1.1/8")); /* the kind of error, not the text */
 	assert_int_equal(gw_lists_add(l, GW_WHITE, "client 10.0.0.0/33", err, sizeof(err)), -1);
 	assert_int_equal(gw_lists_add(l, GW_WHITE, "client fd00::/129", err, sizeof(err)), -1);
 	assert_int_equal(gw_lists_add(l, GW_WHITE, "host 10.0.0.0/8", err, sizeof(err)), -1);
@@ -160,12 +161,90 @@ static void test_directory_is_not_a_list(void **state)
 	unlink(dir);
 }
 
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A list path may be a symlink to a secret: errors give file:line and the kind, not the text. */
+static void test_errors_do_not_quote_the_file(void **state)
+{
+	static const char *const bad[] = {
+	    "hunter2\n",
+	    "hunter2 x\n",
+	    "client hunter2\n",
+	    "client 10.0.0.0/hunter2\n",
+	    "# ok\nhunter2:x:0:0::/root:/bin/sh\n",
+	    "sender <hunter2\x01>\n",
+	};
+	char path[] = "/tmp/gw-list-XXXXXX", err[256];
+	size_t i;
+
+	(void)state;
+	close(mkstemp(path));
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct gw_lists *l = gw_lists_new();
+
+		write_file(path, bad[i]);
+		assert_int_equal(gw_lists_load_file(l, GW_WHITE, path, err, sizeof(err)), -1);
+		if (strstr(err, "hunter2") || !strstr(err, path) || !strchr(err, ':'))
+			fail_msg("case %zu: '%s'", i, err);
+		gw_lists_free(l);
+	}
+	write_file(path, "\n\nclient\n");
+	assert_null(gw_lists_load_files(path, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, ":3: 'client' needs a value"));
+	unlink(path);
+}
+
+/* Someone else's file is not trusted to open the gate. */
+static void test_list_owned_by_a_stranger_refused(void **state)
+{
+	char path[] = "/tmp/gw-list-XXXXXX", err[256];
+
+	(void)state;
+	close(mkstemp(path));
+	write_file(path, "client 198.18.0.0/15\n");
+	assert_int_equal(chown(path, 54321, 54321), 0);
+	assert_null(gw_lists_load_files(path, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "owned by uid 54321"));
+	unlink(path);
+}
+
+static void test_list_owned_by_the_daemon_user_taken(void **state)
+{
+	char path[] = "/tmp/gw-list-XXXXXX", err[256];
+	struct gw_lists *l;
+
+	(void)state;
+	close(mkstemp(path));
+	write_file(path, "client 198.18.0.0/15\n");
+	assert_int_equal(chown(path, 54321, 54321), 0);
+	gw_lists_trust_owner(54321);
+	l = gw_lists_load_files(path, NULL, err, sizeof(err));
+	gw_lists_trust_owner(0);
+	assert_non_null(l);
+	assert_int_equal(gw_lists_size(l), 1);
+	gw_lists_free(l);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cidrs),	 cmocka_unit_test(test_addresses_and_domains),
-	    cmocka_unit_test(test_bad_entries),	 cmocka_unit_test(test_file_with_error_line),
-	    cmocka_unit_test(test_many_entries), cmocka_unit_test(test_directory_is_not_a_list),
+	    cmocka_unit_test(test_cidrs),
+	    cmocka_unit_test(test_addresses_and_domains),
+	    cmocka_unit_test(test_bad_entries),
+	    cmocka_unit_test(test_file_with_error_line),
+	    cmocka_unit_test(test_many_entries),
+	    cmocka_unit_test(test_directory_is_not_a_list),
+	    cmocka_unit_test(test_errors_do_not_quote_the_file),
+	    cmocka_unit_test(test_list_owned_by_a_stranger_refused),
+	    cmocka_unit_test(test_list_owned_by_the_daemon_user_taken),
 	};
 	return cmocka_run_group_tests_name("lists", tests, NULL, NULL);
 }
