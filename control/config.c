@@ -201,13 +201,47 @@ static char *trim(char *s)
 	return s;
 }
 
+/*
+ * Remember where each key was set; a second setting wins, as it always did, but
+ * an admin who edits the first one and sees no effect deserves to be told.
+ */
+struct key_seen {
+	char name[32];
+	int line;
+};
+
+static void note_key(struct gw_daemon_config *c, struct key_seen *seen, size_t *nseen,
+		     const char *path, const char *k, int lineno)
+{
+	size_t i, l;
+
+	for (i = 0; i < *nseen; i++) {
+		if (strcmp(seen[i].name, k))
+			continue;
+		l = strlen(c->warnings);
+		snprintf(c->warnings + l, sizeof(c->warnings) - l,
+			 "%s:%d: warning: '%s' is also set at %s:%d; this line wins\n", path,
+			 lineno, k, path, seen[i].line);
+		seen[i].line = lineno;
+		return;
+	}
+	/* set_key accepted k, so it is a known key: the table has room for every one */
+	if (*nseen < 64 && strlen(k) < sizeof(seen[0].name)) {
+		snprintf(seen[*nseen].name, sizeof(seen[0].name), "%s", k);
+		seen[(*nseen)++].line = lineno;
+	}
+}
+
 int gw_daemon_config_load(struct gw_daemon_config *c, const char *path, char *err, size_t errlen)
 {
+	struct key_seen seen[64];
+	size_t nseen = 0;
 	char line[2048], why[256];
 	FILE *f = fopen(path, "re");
 	struct stat st = {0};
 	int lineno = 0;
 
+	c->warnings[0] = 0;
 	if (!f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
@@ -245,6 +279,7 @@ int gw_daemon_config_load(struct gw_daemon_config *c, const char *path, char *er
 			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
 			goto bad;
 		}
+		note_key(c, seen, &nseen, path, k, lineno);
 	}
 	if (ferror(f)) {
 		snprintf(err, errlen, "%s:%d: %s", path, lineno + 1, strerror(errno));

@@ -37,11 +37,15 @@ struct gw_daemon_config {
 	unsigned report_after;		  /* seconds before an unretried triplet is reported */
 	char user[64];			  /* run as this user after start-up; empty = stay */
 	char dp_shm[GW_PATH_MAX];	  /* greywall-dp's shared state; empty = table_path.dp */
+	char warnings[1024];		  /* "file:line: warning: ..." lines of the last load */
 };
 
 void gw_daemon_config_defaults(struct gw_daemon_config *c);
 
-/* Returns 0, or -1 with "file:line: reason" in err. A missing file is an error. */
+/*
+ * Returns 0, or -1 with "file:line: reason" in err. A missing file is an error.
+ * A key given twice is taken from its last line, with a warning in c->warnings.
+ */
 int gw_daemon_config_load(struct gw_daemon_config *c, const char *path, char *err, size_t errlen);
 
 #endif /* GREYWALL_CONTROL_CONFIG_H */

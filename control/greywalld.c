@@ -503,6 +503,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "greywalld: %s\n", err);
 			return 1;
 		}
+		if (cfg.warnings[0])
+			fputs(cfg.warnings, stderr);
 	} else if (!check) {
 		fprintf(stderr, "greywalld: %s not found, using built-in defaults\n",
 			GW_CONF_DEFAULT_PATH);

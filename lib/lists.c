@@ -304,22 +304,50 @@ bad:
 	return NULL;
 }
 
+/*
+ * One line into buf, without its newline: 1, or 0 at the end of the file, or
+ * LINE_LONG or LINE_NUL for a line that does not fit or holds a NUL byte (fgets
+ * cannot tell the two apart). A bad line is read to its end all the same.
+ */
+enum { LINE_LONG = -1, LINE_NUL = -2 };
+
+static int read_list_line(FILE *f, char *buf, size_t cap)
+{
+	size_t n = 0;
+	int c, bad = 0;
+
+	while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+		if (c == 0 && !bad)
+			bad = LINE_NUL;
+		else if (n + 1 >= cap && !bad)
+			bad = LINE_LONG;
+		else if (!bad)
+			buf[n++] = (char)c;
+	}
+	buf[n] = 0;
+	if (bad)
+		return bad;
+	return c != EOF || n > 0;
+}
+
 int gw_lists_load_file(struct gw_lists *l, enum gw_list_color color, const char *path, char *err,
 		       size_t errlen)
 {
 	char line[1024], why[256];
 	FILE *f = open_list(path, err, errlen);
-	int lineno = 0, added = 0;
+	int lineno = 0, added = 0, rc;
 
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f)) {
+	while ((rc = read_list_line(f, line, sizeof(line))) != 0) {
 		char *p = line, *hash;
 		size_t n;
 
 		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
-			snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno,
+				 rc == LINE_NUL ? "a NUL byte in the line (a binary file?)"
+						: "line too long");
 			fclose(f);
 			return -1;
 		}

@@ -88,6 +88,28 @@ static void test_bad_lines_name_file_and_line(void **state)
 	assert_non_null(strstr(err, "No such file"));
 }
 
+/* the last setting wins, as before, but both places are named */
+static void test_key_given_twice_warns(void **state)
+{
+	struct gw_daemon_config c;
+	char err[256], want1[128], want2[128];
+
+	(void)state;
+	gw_daemon_config_defaults(&c);
+	write_conf("delay = 60\nv4_prefix = 32\n\ndelay = 90\n");
+	if (gw_daemon_config_load(&c, conf_path, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(c.policy.delay, 90);
+	snprintf(want1, sizeof(want1), "%s:4: warning: 'delay'", conf_path);
+	snprintf(want2, sizeof(want2), "also set at %s:1", conf_path);
+	if (!strstr(c.warnings, want1) || !strstr(c.warnings, want2))
+		fail_msg("warnings: '%s'", c.warnings);
+	assert_null(strstr(c.warnings, "v4_prefix"));
+	write_conf("delay = 60\n");
+	assert_int_equal(gw_daemon_config_load(&c, conf_path, err, sizeof(err)), 0);
+	assert_string_equal(c.warnings, "");
+}
+
 /* "greywalld -c DIRECTORY --check" must not pass on the built-in defaults */
 static void test_directory_is_not_a_config(void **state)
 {
@@ -288,6 +310,7 @@ int main(void)
 	    cmocka_unit_test(test_values_and_comments),
 	    cmocka_unit_test(test_bad_lines_name_file_and_line),
 	    cmocka_unit_test(test_directory_is_not_a_config),
+	    cmocka_unit_test(test_key_given_twice_warns),
 	    cmocka_unit_test_setup_teardown(test_policy_answers, pol_setup, pol_teardown),
 	    cmocka_unit_test_setup_teardown(test_policy_backstop_counts_a_filter_pass_once,
 					    pol_setup, pol_teardown),

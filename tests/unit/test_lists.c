@@ -233,6 +233,34 @@ static void test_list_owned_by_the_daemon_user_taken(void **state)
 	unlink(path);
 }
 
+/* A NUL byte is not a long line: say what it is, and where. */
+static void test_nul_byte_named(void **state)
+{
+	static const char text[] = "client 10.0.0.1\nclient 10.0.0.2\0junk\nclient 10.0.0.3\n";
+	char path[] = "/tmp/gw-list-XXXXXX", err[256], longline[1500];
+	struct gw_lists *l = gw_lists_new();
+	FILE *f;
+
+	(void)state;
+	close(mkstemp(path));
+	f = fopen(path, "w");
+	assert_int_equal(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
+	fclose(f);
+	assert_int_equal(gw_lists_load_file(l, GW_WHITE, path, err, sizeof(err)), -1);
+	if (!strstr(err, ":2: a NUL byte") || strstr(err, "too long"))
+		fail_msg("'%s'", err);
+	/* a long line is still a long line, and a last line without a newline still counts */
+	memset(longline, 'a', sizeof(longline));
+	longline[sizeof(longline) - 1] = 0;
+	write_file(path, longline);
+	assert_int_equal(gw_lists_load_file(l, GW_WHITE, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":1: line too long"));
+	write_file(path, "\n# c\nclient 10.0.0.9");
+	assert_int_equal(gw_lists_load_file(l, GW_WHITE, path, err, sizeof(err)), 1);
+	gw_lists_free(l);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +273,7 @@ int main(void)
 	    cmocka_unit_test(test_errors_do_not_quote_the_file),
 	    cmocka_unit_test(test_list_owned_by_a_stranger_refused),
 	    cmocka_unit_test(test_list_owned_by_the_daemon_user_taken),
+	    cmocka_unit_test(test_nul_byte_named),
 	};
 	return cmocka_run_group_tests_name("lists", tests, NULL, NULL);
 }
