@@ -183,8 +183,9 @@ static int restore_if_missing(const struct gw_daemon_config *c, char *err, size_
 		snap_name(c, which, path, sizeof(path));
 		if (access(tables[which], F_OK) == 0 || access(path, F_OK) != 0)
 			continue;
-		if (gw_snapshot_restore(path, tables[which],
-					which ? GW_TABLE_AWL : GW_TABLE_TRIPLETS, err, errlen)) {
+		if (gw_snapshot_restore(
+			path, tables[which], which ? GW_TABLE_AWL : GW_TABLE_TRIPLETS,
+			which ? c->capacity / 8 + 1024 : c->capacity, err, errlen)) {
 			size_t l = strlen(err);
 
 			snprintf(err + l, errlen - l, " (move it aside to start empty)");

@@ -74,6 +74,24 @@ static u64 image_checksum(const void *image, size_t size)
 	return gw_siphash_final(&s);
 }
 
+/* read(2) stops at 2 GiB; a large table's image is bigger */
+static int read_all(int fd, void *p, size_t len)
+{
+	u8 *c = p;
+
+	while (len) {
+		ssize_t r = read(fd, c, len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		c += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
 static int write_all(int fd, const void *p, size_t len)
 {
 	const u8 *c = p;
@@ -110,9 +128,15 @@ int gw_snapshot_write(const struct gw_table *t, const char *path, char *err, siz
 		image[i] = gw_load64((u64 *)t->hdr + i);
 	h.checksum = image_checksum(image, size);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
+	/*
+	 * The image holds the table secret. O_TRUNC keeps the mode of a leftover
+	 * file, so set 0600 here; no symlink is followed to somewhere else.
+	 */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || fchmod(fd, 0600)) {
 		snprintf(err, errlen, "snapshot %s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		goto out;
 	}
 	if (write_all(fd, &h, sizeof(h)) || write_all(fd, image, size) || fsync(fd)) {
@@ -133,8 +157,13 @@ out:
 	return rc;
 }
 
-/* Read and check a snapshot; its table image goes to *image (malloc'd). */
-static int snapshot_load(const char *snap_path, u32 kind, u64 **image_out, char *err, size_t errlen)
+/*
+ * Read and check a snapshot; its table image goes to *image (malloc'd). With a
+ * capacity, the image must have the geometry that capacity gives. The checksum
+ * key is in the source, so every field is checked as if forged.
+ */
+static int snapshot_load(const char *snap_path, u32 kind, u64 capacity, u64 **image_out, char *err,
+			 size_t errlen)
 {
 	struct snap_header h;
 	struct gw_table_header *th;
@@ -160,15 +189,15 @@ static int snapshot_load(const char *snap_path, u32 kind, u64 **image_out, char 
 			 snap_path, h.version, h.kind, SNAP_VERSION, kind);
 		goto out;
 	}
-	if ((u64)st.st_size != sizeof(h) + h.image_size || h.image_size < GW_TABLE_HDR_SIZE ||
-	    h.image_size % 8) {
+	if ((u64)st.st_size < sizeof(h) || (u64)st.st_size - sizeof(h) != h.image_size ||
+	    h.image_size < GW_TABLE_HDR_SIZE || h.image_size % 8) {
 		snprintf(err, errlen,
 			 "snapshot %s: truncated or padded (%lld bytes); left in place", snap_path,
 			 (long long)st.st_size);
 		goto out;
 	}
 	image = malloc(h.image_size);
-	if (!image || read(fd, image, h.image_size) != (ssize_t)h.image_size) {
+	if (!image || read_all(fd, image, h.image_size)) {
 		snprintf(err, errlen, "snapshot %s: cannot read", snap_path);
 		goto out;
 	}
@@ -178,8 +207,13 @@ static int snapshot_load(const char *snap_path, u32 kind, u64 **image_out, char 
 		goto out;
 	}
 	th = (struct gw_table_header *)image;
-	if (th->magic != GW_TABLE_MAGIC || th->version != GW_TABLE_VERSION ||
-	    gw_table_bytes(th->nbuckets) != h.image_size) {
+	if (gw_table_header_check(th, snap_path, kind, capacity, h.image_size, err, errlen)) {
+		size_t l = strlen(err);
+
+		snprintf(err + l, errlen - l, "; snapshot left in place");
+		goto out;
+	}
+	if (gw_table_bytes_checked(th->nbuckets) != h.image_size) {
 		snprintf(err, errlen, "snapshot %s: table image of another geometry; left in place",
 			 snap_path);
 		goto out;
@@ -218,14 +252,15 @@ static void snapshot_apply(struct gw_table *t, const u64 *image)
 	}
 }
 
-int gw_snapshot_restore(const char *snap_path, const char *table_path, u32 kind, char *err,
-			size_t errlen)
+int gw_snapshot_restore(const char *snap_path, const char *table_path, u32 kind, u64 capacity,
+			char *err, size_t errlen)
 {
 	struct gw_table_map m;
 	u64 *image = NULL;
 	int rc;
 
-	if (snapshot_load(snap_path, kind, &image, err, errlen))
+	/* geometry checked before the table file is made: a refusal leaves nothing behind */
+	if (snapshot_load(snap_path, kind, capacity, &image, err, errlen))
 		return -1;
 	/* a fresh file with the snapshot's secret, so every fingerprint still matches */
 	rc =
@@ -250,7 +285,7 @@ int gw_snapshot_restore_into(const char *snap_path, struct gw_table *t, char *er
 			 (unsigned long long)live, snap_path);
 		return 1;
 	}
-	if (snapshot_load(snap_path, t->kind, &image, err, errlen))
+	if (snapshot_load(snap_path, t->kind, 0, &image, err, errlen))
 		return -1;
 	th = (const struct gw_table_header *)image;
 	if (th->nbuckets != t->nbuckets) {

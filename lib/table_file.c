@@ -29,6 +29,17 @@ size_t gw_table_bytes(u64 nbuckets)
 	return GW_TABLE_HDR_SIZE + nbuckets * sizeof(struct gw_bucket);
 }
 
+size_t gw_table_bytes_checked(u64 nbuckets)
+{
+	size_t b;
+
+	/* below 2^63 too, so that it compares with an off_t */
+	if (__builtin_mul_overflow(nbuckets, sizeof(struct gw_bucket), &b) ||
+	    __builtin_add_overflow(b, (size_t)GW_TABLE_HDR_SIZE, &b) || b > (size_t)INT64_MAX)
+		return 0;
+	return b;
+}
+
 static size_t round_for_fs(int fd, size_t len)
 {
 	struct statfs sfs;
@@ -118,6 +129,7 @@ int gw_table_header_check(const struct gw_table_header *hp, const char *path, u3
 			  u64 capacity, u64 avail_bytes, char *err, size_t errlen)
 {
 	const struct gw_table_header h = *hp;
+	size_t need = gw_table_bytes_checked(h.nbuckets);
 	int rc;
 
 	rc = -EINVAL;
@@ -130,6 +142,10 @@ int gw_table_header_check(const struct gw_table_header *hp, const char *path, u3
 		 h.slot_size != sizeof(struct gw_slot) || h.nbuckets < GW_TABLE_MIN_BUCKETS)
 		snprintf(err, errlen, "%s: foreign geometry (header %u, bucket %u, slot %u)", path,
 			 h.header_size, h.bucket_size, h.slot_size);
+	else if (!need)
+		snprintf(err, errlen,
+			 "%s: %llu buckets overflow any table size (damaged or forged)", path,
+			 (unsigned long long)h.nbuckets);
 	else if (h.kind != kind)
 		snprintf(err, errlen, "%s: holds a %s table, expected a %s table", path,
 			 kind_name(h.kind), kind_name(kind));
@@ -139,9 +155,9 @@ int gw_table_header_check(const struct gw_table_header *hp, const char *path, u3
 			 "the capacity",
 			 path, (unsigned long long)h.nbuckets, (unsigned long long)capacity,
 			 (unsigned long long)gw_table_nbuckets_for(capacity));
-	else if (avail_bytes < gw_table_bytes(h.nbuckets))
+	else if (avail_bytes < need)
 		snprintf(err, errlen, "%s: truncated (%lld bytes, geometry needs %zu)", path,
-			 (long long)avail_bytes, gw_table_bytes(h.nbuckets));
+			 (long long)avail_bytes, need);
 	else
 		rc = 0;
 	return rc;
@@ -197,15 +213,18 @@ int gw_table_map_create_exact(struct gw_table_map *m, const char *path, u64 nbuc
 		snprintf(err, errlen, "%s exists; not overwriting it", path);
 		return -EEXIST;
 	}
-	if (nbuckets < GW_TABLE_MIN_BUCKETS) {
-		snprintf(err, errlen, "%s: %llu buckets is below the minimum", path,
+	if (nbuckets < GW_TABLE_MIN_BUCKETS || !gw_table_bytes_checked(nbuckets)) {
+		snprintf(err, errlen, "%s: %llu buckets is outside the possible range", path,
 			 (unsigned long long)nbuckets);
 		return -EINVAL;
 	}
 	rc = create_table(path, nbuckets, kind, GW_TF_SECRET, secret, err, errlen);
 	if (rc)
 		return rc;
-	return gw_table_map_open(m, path, 0, kind, 0, NULL, err, errlen);
+	rc = gw_table_map_open(m, path, 0, kind, 0, NULL, err, errlen);
+	if (rc)
+		unlink(path); /* made here and unusable: leave nothing behind */
+	return rc;
 }
 
 void gw_table_map_close(struct gw_table_map *m)

@@ -24,17 +24,20 @@ u64 gw_table_sweep(struct gw_table *t, const struct gw_config *c, u64 now, u64 *
 /*
  * Snapshot file: a header (magic, version, sizes, SipHash of the body) and
  * the table image. Written to PATH.tmp, fsync'd, renamed over PATH: a crash
- * leaves the old snapshot or the new one, never half of one.
+ * leaves the old snapshot or the new one, never half of one. Mode 0600: the
+ * image holds the table secret.
  */
 int gw_snapshot_write(const struct gw_table *t, const char *path, char *err, size_t errlen);
 
 /*
  * Create the table file at table_path from a snapshot. A snapshot that is
  * corrupt, foreign or of another version is refused with a reason and left
- * where it is. Slots caught mid-change are dropped, not guessed at.
+ * where it is, and so is one whose geometry is not the one capacity gives
+ * (0: any); no table file is left behind then. Slots caught mid-change are
+ * dropped, not guessed at.
  */
-int gw_snapshot_restore(const char *snap_path, const char *table_path, u32 kind, char *err,
-			size_t errlen);
+int gw_snapshot_restore(const char *snap_path, const char *table_path, u32 kind, u64 capacity,
+			char *err, size_t errlen);
 
 /*
  * Restore a snapshot into a table that exists but holds nothing (the relay

@@ -27,6 +27,8 @@ struct gw_table_map {
 
 u64 gw_table_nbuckets_for(u64 capacity);
 size_t gw_table_bytes(u64 nbuckets);
+/* The same, or 0 if it overflows: for a bucket count read from a file. */
+size_t gw_table_bytes_checked(u64 nbuckets);
 
 /*
  * Open or create the table at path. capacity 0 takes the file's geometry;

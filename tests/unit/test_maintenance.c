@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* Expiry sweeps and snapshots of the shared tables. */
 #include <fcntl.h>
+#include <stddef.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -147,7 +148,7 @@ static void test_snapshot_survives_reboot(void **state)
 	gw_table_map_close(&f->awl);
 	unlink(tpath);
 	unlink(apath);
-	if (gw_snapshot_restore(spath, tpath, GW_TABLE_TRIPLETS, err, sizeof(err)))
+	if (gw_snapshot_restore(spath, tpath, GW_TABLE_TRIPLETS, 4096, err, sizeof(err)))
 		fail_msg("%s", err);
 	open_tables(f);
 	assert_int_equal(f->trip.table.hdr->secret[0], secret0);
@@ -156,7 +157,7 @@ static void test_snapshot_survives_reboot(void **state)
 	for (i = 0; i < 100; i++)
 		assert_int_equal(decide(f, i, T0 + 300), GW_V_PASS);
 	/* restoring over a live table is refused */
-	assert_int_equal(gw_snapshot_restore(spath, tpath, GW_TABLE_TRIPLETS, err, sizeof(err)),
+	assert_int_equal(gw_snapshot_restore(spath, tpath, GW_TABLE_TRIPLETS, 0, err, sizeof(err)),
 			 -1);
 	assert_non_null(strstr(err, "not overwriting"));
 }
@@ -178,18 +179,18 @@ static void test_bad_snapshots_refused_and_kept(void **state)
 	b ^= 1;
 	assert_int_equal(pwrite(fd, &b, 1, 5000), 1);
 	close(fd);
-	assert_int_equal(gw_snapshot_restore(spath, tpath, GW_TABLE_TRIPLETS, err, sizeof(err)),
+	assert_int_equal(gw_snapshot_restore(spath, tpath, GW_TABLE_TRIPLETS, 0, err, sizeof(err)),
 			 -1);
 	assert_non_null(strstr(err, "checksum mismatch"));
 	assert_int_equal(stat(spath, &st), 0);	      /* left in place */
 	assert_int_not_equal(access(tpath, F_OK), 0); /* and nothing half made */
 	/* wrong kind */
 	assert_int_equal(gw_snapshot_write(&f->trip.table, spath, err, sizeof(err)), 0);
-	assert_int_equal(gw_snapshot_restore(spath, tpath, GW_TABLE_AWL, err, sizeof(err)), -1);
+	assert_int_equal(gw_snapshot_restore(spath, tpath, GW_TABLE_AWL, 0, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "kind"));
 	/* truncated */
 	assert_int_equal(truncate(spath, 1000), 0);
-	assert_int_equal(gw_snapshot_restore(spath, tpath, GW_TABLE_TRIPLETS, err, sizeof(err)),
+	assert_int_equal(gw_snapshot_restore(spath, tpath, GW_TABLE_TRIPLETS, 0, err, sizeof(err)),
 			 -1);
 	assert_non_null(strstr(err, "truncated"));
 	/* not a snapshot at all */
@@ -197,10 +198,107 @@ static void test_bad_snapshots_refused_and_kept(void **state)
 	fd = open(other, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_int_equal(write(fd, "hello, this is not it at all....", 32), 32);
 	close(fd);
-	assert_int_equal(gw_snapshot_restore(other, tpath, GW_TABLE_TRIPLETS, err, sizeof(err)),
+	assert_int_equal(gw_snapshot_restore(other, tpath, GW_TABLE_TRIPLETS, 0, err, sizeof(err)),
 			 -1);
 	assert_non_null(strstr(err, "not a greywall snapshot"));
 	unlink(other);
+}
+
+/*
+ * The snapshot's checksum key is in the source (lib/maintenance.c), so anyone
+ * who can write the file can forge a header. Offsets: the snapshot header is
+ * magic, version, kind, image size, checksum (32 bytes); the image follows.
+ */
+#define SNAP_HDR	 32
+#define SNAP_CHECKSUM_AT 24
+static const u64 snap_key[2] = {0x736e617073686f74ULL, 0x6772657977616c6cULL};
+
+static void forge_nbuckets(const char *path, u64 add)
+{
+	struct gw_siphash h;
+	struct stat st;
+	size_t size, done;
+	u64 nb, sum;
+	u8 *image;
+	int fd = open(path, O_RDWR);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	size = (size_t)st.st_size - SNAP_HDR;
+	image = malloc(size);
+	assert_int_equal(pread(fd, image, size, SNAP_HDR), (ssize_t)size);
+	memcpy(&nb, image + offsetof(struct gw_table_header, nbuckets), 8);
+	nb += add;
+	memcpy(image + offsetof(struct gw_table_header, nbuckets), &nb, 8);
+	gw_siphash_init(&h, snap_key[0], snap_key[1]);
+	for (done = 0; done < size; done += 1u << 20)
+		gw_siphash_update(&h, image + done,
+				  (u32)(size - done < (1u << 20) ? size - done : (1u << 20)));
+	sum = gw_siphash_final(&h);
+	assert_int_equal(pwrite(fd, image, size, SNAP_HDR), (ssize_t)size);
+	assert_int_equal(pwrite(fd, &sum, 8, SNAP_CHECKSUM_AT), 8);
+	close(fd);
+	free(image);
+}
+
+/* nbuckets + 2^58 buckets of 64 bytes wrap to the same image size: refused, nothing made */
+static void test_forged_bucket_count_refused(void **state)
+{
+	struct fx *f = *state;
+	char err[256];
+
+	decide(f, 1, T0);
+	assert_int_equal(gw_snapshot_write(&f->trip.table, spath, err, sizeof(err)), 0);
+	forge_nbuckets(spath, 1ULL << 58);
+	gw_table_map_close(&f->trip);
+	unlink(tpath);
+	assert_int_equal(gw_snapshot_restore(spath, tpath, GW_TABLE_TRIPLETS, 0, err, sizeof(err)),
+			 -1);
+	if (!strstr(err, "overflow") || !strstr(err, "left in place"))
+		fail_msg("'%s'", err);
+	assert_int_not_equal(access(tpath, F_OK), 0);
+	assert_int_equal(access(spath, F_OK), 0);
+	open_tables(f);
+}
+
+/* A snapshot of another capacity is refused before a table file is made for it. */
+static void test_snapshot_of_another_geometry_leaves_nothing(void **state)
+{
+	struct fx *f = *state;
+	char err[256];
+
+	decide(f, 1, T0);
+	assert_int_equal(gw_snapshot_write(&f->trip.table, spath, err, sizeof(err)), 0);
+	gw_table_map_close(&f->trip);
+	unlink(tpath);
+	assert_int_equal(
+	    gw_snapshot_restore(spath, tpath, GW_TABLE_TRIPLETS, 100000, err, sizeof(err)), -1);
+	if (!strstr(err, "capacity 100000") || !strstr(err, "left in place"))
+		fail_msg("'%s'", err);
+	assert_int_not_equal(access(tpath, F_OK), 0);
+	/* the right capacity takes it */
+	assert_int_equal(
+	    gw_snapshot_restore(spath, tpath, GW_TABLE_TRIPLETS, 4096, err, sizeof(err)), 0);
+	open_tables(f);
+	assert_int_equal(live(f), 1);
+}
+
+/* The image holds the table secret: 0600, even over a leftover .tmp of another mode. */
+static void test_snapshot_is_private(void **state)
+{
+	struct fx *f = *state;
+	char err[256], tmp[80];
+	struct stat st;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", spath);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, 0644), 0);
+	close(fd);
+	assert_int_equal(gw_snapshot_write(&f->trip.table, spath, err, sizeof(err)), 0);
+	assert_int_equal(stat(spath, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
 }
 
 int main(void)
@@ -210,6 +308,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sweep_is_incremental, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_snapshot_survives_reboot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_snapshots_refused_and_kept, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_forged_bucket_count_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_snapshot_of_another_geometry_leaves_nothing, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_snapshot_is_private, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("maintenance", tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -112,12 +113,38 @@ static void test_given_secret(void **state)
 	gw_table_map_close(&m);
 }
 
+/*
+ * A header whose bucket count wraps gw_table_bytes to the file's own size would
+ * be mapped short and read past its end (greyctl stats died of SIGSEGV).
+ */
+static void test_forged_bucket_count_refused(void **state)
+{
+	struct gw_table_map m;
+	char err[256];
+	u64 nb;
+	int fd;
+
+	(void)state;
+	assert_int_equal(gw_table_map_open(&m, path, 1000, GW_TABLE_TRIPLETS, GW_TF_CREATE, NULL,
+					   err, sizeof(err)),
+			 0);
+	nb = m.table.nbuckets + (1ULL << 58);
+	gw_table_map_close(&m);
+	fd = open(path, O_RDWR);
+	assert_int_equal(pwrite(fd, &nb, 8, offsetof(struct gw_table_header, nbuckets)), 8);
+	close(fd);
+	assert_int_equal(gw_table_map_open(&m, path, 0, GW_TABLE_TRIPLETS, 0, NULL, err, 256),
+			 -EINVAL);
+	assert_non_null(strstr(err, "overflow"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_create_then_reopen_keeps_entries, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refuses_foreign_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_given_secret, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_forged_bucket_count_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("table_file", tests, NULL, NULL);
 }
