@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -201,6 +203,50 @@ int gw_table_map_open(struct gw_table_map *m, const char *path, u64 capacity, u3
 	}
 	close(fd);
 	return rc;
+}
+
+/* The pid holding a flock on st's file, from /proc/locks; 0 if it cannot be told. */
+static long flock_holder(const struct stat *st)
+{
+	FILE *f = fopen("/proc/locks", "re");
+	char line[256], type[16];
+	unsigned maj, min;
+	unsigned long ino;
+	long pid, found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		/* "1: FLOCK  ADVISORY  WRITE 1234 00:19:5678 0 EOF"; waiters read "1: -> FLOCK" */
+		if (sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%lu", type, &pid, &maj, &min, &ino) ==
+			5 &&
+		    !strcmp(type, "FLOCK") && ino == (unsigned long)st->st_ino &&
+		    maj == major(st->st_dev) && min == minor(st->st_dev))
+			found = pid;
+	}
+	fclose(f);
+	return found;
+}
+
+int gw_table_lock(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s to lock it: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	if (errno == EWOULDBLOCK)
+		snprintf(err, errlen,
+			 "%s is in use by another greywalld (pid %ld); one daemon per table", path,
+			 fstat(fd, &st) ? 0L : flock_holder(&st));
+	else
+		snprintf(err, errlen, "cannot lock %s: %s", path, strerror(errno));
+	close(fd);
+	return -1;
 }
 
 int gw_table_map_create_exact(struct gw_table_map *m, const char *path, u64 nbuckets, u32 kind,

@@ -31,6 +31,13 @@ size_t gw_table_bytes(u64 nbuckets);
 size_t gw_table_bytes_checked(u64 nbuckets);
 
 /*
+ * One greywalld per table: an exclusive flock on the table file, held by the
+ * returned fd for the daemon's life (greywall-dp and greyctl map the table
+ * without it). -1 with the holder's pid in err if another daemon has it.
+ */
+int gw_table_lock(const char *path, char *err, size_t errlen);
+
+/*
  * Open or create the table at path. capacity 0 takes the file's geometry;
  * otherwise a file of another geometry, kind or version is refused with a
  * message in err. Returns 0 or -errno.

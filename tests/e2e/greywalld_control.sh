@@ -96,9 +96,10 @@ try: urllib.request.urlopen("http://127.0.0.1:9425/nope", timeout=5)
 except urllib.error.HTTPError as e: print(e.code)')
 [ "$code" = 404 ] || fail "unknown path answered $code, not 404"
 # a user that does not exist: greywalld refuses to start and says how to make it
+# tables of its own: the running greywalld holds the lock on the test's tables
 cat >"$TB_DIR/bad-user.conf" <<CONF
-table_path = /dev/shm/greywall-$TB_ID-triplets
-awl_path = /dev/shm/greywall-$TB_ID-awl
+table_path = $TB_DIR/bad-user-triplets
+awl_path = $TB_DIR/bad-user-awl
 snapshot_path =
 control_socket =
 policy_listen =

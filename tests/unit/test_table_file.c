@@ -138,6 +138,34 @@ static void test_forged_bucket_count_refused(void **state)
 	assert_non_null(strstr(err, "overflow"));
 }
 
+/* A second daemon on the same table is refused with the first one's pid. */
+static void test_one_lock_per_table(void **state)
+{
+	struct gw_table_map m;
+	char err[256], want[32];
+	int fd;
+
+	(void)state;
+	assert_int_equal(gw_table_map_open(&m, path, 1000, GW_TABLE_TRIPLETS, GW_TF_CREATE, NULL,
+					   err, sizeof(err)),
+			 0);
+	fd = gw_table_lock(path, err, sizeof(err));
+	assert_true(fd >= 0);
+	/* flock is per open file, so a second open in this process stands for another daemon */
+	assert_int_equal(gw_table_lock(path, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "(pid %d)", (int)getpid());
+	if (!strstr(err, want) || !strstr(err, path))
+		fail_msg("'%s'", err);
+	/* mapping it is not locking it: greywall-dp and greyctl still open it */
+	gw_table_map_close(&m);
+	assert_int_equal(gw_table_map_open(&m, path, 0, GW_TABLE_TRIPLETS, 0, NULL, err, 256), 0);
+	gw_table_map_close(&m);
+	close(fd);
+	fd = gw_table_lock(path, err, sizeof(err));
+	assert_true(fd >= 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +173,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refuses_foreign_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_given_secret, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_forged_bucket_count_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_one_lock_per_table, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("table_file", tests, NULL, NULL);
 }
