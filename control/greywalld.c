@@ -227,6 +227,22 @@ static int restore_into_maps(const struct gw_daemon_config *c, char *err, size_t
 	return 0;
 }
 
+/* A capacity the machine cannot hold is refused, at start and by --check alike. */
+static int check_table_room(const struct gw_daemon_config *c, char *err, size_t errlen)
+{
+	const char *paths[2] = {c->table_path, c->awl_path};
+	u64 bytes[2] = {gw_table_bytes(gw_table_nbuckets_for(c->capacity)),
+			gw_table_bytes(gw_table_nbuckets_for(c->capacity / 8 + 1024))};
+	size_t l;
+
+	if (gw_table_path_is_bpf(c->table_path) ||
+	    !gw_table_room_check(paths, bytes, 2, err, errlen))
+		return 0;
+	l = strlen(err);
+	snprintf(err + l, errlen - l, " (capacity = %llu)", c->capacity);
+	return -1;
+}
+
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
@@ -520,6 +536,10 @@ int main(int argc, char **argv)
 	ctx.names = names;
 	ctx.lists = gw_lists_load_files(cfg.whitelist_path, cfg.blacklist_path, err, sizeof(err));
 	if (!ctx.lists) {
+		fprintf(stderr, "greywalld: %s\n", err);
+		return 1;
+	}
+	if (check_table_room(&cfg, err, sizeof(err))) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}

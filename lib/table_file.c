@@ -7,6 +7,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/vfs.h>
@@ -203,6 +204,80 @@ int gw_table_map_open(struct gw_table_map *m, const char *path, u64 capacity, u3
 	}
 	close(fd);
 	return rc;
+}
+
+/*
+ * Bytes still to be allocated for a table of `bytes` at path: a table file is
+ * sparse, so ftruncate succeeds on any size and the file system fills later,
+ * under the daemon, as SIGBUS on a store into the mapping.
+ */
+static u64 bytes_to_allocate(const char *path, u64 bytes)
+{
+	struct stat st;
+	u64 have;
+
+	if (stat(path, &st))
+		return bytes;
+	have = (u64)st.st_blocks * 512;
+	return have >= bytes ? 0 : bytes - have;
+}
+
+int gw_table_room_check(const char *const paths[], const u64 bytes[], int n, char *err,
+			size_t errlen)
+{
+	u64 mem = (u64)sysconf(_SC_PHYS_PAGES) * (u64)sysconf(_SC_PAGESIZE), all = 0;
+	int i, j;
+
+	for (i = 0; i < n; i++)
+		all += bytes[i];
+	/* every bucket is touched by the sweeps: the tables must fit in memory */
+	if (all > mem) {
+		snprintf(err, errlen,
+			 "the tables need %llu bytes (%s and the others); this machine has %llu "
+			 "bytes of memory: lower capacity",
+			 (unsigned long long)all, paths[0], (unsigned long long)mem);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		char dir[4096], *slash;
+		struct statvfs vfs;
+		struct stat sti, stj;
+		u64 need = 0, avail;
+
+		snprintf(dir, sizeof(dir), "%s", paths[i]);
+		slash = strrchr(dir, '/');
+		if (!slash)
+			snprintf(dir, sizeof(dir), ".");
+		else
+			*(slash == dir ? slash + 1 : slash) = 0;
+		if (statvfs(dir, &vfs) || stat(dir, &sti)) {
+			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+			return -1;
+		}
+		/* the tables on this file system, together */
+		for (j = 0; j < n; j++) {
+			char dj[4096], *sj;
+
+			snprintf(dj, sizeof(dj), "%s", paths[j]);
+			sj = strrchr(dj, '/');
+			if (!sj)
+				snprintf(dj, sizeof(dj), ".");
+			else
+				*(sj == dj ? sj + 1 : sj) = 0;
+			if (!stat(dj, &stj) && stj.st_dev == sti.st_dev)
+				need += bytes_to_allocate(paths[j], bytes[j]);
+		}
+		avail = (u64)vfs.f_bavail * (u64)vfs.f_frsize;
+		if (need > avail) {
+			snprintf(err, errlen,
+				 "%s is %llu bytes; with the other tables there, %s needs %llu "
+				 "bytes more and has %llu free: lower capacity or make room",
+				 paths[i], (unsigned long long)bytes[i], dir,
+				 (unsigned long long)need, (unsigned long long)avail);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* The pid holding a flock on st's file, from /proc/locks; 0 if it cannot be told. */

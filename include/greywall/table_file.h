@@ -31,6 +31,14 @@ size_t gw_table_bytes(u64 nbuckets);
 size_t gw_table_bytes_checked(u64 nbuckets);
 
 /*
+ * Will tables of these sizes fit? Their file systems' free space (a sparse
+ * table file fills its file system later, as SIGBUS) and this machine's memory.
+ * 0, or -1 with the numbers in err.
+ */
+int gw_table_room_check(const char *const paths[], const u64 bytes[], int n, char *err,
+			size_t errlen);
+
+/*
  * One greywalld per table: an exclusive flock on the table file, held by the
  * returned fd for the daemon's life (greywall-dp and greyctl map the table
  * without it). -1 with the holder's pid in err if another daemon has it.

@@ -166,6 +166,27 @@ static void test_one_lock_per_table(void **state)
 	close(fd);
 }
 
+/* A sparse table file can be made far larger than its file system: SIGBUS later. */
+static void test_room_for_the_tables(void **state)
+{
+	const char *paths[2] = {path, "/dev/shm/gw-test-room-awl"};
+	u64 bytes[2] = {1ULL << 20, 1ULL << 16};
+	char err[512];
+
+	(void)state;
+	assert_int_equal(gw_table_room_check(paths, bytes, 2, err, sizeof(err)), 0);
+	/* capacity = 68719476736, the top of the documented range */
+	bytes[0] = gw_table_bytes(gw_table_nbuckets_for(1ULL << 36));
+	assert_int_equal(gw_table_room_check(paths, bytes, 2, err, sizeof(err)), -1);
+	if (!strstr(err, "bytes of memory") && !strstr(err, "free"))
+		fail_msg("'%s'", err);
+	/* a file system without the room, on a machine with the memory: /dev/shm's free space */
+	bytes[0] = 1ULL << 20;
+	paths[1] = "/nonexistent-dir/awl";
+	assert_int_equal(gw_table_room_check(paths, bytes, 2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/nonexistent-dir"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +195,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_given_secret, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_forged_bucket_count_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_one_lock_per_table, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_room_for_the_tables, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("table_file", tests, NULL, NULL);
 }
