@@ -96,10 +96,19 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 	int n;
 
 	ctx->requests++;
+	/*
+	 * Postfix never sends a NUL: one in a request is an attacker hoping a
+	 * C string ends early ("203.0.113.77\0junk" read as 203.0.113.77).
+	 */
+	if (memchr(req, 0, len)) {
+		ctx->bad_requests++;
+		return reply(out, outlen, "DUNNO");
+	}
 	parse_attrs(req, len, &a);
 	if (!a.state || a.state_len != 4 || memcmp(a.state, "RCPT", 4))
 		return reply(out, outlen, "DUNNO"); /* greylisting decides at RCPT only */
-	if (!a.client || a.client_len >= sizeof(client) || !a.rcpt ||
+	/* an empty recipient names no mailbox: no triplet for it */
+	if (!a.client || a.client_len >= sizeof(client) || !a.rcpt || !a.rcpt_len ||
 	    a.rcpt_len > GW_PATH_LONG_MAX || (a.sender && a.sender_len > GW_PATH_LONG_MAX)) {
 		ctx->bad_requests++;
 		return reply(out, outlen, "DUNNO");
