@@ -594,9 +594,10 @@ int main(int argc, char **argv)
 		sides[nsides++].serve = serve_control;
 	}
 	if (cfg.metrics_listen[0]) {
-		sides[nsides].fd = gw_listen_tcp(cfg.metrics_listen, err, sizeof(err));
+		sides[nsides].fd =
+		    gw_listen_tcp("metrics_listen", cfg.metrics_listen, err, sizeof(err));
 		if (sides[nsides].fd < 0) {
-			fprintf(stderr, "greywalld: metrics: %s\n", err);
+			fprintf(stderr, "greywalld: %s\n", err);
 			return 1;
 		}
 		syslog(LOG_INFO, "metrics at http://%s/metrics", cfg.metrics_listen);

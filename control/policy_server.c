@@ -175,32 +175,17 @@ struct conn {
 	char buf[GW_POLICY_REQ_MAX];
 };
 
-int gw_listen_tcp(const char *spec, char *err, size_t errlen)
+int gw_listen_tcp(const char *key, const char *spec, char *err, size_t errlen)
 {
-	char host[128];
-	const char *colon = strrchr(spec, ':');
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai;
-	int fd, one = 1, rc;
+	struct addrinfo *ai;
+	int fd, one = 1;
 
-	if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof(host)) {
-		snprintf(err, errlen, "policy_listen '%s': expected host:port", spec);
+	if (gw_listen_resolve(key, spec, &ai, err, errlen))
 		return -1;
-	}
-	memcpy(host, spec, (size_t)(colon - spec));
-	host[colon - spec] = 0;
-	if (host[0] == '[') { /* [::1]:10023 */
-		memmove(host, host + 1, strlen(host));
-		host[strcspn(host, "]")] = 0;
-	}
-	rc = getaddrinfo(host, colon + 1, &hints, &ai);
-	if (rc) {
-		snprintf(err, errlen, "policy_listen '%s': %s", spec, gai_strerror(rc));
-		return -1;
-	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 512)) {
-		snprintf(err, errlen, "policy_listen '%s': %s", spec, strerror(errno));
+		snprintf(err, errlen, "%s '%s': %s", key, spec, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		freeaddrinfo(ai);
@@ -291,7 +276,7 @@ int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile s
 		return -1;
 	}
 	if (listen_on[0]) {
-		lfd = gw_listen_tcp(listen_on, err, errlen);
+		lfd = gw_listen_tcp("policy_listen", listen_on, err, errlen);
 		if (lfd < 0) {
 			close(ep);
 			return -1;

@@ -56,8 +56,11 @@ struct gw_side_listener {
 	int no_accept;
 };
 
-/* Bind and listen on "host:port". Returns the fd, or -1 with a reason in err. */
-int gw_listen_tcp(const char *spec, char *err, size_t errlen);
+/*
+ * Bind and listen on "host:port" (gw_listen_resolve's rules; key names the
+ * setting in errors). Returns the fd, or -1 with a reason in err.
+ */
+int gw_listen_tcp(const char *key, const char *spec, char *err, size_t errlen);
 
 /*
  * Serve until *stop is set; listen_on may be empty (no policy server), and

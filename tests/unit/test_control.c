@@ -69,6 +69,14 @@ static void test_bad_lines_name_file_and_line(void **state)
 	    {"verp_fold = maybe\n", ":1: verp_fold: 'maybe' is not yes or no"},
 	    {"tls_mode = strip\n", ":1: tls_mode"},
 	    {"policy_defer_text = wait %x\n", ":1: policy_defer_text: unknown placeholder"},
+	    /* --check must refuse every address the start would refuse, with the same words */
+	    {"metrics_listen = 127.0.0.1:99999\n", ":1: metrics_listen '127.0.0.1:99999': port"},
+	    {"policy_listen = nohostport\n", ":1: policy_listen 'nohostport': expected host:port"},
+	    {"policy_listen = 127.0.0.1:\n", ":1: policy_listen '127.0.0.1:': port"},
+	    {"policy_listen = 127.0.0.1:0\n", ":1: policy_listen '127.0.0.1:0': port"},
+	    {"policy_listen = 127.0.0.1:http\n", ":1: policy_listen '127.0.0.1:http': port"},
+	    {"metrics_listen = 999.1.1.1:9425\n", ":1: metrics_listen '999.1.1.1:9425'"},
+	    {"metrics_listen = [::1:9425\n", ":1: metrics_listen '[::1:9425'"},
 	};
 	struct gw_daemon_config c;
 	char err[256];
