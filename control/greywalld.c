@@ -294,6 +294,13 @@ static void send_all(int fd, const char *p, size_t n)
 	}
 }
 
+/*
+ * A literal's length is the compiler's to count, never ours: hand-counted
+ * lengths sent bytes past the end of two of them ("\0\0H" after a 405, a NUL
+ * after the report error). "" s "" refuses anything but a string literal.
+ */
+#define SEND_LIT(fd, s) send_all(fd, "" s "", sizeof(s) - 1)
+
 /* Read until a newline or the buffer is full; returns the line without it, or NULL. */
 static char *read_line(int fd, char *buf, size_t cap)
 {
@@ -356,7 +363,7 @@ static void send_names(int fd, char *args)
 {
 	char *tok, *save = NULL, line[GW_ADDR_MAX * 2 + 128], addr[INET6_ADDRSTRLEN];
 
-	send_all(fd, "ok\n", 3);
+	SEND_LIT(fd, "ok\n");
 	for (tok = strtok_r(args, " ", &save); tok && names; tok = strtok_r(NULL, " ", &save)) {
 		const struct gw_name *nm = gw_names_get(names, strtoull(tok, NULL, 16));
 		int n;
@@ -380,11 +387,11 @@ static void serve_control(struct gw_policy_ctx *ctx, int fd)
 	size_t n;
 
 	if (!cmd) {
-		send_all(fd, "error: no command line\n", 23);
+		SEND_LIT(fd, "error: no command line\n");
 		return;
 	}
 	if (!strcmp(cmd, "ping")) {
-		send_all(fd, "ok\n", 3);
+		SEND_LIT(fd, "ok\n");
 	} else if (!strcmp(cmd, "reload")) {
 		if (reload_lists(ctx, err, sizeof(err)))
 			snprintf(msg, sizeof(msg), "error: %s (the old lists stay in force)\n",
@@ -401,7 +408,7 @@ static void serve_control(struct gw_policy_ctx *ctx, int fd)
 				 ctx->cfg->snapshot_path);
 		send_all(fd, msg, strlen(msg));
 	} else if (!strcmp(cmd, "stats")) {
-		send_all(fd, "ok\n", 3);
+		SEND_LIT(fd, "ok\n");
 		metrics_refresh();
 		n = gw_metrics_render(&metrics, 0, page, sizeof(page));
 		send_all(fd, page, n);
@@ -409,10 +416,10 @@ static void serve_control(struct gw_policy_ctx *ctx, int fd)
 		gw_relay_events_drain(events);
 		gw_dp_link_poll(&dp, &dp_sink);
 		if (!names) {
-			send_all(fd, "error: names_capacity is 0: no names, no report\n", 49);
+			SEND_LIT(fd, "error: names_capacity is 0: no names, no report\n");
 			return;
 		}
-		send_all(fd, "ok\n", 3);
+		SEND_LIT(fd, "ok\n");
 		n = gw_report_render(names, &trip.table, &ctx->cfg->policy, (u64)time(NULL),
 				     ctx->cfg->report_after, page, sizeof(page));
 		send_all(fd, page, n);
@@ -440,7 +447,7 @@ static void serve_metrics(struct gw_policy_ctx *ctx, int fd)
 
 	(void)ctx;
 	if (!req || strncmp(req, "GET ", 4)) {
-		send_all(fd, "HTTP/1.0 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n", 57);
+		SEND_LIT(fd, "HTTP/1.0 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
 		return;
 	}
 	if (strncmp(req + 4, "/metrics", 8) || (req[12] != ' ' && req[12] != '?' && req[12])) {
