@@ -169,11 +169,51 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 	return reply(out, outlen, "DUNNO");
 }
 
+/*
+ * A policy client. Clients sit on a list in the order they were last served
+ * (accepted, or a request answered): the head is the one that has waited
+ * longest for nothing. Trickled bytes do not move a client, so a slow one
+ * cannot make itself look busy.
+ */
 struct conn {
 	int fd;
+	struct conn *prev, *next;
+	time_t served;	  /* accepted or last answered */
+	time_t req_start; /* first byte of the request under way, 0 = none */
 	size_t len;
 	char buf[GW_POLICY_REQ_MAX];
 };
+
+struct conn_list {
+	struct conn *head, *tail;
+	unsigned n;
+};
+
+static void list_del(struct conn_list *l, struct conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		l->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		l->tail = c->prev;
+	c->prev = c->next = NULL;
+	l->n--;
+}
+
+static void list_add_tail(struct conn_list *l, struct conn *c)
+{
+	c->prev = l->tail;
+	c->next = NULL;
+	if (l->tail)
+		l->tail->next = c;
+	else
+		l->head = c;
+	l->tail = c;
+	l->n++;
+}
 
 int gw_listen_tcp(const char *key, const char *spec, char *err, size_t errlen)
 {
@@ -217,47 +257,108 @@ static void serve_side(struct gw_policy_ctx *ctx, struct gw_side_listener *side)
 	close(fd);
 }
 
-static void drop(int ep, struct conn *c)
+static void drop(int ep, struct conn_list *l, struct conn *c)
 {
 	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	list_del(l, c);
 	free(c);
+}
+
+/* Whether c has outlived its deadline: idle too long, or a request too slow to arrive. */
+static bool conn_expired(const struct conn *c, time_t now)
+{
+	if (c->req_start)
+		return now - c->req_start >= GW_POLICY_REQUEST_SECONDS;
+	return now - c->served >= GW_POLICY_IDLE_SECONDS;
 }
 
 /*
  * One read per readiness event (epoll is level-triggered, so leftovers come
  * back), then answer every complete request. False when the client must go.
  */
-static bool serve_conn(struct gw_policy_ctx *ctx, struct conn *c)
+static bool serve_conn(struct gw_policy_ctx *ctx, struct conn_list *l, struct conn *c)
 {
 	char out[GW_REPLY_MAX + 64];
+	ssize_t r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+	char *end;
 
-	{
-		ssize_t r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
-		char *end;
+	if (r == 0)
+		return false;
+	if (r < 0)
+		return errno == EAGAIN || errno == EINTR;
+	if (!c->len)
+		c->req_start = time(NULL);
+	c->len += (size_t)r;
+	while ((end = memmem(c->buf, c->len, "\n\n", 2))) {
+		size_t req = (size_t)(end - c->buf) + 1, n;
 
-		if (r == 0)
+		n = gw_policy_answer(ctx, c->buf, req, out, sizeof(out),
+				     (unsigned long long)time(NULL));
+		/* an answer is a few hundred bytes: a client whose socket cannot take it goes */
+		if (write(c->fd, out, n) != (ssize_t)n)
 			return false;
-		if (r < 0)
-			return errno == EAGAIN || errno == EINTR;
-		c->len += (size_t)r;
-		while ((end = memmem(c->buf, c->len, "\n\n", 2))) {
-			size_t req = (size_t)(end - c->buf) + 1, n;
-
-			n = gw_policy_answer(ctx, c->buf, req, out, sizeof(out),
-					     (unsigned long long)time(NULL));
-			if (write(c->fd, out, n) != (ssize_t)n)
-				return false;
-			memmove(c->buf, c->buf + req + 1, c->len - req - 1);
-			c->len -= req + 1;
-		}
-		if (c->len == sizeof(c->buf)) {
-			/* a request that never ends: the protocol has no way to answer it */
-			ctx->bad_requests++;
-			return false;
-		}
+		memmove(c->buf, c->buf + req + 1, c->len - req - 1);
+		c->len -= req + 1;
+		c->served = time(NULL);
+		c->req_start = c->len ? c->served : 0;
+		list_del(l, c);
+		list_add_tail(l, c);
+	}
+	if (c->len == sizeof(c->buf)) {
+		/* a request that never ends: the protocol has no way to answer it */
+		ctx->bad_requests++;
+		return false;
 	}
 	return true;
+}
+
+/*
+ * Take a new client. When max_clients are connected, the one served
+ * longest ago goes instead of the newcomer: refusing would let anyone who
+ * opens max_clients idle connections lock Postfix out, while a Postfix
+ * whose idle connection is closed just opens another.
+ */
+static void accept_clients(struct gw_policy_ctx *ctx, int ep, int lfd, struct conn_list *l)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	struct conn *c;
+	int fd;
+
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		if (l->n >= ctx->cfg->max_clients && l->head) {
+			ctx->evicted_clients++;
+			drop(ep, l, l->head);
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->served = time(NULL);
+		ev.data.ptr = c;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		list_add_tail(l, c);
+	}
+}
+
+/* Once a second: every client past its deadline goes. */
+static void expire_clients(struct gw_policy_ctx *ctx, int ep, struct conn_list *l, time_t now)
+{
+	struct conn *c = l->head, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (conn_expired(c, now)) {
+			ctx->timed_out_clients++;
+			drop(ep, l, c);
+		}
+	}
 }
 
 int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile sig_atomic_t *stop,
@@ -267,7 +368,7 @@ int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile s
 {
 	time_t last_tick = time(NULL);
 	struct epoll_event ev = {.events = EPOLLIN}, evs[64];
-	unsigned nclients = 0;
+	struct conn_list clients = {0};
 	int lfd = -1, ep, k;
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
@@ -296,9 +397,11 @@ int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile s
 			*reload = 0;
 			on_reload(ctx);
 		}
-		if (on_tick && time(NULL) != last_tick) {
+		if (time(NULL) != last_tick) {
 			last_tick = time(NULL);
-			on_tick(ctx); /* once a second: sweeps and snapshots */
+			expire_clients(ctx, ep, &clients, last_tick);
+			if (on_tick)
+				on_tick(ctx); /* once a second: sweeps and snapshots */
 		}
 		for (i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
@@ -309,32 +412,15 @@ int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile s
 				continue;
 			}
 			if (!c) {
-				int fd;
-
-				while ((fd = accept4(lfd, NULL, NULL,
-						     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-					if (nclients >= ctx->cfg->max_clients) {
-						close(fd);
-						continue;
-					}
-					c = calloc(1, sizeof(*c));
-					if (!c) {
-						close(fd);
-						continue;
-					}
-					c->fd = fd;
-					ev.data.ptr = c;
-					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-					nclients++;
-				}
+				accept_clients(ctx, ep, lfd, &clients);
 				continue;
 			}
-			if (!serve_conn(ctx, c)) {
-				drop(ep, c);
-				nclients--;
-			}
+			if (!serve_conn(ctx, &clients, c))
+				drop(ep, &clients, c);
 		}
 	}
+	while (clients.head)
+		drop(ep, &clients, clients.head);
 	close(ep);
 	if (lfd >= 0)
 		close(lfd);

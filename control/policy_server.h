@@ -16,6 +16,13 @@
 #include "names.h"
 
 #define GW_POLICY_REQ_MAX 8192
+/*
+ * A policy client's deadlines. Idle: longer than Postfix's own
+ * smtpd_policy_service_max_idle (300 s), so Postfix is the one that closes
+ * a connection it pools. Request: from its first byte to its empty line.
+ */
+#define GW_POLICY_IDLE_SECONDS	  330
+#define GW_POLICY_REQUEST_SECONDS 10
 
 struct gw_judged;
 
@@ -25,6 +32,8 @@ struct gw_policy_ctx {
 	struct gw_lists *volatile lists; /* swapped whole on reload */
 	unsigned long long verdicts[GW_V_COUNT];
 	unsigned long long requests, bad_requests;
+	/* clients closed to make room for a new one, and past their deadline */
+	unsigned long long evicted_clients, timed_out_clients;
 	int log_verdicts;
 	struct gw_names *names; /* the text of each triplet decided, if not NULL */
 	/*

@@ -132,6 +132,32 @@ def phase_partial_policy(n=300, seconds=3.0):
     close_all(half)
 
 
+# a request trickled slower than its deadline is cut off, and probes go on meanwhile
+def phase_request_deadline(limit=10.0):
+    s = tcp(policy)
+    s.sendall(b"request=smtpd_access_policy\n")
+    t0 = time.monotonic()
+    s.setblocking(False)
+    while time.monotonic() - t0 < limit + 3:
+        try:
+            s.send(b"x")
+        except OSError:
+            break  # closed: reset or a full pipe to a closed socket
+        try:
+            if s.recv(100) == b"":
+                break
+        except BlockingIOError:
+            pass
+        except OSError:
+            break
+        probe("a request trickled past its deadline")
+        time.sleep(0.5)
+    dt = time.monotonic() - t0
+    s.close()
+    if dt < limit - 1.5 or dt > limit + 2.5:
+        fail("a trickled request was cut off after %.1f s, not about %.0f s" % (dt, limit))
+
+
 # --- item 2: slow and silent clients on the side sockets
 def trickle(socks, data, seconds, step=0.05):
     """Send data one byte per step to every socket in socks, probing in between."""
