@@ -60,7 +60,7 @@ int gw_admin_listen_unix(const char *path, const char *group, char *warning, siz
 	unlink(path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, mode) ||
-	    (gr && chown(path, 0, gr->gr_gid)) || listen(fd, 16)) {
+	    (gr && chown(path, 0, gr->gr_gid)) || listen(fd, 128)) {
 		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);

@@ -175,11 +175,20 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
  * longest for nothing. Trickled bytes do not move a client, so a slow one
  * cannot make itself look busy.
  */
+enum conn_kind { K_POLICY = 1, K_SIDE };
+enum side_state { S_READING, S_WRITING, S_DRAINING };
+
 struct conn {
+	int kind; /* first: the event loop tells connections apart by it */
 	int fd;
 	struct conn *prev, *next;
 	time_t served;	  /* accepted or last answered */
 	time_t req_start; /* first byte of the request under way, 0 = none */
+	/* side connections only */
+	struct gw_side_listener *side;
+	int state;
+	struct gw_answer out;
+	size_t out_off;
 	size_t len;
 	char buf[GW_POLICY_REQ_MAX];
 };
@@ -235,39 +244,20 @@ int gw_listen_tcp(const char *key, const char *spec, char *err, size_t errlen)
 	return fd;
 }
 
-/*
- * Admin requests are one short exchange: answer inline, with timeouts so a
- * client that connects and says nothing cannot hold the loop for long.
- */
-static void serve_side(struct gw_policy_ctx *ctx, struct gw_side_listener *side)
-{
-	struct timeval tv = {.tv_sec = 0, .tv_usec = 500000};
-	int fd;
-
-	if (side->no_accept) {
-		side->serve(ctx, side->fd);
-		return;
-	}
-	fd = accept4(side->fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	side->serve(ctx, fd);
-	close(fd);
-}
-
 static void drop(int ep, struct conn_list *l, struct conn *c)
 {
 	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	list_del(l, c);
+	free(c->out.p);
 	free(c);
 }
 
 /* Whether c has outlived its deadline: idle too long, or a request too slow to arrive. */
 static bool conn_expired(const struct conn *c, time_t now)
 {
+	if (c->kind == K_SIDE) /* one exchange, start to end */
+		return now - c->served >= GW_SIDE_SECONDS;
 	if (c->req_start)
 		return now - c->req_start >= GW_POLICY_REQUEST_SECONDS;
 	return now - c->served >= GW_POLICY_IDLE_SECONDS;
@@ -335,7 +325,127 @@ static void accept_clients(struct gw_policy_ctx *ctx, int ep, int lfd, struct co
 			close(fd);
 			continue;
 		}
+		c->kind = K_POLICY;
 		c->fd = fd;
+		c->served = time(NULL);
+		ev.data.ptr = c;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		list_add_tail(l, c);
+	}
+}
+
+void gw_answer_put(struct gw_answer *a, const void *p, size_t n)
+{
+	if (a->failed || !n)
+		return;
+	if (a->cap - a->len < n) {
+		size_t cap = a->cap ? a->cap : 4096;
+		char *np;
+
+		while (cap - a->len < n)
+			cap *= 2;
+		np = realloc(a->p, cap);
+		if (!np) {
+			a->failed = 1;
+			return;
+		}
+		a->p = np;
+		a->cap = cap;
+	}
+	memcpy(a->p + a->len, p, n);
+	a->len += n;
+}
+
+static void side_want(int ep, struct conn *c, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = c};
+
+	epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/*
+ * Send what the client takes without waiting; once all is sent, shut down
+ * our side and wait for the client's close, so that nothing unread on our
+ * side turns the close into a reset that loses the answer's tail.
+ */
+static bool side_flush(int ep, struct conn *c)
+{
+	while (c->out_off < c->out.len) {
+		ssize_t w =
+		    send(c->fd, c->out.p + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
+
+		if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+			side_want(ep, c, EPOLLOUT);
+			return true;
+		}
+		if (w <= 0)
+			return false;
+		c->out_off += (size_t)w;
+	}
+	free(c->out.p);
+	c->out = (struct gw_answer){0};
+	shutdown(c->fd, SHUT_WR);
+	c->state = S_DRAINING;
+	side_want(ep, c, EPOLLIN);
+	return true;
+}
+
+/* One readiness event on a side connection. False when it must go. */
+static bool serve_side_conn(struct gw_policy_ctx *ctx, int ep, struct conn *c)
+{
+	struct gw_side_listener *side = c->side;
+	ssize_t r;
+	size_t n;
+
+	if (c->state == S_WRITING)
+		return side_flush(ep, c);
+	if (c->state == S_DRAINING) {
+		char sink[512];
+
+		r = read(c->fd, sink, sizeof(sink));
+		return r > 0 || (r < 0 && (errno == EAGAIN || errno == EINTR));
+	}
+	/* one byte kept for the NUL the answer functions read up to */
+	r = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+	if (r == 0)
+		return false;
+	if (r < 0)
+		return errno == EAGAIN || errno == EINTR;
+	c->len += (size_t)r;
+	c->buf[c->len] = 0;
+	n = side->request_end(c->buf, c->len);
+	if (!n)
+		return c->len < sizeof(c->buf) - 1; /* past the byte budget: go */
+	c->buf[n] = 0;
+	side->answer(ctx, c->buf, n, &c->out);
+	if (c->out.failed)
+		return false;
+	c->state = S_WRITING;
+	return side_flush(ep, c);
+}
+
+static void accept_side(int ep, struct gw_side_listener *side, struct conn_list *l)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	struct conn *c;
+	int fd;
+
+	while ((fd = accept4(side->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		/* the oldest is the nearest its deadline anyway */
+		if (l->n >= GW_SIDE_CONNS_MAX && l->head)
+			drop(ep, l, l->head);
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->kind = K_SIDE;
+		c->fd = fd;
+		c->side = side;
 		c->served = time(NULL);
 		ev.data.ptr = c;
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) {
@@ -355,7 +465,8 @@ static void expire_clients(struct gw_policy_ctx *ctx, int ep, struct conn_list *
 	for (; c; c = next) {
 		next = c->next;
 		if (conn_expired(c, now)) {
-			ctx->timed_out_clients++;
+			if (c->kind == K_POLICY)
+				ctx->timed_out_clients++;
 			drop(ep, l, c);
 		}
 	}
@@ -368,7 +479,7 @@ int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile s
 {
 	time_t last_tick = time(NULL);
 	struct epoll_event ev = {.events = EPOLLIN}, evs[64];
-	struct conn_list clients = {0};
+	struct conn_list clients = {0}, side_conns = {0};
 	int lfd = -1, ep, k;
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
@@ -400,6 +511,7 @@ int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile s
 		if (time(NULL) != last_tick) {
 			last_tick = time(NULL);
 			expire_clients(ctx, ep, &clients, last_tick);
+			expire_clients(ctx, ep, &side_conns, last_tick);
 			if (on_tick)
 				on_tick(ctx); /* once a second: sweeps and snapshots */
 		}
@@ -408,19 +520,30 @@ int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile s
 
 			if (nsides && (void *)c >= (void *)sides &&
 			    (void *)c < (void *)(sides + nsides)) {
-				serve_side(ctx, (struct gw_side_listener *)(void *)c);
+				struct gw_side_listener *side = (void *)c;
+
+				if (side->no_accept)
+					side->serve(ctx, side->fd);
+				else
+					accept_side(ep, side, &side_conns);
 				continue;
 			}
 			if (!c) {
 				accept_clients(ctx, ep, lfd, &clients);
 				continue;
 			}
-			if (!serve_conn(ctx, &clients, c))
+			if (c->kind == K_SIDE) {
+				if (!serve_side_conn(ctx, ep, c))
+					drop(ep, &side_conns, c);
+			} else if (!serve_conn(ctx, &clients, c)) {
 				drop(ep, &clients, c);
+			}
 		}
 	}
 	while (clients.head)
 		drop(ep, &clients, clients.head);
+	while (side_conns.head)
+		drop(ep, &side_conns, side_conns.head);
 	close(ep);
 	if (lfd >= 0)
 		close(lfd);

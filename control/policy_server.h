@@ -54,13 +54,36 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 			size_t outlen, unsigned long long now);
 
 /*
- * A side listener (control socket, metrics): each connection is accepted and
- * answered at once, with short socket timeouts, then closed. With no_accept,
- * fd is not a listening socket but anything else that polls readable (the
- * relay filter's ring buffer), and serve gets it as it is.
+ * A side answer under construction: grows as it is written, sent by the
+ * event loop as fast as the client takes it. failed: out of memory.
  */
+struct gw_answer {
+	char *p;
+	size_t len, cap;
+	int failed;
+};
+
+void gw_answer_put(struct gw_answer *a, const void *p, size_t n);
+
+/*
+ * A side listener (control socket, metrics). Its connections are served
+ * from the one event loop without blocking it: each has a buffer of
+ * GW_POLICY_REQ_MAX bytes for its request and GW_SIDE_SECONDS from accept
+ * to answer it whole, and at most GW_SIDE_CONNS_MAX are open (the oldest
+ * goes for a new one). request_end says how long the complete request in
+ * buf is (0: not yet); answer gets it NUL-terminated and writes the answer,
+ * after which the connection is shut down for writing and closed.
+ *
+ * With no_accept, fd is not a listening socket but anything else that polls
+ * readable (the relay filter's ring buffer), and serve gets it as it is.
+ */
+#define GW_SIDE_SECONDS	  5
+#define GW_SIDE_CONNS_MAX 64
+
 struct gw_side_listener {
 	int fd;
+	size_t (*request_end)(const char *buf, size_t len);
+	void (*answer)(struct gw_policy_ctx *ctx, char *req, size_t len, struct gw_answer *a);
 	void (*serve)(struct gw_policy_ctx *ctx, int fd);
 	int no_accept;
 };

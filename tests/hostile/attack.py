@@ -37,10 +37,19 @@ def tcp(addr, timeout=2.0):
 
 
 def unix(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(2.0)
-    s.connect(path)
-    return s
+    # a full backlog answers EAGAIN at once, not after a wait: try for a while
+    end = time.monotonic() + 2.0
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(2.0)
+        try:
+            s.connect(path)
+            return s
+        except BlockingIOError:
+            s.close()
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.01)
 
 
 def read_until(s, mark, limit=1 << 20):
@@ -196,6 +205,42 @@ def phase_trickle_control(n=20, seconds=3.0):
     socks = [unix(control) for _ in range(n)]
     trickle(socks, b"stats" + b" " * 200, seconds)
     close_all(socks)
+
+
+# a side connection that never finishes its request is closed at its deadline
+# (5 s from accept), and one that sends more than the byte budget at once
+def phase_side_deadline(limit=5.0):
+    socks = [tcp(metrics), unix(control)]
+    for s in socks:
+        s.sendall(b"GET /metr")
+        s.setblocking(False)
+    t0 = time.monotonic()
+    open_ = list(socks)
+    while open_ and time.monotonic() - t0 < limit + 3:
+        for s in list(open_):
+            try:
+                if s.recv(100) == b"":
+                    open_.remove(s)
+            except BlockingIOError:
+                pass
+            except OSError:
+                open_.remove(s)
+        probe("side connections waiting for their deadline")
+        time.sleep(0.2)
+    dt = time.monotonic() - t0
+    close_all(socks)
+    if open_ or dt < limit - 1.5:
+        fail("silent side connections closed after %.1f s, not about %.0f s" % (dt, limit))
+    for s in (tcp(metrics), unix(control)):
+        try:
+            s.sendall(b"x" * 20000)
+            got = read_all(s)
+        except OSError:
+            got = b""
+        s.close()
+        if got:
+            fail("a 20000-byte request without an end was answered: %r" % got[:100])
+    probe("after the byte budget")
 
 
 # a client that asks and never reads its answer must not block the loop either

@@ -7,7 +7,8 @@
 # Usage: tests/hostile/run.sh [PHASE...] (default: every phase)
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PHASES=(literals idle_policy partial_policy request_deadline)
+PHASES=(literals idle_policy partial_policy request_deadline silent_metrics trickle_metrics
+	silent_control trickle_control side_deadline unread_answers garbage)
 [ $# -gt 0 ] && PHASES=("$@")
 [ "$(id -u)" = 0 ] || { echo "needs root (a network namespace)"; exit 77; }
 [ -x "$ROOT/build/greywalld" ] || { echo "build first: make"; exit 1; }
