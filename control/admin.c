@@ -60,7 +60,7 @@ int gw_admin_listen_unix(const char *path, const char *group, char *warning, siz
 	unlink(path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, mode) ||
-	    (gr && chown(path, 0, gr->gr_gid)) || listen(fd, 16)) {
+	    (gr && chown(path, 0, gr->gr_gid)) || listen(fd, 128)) {
 		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -225,6 +225,12 @@ size_t gw_metrics_render(const struct gw_metrics_src *m, int types, char *out, s
 	      "Postfix policy requests answered.", m->ctx->requests);
 	count(&o, types, "greywall_policy_bad_requests_total", "counter",
 	      "Policy requests that could not be parsed.", m->ctx->bad_requests);
+	count(&o, types, "greywall_policy_clients_evicted_total", "counter",
+	      "Policy clients closed to make room (max_clients reached; longest unserved first).",
+	      m->ctx->evicted_clients);
+	count(&o, types, "greywall_policy_clients_timed_out_total", "counter",
+	      "Policy clients closed idle too long, or too slow to finish a request.",
+	      m->ctx->timed_out_clients);
 	count(&o, types, "greywall_policy_judged_by_data_path_total", "counter",
 	      "Policy requests for an RCPT the relay filter passed: answered, not counted again.",
 	      m->ctx->judged_by_data_path);

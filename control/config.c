@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <ctype.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <stdlib.h>
@@ -29,6 +30,61 @@ void gw_daemon_config_defaults(struct gw_daemon_config *c)
 	snprintf(c->control_socket, sizeof(c->control_socket), "/run/greywall/greywalld.sock");
 	snprintf(c->control_group, sizeof(c->control_group), "greywall");
 	snprintf(c->metrics_listen, sizeof(c->metrics_listen), "127.0.0.1:9425");
+}
+
+int gw_listen_resolve(const char *key, const char *spec, struct addrinfo **ai, char *why,
+		      size_t whylen)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST};
+	const char *colon = strrchr(spec, ':'), *p;
+	char host[128], port[8];
+	struct addrinfo *res;
+	size_t hl;
+	unsigned long n = 0;
+	int rc;
+
+	if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof(host)) {
+		snprintf(why, whylen, "%s '%s': expected host:port", key, spec);
+		return -1;
+	}
+	for (p = colon + 1; *p; p++) {
+		if (!isdigit((unsigned char)*p) || n > 65535)
+			break;
+		n = n * 10 + (unsigned long)(*p - '0');
+	}
+	if (*p || p == colon + 1 || n < 1 || n > 65535) {
+		/* 0 would bind a random port while the log names the one asked for */
+		snprintf(why, whylen, "%s '%s': port must be a number from 1 to 65535", key, spec);
+		return -1;
+	}
+	snprintf(port, sizeof(port), "%lu", n);
+	hl = (size_t)(colon - spec);
+	memcpy(host, spec, hl);
+	host[hl] = 0;
+	if (host[0] == '[') { /* [::1]:10023 */
+		if (hl < 3 || host[hl - 1] != ']') {
+			snprintf(why, whylen, "%s '%s': expected [address]:port", key, spec);
+			return -1;
+		}
+		memmove(host, host + 1, hl - 2);
+		host[hl - 2] = 0;
+	}
+	rc = getaddrinfo(host, port, &hints, &res);
+	/* a name (letters in it) may go to the resolver; a bad number must not */
+	if (rc == EAI_NONAME && strspn(host, "0123456789.:") != strlen(host)) {
+		hints.ai_flags &= ~AI_NUMERICHOST;
+		rc = getaddrinfo(host, port, &hints, &res);
+	}
+	if (rc) {
+		snprintf(why, whylen, "%s '%s': %s", key, spec, gai_strerror(rc));
+		return -1;
+	}
+	if (ai)
+		*ai = res;
+	else
+		freeaddrinfo(res);
+	return 0;
 }
 
 static int parse_bool(const char *v, bool *out)
@@ -157,6 +213,9 @@ static int set_key(struct gw_daemon_config *c, const char *k, const char *v, cha
 				return -1;
 			}
 		}
+		if ((!strcmp(k, "policy_listen") || !strcmp(k, "metrics_listen")) && v[0] &&
+		    gw_listen_resolve(k, v, NULL, why, whylen))
+			return -1;
 		snprintf((char *)c + sk->off, sk->size, "%s", v);
 		return 0;
 	}

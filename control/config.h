@@ -43,6 +43,18 @@ struct gw_daemon_config {
 void gw_daemon_config_defaults(struct gw_daemon_config *c);
 
 /*
+ * Resolve a listen address "host:port" or "[v6]:port" for the setting named
+ * key. The port must be 1..65535 in digits (getaddrinfo would take 99999 mod
+ * 65536 or a service name); a host that looks numeric is never sent to DNS.
+ * The config load and the bind both come here, so --check refuses exactly
+ * what the start would. Returns 0 with *ai to freeaddrinfo (if ai is not
+ * NULL), or -1 with "key 'spec': reason" in why.
+ */
+struct addrinfo;
+int gw_listen_resolve(const char *key, const char *spec, struct addrinfo **ai, char *why,
+		      size_t whylen);
+
+/*
  * Returns 0, or -1 with "file:line: reason" in err. A missing file is an error.
  * A key given twice is taken from its last line, with a warning in c->warnings.
  */

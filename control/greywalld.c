@@ -299,38 +299,43 @@ static void do_reload(struct gw_policy_ctx *ctx)
 	reload_lists(ctx, err, sizeof(err));
 }
 
-static void send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+/*
+ * A literal's length is the compiler's to count, never ours: hand-counted
+ * lengths sent bytes past the end of two of them ("\0\0H" after a 405, a NUL
+ * after the report error). "" s "" refuses anything but a string literal.
+ */
+#define PUT_LIT(a, s) gw_answer_put(a, "" s "", sizeof(s) - 1)
 
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
-	}
+static void put_str(struct gw_answer *a, const char *s)
+{
+	gw_answer_put(a, s, strlen(s));
 }
 
-/* Read until a newline or the buffer is full; returns the line without it, or NULL. */
-static char *read_line(int fd, char *buf, size_t cap)
+/* The control protocol's request: one line. */
+static size_t control_request_end(const char *buf, size_t len)
 {
-	size_t len = 0;
+	const char *nl = memchr(buf, '\n', len);
 
-	while (len + 1 < cap) {
-		ssize_t r = recv(fd, buf + len, cap - 1 - len, 0);
-		char *nl;
+	return nl ? (size_t)(nl - buf) + 1 : 0;
+}
 
-		if (r <= 0)
-			return NULL;
-		len += (size_t)r;
-		buf[len] = 0;
-		nl = strpbrk(buf, "\r\n");
-		if (nl) {
-			*nl = 0;
-			return buf;
-		}
-	}
-	return NULL;
+/*
+ * An HTTP request ends at its empty line; a bare "GET /metrics" line with
+ * no version (HTTP/0.9 style, as a quick nc probe sends) ends at its own.
+ */
+static size_t metrics_request_end(const char *buf, size_t len)
+{
+	const char *nl = memchr(buf, '\n', len), *end;
+
+	if (!nl)
+		return 0;
+	if (!memmem(buf, (size_t)(nl - buf), " HTTP/", 6))
+		return (size_t)(nl - buf) + 1;
+	end = memmem(buf, len, "\n\r\n", 3);
+	if (end)
+		return (size_t)(end - buf) + 3;
+	end = memmem(buf, len, "\n\n", 2);
+	return end ? (size_t)(end - buf) + 2 : 0;
 }
 
 /* Bring the figures that live elsewhere (the filter's maps, the names) into metrics. */
@@ -369,11 +374,11 @@ static void serve_dp_timer(struct gw_policy_ctx *ctx, int fd)
 }
 
 /* "names FP FP ...": the text of each triplet greywalld knows, one line each. */
-static void send_names(int fd, char *args)
+static void send_names(struct gw_answer *a, char *args)
 {
 	char *tok, *save = NULL, line[GW_ADDR_MAX * 2 + 128], addr[INET6_ADDRSTRLEN];
 
-	send_all(fd, "ok\n", 3);
+	PUT_LIT(a, "ok\n");
 	for (tok = strtok_r(args, " ", &save); tok && names; tok = strtok_r(NULL, " ", &save)) {
 		const struct gw_name *nm = gw_names_get(names, strtoull(tok, NULL, 16));
 		int n;
@@ -385,23 +390,25 @@ static void send_names(int fd, char *args)
 		n = snprintf(line, sizeof(line), "%016llx\t%s\t%s\t%s\n",
 			     (unsigned long long)nm->fp, addr, nm->sender, nm->rcpt);
 		if (n > 0 && (size_t)n < sizeof(line))
-			send_all(fd, line, (size_t)n);
+			gw_answer_put(a, line, (size_t)n);
 	}
 }
 
-static void serve_control(struct gw_policy_ctx *ctx, int fd)
+static void control_answer(struct gw_policy_ctx *ctx, char *req, size_t len, struct gw_answer *a)
 {
 	static char page[65536];
-	char line[GW_CONTROL_LINE_MAX], err[600], msg[700];
-	const char *cmd = read_line(fd, line, sizeof(line));
+	char err[600], msg[700];
+	const char *cmd = req;
 	size_t n;
 
-	if (!cmd) {
-		send_all(fd, "error: no command line\n", 23);
+	/* a NUL would end the command early: "ping\0anything" is not ping */
+	if (memchr(req, 0, len)) {
+		PUT_LIT(a, "error: a NUL in the command line\n");
 		return;
 	}
+	req[strcspn(req, "\r\n")] = 0;
 	if (!strcmp(cmd, "ping")) {
-		send_all(fd, "ok\n", 3);
+		PUT_LIT(a, "ok\n");
 	} else if (!strcmp(cmd, "reload")) {
 		if (reload_lists(ctx, err, sizeof(err)))
 			snprintf(msg, sizeof(msg), "error: %s (the old lists stay in force)\n",
@@ -409,62 +416,63 @@ static void serve_control(struct gw_policy_ctx *ctx, int fd)
 		else
 			snprintf(msg, sizeof(msg), "ok\nlists reloaded: %zu entries\n",
 				 metrics.list_entries);
-		send_all(fd, msg, strlen(msg));
+		put_str(a, msg);
 	} else if (!strcmp(cmd, "snapshot")) {
 		if (snapshot_now(ctx->cfg, err, sizeof(err)))
 			snprintf(msg, sizeof(msg), "error: %s\n", err);
 		else
 			snprintf(msg, sizeof(msg), "ok\nsnapshot written to %s\n",
 				 ctx->cfg->snapshot_path);
-		send_all(fd, msg, strlen(msg));
+		put_str(a, msg);
 	} else if (!strcmp(cmd, "stats")) {
-		send_all(fd, "ok\n", 3);
+		PUT_LIT(a, "ok\n");
 		metrics_refresh();
 		n = gw_metrics_render(&metrics, 0, page, sizeof(page));
-		send_all(fd, page, n);
+		gw_answer_put(a, page, n);
 	} else if (!strcmp(cmd, "report")) {
 		gw_relay_events_drain(events);
 		gw_dp_link_poll(&dp, &dp_sink);
 		if (!names) {
-			send_all(fd, "error: names_capacity is 0: no names, no report\n", 49);
+			PUT_LIT(a, "error: names_capacity is 0: no names, no report\n");
 			return;
 		}
-		send_all(fd, "ok\n", 3);
+		PUT_LIT(a, "ok\n");
 		n = gw_report_render(names, &trip.table, &ctx->cfg->policy, (u64)time(NULL),
 				     ctx->cfg->report_after, page, sizeof(page));
-		send_all(fd, page, n);
+		gw_answer_put(a, page, n);
 	} else if (!strncmp(cmd, "names", 5) && (cmd[5] == ' ' || !cmd[5])) {
 		gw_relay_events_drain(events);
 		gw_dp_link_poll(&dp, &dp_sink);
-		send_names(fd, (char *)cmd + 5);
+		send_names(a, (char *)cmd + 5);
 	} else {
 		snprintf(msg, sizeof(msg),
 			 "error: unknown command '%.64s' (ping, reload, snapshot, stats, report, "
 			 "names)\n",
 			 cmd);
-		send_all(fd, msg, strlen(msg));
+		put_str(a, msg);
 	}
 }
 
 /* Just enough HTTP/1.0 for a Prometheus scraper: GET /metrics. */
-static void serve_metrics(struct gw_policy_ctx *ctx, int fd)
+static void metrics_answer(struct gw_policy_ctx *ctx, char *req, size_t len, struct gw_answer *a)
 {
 	static char page[65536];
-	char line[1024], head[256];
-	const char *req = read_line(fd, line, sizeof(line));
+	char head[256];
 	size_t n;
 	int h;
 
 	(void)ctx;
-	if (!req || strncmp(req, "GET ", 4)) {
-		send_all(fd, "HTTP/1.0 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n", 57);
+	(void)len;
+	req[strcspn(req, "\r\n")] = 0;
+	if (strncmp(req, "GET ", 4)) {
+		PUT_LIT(a, "HTTP/1.0 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
 		return;
 	}
 	if (strncmp(req + 4, "/metrics", 8) || (req[12] != ' ' && req[12] != '?' && req[12])) {
 		static const char nf[] = "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\n"
 					 "Content-Length: 19\r\n\r\ntry GET /metrics\r\n\n";
 
-		send_all(fd, nf, sizeof(nf) - 1);
+		gw_answer_put(a, nf, sizeof(nf) - 1);
 		return;
 	}
 	metrics_refresh();
@@ -473,8 +481,10 @@ static void serve_metrics(struct gw_policy_ctx *ctx, int fd)
 		     "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
 		     "Content-Length: %zu\r\n\r\n",
 		     n);
-	send_all(fd, head, (size_t)h);
-	send_all(fd, page, n);
+	if (h < 0 || (size_t)h >= sizeof(head))
+		return;
+	gw_answer_put(a, head, (size_t)h);
+	gw_answer_put(a, page, n);
 }
 
 int main(int argc, char **argv)
@@ -622,16 +632,19 @@ int main(int argc, char **argv)
 		if (warning[0])
 			syslog(LOG_WARNING, "%s", warning);
 		syslog(LOG_INFO, "control socket %s", cfg.control_socket);
-		sides[nsides++].serve = serve_control;
+		sides[nsides].request_end = control_request_end;
+		sides[nsides++].answer = control_answer;
 	}
 	if (cfg.metrics_listen[0]) {
-		sides[nsides].fd = gw_listen_tcp(cfg.metrics_listen, err, sizeof(err));
+		sides[nsides].fd =
+		    gw_listen_tcp("metrics_listen", cfg.metrics_listen, err, sizeof(err));
 		if (sides[nsides].fd < 0) {
-			fprintf(stderr, "greywalld: metrics: %s\n", err);
+			fprintf(stderr, "greywalld: %s\n", err);
 			return 1;
 		}
 		syslog(LOG_INFO, "metrics at http://%s/metrics", cfg.metrics_listen);
-		sides[nsides++].serve = serve_metrics;
+		sides[nsides].request_end = metrics_request_end;
+		sides[nsides++].answer = metrics_answer;
 	}
 	if (cfg.user[0] && geteuid() == 0) {
 		/* everything privileged is open: the rest runs as cfg.user */

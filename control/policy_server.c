@@ -96,10 +96,19 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 	int n;
 
 	ctx->requests++;
+	/*
+	 * Postfix never sends a NUL: one in a request is an attacker hoping a
+	 * C string ends early ("203.0.113.77\0junk" read as 203.0.113.77).
+	 */
+	if (memchr(req, 0, len)) {
+		ctx->bad_requests++;
+		return reply(out, outlen, "DUNNO");
+	}
 	parse_attrs(req, len, &a);
 	if (!a.state || a.state_len != 4 || memcmp(a.state, "RCPT", 4))
 		return reply(out, outlen, "DUNNO"); /* greylisting decides at RCPT only */
-	if (!a.client || a.client_len >= sizeof(client) || !a.rcpt ||
+	/* an empty recipient names no mailbox: no triplet for it */
+	if (!a.client || a.client_len >= sizeof(client) || !a.rcpt || !a.rcpt_len ||
 	    a.rcpt_len > GW_PATH_LONG_MAX || (a.sender && a.sender_len > GW_PATH_LONG_MAX)) {
 		ctx->bad_requests++;
 		return reply(out, outlen, "DUNNO");
@@ -160,38 +169,72 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 	return reply(out, outlen, "DUNNO");
 }
 
+/*
+ * A policy client. Clients sit on a list in the order they were last served
+ * (accepted, or a request answered): the head is the one that has waited
+ * longest for nothing. Trickled bytes do not move a client, so a slow one
+ * cannot make itself look busy.
+ */
+enum conn_kind { K_POLICY = 1, K_SIDE };
+enum side_state { S_READING, S_WRITING, S_DRAINING };
+
 struct conn {
+	int kind; /* first: the event loop tells connections apart by it */
 	int fd;
+	struct conn *prev, *next;
+	time_t served;	  /* accepted or last answered */
+	time_t req_start; /* first byte of the request under way, 0 = none */
+	/* side connections only */
+	struct gw_side_listener *side;
+	int state;
+	struct gw_answer out;
+	size_t out_off;
 	size_t len;
 	char buf[GW_POLICY_REQ_MAX];
 };
 
-int gw_listen_tcp(const char *spec, char *err, size_t errlen)
-{
-	char host[128];
-	const char *colon = strrchr(spec, ':');
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai;
-	int fd, one = 1, rc;
+struct conn_list {
+	struct conn *head, *tail;
+	unsigned n;
+};
 
-	if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof(host)) {
-		snprintf(err, errlen, "policy_listen '%s': expected host:port", spec);
+static void list_del(struct conn_list *l, struct conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		l->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		l->tail = c->prev;
+	c->prev = c->next = NULL;
+	l->n--;
+}
+
+static void list_add_tail(struct conn_list *l, struct conn *c)
+{
+	c->prev = l->tail;
+	c->next = NULL;
+	if (l->tail)
+		l->tail->next = c;
+	else
+		l->head = c;
+	l->tail = c;
+	l->n++;
+}
+
+int gw_listen_tcp(const char *key, const char *spec, char *err, size_t errlen)
+{
+	struct addrinfo *ai;
+	int fd, one = 1;
+
+	if (gw_listen_resolve(key, spec, &ai, err, errlen))
 		return -1;
-	}
-	memcpy(host, spec, (size_t)(colon - spec));
-	host[colon - spec] = 0;
-	if (host[0] == '[') { /* [::1]:10023 */
-		memmove(host, host + 1, strlen(host));
-		host[strcspn(host, "]")] = 0;
-	}
-	rc = getaddrinfo(host, colon + 1, &hints, &ai);
-	if (rc) {
-		snprintf(err, errlen, "policy_listen '%s': %s", spec, gai_strerror(rc));
-		return -1;
-	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 512)) {
-		snprintf(err, errlen, "policy_listen '%s': %s", spec, strerror(errno));
+		snprintf(err, errlen, "%s '%s': %s", key, spec, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		freeaddrinfo(ai);
@@ -201,69 +244,232 @@ int gw_listen_tcp(const char *spec, char *err, size_t errlen)
 	return fd;
 }
 
-/*
- * Admin requests are one short exchange: answer inline, with timeouts so a
- * client that connects and says nothing cannot hold the loop for long.
- */
-static void serve_side(struct gw_policy_ctx *ctx, struct gw_side_listener *side)
-{
-	struct timeval tv = {.tv_sec = 0, .tv_usec = 500000};
-	int fd;
-
-	if (side->no_accept) {
-		side->serve(ctx, side->fd);
-		return;
-	}
-	fd = accept4(side->fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	side->serve(ctx, fd);
-	close(fd);
-}
-
-static void drop(int ep, struct conn *c)
+static void drop(int ep, struct conn_list *l, struct conn *c)
 {
 	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	list_del(l, c);
+	free(c->out.p);
 	free(c);
+}
+
+/* Whether c has outlived its deadline: idle too long, or a request too slow to arrive. */
+static bool conn_expired(const struct conn *c, time_t now)
+{
+	if (c->kind == K_SIDE) /* one exchange, start to end */
+		return now - c->served >= GW_SIDE_SECONDS;
+	if (c->req_start)
+		return now - c->req_start >= GW_POLICY_REQUEST_SECONDS;
+	return now - c->served >= GW_POLICY_IDLE_SECONDS;
 }
 
 /*
  * One read per readiness event (epoll is level-triggered, so leftovers come
  * back), then answer every complete request. False when the client must go.
  */
-static bool serve_conn(struct gw_policy_ctx *ctx, struct conn *c)
+static bool serve_conn(struct gw_policy_ctx *ctx, struct conn_list *l, struct conn *c)
 {
 	char out[GW_REPLY_MAX + 64];
+	ssize_t r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+	char *end;
 
-	{
-		ssize_t r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
-		char *end;
+	if (r == 0)
+		return false;
+	if (r < 0)
+		return errno == EAGAIN || errno == EINTR;
+	if (!c->len)
+		c->req_start = time(NULL);
+	c->len += (size_t)r;
+	while ((end = memmem(c->buf, c->len, "\n\n", 2))) {
+		size_t req = (size_t)(end - c->buf) + 1, n;
 
-		if (r == 0)
+		n = gw_policy_answer(ctx, c->buf, req, out, sizeof(out),
+				     (unsigned long long)time(NULL));
+		/* an answer is a few hundred bytes: a client whose socket cannot take it goes */
+		if (write(c->fd, out, n) != (ssize_t)n)
 			return false;
-		if (r < 0)
-			return errno == EAGAIN || errno == EINTR;
-		c->len += (size_t)r;
-		while ((end = memmem(c->buf, c->len, "\n\n", 2))) {
-			size_t req = (size_t)(end - c->buf) + 1, n;
-
-			n = gw_policy_answer(ctx, c->buf, req, out, sizeof(out),
-					     (unsigned long long)time(NULL));
-			if (write(c->fd, out, n) != (ssize_t)n)
-				return false;
-			memmove(c->buf, c->buf + req + 1, c->len - req - 1);
-			c->len -= req + 1;
-		}
-		if (c->len == sizeof(c->buf)) {
-			/* a request that never ends: the protocol has no way to answer it */
-			ctx->bad_requests++;
-			return false;
-		}
+		memmove(c->buf, c->buf + req + 1, c->len - req - 1);
+		c->len -= req + 1;
+		c->served = time(NULL);
+		c->req_start = c->len ? c->served : 0;
+		list_del(l, c);
+		list_add_tail(l, c);
+	}
+	if (c->len == sizeof(c->buf)) {
+		/* a request that never ends: the protocol has no way to answer it */
+		ctx->bad_requests++;
+		return false;
 	}
 	return true;
+}
+
+/*
+ * Take a new client. When max_clients are connected, the one served
+ * longest ago goes instead of the newcomer: refusing would let anyone who
+ * opens max_clients idle connections lock Postfix out, while a Postfix
+ * whose idle connection is closed just opens another.
+ */
+static void accept_clients(struct gw_policy_ctx *ctx, int ep, int lfd, struct conn_list *l)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	struct conn *c;
+	int fd;
+
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		if (l->n >= ctx->cfg->max_clients && l->head) {
+			ctx->evicted_clients++;
+			drop(ep, l, l->head);
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->kind = K_POLICY;
+		c->fd = fd;
+		c->served = time(NULL);
+		ev.data.ptr = c;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		list_add_tail(l, c);
+	}
+}
+
+void gw_answer_put(struct gw_answer *a, const void *p, size_t n)
+{
+	if (a->failed || !n)
+		return;
+	if (a->cap - a->len < n) {
+		size_t cap = a->cap ? a->cap : 4096;
+		char *np;
+
+		while (cap - a->len < n)
+			cap *= 2;
+		np = realloc(a->p, cap);
+		if (!np) {
+			a->failed = 1;
+			return;
+		}
+		a->p = np;
+		a->cap = cap;
+	}
+	memcpy(a->p + a->len, p, n);
+	a->len += n;
+}
+
+static void side_want(int ep, struct conn *c, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = c};
+
+	epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/*
+ * Send what the client takes without waiting; once all is sent, shut down
+ * our side and wait for the client's close, so that nothing unread on our
+ * side turns the close into a reset that loses the answer's tail.
+ */
+static bool side_flush(int ep, struct conn *c)
+{
+	while (c->out_off < c->out.len) {
+		ssize_t w =
+		    send(c->fd, c->out.p + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
+
+		if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+			side_want(ep, c, EPOLLOUT);
+			return true;
+		}
+		if (w <= 0)
+			return false;
+		c->out_off += (size_t)w;
+	}
+	free(c->out.p);
+	c->out = (struct gw_answer){0};
+	shutdown(c->fd, SHUT_WR);
+	c->state = S_DRAINING;
+	side_want(ep, c, EPOLLIN);
+	return true;
+}
+
+/* One readiness event on a side connection. False when it must go. */
+static bool serve_side_conn(struct gw_policy_ctx *ctx, int ep, struct conn *c)
+{
+	struct gw_side_listener *side = c->side;
+	ssize_t r;
+	size_t n;
+
+	if (c->state == S_WRITING)
+		return side_flush(ep, c);
+	if (c->state == S_DRAINING) {
+		char sink[512];
+
+		r = read(c->fd, sink, sizeof(sink));
+		return r > 0 || (r < 0 && (errno == EAGAIN || errno == EINTR));
+	}
+	/* one byte kept for the NUL the answer functions read up to */
+	r = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+	if (r == 0)
+		return false;
+	if (r < 0)
+		return errno == EAGAIN || errno == EINTR;
+	c->len += (size_t)r;
+	c->buf[c->len] = 0;
+	n = side->request_end(c->buf, c->len);
+	if (!n)
+		return c->len < sizeof(c->buf) - 1; /* past the byte budget: go */
+	c->buf[n] = 0;
+	side->answer(ctx, c->buf, n, &c->out);
+	if (c->out.failed)
+		return false;
+	c->state = S_WRITING;
+	return side_flush(ep, c);
+}
+
+static void accept_side(int ep, struct gw_side_listener *side, struct conn_list *l)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	struct conn *c;
+	int fd;
+
+	while ((fd = accept4(side->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		/* the oldest is the nearest its deadline anyway */
+		if (l->n >= GW_SIDE_CONNS_MAX && l->head)
+			drop(ep, l, l->head);
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->kind = K_SIDE;
+		c->fd = fd;
+		c->side = side;
+		c->served = time(NULL);
+		ev.data.ptr = c;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		list_add_tail(l, c);
+	}
+}
+
+/* Once a second: every client past its deadline goes. */
+static void expire_clients(struct gw_policy_ctx *ctx, int ep, struct conn_list *l, time_t now)
+{
+	struct conn *c = l->head, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (conn_expired(c, now)) {
+			if (c->kind == K_POLICY)
+				ctx->timed_out_clients++;
+			drop(ep, l, c);
+		}
+	}
 }
 
 int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile sig_atomic_t *stop,
@@ -273,7 +479,7 @@ int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile s
 {
 	time_t last_tick = time(NULL);
 	struct epoll_event ev = {.events = EPOLLIN}, evs[64];
-	unsigned nclients = 0;
+	struct conn_list clients = {0}, side_conns = {0};
 	int lfd = -1, ep, k;
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
@@ -282,7 +488,7 @@ int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile s
 		return -1;
 	}
 	if (listen_on[0]) {
-		lfd = gw_listen_tcp(listen_on, err, errlen);
+		lfd = gw_listen_tcp("policy_listen", listen_on, err, errlen);
 		if (lfd < 0) {
 			close(ep);
 			return -1;
@@ -302,45 +508,42 @@ int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile s
 			*reload = 0;
 			on_reload(ctx);
 		}
-		if (on_tick && time(NULL) != last_tick) {
+		if (time(NULL) != last_tick) {
 			last_tick = time(NULL);
-			on_tick(ctx); /* once a second: sweeps and snapshots */
+			expire_clients(ctx, ep, &clients, last_tick);
+			expire_clients(ctx, ep, &side_conns, last_tick);
+			if (on_tick)
+				on_tick(ctx); /* once a second: sweeps and snapshots */
 		}
 		for (i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
 
 			if (nsides && (void *)c >= (void *)sides &&
 			    (void *)c < (void *)(sides + nsides)) {
-				serve_side(ctx, (struct gw_side_listener *)(void *)c);
+				struct gw_side_listener *side = (void *)c;
+
+				if (side->no_accept)
+					side->serve(ctx, side->fd);
+				else
+					accept_side(ep, side, &side_conns);
 				continue;
 			}
 			if (!c) {
-				int fd;
-
-				while ((fd = accept4(lfd, NULL, NULL,
-						     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-					if (nclients >= ctx->cfg->max_clients) {
-						close(fd);
-						continue;
-					}
-					c = calloc(1, sizeof(*c));
-					if (!c) {
-						close(fd);
-						continue;
-					}
-					c->fd = fd;
-					ev.data.ptr = c;
-					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-					nclients++;
-				}
+				accept_clients(ctx, ep, lfd, &clients);
 				continue;
 			}
-			if (!serve_conn(ctx, c)) {
-				drop(ep, c);
-				nclients--;
+			if (c->kind == K_SIDE) {
+				if (!serve_side_conn(ctx, ep, c))
+					drop(ep, &side_conns, c);
+			} else if (!serve_conn(ctx, &clients, c)) {
+				drop(ep, &clients, c);
 			}
 		}
 	}
+	while (clients.head)
+		drop(ep, &clients, clients.head);
+	while (side_conns.head)
+		drop(ep, &side_conns, side_conns.head);
 	close(ep);
 	if (lfd >= 0)
 		close(lfd);

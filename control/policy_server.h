@@ -16,6 +16,13 @@
 #include "names.h"
 
 #define GW_POLICY_REQ_MAX 8192
+/*
+ * A policy client's deadlines. Idle: longer than Postfix's own
+ * smtpd_policy_service_max_idle (300 s), so Postfix is the one that closes
+ * a connection it pools. Request: from its first byte to its empty line.
+ */
+#define GW_POLICY_IDLE_SECONDS	  330
+#define GW_POLICY_REQUEST_SECONDS 10
 
 struct gw_judged;
 
@@ -25,6 +32,8 @@ struct gw_policy_ctx {
 	struct gw_lists *volatile lists; /* swapped whole on reload */
 	unsigned long long verdicts[GW_V_COUNT];
 	unsigned long long requests, bad_requests;
+	/* clients closed to make room for a new one, and past their deadline */
+	unsigned long long evicted_clients, timed_out_clients;
 	int log_verdicts;
 	struct gw_names *names; /* the text of each triplet decided, if not NULL */
 	/*
@@ -45,19 +54,45 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 			size_t outlen, unsigned long long now);
 
 /*
- * A side listener (control socket, metrics): each connection is accepted and
- * answered at once, with short socket timeouts, then closed. With no_accept,
- * fd is not a listening socket but anything else that polls readable (the
- * relay filter's ring buffer), and serve gets it as it is.
+ * A side answer under construction: grows as it is written, sent by the
+ * event loop as fast as the client takes it. failed: out of memory.
  */
+struct gw_answer {
+	char *p;
+	size_t len, cap;
+	int failed;
+};
+
+void gw_answer_put(struct gw_answer *a, const void *p, size_t n);
+
+/*
+ * A side listener (control socket, metrics). Its connections are served
+ * from the one event loop without blocking it: each has a buffer of
+ * GW_POLICY_REQ_MAX bytes for its request and GW_SIDE_SECONDS from accept
+ * to answer it whole, and at most GW_SIDE_CONNS_MAX are open (the oldest
+ * goes for a new one). request_end says how long the complete request in
+ * buf is (0: not yet); answer gets it NUL-terminated and writes the answer,
+ * after which the connection is shut down for writing and closed.
+ *
+ * With no_accept, fd is not a listening socket but anything else that polls
+ * readable (the relay filter's ring buffer), and serve gets it as it is.
+ */
+#define GW_SIDE_SECONDS	  5
+#define GW_SIDE_CONNS_MAX 64
+
 struct gw_side_listener {
 	int fd;
+	size_t (*request_end)(const char *buf, size_t len);
+	void (*answer)(struct gw_policy_ctx *ctx, char *req, size_t len, struct gw_answer *a);
 	void (*serve)(struct gw_policy_ctx *ctx, int fd);
 	int no_accept;
 };
 
-/* Bind and listen on "host:port". Returns the fd, or -1 with a reason in err. */
-int gw_listen_tcp(const char *spec, char *err, size_t errlen);
+/*
+ * Bind and listen on "host:port" (gw_listen_resolve's rules; key names the
+ * setting in errors). Returns the fd, or -1 with a reason in err.
+ */
+int gw_listen_tcp(const char *key, const char *spec, char *err, size_t errlen);
 
 /*
  * Serve until *stop is set; listen_on may be empty (no policy server), and

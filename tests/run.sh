@@ -117,6 +117,10 @@ for t in smtp_stream smtp_command normalize reassembler; do
 	run_case "fuzz: $t" fuzz_smoke "$t"
 done
 
+echo "== hostile clients"
+run_case "hostile: greywalld answers Postfix within 50 ms while its sockets are attacked" \
+	timeout 300 tests/hostile/run.sh
+
 if [ -d tests/e2e ] && ls tests/e2e/*.sh >/dev/null 2>&1; then
 	echo "== end to end"
 	for t in tests/e2e/*.sh; do

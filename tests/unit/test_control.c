@@ -70,6 +70,14 @@ static void test_bad_lines_name_file_and_line(void **state)
 	    {"verp_fold = maybe\n", ":1: verp_fold: 'maybe' is not yes or no"},
 	    {"tls_mode = strip\n", ":1: tls_mode"},
 	    {"policy_defer_text = wait %x\n", ":1: policy_defer_text: unknown placeholder"},
+	    /* --check must refuse every address the start would refuse, with the same words */
+	    {"metrics_listen = 127.0.0.1:99999\n", ":1: metrics_listen '127.0.0.1:99999': port"},
+	    {"policy_listen = nohostport\n", ":1: policy_listen 'nohostport': expected host:port"},
+	    {"policy_listen = 127.0.0.1:\n", ":1: policy_listen '127.0.0.1:': port"},
+	    {"policy_listen = 127.0.0.1:0\n", ":1: policy_listen '127.0.0.1:0': port"},
+	    {"policy_listen = 127.0.0.1:http\n", ":1: policy_listen '127.0.0.1:http': port"},
+	    {"metrics_listen = 999.1.1.1:9425\n", ":1: metrics_listen '999.1.1.1:9425'"},
+	    {"metrics_listen = [::1:9425\n", ":1: metrics_listen '[::1:9425'"},
 	};
 	struct gw_daemon_config c;
 	char err[256];
@@ -204,6 +212,33 @@ static void test_policy_answers(void **state)
 	assert_int_equal(f->ctx.bad_requests, 2);
 }
 
+/*
+ * A NUL inside an attribute is not Postfix speaking: "203.0.113.77\0junk" must
+ * not be read as 203.0.113.77. An empty recipient names no triplet. Both are
+ * answered DUNNO, counted as bad requests, and leave the table untouched.
+ */
+static void test_policy_refuses_nul_and_empty_recipient(void **state)
+{
+	static const char nul[] = "request=smtpd_access_policy\nprotocol_state=RCPT\n"
+				  "client_address=203.0.113.77\0junk\nsender=a@a.example\n"
+				  "recipient=b@b.example\n";
+	static const char empty[] = "request=smtpd_access_policy\nprotocol_state=RCPT\n"
+				    "client_address=203.0.113.78\nsender=a@a.example\n"
+				    "recipient=\n";
+	struct pol_fixture *f = *state;
+	char out[256];
+	size_t n;
+
+	n = gw_policy_answer(&f->ctx, nul, sizeof(nul) - 1, out, sizeof(out), 1800000000ULL);
+	assert_int_equal(n, 14);
+	assert_memory_equal(out, "action=DUNNO\n\n", 14);
+	n = gw_policy_answer(&f->ctx, empty, sizeof(empty) - 1, out, sizeof(out), 1800000000ULL);
+	assert_int_equal(n, 14);
+	assert_memory_equal(out, "action=DUNNO\n\n", 14);
+	assert_int_equal(f->ctx.bad_requests, 2);
+	assert_int_equal(gw_load64(&f->th.stats.inserts), 0);
+}
+
 /* The relay filter's decision on the table, and its verdict event as greywalld reads it. */
 static int filter_decides(struct pol_fixture *f, struct gw_judged *j, const char *sender,
 			  const char *rcpt, unsigned long long now, u64 *fp)
@@ -312,6 +347,8 @@ int main(void)
 	    cmocka_unit_test(test_directory_is_not_a_config),
 	    cmocka_unit_test(test_key_given_twice_warns),
 	    cmocka_unit_test_setup_teardown(test_policy_answers, pol_setup, pol_teardown),
+	    cmocka_unit_test_setup_teardown(test_policy_refuses_nul_and_empty_recipient, pol_setup,
+					    pol_teardown),
 	    cmocka_unit_test_setup_teardown(test_policy_backstop_counts_a_filter_pass_once,
 					    pol_setup, pol_teardown),
 	};
