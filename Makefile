@@ -38,7 +38,7 @@ CTL_OBJS = $(CTL_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_BIN = $(BUILD)/greywalld $(BUILD)/greyctl
 CTL_TEST_BIN = $(BUILD)/tests/unit/test_control
 
-FUZZ_TARGETS = smtp_stream smtp_command normalize reassembler
+FUZZ_TARGETS = smtp_stream smtp_command normalize reassembler policy_request config lists snapshot
 FUZZ_BINS    = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 FUZZ_SECONDS ?= 600
 
@@ -112,6 +112,14 @@ $(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard include/g
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -Iinclude -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined $< $(LIB_SRCS) -o $@
+
+# The policy request and config targets are greywalld's own code, built with the sanitizers.
+FUZZ_CTL_BINS = $(BUILD)/tests/fuzz/fuzz_policy_request $(BUILD)/tests/fuzz/fuzz_config
+$(FUZZ_CTL_BINS): $(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CTL_SRCS) $(LIB_SRCS) \
+		$(wildcard control/*.h include/greywall/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) -g -O1 -Iinclude -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined $< $(CTL_SRCS) $(LIB_SRCS) -o $@ -lbpf
 
 # The reassembler target is greywall-dp's engine itself, built with the sanitizers.
 FUZZ_DP_SRCS = $(filter-out dataplane/main.c,$(DP_SRCS))

@@ -113,7 +113,7 @@ fuzz_smoke() { # target
 	"$BUILD/tests/fuzz/fuzz_$1" -max_total_time="$FUZZ_SMOKE_SECONDS" -rss_limit_mb=2048 \
 		-error_exitcode=1 -artifact_prefix="tests/fuzz/crashers/$1-" "$dir" "tests/fuzz/corpus/$1"
 }
-for t in smtp_stream smtp_command normalize reassembler; do
+for t in smtp_stream smtp_command normalize reassembler policy_request config lists snapshot; do
 	run_case "fuzz: $t" fuzz_smoke "$t"
 done
 
