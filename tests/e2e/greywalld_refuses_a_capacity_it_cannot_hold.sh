@@ -27,7 +27,7 @@ capacity = $2
 snapshot_path =
 control_socket =
 metrics_listen =
-policy_listen = 127.0.0.1:0
+policy_listen =
 CONF
 }
 gwd() { "$ROOT/build/greywalld" -c "$DIR/greywall.conf" "$@"; }
