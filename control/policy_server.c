@@ -304,20 +304,23 @@ static bool serve_conn(struct gw_policy_ctx *ctx, struct conn_list *l, struct co
 }
 
 /*
- * Take a new client. When max_clients are connected, the one served
- * longest ago goes instead of the newcomer: refusing would let anyone who
- * opens max_clients idle connections lock Postfix out, while a Postfix
- * whose idle connection is closed just opens another.
+ * Take new connections on lfd into l, of kind (and side, for K_SIDE). When max
+ * are open, the one served longest ago goes instead of the newcomer: refusing
+ * would let anyone who opens max idle connections lock Postfix out, while a
+ * Postfix whose idle connection is closed just opens another. Each one closed
+ * so is counted in *evicted, if given.
  */
-static void accept_clients(struct gw_policy_ctx *ctx, int ep, int lfd, struct conn_list *l)
+static void accept_conns(int ep, int lfd, struct conn_list *l, unsigned max, int kind,
+			 struct gw_side_listener *side, unsigned long long *evicted)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
 	struct conn *c;
 	int fd;
 
 	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		if (l->n >= ctx->cfg->max_clients && l->head) {
-			ctx->evicted_clients++;
+		if (l->n >= max && l->head) {
+			if (evicted)
+				(*evicted)++;
 			drop(ep, l, l->head);
 		}
 		c = calloc(1, sizeof(*c));
@@ -325,8 +328,9 @@ static void accept_clients(struct gw_policy_ctx *ctx, int ep, int lfd, struct co
 			close(fd);
 			continue;
 		}
-		c->kind = K_POLICY;
+		c->kind = kind;
 		c->fd = fd;
+		c->side = side;
 		c->served = time(NULL);
 		ev.data.ptr = c;
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) {
@@ -428,35 +432,6 @@ static bool serve_side_conn(struct gw_policy_ctx *ctx, int ep, struct conn *c)
 	return side_flush(ep, c);
 }
 
-static void accept_side(int ep, struct gw_side_listener *side, struct conn_list *l)
-{
-	struct epoll_event ev = {.events = EPOLLIN};
-	struct conn *c;
-	int fd;
-
-	while ((fd = accept4(side->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		/* the oldest is the nearest its deadline anyway */
-		if (l->n >= GW_SIDE_CONNS_MAX && l->head)
-			drop(ep, l, l->head);
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->kind = K_SIDE;
-		c->fd = fd;
-		c->side = side;
-		c->served = time(NULL);
-		ev.data.ptr = c;
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		list_add_tail(l, c);
-	}
-}
-
 /* Once a second: every client past its deadline goes. */
 static void expire_clients(struct gw_policy_ctx *ctx, int ep, struct conn_list *l, time_t now)
 {
@@ -525,11 +500,14 @@ int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile s
 				if (side->no_accept)
 					side->serve(ctx, side->fd);
 				else
-					accept_side(ep, side, &side_conns);
+					/* the oldest is the nearest its deadline anyway */
+					accept_conns(ep, side->fd, &side_conns, GW_SIDE_CONNS_MAX,
+						     K_SIDE, side, NULL);
 				continue;
 			}
 			if (!c) {
-				accept_clients(ctx, ep, lfd, &clients);
+				accept_conns(ep, lfd, &clients, ctx->cfg->max_clients, K_POLICY,
+					     NULL, &ctx->evicted_clients);
 				continue;
 			}
 			if (c->kind == K_SIDE) {

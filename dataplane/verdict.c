@@ -132,6 +132,21 @@ static bool edit_room(const struct gw_flow *f)
 	       f->c2s.n < GW_SEQMAP_MAX && f->s2c.n < GW_SEQMAP_MAX;
 }
 
+/*
+ * No edit room for this line: it waits (deferred, resent by the client, decided
+ * then, so nothing is counted twice), unless its start already went out and it
+ * cannot wait either; then it goes on, counted.
+ */
+static enum gw_smtp_action no_edit_room(struct gw_seg *s, const struct gw_smtp_cmd *cmd)
+{
+	if (cmd->offset < s->cut_from) {
+		s->e->stats.failopen[GW_FO_EDITS_FULL]++;
+		return GW_ACT_FORWARD;
+	}
+	s->e->stats.lines_deferred++;
+	return GW_ACT_DEFER;
+}
+
 /* Count a verdict; a rejecting one cuts the line and queues its reply (blacklist or tmpl). */
 static enum gw_smtp_action act_on_verdict(struct gw_seg *s, const struct gw_smtp_cmd *cmd,
 					  const struct gw_decision *d, const char *what,
@@ -231,15 +246,8 @@ static enum gw_smtp_action decide_rcpt(struct gw_seg *s, const struct gw_smtp_cm
 
 	if (!f->have_mail)
 		return GW_ACT_FORWARD; /* the server answers "need MAIL" itself */
-	if (!truncated && !edit_room(f)) {
-		if (cmd->offset < s->cut_from) {
-			/* it began in bytes that went out: it cannot wait either */
-			e->stats.failopen[GW_FO_EDITS_FULL]++;
-			return GW_ACT_FORWARD;
-		}
-		e->stats.lines_deferred++;
-		return GW_ACT_DEFER; /* decided when it comes again: nothing is counted twice */
-	}
+	if (!truncated && !edit_room(f))
+		return no_edit_room(s, cmd);
 	path = keyable_path(cmd, buf, &path_len);
 	if (gw_decide_rcpt(&e->policy, e->cfg->lists, f->key.family, f->key.client, f->sender,
 			   f->sender_len, path, path_len, e->now_wall, &trip, &d) < 0)
@@ -269,10 +277,8 @@ static enum gw_smtp_action decide_starttls(struct gw_seg *s, const struct gw_smt
 	struct gw_list_hits hits;
 	struct gw_decision d;
 
-	if (!edit_room(f)) {
-		e->stats.lines_deferred++;
-		return GW_ACT_DEFER;
-	}
+	if (!edit_room(f))
+		return no_edit_room(s, cmd);
 	client_network(e, f, &net, &hits);
 	gw_decide_tls(&e->policy, &net, f->helo, f->helo_len, &hits, e->now_wall, &d);
 	return act_on_verdict(s, cmd, &d, "STARTTLS", "", "", e->cfg->reply_tls, tag);
@@ -297,10 +303,8 @@ static enum gw_smtp_action refuse_if_tls_pending(struct gw_seg *s, const struct 
 	client_network(e, f, &net, &hits);
 	if (!gw_tls_pending(&e->policy, &net, f->helo, f->helo_len, &hits, e->now_wall, &d))
 		return GW_ACT_FORWARD;
-	if (!edit_room(f)) {
-		e->stats.lines_deferred++;
-		return GW_ACT_DEFER;
-	}
+	if (!edit_room(f))
+		return no_edit_room(s, cmd);
 	e->stats.tls_pending_refused++;
 	return act_on_verdict(s, cmd, &d, cmd->verb == GW_CMD_EHLO ? "EHLO" : "HELO", "", "",
 			      e->cfg->reply_tls, tag);

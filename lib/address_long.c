@@ -18,13 +18,24 @@
 #define GW_LONG_K0 0x6772657977616c6cULL /* "greywall" */
 #define GW_LONG_K1 0x6c6f6e6770617468ULL /* "longpath" */
 
+/* "~" and the 16 hex digits of bytes' fingerprint at out: 17 bytes. */
+static u32 put_fingerprint(u8 *out, const u8 *bytes, u32 len)
+{
+	static const char hex[] = "0123456789abcdef";
+	u64 fp = gw_siphash24(GW_LONG_K0, GW_LONG_K1, bytes, len);
+	u32 i;
+
+	out[0] = '~';
+	for (i = 0; i < 16; i++)
+		out[1 + i] = (u8)hex[(fp >> (60 - 4 * i)) & 15];
+	return 17;
+}
+
 int gw_normalize_long(const u8 *in, u32 in_len, u8 *out, const struct gw_norm_opts *o,
 		      bool is_sender)
 {
-	static const char hex[] = "0123456789abcdef";
 	u8 buf[GW_PATH_LONG_MAX];
-	u32 i, at = in_len, local_end, dom_len, n;
-	u64 fp;
+	u32 i, at = in_len, local_end, dom_len, reduced_len, n;
 
 	if (in_len > sizeof(buf))
 		return GW_NORM_TOO_LONG;
@@ -43,7 +54,8 @@ int gw_normalize_long(const u8 *in, u32 in_len, u8 *out, const struct gw_norm_op
 			local_end = (u32)(plus - buf);
 	}
 	dom_len = at < in_len ? in_len - at - 1 : 0;
-	if (local_end + (at < in_len ? 1 + dom_len : 0) <= GW_ADDR_MAX) {
+	reduced_len = local_end + (at < in_len ? 1 + dom_len : 0);
+	if (reduced_len <= GW_ADDR_MAX) {
 		/* short enough once reduced: the ordinary normaliser, on the reduced form */
 		u8 reduced[GW_ADDR_MAX];
 
@@ -52,26 +64,18 @@ int gw_normalize_long(const u8 *in, u32 in_len, u8 *out, const struct gw_norm_op
 			reduced[local_end] = '@';
 			memcpy(reduced + local_end + 1, buf + at + 1, dom_len);
 		}
-		return gw_normalize_address(reduced, local_end + (at < in_len ? 1 + dom_len : 0),
-					    out, o, is_sender);
+		return gw_normalize_address(reduced, reduced_len, out, o, is_sender);
 	}
-	/* "~" and 16 hex digits for the local part, then "@domain" if it fits */
-	fp = gw_siphash24(GW_LONG_K0, GW_LONG_K1, buf, local_end);
-	n = 0;
-	out[n++] = '~';
-	for (i = 0; i < 16; i++)
-		out[n++] = (u8)hex[(fp >> (60 - 4 * i)) & 15];
-	if (at < in_len && 17 + 1 + dom_len <= GW_ADDR_MAX) {
+	/* the local part's fingerprint, then "@domain" if it fits, else its fingerprint too */
+	n = put_fingerprint(out, buf, local_end);
+	if (at < in_len) {
 		out[n++] = '@';
-		memcpy(out + n, buf + at + 1, dom_len);
-		n += dom_len;
-	} else if (at < in_len) {
-		/* the domain alone is too long: fingerprint it too */
-		fp = gw_siphash24(GW_LONG_K0, GW_LONG_K1, buf + at + 1, dom_len);
-		out[n++] = '@';
-		out[n++] = '~';
-		for (i = 0; i < 16; i++)
-			out[n++] = (u8)hex[(fp >> (60 - 4 * i)) & 15];
+		if (n + dom_len <= GW_ADDR_MAX) {
+			memcpy(out + n, buf + at + 1, dom_len);
+			n += dom_len;
+		} else {
+			n += put_fingerprint(out + n, buf + at + 1, dom_len);
+		}
 	}
 	return (int)n;
 }
