@@ -537,8 +537,8 @@ static void store_past_gap(struct gw_seg *s, struct rte_mbuf *m, struct gw_pkt *
 /*
  * A client segment. One that comes after a gap is held in the reorder store
  * (only its ack goes on) until the gap fills; then the stored bytes follow
- * the filling segment in order, as if they had just arrived. A store that is
- * full fails open: parsing stops for the flow, counted, as before.
+ * the filling segment in order, as if they had just arrived. One the store
+ * has no room for is refused (store_past_gap).
  */
 void gw_client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf *m, struct gw_pkt *p,
 		       struct gw_txq *fwd, struct gw_txq *back)

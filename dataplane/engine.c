@@ -54,7 +54,7 @@ int gw_engine_init(struct gw_engine *e, const struct gw_dp_config *cfg, struct r
 		return -1;
 	}
 	snprintf(name, sizeof(name), "gw_ooo_%u", id);
-	/* bounded: when it runs dry, out-of-order segments fail open (counted) */
+	/* bounded: when it runs dry, out-of-order segments are refused (counted) */
 	e->ooo_pool = rte_mempool_create(name, RTE_MIN(cfg->max_flows / 16 + 255, 4095u),
 					 GW_OOO_BUF_SIZE, 32, 0, NULL, NULL, NULL, NULL, socket, 0);
 	if (!e->ooo_pool) {
