@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "greywall/lists.h"
+#include "greywall/trusted_file.h"
 
 enum key_type {
 	KEY_CLIENT = 'C',
@@ -265,89 +266,22 @@ void gw_lists_trust_owner(uid_t uid)
 	trusted_owner = uid;
 }
 
-/*
- * Open a list file for reading, or NULL with the reason. A directory reads as
- * an empty file through stdio, which would empty the list without a word, so
- * anything but a regular file is refused. O_NONBLOCK: a FIFO must not hang us.
- */
-static FILE *open_list(const char *path, char *err, size_t errlen)
-{
-	struct stat st;
-	FILE *f;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto bad;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file (%s)", path,
-			 S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
-		goto bad;
-	}
-	/* a list opens the gate: only root, the daemon's user or we may write one */
-	if (st.st_uid != 0 && st.st_uid != geteuid() && st.st_uid != trusted_owner) {
-		snprintf(err, errlen, "%s: owned by uid %u, not by root or the daemon's user", path,
-			 (unsigned)st.st_uid);
-		goto bad;
-	}
-	f = fdopen(fd, "r");
-	if (f)
-		return f;
-	snprintf(err, errlen, "%s: %s", path, strerror(errno));
-bad:
-	close(fd);
-	return NULL;
-}
-
-/*
- * One line into buf, without its newline: 1, or 0 at the end of the file, or
- * LINE_LONG or LINE_NUL for a line that does not fit or holds a NUL byte (fgets
- * cannot tell the two apart). A bad line is read to its end all the same.
- */
-enum { LINE_LONG = -1, LINE_NUL = -2 };
-
-static int read_list_line(FILE *f, char *buf, size_t cap)
-{
-	size_t n = 0;
-	int c, bad = 0;
-
-	while ((c = getc_unlocked(f)) != EOF && c != '\n') {
-		if (c == 0 && !bad)
-			bad = LINE_NUL;
-		else if (n + 1 >= cap && !bad)
-			bad = LINE_LONG;
-		else if (!bad)
-			buf[n++] = (char)c;
-	}
-	buf[n] = 0;
-	if (bad)
-		return bad;
-	return c != EOF || n > 0;
-}
-
 int gw_lists_load_file(struct gw_lists *l, enum gw_list_color color, const char *path, char *err,
 		       size_t errlen)
 {
 	char line[1024], why[256];
-	FILE *f = open_list(path, err, errlen);
+	FILE *f = gw_trusted_open(path, trusted_owner, err, errlen);
 	int lineno = 0, added = 0, rc;
 
 	if (!f)
 		return -1;
-	while ((rc = read_list_line(f, line, sizeof(line))) != 0) {
+	while ((rc = gw_read_line(f, line, sizeof(line))) != 0) {
 		char *p = line, *hash;
 		size_t n;
 
 		lineno++;
 		if (rc < 0) {
-			snprintf(err, errlen, "%s:%d: %s", path, lineno,
-				 rc == LINE_NUL ? "a NUL byte in the line (a binary file?)"
-						: "line too long");
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, gw_line_error(rc));
 			fclose(f);
 			return -1;
 		}

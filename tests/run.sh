@@ -57,6 +57,8 @@ run_case() { # name command...
 		record "$name" 2
 	else
 		record "$name" 1
+		# what the test said went wrong first: its tail is mostly daemon logs
+		grep -E '^(FAIL|not ok)|problem' "$log" | head -12 | sed 's/^/      /'
 		tail -20 "$log" | sed 's/^/      /'
 	fi
 }

@@ -118,6 +118,64 @@ static void test_key_given_twice_warns(void **state)
 	assert_string_equal(c.warnings, "");
 }
 
+/* greywall.conf decides who gets through: only root (or greywall itself) may write it */
+static void test_config_anyone_may_write_is_refused(void **state)
+{
+	struct gw_daemon_config c;
+	char err[256];
+
+	(void)state;
+	gw_daemon_config_defaults(&c);
+	write_conf("delay = 60\n");
+	assert_int_equal(chown(conf_path, 65534, 65534), 0);
+	assert_int_equal(gw_daemon_config_load(&c, conf_path, err, sizeof(err)), -1);
+	if (!strstr(err, conf_path) || !strstr(err, "owned by uid 65534"))
+		fail_msg("a stranger's config: '%s'", err);
+	assert_int_equal(chown(conf_path, 0, 0), 0);
+	assert_int_equal(chmod(conf_path, 0666), 0);
+	assert_int_equal(gw_daemon_config_load(&c, conf_path, err, sizeof(err)), -1);
+	if (!strstr(err, "anyone may write it"))
+		fail_msg("a world-writable config: '%s'", err);
+	assert_int_equal(chmod(conf_path, 0644), 0);
+	assert_int_equal(gw_daemon_config_load(&c, conf_path, err, sizeof(err)), 0);
+}
+
+/* a FIFO must not hang --check or the start waiting for a writer */
+static void test_config_fifo_is_refused_at_once(void **state)
+{
+	char dir[] = "/tmp/gw-confdir-XXXXXX", fifo[64], err[256];
+	struct gw_daemon_config c;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/greywall.conf", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	gw_daemon_config_defaults(&c);
+	alarm(5); /* the default action ends the test run: a hang is a failure */
+	assert_int_equal(gw_daemon_config_load(&c, fifo, err, sizeof(err)), -1);
+	alarm(0);
+	assert_non_null(strstr(err, "not a regular file (a device, FIFO or socket)"));
+	unlink(fifo);
+	rmdir(dir);
+}
+
+/* a NUL byte is named as such, with its line, and is not "line too long" */
+static void test_config_nul_byte_named(void **state)
+{
+	static const char text[] = "delay = 60\nmax_age = 5\0junk\n";
+	struct gw_daemon_config c;
+	char err[256];
+	FILE *f = fopen(conf_path, "w");
+
+	(void)state;
+	assert_int_equal(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
+	fclose(f);
+	gw_daemon_config_defaults(&c);
+	assert_int_equal(gw_daemon_config_load(&c, conf_path, err, sizeof(err)), -1);
+	if (!strstr(err, ":2: a NUL byte") || strstr(err, "too long"))
+		fail_msg("'%s'", err);
+}
+
 /* "greywalld -c DIRECTORY --check" must not pass on the built-in defaults */
 static void test_directory_is_not_a_config(void **state)
 {
@@ -345,6 +403,9 @@ int main(void)
 	    cmocka_unit_test(test_values_and_comments),
 	    cmocka_unit_test(test_bad_lines_name_file_and_line),
 	    cmocka_unit_test(test_directory_is_not_a_config),
+	    cmocka_unit_test(test_config_anyone_may_write_is_refused),
+	    cmocka_unit_test(test_config_fifo_is_refused_at_once),
+	    cmocka_unit_test(test_config_nul_byte_named),
 	    cmocka_unit_test(test_key_given_twice_warns),
 	    cmocka_unit_test_setup_teardown(test_policy_answers, pol_setup, pol_teardown),
 	    cmocka_unit_test_setup_teardown(test_policy_refuses_nul_and_empty_recipient, pol_setup,

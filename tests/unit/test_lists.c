@@ -233,6 +233,25 @@ static void test_list_owned_by_the_daemon_user_taken(void **state)
 	unlink(path);
 }
 
+/* a list anyone may write opens the gate to anyone */
+static void test_world_writable_list_refused(void **state)
+{
+	char path[] = "/tmp/gw-list-XXXXXX", err[256];
+	struct gw_lists *l = gw_lists_new();
+
+	(void)state;
+	close(mkstemp(path));
+	write_file(path, "client 10.0.0.1\n");
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_int_equal(gw_lists_load_file(l, GW_WHITE, path, err, sizeof(err)), -1);
+	if (!strstr(err, path) || !strstr(err, "anyone may write it (mode 0666)"))
+		fail_msg("'%s'", err);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(gw_lists_load_file(l, GW_WHITE, path, err, sizeof(err)), 1);
+	gw_lists_free(l);
+	unlink(path);
+}
+
 /* A NUL byte is not a long line: say what it is, and where. */
 static void test_nul_byte_named(void **state)
 {
@@ -274,6 +293,7 @@ int main(void)
 	    cmocka_unit_test(test_list_owned_by_a_stranger_refused),
 	    cmocka_unit_test(test_list_owned_by_the_daemon_user_taken),
 	    cmocka_unit_test(test_nul_byte_named),
+	    cmocka_unit_test(test_world_writable_list_refused),
 	};
 	return cmocka_run_group_tests_name("lists", tests, NULL, NULL);
 }
