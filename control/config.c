@@ -298,7 +298,7 @@ int gw_daemon_config_load(struct gw_daemon_config *c, const char *path, char *er
 	size_t nseen = 0;
 	char line[2048], why[256];
 	/* greywall.conf names the tables, the user and the lists: root's (or ours) alone */
-	FILE *f = gw_trusted_open(path, 0, err, errlen);
+	FILE *f = gw_trusted_open(path, false, err, errlen);
 	int lineno = 0, rc;
 
 	c->warnings[0] = 0;

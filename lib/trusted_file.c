@@ -8,16 +8,22 @@
 
 #include "greywall/trusted_file.h"
 
-FILE *gw_trusted_open(const char *path, uid_t also_owner, char *err, size_t errlen)
+static uid_t daemon_user;
+
+void gw_trusted_owner_set(uid_t uid)
+{
+	daemon_user = uid;
+}
+
+int gw_trusted_open_fd(const char *path, bool daemon_user_may_own, char *err, size_t errlen)
 {
 	struct stat st;
-	FILE *f;
 	/* O_NONBLOCK: opening a FIFO for reading must not wait for a writer */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
+		return -1;
 	}
 	if (fstat(fd, &st)) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -28,7 +34,8 @@ FILE *gw_trusted_open(const char *path, uid_t also_owner, char *err, size_t errl
 			 S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
 		goto bad;
 	}
-	if (st.st_uid != 0 && st.st_uid != geteuid() && (!also_owner || st.st_uid != also_owner)) {
+	if (st.st_uid != 0 && st.st_uid != geteuid() &&
+	    !(daemon_user_may_own && daemon_user && st.st_uid == daemon_user)) {
 		snprintf(err, errlen, "%s: owned by uid %u, not by root or greywall's user", path,
 			 (unsigned)st.st_uid);
 		goto bad;
@@ -43,11 +50,23 @@ FILE *gw_trusted_open(const char *path, uid_t also_owner, char *err, size_t errl
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto bad;
 	}
+	return fd;
+bad:
+	close(fd);
+	return -1;
+}
+
+FILE *gw_trusted_open(const char *path, bool daemon_user_may_own, char *err, size_t errlen)
+{
+	int fd = gw_trusted_open_fd(path, daemon_user_may_own, err, errlen);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
 	f = fdopen(fd, "r");
 	if (f)
 		return f;
 	snprintf(err, errlen, "%s: %s", path, strerror(errno));
-bad:
 	close(fd);
 	return NULL;
 }

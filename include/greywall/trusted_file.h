@@ -8,17 +8,27 @@
 #ifndef GREYWALL_TRUSTED_FILE_H
 #define GREYWALL_TRUSTED_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
 
 /*
- * Open path for reading, or NULL with the reason in err. Refused: anything
- * but a regular file (a directory reads as an empty file, a FIFO would hang
- * the reader), a file owned by anyone but root, the caller or also_owner
- * (0 = no one else), and a file anyone may write.
+ * The user greywalld drops to, which writes the snapshots and may own the
+ * list files it reloads (0 = none: only root and the caller own trusted files).
  */
-FILE *gw_trusted_open(const char *path, uid_t also_owner, char *err, size_t errlen);
+void gw_trusted_owner_set(uid_t uid);
+
+/*
+ * Open path for reading: a descriptor, or -1 with the reason in err. Refused:
+ * anything but a regular file (a directory reads as an empty file, a FIFO
+ * would hang the reader), a file owned by anyone but root, the caller or (if
+ * daemon_user_may_own) greywall's user, and a file anyone may write.
+ */
+int gw_trusted_open_fd(const char *path, bool daemon_user_may_own, char *err, size_t errlen);
+
+/* The same, as a stdio stream for line reading. */
+FILE *gw_trusted_open(const char *path, bool daemon_user_may_own, char *err, size_t errlen);
 
 enum {
 	GW_LINE_LONG = -1, /* the line does not fit the buffer */

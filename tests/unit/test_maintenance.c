@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "greywall/trusted_file.h"
 
 #include "greywall/maintenance.h"
 
@@ -283,6 +284,44 @@ static void test_snapshot_of_another_geometry_leaves_nothing(void **state)
 	assert_int_equal(live(f), 1);
 }
 
+/* A FIFO, a directory or a stranger's file in the snapshot's place: refused at once, kept */
+static void test_snapshot_not_a_trusted_file_refused(void **state)
+{
+	struct fx *f = *state;
+	char err[256], odd[80];
+
+	(void)f;
+	snprintf(odd, sizeof(odd), "/tmp/gw-mt-%d.odd", (int)getpid());
+	assert_int_equal(mkfifo(odd, 0600), 0);
+	alarm(5); /* waiting for a writer would end the run here */
+	assert_int_equal(gw_snapshot_restore(odd, tpath, GW_TABLE_TRIPLETS, 0, err, sizeof(err)),
+			 -1);
+	alarm(0);
+	if (!strstr(err, "not a regular file") || !strstr(err, "left in place"))
+		fail_msg("a FIFO: '%s'", err);
+	unlink(odd);
+	assert_int_equal(mkdir(odd, 0700), 0);
+	assert_int_equal(gw_snapshot_restore(odd, tpath, GW_TABLE_TRIPLETS, 0, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "a directory"));
+	rmdir(odd);
+	assert_int_equal(gw_snapshot_write(&f->trip.table, odd, err, sizeof(err)), 0);
+	assert_int_equal(chown(odd, 65533, 65533), 0);
+	gw_table_map_close(&f->trip);
+	unlink(tpath);
+	assert_int_equal(gw_snapshot_restore(odd, tpath, GW_TABLE_TRIPLETS, 0, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "owned by uid 65533"));
+	assert_int_not_equal(access(tpath, F_OK), 0);
+	/* greywall's own user wrote it: taken */
+	gw_trusted_owner_set(65533);
+	assert_int_equal(gw_snapshot_restore(odd, tpath, GW_TABLE_TRIPLETS, 0, err, sizeof(err)),
+			 0);
+	gw_trusted_owner_set(0);
+	unlink(odd);
+	open_tables(f);
+}
+
 /* The image holds the table secret: 0600, even over a leftover .tmp of another mode. */
 static void test_snapshot_is_private(void **state)
 {
@@ -310,6 +349,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_snapshots_refused_and_kept, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_forged_bucket_count_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_snapshot_of_another_geometry_leaves_nothing, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_snapshot_not_a_trusted_file_refused, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_snapshot_is_private, setup, teardown),
 	};
