@@ -120,7 +120,7 @@ for t in smtp_stream smtp_command normalize reassembler policy_request config li
 done
 
 echo "== hostile clients"
-run_case "hostile: greywalld answers Postfix within 50 ms while its sockets are attacked" \
+run_case "hostile: greywalld answers Postfix within 50 ms while its sockets are attacked and its files spoiled" \
 	timeout 300 tests/hostile/run.sh
 
 if [ -d tests/e2e ] && ls tests/e2e/*.sh >/dev/null 2>&1; then

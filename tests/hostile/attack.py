@@ -285,6 +285,94 @@ def phase_garbage(rounds=30):
         fail("control ping after the garbage: %r" % got)
 
 
+# --- items 4 and 9: the list files spoiled under a running greywalld
+WHITE_CLIENT = 7  # 198.51.100.7 is on the whitelist run.sh writes
+
+
+def control_cmd(cmd):
+    s = unix(control)
+    s.sendall(cmd + b"\n")
+    got = read_all(s)
+    s.close()
+    return got
+
+
+def whitelisted():
+    s = tcp(policy, timeout=1.0)
+    s.sendall(REQUEST % WHITE_CLIENT)
+    ans = read_until(s, b"\n\n")
+    s.close()
+    return ans.startswith(b"action=DUNNO") or ans.startswith(b"action=PREPEND")
+
+
+def phase_corrupt_lists():
+    d = os.environ["GW_HOSTILE_DIR"]
+    white = d + "/white.txt"
+    secret = d + "/secret"
+    with open(white, "rb") as f:
+        good = f.read()
+    with open(secret, "w") as f:
+        f.write("hunter2 is the password\n")
+    os.chmod(secret, 0o600)
+    if not whitelisted():
+        fail("the whitelisted client is greylisted before anything was spoiled")
+
+    def replace_with(maker):
+        if os.path.lexists(white):
+            os.unlink(white)
+        maker()
+
+    def write(data, mode=0o644, owner=None):
+        def make():
+            with open(white, "wb") as f:
+                f.write(data)
+            os.chmod(white, mode)
+            if owner is not None:
+                os.chown(white, owner, owner)
+        return make
+
+    cases = [
+        ("a directory", lambda: os.mkdir(white), "not a regular file (a directory)"),
+        ("a FIFO", lambda: os.mkfifo(white, 0o600), "a device, FIFO or socket"),
+        ("missing", lambda: None, "No such file"),
+        ("a NUL byte", write(b"client 198.51.100.7\nclient 10.0.0.1\0x\n"), ":2: a NUL byte"),
+        ("a stranger's file", write(good, owner=65533), "owned by uid 65533"),
+        ("anyone may write it", write(good, mode=0o666), "anyone may write it"),
+        ("a long line", write(b"client " + b"1" * 5000 + b"\n"), ":1: line too long"),
+        ("a bad CIDR", write(b"client 198.51.100.7/33\n"), ":1:"),
+        ("binary garbage", write(bytes(range(1, 256)) * 8), ":1:"),
+        ("a symlink to a secret", lambda: os.symlink(secret, white), ":1:"),
+    ]
+    for name, maker, want in cases:
+        replace_with(maker)
+        t0 = time.monotonic()
+        got = control_cmd(b"reload")
+        dt = time.monotonic() - t0
+        if not got.startswith(b"error: ") or want.encode() not in got:
+            fail("reload with a list file that is %s answered %r" % (name, got))
+        if b"hunter2" in got:
+            fail("reload quoted the secret a symlinked list pointed at: %r" % got)
+        if dt > 1.0:
+            fail("reload with a list file that is %s took %.1f s" % (name, dt))
+        if not whitelisted():
+            fail("after a refused reload (%s) the old whitelist is no longer in force" % name)
+        probe("after a list file that is " + name)
+        if os.path.isdir(white) and not os.path.islink(white):
+            os.rmdir(white)
+        else:
+            try:
+                os.unlink(white)
+            except FileNotFoundError:
+                pass
+    with open(white, "wb") as f:
+        f.write(good)
+    got = control_cmd(b"reload")
+    if not got.startswith(b"ok"):
+        fail("reload of the good list again answered %r" % got)
+    if not whitelisted():
+        fail("the good list again: the whitelisted client is greylisted")
+
+
 def main():
     global policy, metrics, control
     if len(sys.argv) < 5:
