@@ -572,8 +572,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* two daemons on one table overwrite each other's snapshots: the second one stops */
-	if (!gw_table_path_is_bpf(cfg.table_path) &&
-	    gw_table_lock(cfg.table_path, err, sizeof(err)) < 0) {
+	if (gw_table_lock(cfg.table_path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}

@@ -303,10 +303,36 @@ static long flock_holder(const struct stat *st)
 	return found;
 }
 
-int gw_table_lock(const char *path, char *err, size_t errlen)
+/*
+ * A pinned map cannot be opened (EIO), and the maps directory itself is
+ * locked briefly by every list push. So a relay filter's daemon lock is on
+ * the directory the maps directory is pinned in (the attach's pin root),
+ * which nothing else locks: "/sys/fs/bpf/greywall" for ".../greywall/maps/triplets".
+ */
+static void lock_target(const char *path, char *out, size_t len)
+{
+	char *slash;
+	int up;
+
+	snprintf(out, len, "%s", path);
+	if (!gw_table_path_is_bpf(path))
+		return;
+	for (up = 0; up < 2; up++) {
+		slash = strrchr(out, '/');
+		if (!slash || slash == out)
+			break;
+		*slash = 0;
+	}
+}
+
+int gw_table_lock(const char *table_path, char *err, size_t errlen)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char path[4096];
+	int fd;
+
+	lock_target(table_path, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open %s to lock it: %s", path, strerror(errno));

@@ -39,9 +39,10 @@ int gw_table_room_check(const char *const paths[], const u64 bytes[], int n, cha
 			size_t errlen);
 
 /*
- * One greywalld per table: an exclusive flock on the table file, held by the
- * returned fd for the daemon's life (greywall-dp and greyctl map the table
- * without it). -1 with the holder's pid in err if another daemon has it.
+ * One greywalld per table: an exclusive flock on the table file (for the
+ * relay filter's maps, on the directory their maps directory is pinned in),
+ * held by the returned fd for the daemon's life (greywall-dp and greyctl map
+ * the table without it). -1 with the holder's pid in err if another has it.
  */
 int gw_table_lock(const char *path, char *err, size_t errlen);
 
