@@ -62,14 +62,17 @@ static __always_inline u8 gw_addr_list(const u64 secret[2], u8 kind, const struc
 	return found;
 }
 
-/* List hits for the client address (not masked) and the normalised triplet in s->trip. */
+/*
+ * List hits for the client address (not masked) and the normalised triplet in
+ * s->trip; s->trip.net becomes the client's sender pool if it is in one.
+ */
 __attribute__((noinline)) int gw_bpf_lists(struct gw_scratch *s,
 					   const struct gw_relay_flow_key *key,
 					   struct gw_relay_flow *flow, u64 secret0, u64 secret1)
 {
 	u64 secret[2] = {secret0, secret1};
+	struct gw_relay_client_value *v;
 	u8 c = 0, snd, rcp;
-	u8 *v;
 
 	if (!s || !key || !flow)
 		return 0;
@@ -84,8 +87,14 @@ __attribute__((noinline)) int gw_bpf_lists(struct gw_scratch *s,
 		__builtin_memcpy(k6.addr, key->client, 16);
 		v = bpf_map_lookup_elem(&clients_v6, &k6);
 	}
-	if (v)
-		c = GW_RELAY_LIST_COLOR(*v, s->list_gen);
+	if (v) {
+		u64 pool = v->pool[s->list_gen & 1];
+
+		c = GW_RELAY_LIST_COLOR(v->colors, s->list_gen);
+		/* a sender pool stands for the client's network in every key made from here */
+		if (pool)
+			gw_client_net_pool(&s->trip.net, pool);
+	}
 	snd = gw_addr_list(secret, GW_RA_SENDER, (const struct gw_addr_bytes *)flow->sender,
 			   flow->sender_len, s->list_gen);
 	rcp = gw_addr_list(secret, GW_RA_RCPT, (const struct gw_addr_bytes *)s->trip.rcpt,

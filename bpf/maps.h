@@ -47,7 +47,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, GW_RELAY_LIST_ENTRIES);
 	__type(key, struct gw_relay_lpm4);
-	__type(value, u8);
+	__type(value, struct gw_relay_client_value);
 } clients_v4 SEC(".maps");
 
 struct {
@@ -55,7 +55,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, GW_RELAY_LIST_ENTRIES);
 	__type(key, struct gw_relay_lpm6);
-	__type(value, u8);
+	__type(value, struct gw_relay_client_value);
 } clients_v6 SEC(".maps");
 
 /* Sender and recipient addresses and @domains, keyed by gw_relay_addr_fp(). */

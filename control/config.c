@@ -140,11 +140,13 @@ struct str_key {
 		    sizeof(((struct gw_daemon_config *)0)->field), tmpl                            \
 	}
 
+/* clang-format off */
 static const struct str_key str_keys[] = {
     SKEY(table_path, false),
     SKEY(awl_path, false),
     SKEY(whitelist_path, false),
     SKEY(blacklist_path, false),
+    SKEY(pools_path, false),
     SKEY(policy_listen, false),
     SKEY(policy_defer_text, true),
     SKEY(policy_reject_text, true),
@@ -156,6 +158,7 @@ static const struct str_key str_keys[] = {
     SKEY(user, false),
     SKEY(dp_shm, false),
 };
+/* clang-format on */
 
 static bool is_template_key(const char *k)
 {

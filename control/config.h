@@ -22,7 +22,8 @@ struct gw_daemon_config {
 	unsigned long long capacity;
 	char whitelist_path[GW_PATH_MAX];
 	char blacklist_path[GW_PATH_MAX];
-	char policy_listen[128]; /* host:port of the Postfix policy server; empty = off */
+	char pools_path[GW_PATH_MAX]; /* sender pools: "NAME CIDR..." lines */
+	char policy_listen[128];      /* host:port of the Postfix policy server; empty = off */
 	char policy_defer_text[GW_REPLY_MAX];
 	char policy_reject_text[GW_REPLY_MAX];
 	unsigned max_clients;

@@ -196,8 +196,8 @@ static int relay_publish(void)
 	struct gw_relay_sync_stats st;
 	char err[1024];
 
-	if (gw_relay_publish_files(cfg.relay_maps, cfg.whitelist_path, cfg.blacklist_path, &st, err,
-				   sizeof(err))) {
+	if (gw_relay_publish_files(cfg.relay_maps, cfg.whitelist_path, cfg.blacklist_path,
+				   cfg.pools_path, &st, err, sizeof(err))) {
 		fprintf(stderr, "greyctl: relay filter: %s; its lists are unchanged\n", err);
 		return EXIT_FAIL;
 	}

@@ -272,8 +272,8 @@ static int relay_publish(const struct gw_lists *lists, char *err, size_t errlen)
 
 static int reload_lists(struct gw_policy_ctx *ctx, char *err, size_t errlen)
 {
-	struct gw_lists *n =
-	    gw_lists_load_files(ctx->cfg->whitelist_path, ctx->cfg->blacklist_path, err, errlen);
+	struct gw_lists *n = gw_lists_load_all(ctx->cfg->whitelist_path, ctx->cfg->blacklist_path,
+					       ctx->cfg->pools_path, err, errlen);
 	struct gw_lists *old;
 
 	if (!n || relay_publish(n, err, errlen)) {
@@ -544,7 +544,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ctx.names = names;
-	ctx.lists = gw_lists_load_files(cfg.whitelist_path, cfg.blacklist_path, err, sizeof(err));
+	ctx.lists = gw_lists_load_all(cfg.whitelist_path, cfg.blacklist_path, cfg.pools_path, err,
+				      sizeof(err));
 	if (!ctx.lists) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
@@ -605,6 +606,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "greywalld: %s\n", err);
 				return 1;
 			}
+			gw_relay_events_use_lists(events, &ctx.lists);
 			ctx.judged = &judged;
 			ctx.catch_up = catch_up_events;
 		}
@@ -674,8 +676,8 @@ int main(int argc, char **argv)
 			snprintf(dp_path, sizeof(dp_path), "%.500s.dp", cfg.table_path);
 		gw_dp_link_init(&dp, dp_path);
 		/* no credits: greywall-dp cuts in-line and its rings are read 10 times a second */
-		dp_sink = (struct gw_verdict_sink){&cfg.policy, trip.table.hdr->secret, names,
-						   "greywall-dp", NULL};
+		dp_sink = (struct gw_verdict_sink){
+		    &cfg.policy, trip.table.hdr->secret, names, "greywall-dp", NULL, &ctx.lists};
 		sides[nsides].fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 		if (sides[nsides].fd < 0 || timerfd_settime(sides[nsides].fd, 0, &every, NULL)) {
 			fprintf(stderr, "greywalld: timerfd: %s\n", strerror(errno));

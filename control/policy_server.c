@@ -88,6 +88,7 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 {
 	const struct gw_config *pc = &ctx->cfg->policy;
 	struct gw_triplet trip;
+	struct gw_list_hits hits;
 	struct gw_decision d;
 	struct attrs a;
 	char client[INET6_ADDRSTRLEN], text[GW_REPLY_MAX], action[GW_REPLY_MAX + 16];
@@ -126,8 +127,8 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 	n = a.sender ? gw_normalize_address((const u8 *)a.sender, (u32)a.sender_len, trip.sender,
 					    &pc->norm, true)
 		     : 0;
-	if (n < 0 || gw_rcpt_triplet(&ctx->policy, family, addr, trip.sender, (u16)n,
-				     (const u8 *)a.rcpt, (u32)a.rcpt_len, &trip) < 0) {
+	if (n < 0 || gw_rcpt_triplet(&ctx->policy, ctx->lists, family, addr, trip.sender, (u16)n,
+				     (const u8 *)a.rcpt, (u32)a.rcpt_len, &trip, &hits) < 0) {
 		ctx->bad_requests++;
 		return reply(out, outlen, "DUNNO");
 	}
@@ -135,7 +136,7 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 		ctx->judged_by_data_path++;
 		return reply(out, outlen, "DUNNO");
 	}
-	gw_decide_triplet(&ctx->policy, ctx->lists, family, addr, &trip, now, &d);
+	gw_decide(&ctx->policy, &trip, &hits, now, &d);
 	ctx->verdicts[d.verdict]++;
 
 	/* names past GW_ADDR_MAX are cut for the reply and the log; the key had them whole */

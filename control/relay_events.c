@@ -18,13 +18,15 @@ struct gw_relay_events {
 	const u64 *secret;
 	struct gw_names *names;
 	struct gw_judged *judged;
+	struct gw_lists *const volatile *lists;
 };
 
 static int on_event(void *arg, void *data, size_t size)
 {
 	struct gw_relay_events *e = arg;
 	const struct gw_relay_event *ev = data;
-	struct gw_verdict_sink sink = {e->pc, e->secret, e->names, "relay filter", e->judged};
+	struct gw_verdict_sink sink = {e->pc,	       e->secret, e->names,
+				       "relay filter", e->judged, e->lists};
 	struct gw_verdict_seen v;
 
 	if (size < sizeof(*ev))
@@ -95,4 +97,9 @@ void gw_relay_events_close(struct gw_relay_events *e)
 	ring_buffer__free(e->rb);
 	close(e->fd);
 	free(e);
+}
+
+void gw_relay_events_use_lists(struct gw_relay_events *e, struct gw_lists *const volatile *lists)
+{
+	e->lists = lists;
 }

@@ -33,4 +33,8 @@ int gw_relay_events_drain(struct gw_relay_events *e);
 
 void gw_relay_events_close(struct gw_relay_events *e);
 
+/* Where the daemon's current lists are, so events are keyed by the client's sender pool. */
+struct gw_lists;
+void gw_relay_events_use_lists(struct gw_relay_events *e, struct gw_lists *const volatile *lists);
+
 #endif /* GREYWALL_CONTROL_RELAY_EVENTS_H */

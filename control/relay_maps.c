@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,8 +156,9 @@ int gw_relay_push_policy(struct gw_relay_maps *rm, const struct gw_config *polic
 /* One key of a list map in the sync: its bytes, the value to write, and whether to keep it. */
 struct sync_key {
 	u8 key[20]; /* gw_relay_lpm4/6, or the u64 fingerprint */
-	u8 value;
+	u8 value;   /* an address key's */
 	u8 in_new;
+	struct gw_relay_client_value client; /* a client trie key's */
 };
 
 struct sync_set {
@@ -261,19 +263,30 @@ static void compute_values(struct sync_set *s, int fd, const struct gw_lists *l,
 
 	for (i = 0; i < s->n; i++) {
 		struct sync_key *k = &s->k[i];
-		u8 cur = 0, oldc, newc = 0;
+		struct gw_relay_client_value cur = {0};
+		u8 cur_addr = 0, oldc, newc = 0;
+		u64 new_pool = 0;
 
-		if (bpf_map_lookup_elem(fd, k->key, &cur))
-			cur = 0;
-		oldc = GW_RELAY_LIST_COLOR(cur, old_gen);
 		if (family) {
 			u32 plen;
 
+			if (bpf_map_lookup_elem(fd, k->key, &cur))
+				memset(&cur, 0, sizeof(cur));
+			oldc = GW_RELAY_LIST_COLOR(cur.colors, old_gen);
 			memcpy(&plen, k->key, 4);
-			newc = gw_lists_client_colors(l, (u8)family, k->key + 4, (u8)plen);
-		} else if (k->in_new) {
-			newc = k->value; /* set by the caller from the list entry */
+			gw_lists_client_lookup(l, (u8)family, k->key + 4, (u8)plen, &newc,
+					       &new_pool);
+			k->client.colors = old_gen ? GW_RELAY_LIST_VALUE(newc, oldc)
+						   : GW_RELAY_LIST_VALUE(oldc, newc);
+			k->client.pool[old_gen] = cur.pool[old_gen];
+			k->client.pool[old_gen ^ 1] = new_pool;
+			continue;
 		}
+		if (bpf_map_lookup_elem(fd, k->key, &cur_addr))
+			cur_addr = 0;
+		oldc = GW_RELAY_LIST_COLOR(cur_addr, old_gen);
+		if (k->in_new)
+			newc = k->value; /* set by the caller from the list entry */
 		k->value =
 		    old_gen ? GW_RELAY_LIST_VALUE(newc, oldc) : GW_RELAY_LIST_VALUE(oldc, newc);
 	}
@@ -306,12 +319,14 @@ static int note_addr_colors(const struct gw_list_entry *e, void *arg)
 	return 0;
 }
 
-static int write_values(const struct sync_set *s, int fd, unsigned long long *written)
+static int write_values(const struct sync_set *s, int fd, bool client, unsigned long long *written)
 {
 	size_t i;
 
 	for (i = 0; i < s->n; i++) {
-		if (bpf_map_update_elem(fd, s->k[i].key, &s->k[i].value, BPF_ANY))
+		const void *v = client ? (const void *)&s->k[i].client : &s->k[i].value;
+
+		if (bpf_map_update_elem(fd, s->k[i].key, v, BPF_ANY))
 			return -1;
 		(*written)++;
 	}
@@ -365,9 +380,9 @@ int gw_relay_push_lists(struct gw_relay_maps *rm, const struct gw_lists *lists, 
 	compute_values(&v4, rm->clients_v4_fd, lists, old_gen, GW_AF_INET);
 	compute_values(&v6, rm->clients_v6_fd, lists, old_gen, GW_AF_INET6);
 	compute_values(&addr, rm->addresses_fd, lists, old_gen, 0);
-	if (write_values(&v4, rm->clients_v4_fd, &st->written) ||
-	    write_values(&v6, rm->clients_v6_fd, &st->written) ||
-	    write_values(&addr, rm->addresses_fd, &st->written)) {
+	if (write_values(&v4, rm->clients_v4_fd, true, &st->written) ||
+	    write_values(&v6, rm->clients_v6_fd, true, &st->written) ||
+	    write_values(&addr, rm->addresses_fd, false, &st->written)) {
 		/* the old generation's answers are unchanged in every value written */
 		snprintf(err, errlen, "cannot write the relay filter's list maps: %s",
 			 strerror(errno));
@@ -412,9 +427,10 @@ int gw_relay_read_stats(struct gw_relay_maps *rm, unsigned long long *vals)
 }
 
 int gw_relay_publish_files(const char *dir, const char *white_path, const char *black_path,
-			   struct gw_relay_sync_stats *st, char *err, size_t errlen)
+			   const char *pools_path, struct gw_relay_sync_stats *st, char *err,
+			   size_t errlen)
 {
-	struct gw_lists *lists = gw_lists_load_files(white_path, black_path, err, errlen);
+	struct gw_lists *lists = gw_lists_load_all(white_path, black_path, pools_path, err, errlen);
 	struct gw_relay_maps rm;
 	struct gw_table_map trip;
 	char path[600];

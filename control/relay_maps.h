@@ -61,7 +61,8 @@ int gw_relay_push_lists(struct gw_relay_maps *rm, const struct gw_lists *lists, 
  * from the triplets map in dir, and publish. 0, or -1 with err.
  */
 int gw_relay_publish_files(const char *dir, const char *white_path, const char *black_path,
-			   struct gw_relay_sync_stats *st, char *err, size_t errlen);
+			   const char *pools_path, struct gw_relay_sync_stats *st, char *err,
+			   size_t errlen);
 
 /* The counters summed over CPUs, into vals[GW_RS_COUNT]. 0, or -1. */
 int gw_relay_read_stats(struct gw_relay_maps *rm, unsigned long long *vals);

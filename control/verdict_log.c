@@ -83,7 +83,19 @@ void gw_verdict_record(const struct gw_verdict_sink *sink, const struct gw_verdi
 			return;
 	}
 	trip.sender_len = (u16)n;
-	gw_client_net_of(&trip.net, sink->pc, v->family, v->client);
+	/* keyed as the data path keyed it: by the client's sender pool if it is in one */
+	{
+		u64 pool = 0;
+		u8 colors;
+
+		if (sink->lists && *sink->lists)
+			gw_lists_client_lookup(*sink->lists, v->family, v->client, 128, &colors,
+					       &pool);
+		if (pool)
+			gw_client_net_pool(&trip.net, pool);
+		else
+			gw_client_net_of(&trip.net, sink->pc, v->family, v->client);
+	}
 	fp = gw_triplet_fp(sink->secret, &trip);
 	if (sink->names)
 		gw_names_note(sink->names, fp, v->time, v->verdict, v->family, v->client, sender,

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 
+#include "greywall/lists.h"
 #include "greywall/policy.h"
 #include "names.h"
 
@@ -54,6 +55,8 @@ struct gw_verdict_sink {
 	struct gw_names *names;	    /* may be NULL */
 	const char *origin;	    /* "relay filter", "greywall-dp" */
 	struct gw_judged *judged;   /* passes for the policy server to take; may be NULL */
+	/* the daemon's current lists, for the client's sender pool; may be NULL */
+	struct gw_lists *const volatile *lists;
 };
 
 struct gw_verdict_seen {

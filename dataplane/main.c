@@ -84,7 +84,8 @@ static void maybe_reload_lists(void)
 	if (!reload_lists || retired_lists)
 		return;
 	reload_lists = 0;
-	n = gw_lists_load_files(cfg.whitelist_path, cfg.blacklist_path, err, sizeof(err));
+	n = gw_lists_load_all(cfg.whitelist_path, cfg.blacklist_path, cfg.pools_path, err,
+			      sizeof(err));
 	if (!n) {
 		printf("greywall-dp: reload refused, keeping the current lists: %s\n", err);
 	} else {

@@ -47,6 +47,8 @@ static const char usage_text[] =
     "  --whitelist FILE        whitelist file; --blacklist FILE: blacklist file. Lines are\n"
     "                          'client CIDR', 'sender ADDR|@DOMAIN', 'recipient ADDR|@DOMAIN',\n"
     "                          '#' starts a comment.\n"
+    "  --pools FILE            sender pools: 'NAME CIDR [CIDR...]' lines; each pool counts as\n"
+    "                          one client network in the triplet. SIGHUP reloads it too.\n"
     "\n"
     "Replies (%r recipient, %s sender, %c client, %t seconds, %% a percent sign):\n"
     "  --reply-greylist TEXT   Default: " GW_REPLY_GREYLIST_DEFAULT "\n"
@@ -88,6 +90,7 @@ enum {
 	OPT_TLS,
 	OPT_WHITE,
 	OPT_BLACK,
+	OPT_POOLS,
 	OPT_R_GREY,
 	OPT_R_BLACK,
 	OPT_R_TLS,
@@ -118,6 +121,7 @@ static const struct option long_opts[] = {
     {"tls-mode", required_argument, NULL, OPT_TLS},
     {"whitelist", required_argument, NULL, OPT_WHITE},
     {"blacklist", required_argument, NULL, OPT_BLACK},
+    {"pools", required_argument, NULL, OPT_POOLS},
     {"reply-greylist", required_argument, NULL, OPT_R_GREY},
     {"reply-blacklist", required_argument, NULL, OPT_R_BLACK},
     {"reply-tls", required_argument, NULL, OPT_R_TLS},
@@ -267,6 +271,9 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 		case OPT_BLACK:
 			cfg->blacklist_path = optarg;
 			break;
+		case OPT_POOLS:
+			cfg->pools_path = optarg;
+			break;
 		case OPT_R_GREY:
 			cfg->reply_greylist = template("--reply-greylist", optarg);
 			break;
@@ -305,8 +312,8 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 	}
 	if (optind < argc)
 		die("unexpected argument '%s'%s", argv[optind], "");
-	cfg->lists =
-	    gw_lists_load_files(cfg->whitelist_path, cfg->blacklist_path, err, sizeof(err));
+	cfg->lists = gw_lists_load_all(cfg->whitelist_path, cfg->blacklist_path, cfg->pools_path,
+				       err, sizeof(err));
 	if (!cfg->lists)
 		die("%s%s", err, "");
 	if (cfg->nsmtp_ports == 0)

@@ -30,6 +30,7 @@ struct gw_dp_config {
 	uint64_t capacity;
 	const char *whitelist_path;
 	const char *blacklist_path;
+	const char *pools_path;
 	const char *reply_greylist;
 	const char *reply_blacklist;
 	const char *reply_tls;

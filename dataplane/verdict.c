@@ -260,12 +260,11 @@ static enum gw_smtp_action decide_rcpt(struct gw_seg *s, const struct gw_smtp_cm
 	return act_on_verdict(s, cmd, &d, "RCPT", rcpt, sender, e->cfg->reply_greylist, tag);
 }
 
-/* The client's network and its list hits, for the pseudo-triplet of STARTTLS. */
+/* The client's network (or pool) and its list hits, for the pseudo-triplet of STARTTLS. */
 static void client_network(const struct gw_engine *e, const struct gw_flow *f,
 			   struct gw_client_net *net, struct gw_list_hits *hits)
 {
-	gw_client_net_of(net, &e->cfg->policy, f->key.family, f->key.client);
-	gw_lists_match(e->cfg->lists, f->key.family, f->key.client, NULL, 0, NULL, 0, hits);
+	gw_client_lookup(&e->policy, e->cfg->lists, f->key.family, f->key.client, net, hits);
 }
 
 static enum gw_smtp_action decide_starttls(struct gw_seg *s, const struct gw_smtp_cmd *cmd,

@@ -3,8 +3,25 @@
 
 #include "greywall/decide_rcpt.h"
 
-int gw_rcpt_triplet(const struct gw_policy *p, u8 family, const u8 *addr, const u8 *sender,
-		    u16 sender_len, const u8 *rcpt, u32 rcpt_len, struct gw_triplet *trip)
+static void client_net(const struct gw_policy *p, u8 family, const u8 *addr,
+		       const struct gw_list_hits *hits, struct gw_client_net *net)
+{
+	if (hits->pool)
+		gw_client_net_pool(net, hits->pool);
+	else
+		gw_client_net_of(net, p->cfg, family, addr);
+}
+
+void gw_client_lookup(const struct gw_policy *p, const struct gw_lists *lists, u8 family,
+		      const u8 *addr, struct gw_client_net *net, struct gw_list_hits *hits)
+{
+	gw_lists_match(lists, family, addr, NULL, 0, NULL, 0, hits);
+	client_net(p, family, addr, hits, net);
+}
+
+int gw_rcpt_triplet(const struct gw_policy *p, const struct gw_lists *lists, u8 family,
+		    const u8 *addr, const u8 *sender, u16 sender_len, const u8 *rcpt, u32 rcpt_len,
+		    struct gw_triplet *trip, struct gw_list_hits *hits)
 {
 	int n = gw_normalize_address(rcpt, rcpt_len, trip->rcpt, &p->cfg->norm, false);
 
@@ -15,29 +32,22 @@ int gw_rcpt_triplet(const struct gw_policy *p, u8 family, const u8 *addr, const 
 		sender_len = GW_ADDR_MAX;
 	memmove(trip->sender, sender, sender_len); /* the caller may pass trip->sender itself */
 	trip->sender_len = sender_len;
-	gw_client_net_of(&trip->net, p->cfg, family, addr);
-	return 0;
-}
-
-void gw_decide_triplet(const struct gw_policy *p, const struct gw_lists *lists, u8 family,
-		       const u8 *addr, const struct gw_triplet *trip, u64 now,
-		       struct gw_decision *d)
-{
-	struct gw_list_hits hits;
-
 	gw_lists_match(lists, family, addr, trip->sender, trip->sender_len, trip->rcpt,
-		       trip->rcpt_len, &hits);
-	gw_decide(p, trip, &hits, now, d);
+		       trip->rcpt_len, hits);
+	client_net(p, family, addr, hits, &trip->net);
+	return 0;
 }
 
 int gw_decide_rcpt(const struct gw_policy *p, const struct gw_lists *lists, u8 family,
 		   const u8 *addr, const u8 *sender, u16 sender_len, const u8 *rcpt, u32 rcpt_len,
 		   u64 now, struct gw_triplet *trip, struct gw_decision *d)
 {
-	int n = gw_rcpt_triplet(p, family, addr, sender, sender_len, rcpt, rcpt_len, trip);
+	struct gw_list_hits hits;
+	int n = gw_rcpt_triplet(p, lists, family, addr, sender, sender_len, rcpt, rcpt_len, trip,
+				&hits);
 
 	if (n < 0)
 		return n;
-	gw_decide_triplet(p, lists, family, addr, trip, now, d);
+	gw_decide(p, trip, &hits, now, d);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ enum key_type {
 
 struct entry {
 	u64 hash;
+	u64 pool; /* a client network's sender pool, 0 for none */
 	u16 len;
 	u8 color;
 	u8 key[]; /* type byte, then the key */
@@ -34,6 +36,8 @@ struct gw_lists {
 	size_t cap, count;
 	u8 plen_used[2][129]; /* [v4/v6][prefix] */
 	u64 k0, k1;
+	struct gw_pool_info *pools; /* the pools' names, for people; the data paths need ids only */
+	size_t npools, pools_cap;
 };
 
 static u64 key_hash(const struct gw_lists *l, const u8 *k, u16 len)
@@ -68,6 +72,7 @@ void gw_lists_free(struct gw_lists *l)
 	for (i = 0; i < l->cap; i++)
 		free(l->slots[i]);
 	free(l->slots);
+	free(l->pools);
 	free(l);
 }
 
@@ -116,30 +121,38 @@ static int grow(struct gw_lists *l)
 	return 0;
 }
 
-static int insert(struct gw_lists *l, const u8 *k, u16 len, u8 color)
+/* The entry for key k, made (without colours or pool) if it is not there yet; NULL if no memory. */
+static struct entry *find_or_make(struct gw_lists *l, const u8 *k, u16 len)
 {
 	struct entry *e = find(l, k, len);
 	size_t i;
 
-	if (e) {
-		/* Listed twice: the blacklist is the permanent decision and wins. */
-		e->color |= (u8)(1u << color);
-		return 0;
-	}
+	if (e)
+		return e;
 	if ((l->count + 1) * 4 > l->cap * 3 && grow(l) != 0)
-		return -1;
-	e = malloc(sizeof(*e) + len);
+		return NULL;
+	e = calloc(1, sizeof(*e) + len);
 	if (!e)
-		return -1;
+		return NULL;
 	e->hash = key_hash(l, k, len);
 	e->len = len;
-	e->color = (u8)(1u << color);
 	memcpy(e->key, k, len);
 	i = e->hash & (l->cap - 1);
 	while (l->slots[i])
 		i = (i + 1) & (l->cap - 1);
 	l->slots[i] = e;
 	l->count++;
+	return e;
+}
+
+static int insert(struct gw_lists *l, const u8 *k, u16 len, u8 color)
+{
+	struct entry *e = find_or_make(l, k, len);
+
+	if (!e)
+		return -1;
+	/* Listed twice: both colours are kept, and the blacklist wins when matched. */
+	e->color |= (u8)(1u << color);
 	return 0;
 }
 
@@ -259,6 +272,105 @@ int gw_lists_add(struct gw_lists *l, enum gw_list_color color, const char *entry
 	return add_address(l, kind == kinds[1] ? KEY_SENDER : KEY_RCPT, color, v, err, errlen);
 }
 
+u64 gw_pool_id(const char *name, size_t len)
+{
+	/* fixed key: every node and every reload must give a pool the same id */
+	u64 id = gw_siphash24(0x73656e6465722d70ULL, 0x6f6f6c2d69642d31ULL, name, (u32)len);
+
+	return id ? id : 1; /* 0 means "in no pool" */
+}
+
+static bool pool_name_ok(const char *name, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > GW_POOL_NAME_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("._:-", name[i]))
+			return false;
+	return true;
+}
+
+static struct gw_pool_info *pool_info(struct gw_lists *l, const char *name, size_t len, u64 id)
+{
+	struct gw_pool_info *p;
+	size_t i;
+
+	for (i = 0; i < l->npools; i++)
+		if (l->pools[i].id == id)
+			return &l->pools[i];
+	if (l->npools == l->pools_cap) {
+		size_t ncap = l->pools_cap ? l->pools_cap * 2 : 8;
+
+		p = realloc(l->pools, ncap * sizeof(*p));
+		if (!p)
+			return NULL;
+		l->pools = p;
+		l->pools_cap = ncap;
+	}
+	p = &l->pools[l->npools++];
+	memset(p, 0, sizeof(*p));
+	p->id = id;
+	memcpy(p->name, name, len);
+	return p;
+}
+
+int gw_lists_add_pool(struct gw_lists *l, const char *name, const char *cidr, char *err,
+		      size_t errlen)
+{
+	size_t nlen = strlen(name);
+	u8 fam, addr[16], prefix, k[19];
+	struct gw_pool_info *info;
+	struct entry *e;
+	u64 id;
+
+	if (!pool_name_ok(name, nlen)) {
+		snprintf(err, errlen, "pool name: 1 to %d letters, digits or '.', '_', ':', '-'",
+			 GW_POOL_NAME_MAX);
+		return -1;
+	}
+	if (gw_parse_cidr(cidr, &fam, addr, &prefix) != 0) {
+		snprintf(err, errlen, "pool: not an IPv4 or IPv6 address or CIDR");
+		return -1;
+	}
+	id = gw_pool_id(name, nlen);
+	info = pool_info(l, name, nlen, id);
+	e = info ? find_or_make(l, k, client_key(k, fam, addr, prefix)) : NULL;
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (e->pool && e->pool != id) {
+		/* an address in two pools would make its triplet depend on the order of lines */
+		const char *other = gw_lists_pool_name(l, e->pool);
+
+		snprintf(err, errlen, "this network is already in pool '%s'", other ? other : "?");
+		return -1;
+	}
+	if (!e->pool)
+		info->cidrs++;
+	e->pool = id;
+	l->plen_used[fam == GW_AF_INET6][prefix] = 1;
+	return 0;
+}
+
+const char *gw_lists_pool_name(const struct gw_lists *l, u64 pool)
+{
+	size_t i;
+
+	for (i = 0; l && i < l->npools; i++)
+		if (l->pools[i].id == pool)
+			return l->pools[i].name;
+	return NULL;
+}
+
+size_t gw_lists_pools(const struct gw_lists *l, const struct gw_pool_info **out)
+{
+	*out = l ? l->pools : NULL;
+	return l ? l->npools : 0;
+}
+
 void gw_lists_trust_owner(uid_t uid)
 {
 	gw_trusted_owner_set(uid);
@@ -309,8 +421,55 @@ int gw_lists_load_file(struct gw_lists *l, enum gw_list_color color, const char 
 	return added;
 }
 
-struct gw_lists *gw_lists_load_files(const char *white_path, const char *black_path, char *err,
-				     size_t errlen)
+int gw_lists_load_pools(struct gw_lists *l, const char *path, char *err, size_t errlen)
+{
+	char line[1024], why[256];
+	FILE *f = gw_trusted_open(path, true, err, errlen);
+	int lineno = 0, added = 0, rc;
+
+	if (!f)
+		return -1;
+	while ((rc = gw_read_line(f, line, sizeof(line))) != 0) {
+		char *hash, *save = NULL, *name, *cidr;
+
+		lineno++;
+		if (rc < 0) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, gw_line_error(rc));
+			goto bad;
+		}
+		hash = strchr(line, '#');
+		if (hash)
+			*hash = 0;
+		name = strtok_r(line, " \t\r", &save);
+		if (!name)
+			continue;
+		cidr = strtok_r(NULL, " \t\r", &save);
+		if (!cidr) {
+			snprintf(err, errlen, "%s:%d: a pool needs a name and at least one CIDR",
+				 path, lineno);
+			goto bad;
+		}
+		for (; cidr; cidr = strtok_r(NULL, " \t\r", &save)) {
+			if (gw_lists_add_pool(l, name, cidr, why, sizeof(why))) {
+				snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+				goto bad;
+			}
+			added++;
+		}
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto bad;
+	}
+	fclose(f);
+	return added;
+bad:
+	fclose(f);
+	return -1;
+}
+
+struct gw_lists *gw_lists_load_all(const char *white_path, const char *black_path,
+				   const char *pools_path, char *err, size_t errlen)
 {
 	struct gw_lists *l = gw_lists_new();
 
@@ -321,11 +480,18 @@ struct gw_lists *gw_lists_load_files(const char *white_path, const char *black_p
 	if ((white_path && white_path[0] &&
 	     gw_lists_load_file(l, GW_WHITE, white_path, err, errlen) < 0) ||
 	    (black_path && black_path[0] &&
-	     gw_lists_load_file(l, GW_BLACK, black_path, err, errlen) < 0)) {
+	     gw_lists_load_file(l, GW_BLACK, black_path, err, errlen) < 0) ||
+	    (pools_path && pools_path[0] && gw_lists_load_pools(l, pools_path, err, errlen) < 0)) {
 		gw_lists_free(l);
 		return NULL;
 	}
 	return l;
+}
+
+struct gw_lists *gw_lists_load_files(const char *white_path, const char *black_path, char *err,
+				     size_t errlen)
+{
+	return gw_lists_load_all(white_path, black_path, NULL, err, errlen);
 }
 
 static u8 lookup_color(const struct gw_lists *l, const u8 *k, u16 len)
@@ -354,21 +520,40 @@ static u8 address_color(const struct gw_lists *l, u8 type, const u8 *a, u16 len)
 	return color;
 }
 
-u8 gw_lists_client_colors(const struct gw_lists *l, u8 family, const u8 *addr, u8 max_prefix)
+void gw_lists_client_lookup(const struct gw_lists *l, u8 family, const u8 *addr, u8 max_prefix,
+			    u8 *colors, u64 *pool)
 {
 	int v6 = family == GW_AF_INET6, p = v6 ? 128 : 32;
-	u8 color, k[19];
+	u8 k[19];
 
+	*colors = 0;
+	*pool = 0;
 	if (max_prefix < p)
 		p = max_prefix;
-	for (; p >= 0; p--) {
+	/* one walk, longest prefix first, for both: the colours and the pool of the
+	 * longest listed network that has them */
+	for (; p >= 0 && (!*colors || !*pool); p--) {
+		const struct entry *e;
+
 		if (!l->plen_used[v6][p])
 			continue;
-		color = lookup_color(l, k, client_key(k, family, addr, (u8)p));
-		if (color)
-			return color;
+		e = find(l, k, client_key(k, family, addr, (u8)p));
+		if (!e)
+			continue;
+		if (!*colors)
+			*colors = e->color;
+		if (!*pool)
+			*pool = e->pool;
 	}
-	return 0;
+}
+
+u8 gw_lists_client_colors(const struct gw_lists *l, u8 family, const u8 *addr, u8 max_prefix)
+{
+	u8 colors;
+	u64 pool;
+
+	gw_lists_client_lookup(l, family, addr, max_prefix, &colors, &pool);
+	return colors;
 }
 
 u8 gw_lists_address_colors(const struct gw_lists *l, char type, const u8 *addr, u16 len)
@@ -396,6 +581,7 @@ int gw_lists_foreach(const struct gw_lists *l, int (*fn)(const struct gw_list_en
 			continue;
 		memset(&e, 0, sizeof(e));
 		e.colors = x->color;
+		e.pool = x->pool;
 		e.type = (char)x->key[0];
 		if (e.type == KEY_CLIENT) {
 			e.family = x->key[1];
@@ -418,9 +604,10 @@ void gw_lists_match(const struct gw_lists *l, u8 family, const u8 *addr, const u
 	u8 color;
 
 	hits->white = hits->black = 0;
+	hits->pool = 0;
 	if (!l)
 		return;
-	color = gw_lists_client_colors(l, family, addr, 128);
+	gw_lists_client_lookup(l, family, addr, 128, &color, &hits->pool);
 	if (color & (1u << GW_WHITE))
 		hits->white |= GW_LIST_CLIENT;
 	if (color & (1u << GW_BLACK))

@@ -50,6 +50,46 @@ void gw_lists_trust_owner(uid_t uid);
 struct gw_lists *gw_lists_load_files(const char *white_path, const char *black_path, char *err,
 				     size_t errlen);
 
+/*
+ * Sender pools: a named set of CIDRs that counts as one client network in the
+ * triplet (gw_client_net_pool), so a big sender's retry from another server
+ * of the same pool finds its first attempt. A network is in one pool at most.
+ */
+#define GW_POOL_NAME_MAX 64
+
+struct gw_pool_info {
+	u64 id; /* gw_pool_id(name): the same on every node and across reloads */
+	u32 cidrs;
+	char name[GW_POOL_NAME_MAX + 1];
+};
+
+u64 gw_pool_id(const char *name, size_t len);
+
+/* Add CIDR to pool NAME. 0, or -1 with the reason (a bad name or CIDR, another pool's network). */
+int gw_lists_add_pool(struct gw_lists *l, const char *name, const char *cidr, char *err,
+		      size_t errlen);
+
+/*
+ * Load a pools file: "NAME CIDR [CIDR...]" lines, '#' comments. The file must
+ * pass the same checks as a list file. Returns CIDRs added, or -1.
+ */
+int gw_lists_load_pools(struct gw_lists *l, const char *path, char *err, size_t errlen);
+
+/* The whitelist, blacklist and pools files (any may be NULL or empty) as one set. */
+struct gw_lists *gw_lists_load_all(const char *white_path, const char *black_path,
+				   const char *pools_path, char *err, size_t errlen);
+
+/* A pool's name, or NULL; and every pool, for people. */
+const char *gw_lists_pool_name(const struct gw_lists *l, u64 pool);
+size_t gw_lists_pools(const struct gw_lists *l, const struct gw_pool_info **out);
+
+/*
+ * One longest-prefix walk for a client address: the colours of the longest
+ * listed network with colours and the pool of the longest one in a pool.
+ */
+void gw_lists_client_lookup(const struct gw_lists *l, u8 family, const u8 *addr, u8 max_prefix,
+			    u8 *colors, u64 *pool);
+
 /* Look up a client address (not masked) and normalised sender and recipient. */
 void gw_lists_match(const struct gw_lists *l, u8 family, const u8 *addr, const u8 *sender,
 		    u16 sender_len, const u8 *rcpt, u16 rcpt_len, struct gw_list_hits *hits);
@@ -58,7 +98,8 @@ size_t gw_lists_size(const struct gw_lists *l);
 
 /* One entry of a list set, as gw_lists_foreach hands it out. */
 struct gw_list_entry {
-	u8 colors; /* 1 << GW_WHITE, 1 << GW_BLACK, or both */
+	u8 colors; /* 1 << GW_WHITE, 1 << GW_BLACK, both, or none (a pool's network only) */
+	u64 pool;  /* a client network's pool, 0 for none */
 	char type; /* 'C' client network, 'S' sender, 'R' recipient */
 	/* a client network: its family, prefix length and masked address */
 	u8 family, prefix;

@@ -60,6 +60,8 @@ GW_INLINE void gw_config_defaults(struct gw_config *c)
 enum gw_family {
 	GW_AF_INET = 4,
 	GW_AF_INET6 = 6,
+	GW_AF_POOL =
+	    'P', /* a sender pool standing for its client networks: see gw_client_net_pool */
 };
 
 /* A client address masked to its network; IPv4 lives in the first 4 bytes. */
@@ -86,6 +88,21 @@ GW_INLINE void gw_client_net_make(struct gw_client_net *n, u8 family, const u8 *
 		else if (bits < prefix)
 			n->addr[i] = addr[i] & (u8)(0xff << (8 - (prefix - bits)));
 	}
+}
+
+/*
+ * A sender pool (a named set of CIDRs, e.g. a big sender's outbound servers)
+ * counts as one client network: its key is the pool's id, never an address,
+ * so a retry from any address of the pool finds the first attempt's triplet.
+ */
+GW_INLINE void gw_client_net_pool(struct gw_client_net *n, u64 pool)
+{
+	u32 i;
+
+	gw_memzero(n, sizeof(*n));
+	n->family = GW_AF_POOL;
+	for (i = 0; i < 8; i++)
+		n->addr[i] = (u8)(pool >> (8 * i));
 }
 
 /* The client network of an address under the configured prefix lengths. */
@@ -214,6 +231,7 @@ enum gw_list_match {
 struct gw_list_hits {
 	u8 white;
 	u8 black;
+	u64 pool; /* the sender pool holding the client address, 0 for none */
 };
 
 enum gw_verdict {

@@ -153,6 +153,19 @@ struct gw_relay_lpm6 {
 	u8 addr[16];
 };
 
+/*
+ * A client trie's value: its colours in both list generations (nibbles, see
+ * GW_RELAY_LIST_COLOR) and the sender pool of each, 0 for none. greywall
+ * writes, for every listed network, what a longest-prefix walk of the lists
+ * answers there (gw_lists_client_lookup), so the trie's one lookup answers
+ * the colours and the pool alike.
+ */
+struct gw_relay_client_value {
+	u8 colors;
+	u8 pad[7];
+	u64 pool[2];
+};
+
 enum gw_relay_addr_kind {
 	GW_RA_SENDER = 's',
 	GW_RA_RCPT = 'r',

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "greywall/relay.h"
+#include "greywall/lists.h"
 #include "greywall/relay_defaults.h"
 #include "greywall/reply.h"
 #include "tcp_frame.h"
@@ -324,14 +325,21 @@ static void case_retry_after_delay_passes(void)
 static u32 expect_reply_frame(struct session *s, const char *rcpt_line, const char *rcpt,
 			      const char *tmpl, u32 seconds, const char *what);
 
-static void put_client_net(u32 net, u32 prefix, u8 color)
+/* A client trie entry in list generation 0 (the one in force here): colour and pool. */
+static void put_client_pool(u32 net, u32 prefix, u8 color, u64 pool)
 {
 	struct gw_relay_lpm4 k = {.prefixlen = prefix};
+	struct gw_relay_client_value v = {.colors = color, .pool = {pool, 0}};
 	u32 be = htonl(net);
 
 	memcpy(k.addr, &be, 4);
-	if (bpf_map_update_elem(clients_v4_fd, &k, &color, BPF_ANY))
+	if (bpf_map_update_elem(clients_v4_fd, &k, &v, BPF_ANY))
 		fprintf(stderr, "  clients_v4 update failed\n");
+}
+
+static void put_client_net(u32 net, u32 prefix, u8 color)
+{
+	put_client_pool(net, prefix, color, 0);
 }
 
 static void case_client_lists(void)
@@ -370,6 +378,36 @@ static void case_client_lists(void)
 	      "the 550 frame is exactly the expected one");
 	if (out.len != exp.len || memcmp(out.b, exp.b, exp.len))
 		dump_diff(&out, &exp);
+}
+
+/*
+ * A sender pool's retry from another of its networks: the first attempt from
+ * 198.18.24.5 is greylisted, the retry after the delay from 198.18.25.7 (another
+ * /24 of the same pool) passes, and one from 198.18.26.1 (no pool) does not.
+ */
+static void case_sender_pool(void)
+{
+	const char *rcpt = "RCPT TO:<dave@rcpt.example>\r\n";
+	u64 pool = gw_pool_id("bigsender", 9);
+	struct session s;
+	struct frame out;
+
+	printf("case: a sender pool's retry from another /24 of the pool passes\n");
+	put_client_pool(0xc6121800, 24, 0, pool); /* 198.18.24.0/24 */
+	put_client_pool(0xc6121900, 24, 0, pool); /* 198.18.25.0/24 */
+	session_init(&s, "pool-first", 0xc6121805, 40020);
+	session_open(&s, EHLO_REPLY, NULL);
+	CHECK(client_send(&s, rcpt, &out) == XDP_TX, "the pool's first attempt is greylisted");
+	set_clock_offset(301LL * 1000000000LL);
+	session_init(&s, "pool-other", 0xc6121a01, 40021);
+	session_open(&s, EHLO_REPLY, NULL);
+	CHECK(client_send(&s, rcpt, &out) == XDP_TX,
+	      "a retry from outside the pool (198.18.26.1) is greylisted as new");
+	session_init(&s, "pool-retry", 0xc6121907, 40022);
+	session_open(&s, EHLO_REPLY, NULL);
+	CHECK(client_send(&s, rcpt, &out) == XDP_PASS,
+	      "the retry from the pool's other /24 (198.18.25.7) passes");
+	set_clock_offset(0);
 }
 
 static void case_fail_open(void)
@@ -756,6 +794,7 @@ int main(int argc, char **argv)
 	case_unseen_rcpt_greylisted();
 	case_retry_after_delay_passes();
 	case_client_lists();
+	case_sender_pool();
 	case_fail_open();
 	case_ipv6_and_vlan();
 	case_starttls();

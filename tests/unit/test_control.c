@@ -302,9 +302,9 @@ static int filter_decides(struct pol_fixture *f, struct gw_judged *j, const char
 			  const char *rcpt, unsigned long long now, u64 *fp)
 {
 	const struct gw_config *pc = &f->cfg.policy;
-	struct gw_verdict_sink sink = {pc, f->secret, NULL, "relay filter", j};
+	struct gw_verdict_sink sink = {pc, f->secret, NULL, "relay filter", j, NULL};
 	const u8 client[16] = {198, 18, 0, 1};
-	struct gw_list_hits hits = {0, 0};
+	struct gw_list_hits hits = {0};
 	struct gw_decision d;
 	struct gw_triplet t;
 	struct gw_verdict_seen v;

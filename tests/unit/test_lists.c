@@ -280,6 +280,111 @@ static void test_nul_byte_named(void **state)
 	unlink(path);
 }
 
+static u64 pool_of(const struct gw_lists *l, const char *ip, u8 *colors)
+{
+	u8 addr[16] = {0}, c;
+	u64 pool;
+	int v6 = strchr(ip, ':') != NULL;
+
+	assert_int_equal(inet_pton(v6 ? AF_INET6 : AF_INET, ip, addr), 1);
+	gw_lists_client_lookup(l, v6 ? GW_AF_INET6 : GW_AF_INET, addr, 128, &c, &pool);
+	if (colors)
+		*colors = c;
+	return pool;
+}
+
+/* A pools file: each name's CIDRs answer its id, other addresses none. */
+static void test_pools_file(void **state)
+{
+	char path[] = "/tmp/gw-pools-XXXXXX", err[256];
+	const struct gw_pool_info *info;
+	struct gw_lists *l;
+	u64 big = gw_pool_id("big", 3);
+
+	(void)state;
+	close(mkstemp(path));
+	write_file(path, "# outbound servers\nbig 198.51.100.0/24 203.0.113.0/25\n\n"
+			 "small 2001:db8:5::/48 # v6 too\n");
+	l = gw_lists_load_all(NULL, NULL, path, err, sizeof(err));
+	if (!l)
+		fail_msg("%s", err);
+	assert_true(big != 0);
+	assert_true(pool_of(l, "198.51.100.7", NULL) == big);
+	assert_true(pool_of(l, "203.0.113.9", NULL) == big); /* another /24, the same pool */
+	assert_true(pool_of(l, "203.0.113.200", NULL) == 0); /* past the /25 */
+	assert_true(pool_of(l, "2001:db8:5:1::9", NULL) == gw_pool_id("small", 5));
+	assert_true(pool_of(l, "192.0.2.1", NULL) == 0);
+	assert_int_equal(gw_lists_pools(l, &info), 2);
+	assert_string_equal(gw_lists_pool_name(l, big), "big");
+	assert_int_equal(info[0].cidrs + info[1].cidrs, 3);
+	gw_lists_free(l);
+	unlink(path);
+}
+
+/* The colours and the pool come from one walk, each from its longest listed network. */
+static void test_pools_and_lists_in_one_walk(void **state)
+{
+	char white[] = "/tmp/gw-white-XXXXXX", pools[] = "/tmp/gw-pools-XXXXXX", err[256];
+	struct gw_lists *l;
+	u8 c;
+
+	(void)state;
+	close(mkstemp(white));
+	close(mkstemp(pools));
+	write_file(white, "client 198.51.100.7\nclient 10.0.0.0/8\n");
+	write_file(pools, "big 198.51.100.0/24 10.1.2.0/24\n");
+	l = gw_lists_load_all(white, NULL, pools, err, sizeof(err));
+	if (!l)
+		fail_msg("%s", err);
+	/* a whitelisted host inside the pool: both */
+	assert_true(pool_of(l, "198.51.100.7", &c) == gw_pool_id("big", 3));
+	assert_int_equal(c, 1u << GW_WHITE);
+	/* the pool's other hosts: the pool, no colour */
+	assert_true(pool_of(l, "198.51.100.8", &c) == gw_pool_id("big", 3));
+	assert_int_equal(c, 0);
+	/* a pool inside a whitelisted /8: the pool, and the /8's colour below it */
+	assert_true(pool_of(l, "10.1.2.3", &c) == gw_pool_id("big", 3));
+	assert_int_equal(c, 1u << GW_WHITE);
+	assert_int_equal(gw_lists_client_colors(l, GW_AF_INET, (const u8 *)"\x0a\x01\x02\x03", 32),
+			 1u << GW_WHITE);
+	gw_lists_free(l);
+	unlink(white);
+	unlink(pools);
+}
+
+/* A network in two pools, a bad name, a pool without CIDRs: refused with file:line. */
+static void test_bad_pools_refused(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+	    {"a 192.0.2.0/24\nb 192.0.2.0/24\n", ":2: this network is already in pool 'a'"},
+	    {"bad/name 192.0.2.0/24\n", ":1: pool name"},
+	    {"lonely\n", ":1: a pool needs a name and at least one CIDR"},
+	    {"a 192.0.2.0/33\n", ":1: pool: not an IPv4 or IPv6 address or CIDR"},
+	};
+	char path[] = "/tmp/gw-pools-XXXXXX", err[256];
+	size_t i;
+
+	(void)state;
+	close(mkstemp(path));
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		write_file(path, cases[i].text);
+		assert_null(gw_lists_load_all(NULL, NULL, path, err, sizeof(err)));
+		if (!strstr(err, cases[i].want) || !strstr(err, path))
+			fail_msg("case %zu: '%s' does not say '%s'", i, err, cases[i].want);
+	}
+	/* the same network twice in one pool is no conflict */
+	write_file(path, "a 192.0.2.0/24\na 192.0.2.0/24 198.51.100.0/24\n");
+	{
+		struct gw_lists *l = gw_lists_load_all(NULL, NULL, path, err, sizeof(err));
+
+		assert_non_null(l);
+		gw_lists_free(l);
+	}
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +399,9 @@ int main(void)
 	    cmocka_unit_test(test_list_owned_by_the_daemon_user_taken),
 	    cmocka_unit_test(test_nul_byte_named),
 	    cmocka_unit_test(test_world_writable_list_refused),
+	    cmocka_unit_test(test_pools_file),
+	    cmocka_unit_test(test_pools_and_lists_in_one_walk),
+	    cmocka_unit_test(test_bad_pools_refused),
 	};
 	return cmocka_run_group_tests_name("lists", tests, NULL, NULL);
 }

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* The greylisting state machine against postgrey's timers, on heap tables. */
+#include <unistd.h>
+
 #include "unit.h"
 
+#include "greywall/decide_rcpt.h"
 #include "greywall/policy.h"
 
 #define T0  1800000000ULL /* 2027-01-15, any wall-clock second */
@@ -361,10 +364,55 @@ static void test_fingerprint_domains_differ(void **state)
 	}
 }
 
+/*
+ * A big sender retries from another server, in another /24 of its pool: the
+ * retry passes after the delay; one from outside the pool is a new triplet.
+ */
+static void test_sender_pool_retry_from_another_network(void **state)
+{
+	struct fixture *f = *state;
+	char path[] = "/tmp/gw-pools-XXXXXX", err[256];
+	static const u8 first[4] = {198, 51, 100, 7}, other[4] = {203, 0, 113, 9},
+			stranger[4] = {192, 0, 2, 1};
+	static const char from[] = "bounce@big.example", to[] = "bob@b.example";
+	struct gw_lists *l;
+	struct gw_triplet t;
+	struct gw_decision d;
+	FILE *fp;
+
+	close(mkstemp(path));
+	fp = fopen(path, "w");
+	fputs("big 198.51.100.0/24 203.0.113.0/24\n", fp);
+	fclose(fp);
+	l = gw_lists_load_all(NULL, NULL, path, err, sizeof(err));
+	if (!l)
+		fail_msg("%s", err);
+	assert_int_equal(gw_decide_rcpt(&f->pol, l, GW_AF_INET, first, (const u8 *)from,
+					sizeof(from) - 1, (const u8 *)to, sizeof(to) - 1, T0, &t,
+					&d),
+			 0);
+	assert_int_equal(d.verdict, GW_V_GREYLIST);
+	assert_int_equal(t.net.family, GW_AF_POOL);
+	gw_decide_rcpt(&f->pol, l, GW_AF_INET, stranger, (const u8 *)from, sizeof(from) - 1,
+		       (const u8 *)to, sizeof(to) - 1, T0 + 400, &t, &d);
+	assert_int_equal(d.verdict, GW_V_GREYLIST);
+	gw_decide_rcpt(&f->pol, l, GW_AF_INET, other, (const u8 *)from, sizeof(from) - 1,
+		       (const u8 *)to, sizeof(to) - 1, T0 + 400, &t, &d);
+	assert_int_equal(d.verdict, GW_V_PASS);
+	/* without the pool, the other /24 is a stranger too */
+	gw_decide_rcpt(&f->pol, NULL, GW_AF_INET, other, (const u8 *)from, sizeof(from) - 1,
+		       (const u8 *)to, sizeof(to) - 1, T0 + 500, &t, &d);
+	assert_int_equal(d.verdict, GW_V_GREYLIST);
+	gw_lists_free(l);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_first_attempt_then_retry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sender_pool_retry_from_another_network, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_early_retries_keep_the_clock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retry_window, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_max_age, setup, teardown),
