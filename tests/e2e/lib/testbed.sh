@@ -325,6 +325,7 @@ tb_start_sender() {
 inet_interfaces = loopback-only
 mydestination =
 relayhost = $relay
+${TB_SND_EXTRA:-}
 MAIN
 	} >"$d/etc/main.cf"
 	_tb_postfix_start "$TB_NS_SND" "$d"
