@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * Any bytes as a whitelist file, loaded with gw_lists_load_files from a file
- * in a directory made once (removed at exit). Invariants: a refusal says
- * file:line; a loaded set holds well-formed entries, each found again by its
- * own lookup, and lookups of other names stay in bounds.
+ * in a directory made once (removed at exit), and as a pools file. Invariants:
+ * a refusal says file:line; a loaded set holds well-formed entries, each found
+ * again by its own lookup (a pool's network finds its pool, by name too), and
+ * lookups of other names stay in bounds.
  */
 #include <assert.h>
 #include <fcntl.h>
@@ -16,11 +17,12 @@
 #include "greywall/normalize.h"
 
 static char dir[] = "/tmp/gw-fuzz-lists-XXXXXX";
-static char path[64];
+static char path[64], pools_path[64];
 
 static void cleanup(void)
 {
 	unlink(path);
+	unlink(pools_path);
 	rmdir(dir);
 }
 
@@ -31,6 +33,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(path, sizeof(path), "%s/white.txt", dir);
+	snprintf(pools_path, sizeof(pools_path), "%s/pools.txt", dir);
 	atexit(cleanup);
 	return 0;
 }
@@ -60,6 +63,42 @@ static int check_entry(const struct gw_list_entry *e, void *arg)
 	return 0;
 }
 
+/* every pool entry is a network, uncoloured, whose own lookup finds its named pool */
+static int check_pool_entry(const struct gw_list_entry *e, void *arg)
+{
+	const struct gw_lists *l = arg;
+	u8 net[16], colors;
+	u64 pool;
+
+	assert(e->type == 'C' && e->colors == 0 && e->pool != 0);
+	assert(e->prefix <= (e->family == GW_AF_INET ? 32 : 128));
+	memcpy(net, e->net, 16);
+	gw_lists_client_lookup(l, e->family, net, e->prefix, &colors, &pool);
+	assert(pool == e->pool && colors == 0);
+	assert(gw_lists_pool_name(l, pool) != NULL);
+	return 0;
+}
+
+static void load_as_pools(const uint8_t *data, size_t size)
+{
+	struct gw_lists *l;
+	char err[512];
+	int fd = open(pools_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	assert(fd >= 0);
+	assert(write(fd, data, size) == (ssize_t)size);
+	close(fd);
+	memset(err, 0xa5, sizeof(err));
+	l = gw_lists_load_all(NULL, NULL, pools_path, err, sizeof(err));
+	if (!l) {
+		assert(memchr(err, 0, sizeof(err)));
+		assert(!strncmp(err, pools_path, strlen(pools_path)));
+		return;
+	}
+	assert(gw_lists_foreach(l, check_pool_entry, l) == 0);
+	gw_lists_free(l);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const u8 v4[16] = {192, 0, 2, 1}, v6[16] = {0xfd, 0, 0, 0x18, [15] = 1};
@@ -70,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 64 * 1024)
 		return 0;
+	load_as_pools(data, size);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	assert(fd >= 0);
 	assert(write(fd, data, size) == (ssize_t)size);
