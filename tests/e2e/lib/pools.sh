@@ -82,6 +82,10 @@ pools_scenario() {
 	line=$(_pools_first_session $POOL_OTHER)
 	grep -q 'rcpt=1 data=1' <<<"$line" ||
 		fail "the first session from the pool's other /24 was not the delivering one: $line"
-	grep -qE 'NOQUEUE: reject' "$TB_DIR/rcv/maillog" && fail "the receiver rejected something itself"
+	# in the data paths the receiver never sees a greylisted RCPT; as its policy
+	# service (POOLS_IN_MTA=1), greywalld has the MTA answer it
+	if [ -z "${POOLS_IN_MTA:-}" ] && grep -qE 'NOQUEUE: reject' "$TB_DIR/rcv/maillog"; then
+		fail "the receiver rejected something itself"
+	fi
 	return 0
 }
