@@ -42,7 +42,8 @@ FUZZ_TARGETS = smtp_stream smtp_command normalize reassembler policy_request con
 FUZZ_BINS    = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 FUZZ_SECONDS ?= 600
 
-BENCH_BINS = $(BUILD)/tools/bench/table_bench $(BUILD)/tools/bench/sweep_bench
+BENCH_BINS = $(BUILD)/tools/bench/table_bench $(BUILD)/tools/bench/sweep_bench \
+	$(BUILD)/tools/bench/pool_bench
 
 DP_SRCS = dataplane/main.c dataplane/options.c dataplane/stats.c dataplane/flow.c \
 	dataplane/engine.c dataplane/dispatch.c dataplane/client_stream.c \
@@ -161,9 +162,9 @@ $(XDP_PASS_OBJ): tests/bpf/xdp_pass.bpf.c
 $(BUILD)/greywall-relay-config: tools/relay_config.c $(BUILD)/control/relay_maps.o $(LIB)
 	$(CC) $(CFLAGS) -Icontrol $< $(BUILD)/control/relay_maps.o -o $@ $(LIB) -lbpf
 
-$(BUILD)/tools/bench/bpf_bench: tools/bench/bpf_bench.c tests/bpf/tcp_frame.h
+$(BUILD)/tools/bench/bpf_bench: tools/bench/bpf_bench.c tests/bpf/tcp_frame.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/bpf $< -o $@ -lbpf
+	$(CC) $(CFLAGS) -Itests/bpf $< -o $@ $(LIB) -lbpf
 
 $(BUILD)/tools/bench/table_lookup.bpf.o: tools/bench/table_lookup.bpf.c $(wildcard bpf/*.h include/greywall/*.h)
 	@mkdir -p $(dir $@)
@@ -180,6 +181,10 @@ bpf: $(BPF_OBJ) $(BUILD)/tools/verifier_log $(BPF_TEST_BIN) $(XDP_PASS_OBJ) \
 
 bpf-verify: bpf
 	@for p in greywall_xdp greywall_tc_egress; do $(BUILD)/tools/verifier_log $(BPF_OBJ) 1 $$p; done
+
+$(BUILD)/tools/bench/pool_bench: tools/bench/pool_bench.c tools/bench/bench_util.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O3 $< -o $@ $(LIB)
 
 $(BUILD)/tools/bench/sweep_bench: tools/bench/sweep_bench.c tools/bench/bench_util.h $(LIB)
 	@mkdir -p $(dir $@)

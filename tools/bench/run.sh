@@ -9,6 +9,9 @@ BUILD=${BUILD:-build}
 echo "== triplet table vs rte_hash, policy decisions"
 "$BUILD/tools/bench/table_bench" ${BENCH_TABLE_SIZES:-}
 echo
+echo "== sender pools: the pool key vs the plain /24 key, user-space decisions"
+"$BUILD/tools/bench/pool_bench"
+
 echo "== relay filter (XDP) vs a bare XDP_PASS, BPF_PROG_TEST_RUN"
 "$BUILD/tools/bench/bpf_bench" "$BUILD/bpf/greywall.bpf.o" "$BUILD/tests/bpf/xdp_pass.bpf.o"
 echo
