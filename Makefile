@@ -65,7 +65,7 @@ DPDK_LIBS   = $(shell pkg-config --libs libdpdk 2>/dev/null)
 DEB_PACKAGES = build-essential clang llvm libclang-rt-14-dev pkg-config libcmocka-dev \
 	libdpdk-dev dpdk dpdk-dev libbpf-dev bpftool libelf-dev zlib1g-dev libjemalloc-dev libpcap-dev \
 	postfix postgrey swaks ethtool iproute2 iputils-ping tcpdump procps python3 \
-	libidn12 libgnutls-dane0 jq
+	libidn12 libgnutls-dane0 jq debhelper dpkg-dev fakeroot mandoc groff-base systemd
 
 LIB_SRCS = lib/trusted_file.c lib/smtp_stream.c lib/address_long.c lib/decide_rcpt.c lib/table_file.c lib/table_bpf.c lib/dp_shm.c lib/lists.c lib/reply.c lib/maintenance.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -97,10 +97,11 @@ DP_SRCS = dataplane/main.c dataplane/options.c dataplane/stats.c dataplane/flow.
 DP_OBJS = $(DP_SRCS:%.c=$(BUILD)/%.o)
 DP_BIN  = $(BUILD)/greywall-dp
 
-.PHONY: all deps test unit fuzz fuzz-smoke bench demo clean format bpf-check bpf bpf-verify FORCE
+.PHONY: all progs deps test unit fuzz fuzz-smoke bench demo clean format bpf-check bpf bpf-verify \
+	install FORCE
 
 all: $(LIB) $(UNIT_BINS) $(BENCH_BINS) $(DP_BIN) $(DP_TEST_BIN) $(DAEMON_BIN) $(CTL_TEST_BIN) \
-	$(BUILD)/tools/bench/policy_load $(BUILD)/tools/smtp_pcap bpf
+	$(BUILD)/tools/bench/policy_load $(BUILD)/tools/smtp_pcap bpf progs
 
 deps:
 	@tools/deps.sh $(DEB_PACKAGES)
@@ -258,7 +259,7 @@ $(BUILD)/tools/bench/table_bench: tools/bench/table_bench.c tools/bench/bench_ut
 # Warnings are errors here, and only here (unless WERROR is given): a newer compiler
 # must not break `make install` or a package build for a warning.
 test: deps
-	$(MAKE) WERROR=$(or $(WERROR),1) all $(FUZZ_BINS) bpf-check
+	$(MAKE) WERROR=$(or $(WERROR),1) all $(FUZZ_BINS) bpf-check progs
 	tests/run.sh
 
 fuzz: $(FUZZ_BINS)
@@ -276,6 +277,44 @@ bench: deps
 demo: deps
 	$(MAKE) all
 	tools/demo.sh
+
+# Units, man pages and the tmpfiles entry name the installed paths, so they are made
+# for PREFIX (and the rest) at build time; rewritten only when a path changed.
+MAN_PAGES = man/greywalld.8 man/greyctl.8 man/greywall-dp.8 man/greywall.conf.5
+UNITS     = systemd/greywalld.service systemd/greywall-dp@.service systemd/greywall-relay.service
+GEN_FILES = $(MAN_PAGES:%=$(BUILD)/gen/%) $(UNITS:%=$(BUILD)/gen/%)
+GEN_SED   = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@PKGLIBDIR@|$(PKGLIBDIR)|g' \
+	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
+$(BUILD)/gen/%: %.in FORCE
+	@mkdir -p $(dir $@)
+	@$(GEN_SED) $< >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+# What an installation needs and no more: debian/rules builds this, not `all`.
+progs: $(DP_BIN) $(DAEMON_BIN) $(BPF_OBJ) $(GEN_FILES)
+
+# DESTDIR stages the tree (for a package); nothing here needs root or touches the
+# running system: no user is created and no unit enabled (sysusers.d and the package
+# do that). An existing configuration is never overwritten.
+install: progs
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/greywall
+	$(INSTALL) -m 0755 $(BUILD)/greywalld $(BUILD)/greyctl $(BUILD)/greywall-dp \
+		$(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0644 $(BPF_OBJ) $(DESTDIR)$(PKGLIBDIR)/greywall.bpf.o
+	$(INSTALL) -m 0755 tools/greywall-relay-attach $(DESTDIR)$(PKGLIBDIR)/
+	$(INSTALL) -m 0644 $(filter %.8,$(GEN_FILES)) $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 $(filter %.5,$(GEN_FILES)) $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 0644 $(filter %.service,$(GEN_FILES)) $(DESTDIR)$(UNITDIR)/
+	$(INSTALL) -m 0644 systemd/greywall.sysusers $(DESTDIR)$(SYSUSERSDIR)/greywall.conf
+	$(INSTALL) -m 0644 systemd/greywall.tmpfiles $(DESTDIR)$(TMPFILESDIR)/greywall.conf
+	@for f in control/greywall.conf:greywall.conf systemd/relay.env:relay.env; do \
+		dst=$(DESTDIR)$(SYSCONFDIR)/greywall/$${f#*:}; \
+		if [ -e "$$dst" ]; then echo "kept $$dst"; \
+		else echo "$(INSTALL) -m 0644 $${f%%:*} $$dst"; \
+			$(INSTALL) -m 0644 $${f%%:*} "$$dst" || exit 1; fi; \
+	done
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
