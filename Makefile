@@ -257,10 +257,11 @@ $(BUILD)/tools/bench/table_bench: tools/bench/table_bench.c tools/bench/bench_ut
 		$(DPDK_LIBS) -lpthread
 
 # Warnings are errors here, and only here (unless WERROR is given): a newer compiler
-# must not break `make install` or a package build for a warning.
+# must not break `make install` or a package build for a warning. The tests' own make
+# calls get the same WERROR, so the flags do not change and nothing is built twice.
 test: deps
 	$(MAKE) WERROR=$(or $(WERROR),1) all $(FUZZ_BINS) bpf-check progs
-	tests/run.sh
+	WERROR=$(or $(WERROR),1) tests/run.sh
 
 fuzz: $(FUZZ_BINS)
 	@for t in $(FUZZ_TARGETS); do \
