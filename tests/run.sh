@@ -113,7 +113,7 @@ run_case "install: systemd-analyze verify passes on every unit, ordered relay, g
 	tests/install/units_verify.sh
 run_case "install: the man pages lint clean and document every greywall.conf key and option" \
 	tests/install/man_pages.sh
-run_case "install: greywalld says READY=1 when its policy port answers, STOPPING=1 on SIGTERM" \
+run_case "install: greywalld as its unit runs it (a user, Type=notify) is READY=1 when it answers" \
 	tests/install/sd_notify.sh
 run_case "install: greywall-relay-attach detaches the filter, keeping its maps for the next attach" \
 	tests/install/relay_attach.sh
