@@ -9,8 +9,8 @@
 unset WERROR MAKEFLAGS MFLAGS MAKELEVEL
 b=$SCRATCH/build
 make -s -j2 BUILD="$b" CFLAGS="-g -O2" CPPFLAGS="-D_FORTIFY_SOURCE=2" \
-	LDFLAGS="-Wl,-z,relro -Wl,-z,now" progs >"$SCRATCH/make.log" 2>&1 ||
-	{ tail -20 "$SCRATCH/make.log"; fail 'make CFLAGS="-g -O2" ... progs failed'; }
+	LDFLAGS="-Wl,-z,relro -Wl,-z,now" all >"$SCRATCH/make.log" 2>&1 ||
+	{ tail -20 "$SCRATCH/make.log"; fail 'make CFLAGS="-g -O2" ... failed'; }
 echo 'make CFLAGS="-g -O2" CPPFLAGS=-D_FORTIFY_SOURCE=2 LDFLAGS="-Wl,-z,relro -Wl,-z,now": built'
 for bin in greywalld greyctl greywall-dp; do
 	readelf -d "$b/$bin" | grep -q 'BIND_NOW' || fail "$bin linked without LDFLAGS (-z now)"
