@@ -106,7 +106,7 @@ all: $(LIB) $(UNIT_BINS) $(BENCH_BINS) $(DP_BIN) $(DP_TEST_BIN) $(DAEMON_BIN) $(
 deps:
 	@tools/deps.sh $(DEB_PACKAGES)
 
-# Every C program is rebuilt when the compiler or the flags change (objects: see the pattern rules).
+# Every C program is rebuilt when the compiler or flags change (objects: the pattern rules).
 $(UNIT_BINS) $(DP_TEST_BIN) $(DAEMON_BIN) $(CTL_TEST_BIN) $(BENCH_BINS) $(DP_BIN) \
 	$(BUILD)/tools/bench/policy_load $(BUILD)/tools/smtp_pcap $(BUILD)/tools/verifier_log \
 	$(BUILD)/tests/bpf/test_relay $(BUILD)/greywall-relay-config \
@@ -114,7 +114,7 @@ $(UNIT_BINS) $(DP_TEST_BIN) $(DAEMON_BIN) $(CTL_TEST_BIN) $(BENCH_BINS) $(DP_BIN
 
 -include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d $(BUILD)/*/*/*/*.d)
 
-# Headers are tracked by -MMD (the .d files included below).
+# Headers are tracked by -MMD (the .d files included above).
 $(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -279,7 +279,7 @@ demo: deps
 	$(MAKE) all
 	tools/demo.sh
 
-# Units, man pages and the tmpfiles entry name the installed paths, so they are made
+# The units and the man pages name the installed paths, so they are made
 # for PREFIX (and the rest) at build time; rewritten only when a path changed.
 MAN_PAGES = man/greywalld.8 man/greyctl.8 man/greywall-dp.8 man/greywall.conf.5
 UNITS     = systemd/greywalld.service systemd/greywall-dp@.service systemd/greywall-relay.service
