@@ -59,8 +59,10 @@ int gw_admin_listen_unix(const char *path, const char *group, char *warning, siz
 	close(fd);
 	unlink(path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/* the owner stays whoever runs greywalld: under systemd that is User=greywall, who may
+	 * give the socket to a group of its own but not to root */
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, mode) ||
-	    (gr && chown(path, 0, gr->gr_gid)) || listen(fd, 128)) {
+	    (gr && chown(path, (uid_t)-1, gr->gr_gid)) || listen(fd, 128)) {
 		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);

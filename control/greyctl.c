@@ -25,6 +25,7 @@
 #include "greywall/relay.h"
 #include "relay_maps.h"
 #include "greywall/table_file.h"
+#include "greywall/version.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -65,6 +66,7 @@ static const char usage_text[] =
     "  -c, --config FILE   configuration (default " GW_CONF_DEFAULT_PATH "; built-in\n"
     "                      defaults if it does not exist)\n"
     "  -j, --json          machine-readable output (anywhere on the command line)\n"
+    "      --version       print greyctl's version\n"
     "  -h, --help          this text\n"
     "\n"
     "With relay_maps set (the XDP/TC relay filter's pinned maps), the tables are its maps,\n"
@@ -782,6 +784,7 @@ int main(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *path = NULL;
@@ -809,6 +812,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
+			return EXIT_OK;
+		case 'V':
+			puts("greyctl " GW_VERSION);
 			return EXIT_OK;
 		default:
 			fprintf(stderr, "Try 'greyctl --help'.\n");

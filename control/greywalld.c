@@ -25,6 +25,7 @@
 #include "greywall/maintenance.h"
 #include "greywall/relay.h"
 #include "greywall/table_file.h"
+#include "greywall/version.h"
 #include "dp_link.h"
 #include "policy_server.h"
 #include "privdrop.h"
@@ -55,6 +56,7 @@ static const char usage_text[] =
     "  -f, --foreground    log to stderr as well as syslog (mail facility)\n"
     "  -v, --log-verdicts  log every decision, Postfix NOQUEUE style\n"
     "      --check         check the configuration and lists, then exit (0 = good)\n"
+    "      --version       print greywalld's version\n"
     "  -h, --help          this text\n"
     "\n"
     "With user set, greywalld opens its tables, maps and sockets as root and then runs\n"
@@ -490,9 +492,13 @@ static void metrics_answer(struct gw_policy_ctx *ctx, char *req, size_t len, str
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
-	    {"log-verdicts", no_argument, NULL, 'v'}, {"check", no_argument, NULL, 'C'},
-	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"log-verdicts", no_argument, NULL, 'v'},
+	    {"check", no_argument, NULL, 'C'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	static struct gw_daemon_config cfg;
 	static struct gw_policy_ctx ctx;
@@ -517,6 +523,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
+			return 0;
+		case 'V':
+			puts("greywalld " GW_VERSION);
 			return 0;
 		default:
 			fprintf(stderr, "Try 'greywalld --help'.\n");

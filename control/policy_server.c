@@ -15,6 +15,7 @@
 
 #include "greywall/decide_rcpt.h"
 #include "policy_server.h"
+#include "sd_notify.h"
 #include "verdict_log.h"
 
 struct attrs {
@@ -477,6 +478,8 @@ int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile s
 		ev.data.ptr = &sides[k];
 		epoll_ctl(ep, EPOLL_CTL_ADD, sides[k].fd, &ev);
 	}
+	/* systemd starts Postfix after this: every socket is open, the tables are restored */
+	gw_sd_notify("READY=1");
 	while (!*stop) {
 		int n = epoll_wait(ep, evs, 64, 1000), i;
 
@@ -519,6 +522,7 @@ int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile s
 			}
 		}
 	}
+	gw_sd_notify("STOPPING=1"); /* the snapshot that follows may take a while */
 	while (clients.head)
 		drop(ep, &clients, clients.head);
 	while (side_conns.head)

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "greywall/version.h"
 
 #define RX_RING_SIZE 1024
 #define TX_RING_SIZE 1024
@@ -308,6 +309,12 @@ int main(int argc, char **argv)
 	char err[512];
 	int ret;
 
+	/* before the EAL, which refuses options it does not know and would set up hugepages */
+	if ((argc == 2 && !strcmp(argv[1], "--version")) ||
+	    (argc == 3 && !strcmp(argv[1], "--") && !strcmp(argv[2], "--version"))) {
+		puts("greywall-dp " GW_VERSION);
+		return 0;
+	}
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "greywall-dp: EAL initialisation failed: %s\n",

@@ -9,6 +9,7 @@
 
 static const char usage_text[] =
     "Usage: greywall-dp [EAL options] -- [options]\n"
+    "       greywall-dp --version\n"
     "\n"
     "greywall-dp greylists SMTP inline. It bridges DPDK ports in pairs (0<->1, 2<->3, ...),\n"
     "forwards all traffic unchanged except SMTP to protected destinations, and answers an\n"
