@@ -558,7 +558,7 @@ int main(int argc, char **argv)
 		       gw_lists_size(ctx.lists));
 		return 0;
 	}
-	openlog("greywalld", LOG_PID | (foreground ? LOG_PERROR : 0), LOG_MAIL);
+	openlog(cfg.syslog_ident, LOG_PID | (foreground ? LOG_PERROR : 0), LOG_MAIL);
 	if (restore_if_missing(&cfg, err, sizeof(err))) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
