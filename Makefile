@@ -34,7 +34,7 @@ DP_TEST_BIN = $(BUILD)/tests/unit/test_dataplane_engine
 
 CTL_SRCS = control/config.c control/policy_server.c control/admin.c control/relay_maps.c \
 	control/names.c control/report.c control/relay_events.c control/privdrop.c \
-	control/verdict_log.c control/dp_link.c
+	control/verdict_log.c control/dp_link.c control/json.c
 CTL_OBJS = $(CTL_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_BIN = $(BUILD)/greywalld $(BUILD)/greyctl
 CTL_TEST_BIN = $(BUILD)/tests/unit/test_control

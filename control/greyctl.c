@@ -23,6 +23,7 @@
 #include "config.h"
 #include "greywall/lists.h"
 #include "greywall/relay.h"
+#include "json.h"
 #include "relay_maps.h"
 #include "greywall/table_file.h"
 
@@ -561,18 +562,10 @@ static void fetch_names(const u64 *fps, size_t n, struct triplet_name *out)
 	}
 }
 
+/* Names are the client's bytes, not always UTF-8: json.h makes them strict JSON. */
 static void json_string(const char *s)
 {
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
+	gw_json_string(stdout, s, strlen(s));
 }
 
 /* The table's entries (only fp's, if not 0), with their names when greywalld has them. */

@@ -126,6 +126,8 @@ run_case "observe: pflogsumm counts the RCPTs greywall-dp and greywalld log as r
 	timeout 120 tests/observe/pflogsumm.sh
 run_case "observe: the policy server logs its verdicts in postgrey's words" \
 	timeout 60 tests/observe/postgrey_log.sh
+run_case "observe: greyctl --json is strict UTF-8 JSON when a sender has a 0xff byte" \
+	timeout 60 tests/observe/json.sh
 
 if [ -d tests/e2e ] && ls tests/e2e/*.sh >/dev/null 2>&1; then
 	echo "== end to end"
