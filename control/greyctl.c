@@ -80,6 +80,7 @@ static const char usage_text[] =
 
 static struct gw_daemon_config cfg;
 static int json;
+static void json_string(const char *s);
 
 static int usage_error(const char *what)
 {
@@ -182,9 +183,12 @@ static int control_answer(const char *what, const char *answer)
 	size_t n = strcspn(detail, "\n");
 
 	snprintf(line, sizeof(line), "%.*s", (int)n, detail);
-	if (json)
-		printf("{\"%s\": %s, \"greywalld\": \"%s\"}\n", what, ok ? "true" : "false", line);
-	else if (ok)
+	if (json) {
+		/* greywalld's line may quote a file name or a list entry: escaped */
+		printf("{\"%s\": %s, \"greywalld\": ", what, ok ? "true" : "false");
+		json_string(line);
+		printf("}\n");
+	} else if (ok)
 		printf("greyctl: greywalld: %s\n", line[0] ? line : "done");
 	else
 		fprintf(stderr, "greyctl: greywalld: %s\n", line);
@@ -326,9 +330,10 @@ static int cmd_list_file(const char *name, const char *path, int argc, char **ar
 		for (i = 0, a = 0; i < n; i++) {
 			if (canonical(lines[i], canon, sizeof(canon)))
 				continue;
-			if (json)
-				printf("%s\"%s\"", a++ ? ", " : "", canon);
-			else
+			if (json) {
+				printf("%s", a++ ? ", " : "");
+				json_string(canon);
+			} else
 				printf("%s\n", canon);
 		}
 		if (json)

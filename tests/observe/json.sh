@@ -24,4 +24,10 @@ PY
 jq -e 'length == 1 and .[0].sender == "al\u00ffice@sender.example"' "$OBS_DIR/list.json" ||
 	fail "jq refused it, or the sender is not U+00FF in its place"
 jq -e . "$OBS_DIR/report.json" >/dev/null || fail "jq refused the report"
+# greywalld's answer line and the list entries are strings from outside too
+"$GREYCTL" -c "$OBS_DIR/greywall.conf" --json reload | jq -e '.reloaded == true' >/dev/null ||
+	fail "greyctl --json reload: not JSON"
+"$GREYCTL" -c "$OBS_DIR/greywall.conf" --json whitelist list |
+	jq -e '.whitelist | index("client 192.0.2.0/24") != null' >/dev/null ||
+	fail "greyctl --json whitelist list: not JSON, or the entry is missing"
 echo "PASS"
