@@ -128,6 +128,8 @@ run_case "observe: the policy server logs its verdicts in postgrey's words" \
 	timeout 60 tests/observe/postgrey_log.sh
 run_case "observe: greyctl --json is strict UTF-8 JSON when a sender has a 0xff byte" \
 	timeout 60 tests/observe/json.sh
+run_case "observe: promtool check metrics passes greywalld's live page, with greywall-dp and the relay filter on it" \
+	timeout 120 tests/observe/promtool.sh
 
 if [ -d tests/e2e ] && ls tests/e2e/*.sh >/dev/null 2>&1; then
 	echo "== end to end"

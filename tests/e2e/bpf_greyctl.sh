@@ -108,7 +108,7 @@ grep -q '"sender_domain": "bad.example", "triplets": 1' <<<"$report" ||
 
 # greywalld's metrics carry the filter's counters and the names it keeps
 daemon_stats=$(tb_control "$TB_DIR/greywalld.sock" stats)
-grep -qE '^greywall_relay_total\{counter="replies_injected"\} [1-9]' <<<"$daemon_stats" ||
+grep -qE '^greywall_relay_replies_injected_total [1-9]' <<<"$daemon_stats" ||
 	fail "no relay counters in greywalld's metrics: $daemon_stats"
 grep -qE '^greywall_names [1-9]' <<<"$daemon_stats" || fail "no names counted in the metrics"
 

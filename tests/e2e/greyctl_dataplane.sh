@@ -39,9 +39,9 @@ tb_wait_log "$TB_DIR/greywalld.log" 'reject: RCPT from unknown\[198\.18\.0\.1\]:
 ctl triplets list | grep -qE '^[0-9a-f]{16}  greylisted .* 198\.18\.0\.1 <alice@sender\.example> -> <bob@receiver\.example>$' ||
 	fail "triplet list without names: $(ctl triplets list)"
 daemon_stats=$(tb_control "$TB_DIR/greywalld.sock" stats)
-grep -qE '^greywall_dp_verdicts_total\{lcore="0",verdict="greylisted"\} [1-9]' <<<"$daemon_stats" ||
+grep -qE '^greywall_dp_verdicts_total\{lcore="0",verdict="greylist"\} [1-9]' <<<"$daemon_stats" ||
 	fail "greywall-dp's verdicts are not in greywalld's metrics: $daemon_stats"
-grep -qE '^greywall_dp_port_total\{port="1",counter="ipackets"\} [1-9]' <<<"$daemon_stats" ||
+grep -qE '^greywall_dp_port_rx_packets_total\{port="1"\} [1-9]' <<<"$daemon_stats" ||
 	fail "greywall-dp's port counters are not in greywalld's metrics"
 
 # a bad entry: refused, named, file untouched

@@ -48,9 +48,10 @@ obs_run_dp() {
 # log (syslog's lines, as LOG_PERROR copies them) in $OBS_DIR/greywalld.log.
 obs_start() {
 	{
+		# with relay_maps (OBS_RELAY set) the filter's maps are the tables
+		[ -n "${OBS_RELAY:-}" ] || printf 'table_path = %s\nawl_path = %s\n' \
+			"/dev/shm/greywall-$OBS_ID-triplets" "/dev/shm/greywall-$OBS_ID-awl"
 		cat <<CONF
-table_path = /dev/shm/greywall-$OBS_ID-triplets
-awl_path = /dev/shm/greywall-$OBS_ID-awl
 capacity = 65536
 delay = 300
 snapshot_path =
@@ -73,6 +74,11 @@ CONF
 	done
 	cat "$OBS_DIR/greywalld.log"
 	fail "greywalld did not start"
+}
+
+obs_stop() {
+	[ -n "$OBS_PID" ] && kill "$OBS_PID" 2>/dev/null && wait "$OBS_PID" 2>/dev/null
+	OBS_PID=
 }
 
 # obs_policy CLIENT SENDER RCPT [CLIENT_NAME]: one Postfix policy request; prints the action.
