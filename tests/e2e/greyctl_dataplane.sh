@@ -34,7 +34,7 @@ tb_wait_log "$TB_DIR/snd/maillog" 'to=<bob@receiver.example>.*status=deferred.*G
 	fail "not greylisted"
 
 ctl stats --json | grep -q '"triplets": {"slots": [0-9]*, "live": 1,' || fail "stats: $(ctl stats --json)"
-tb_wait_log "$TB_DIR/greywalld.log" 'reject: RCPT from unknown\[198\.18\.0\.1\]: 450 4\.7\.1 <bob@receiver\.example>: .*from=<alice@sender\.example> to=<bob@receiver\.example> \(greywall-dp\)' 5 ||
+tb_wait_log "$TB_DIR/greywalld.log" 'reject: RCPT from unknown\[198\.18\.0\.1\]: 450 4\.7\.1 <bob@receiver\.example>: .*from=<alice@sender\.example> to=<bob@receiver\.example> proto=ESMTP \(greywall-dp\)' 5 ||
 	fail "greywalld did not log greywall-dp's verdict: $(tail -3 "$TB_DIR/greywalld.log")"
 ctl triplets list | grep -qE '^[0-9a-f]{16}  greylisted .* 198\.18\.0\.1 <alice@sender\.example> -> <bob@receiver\.example>$' ||
 	fail "triplet list without names: $(ctl triplets list)"
