@@ -53,7 +53,7 @@ static const char usage_text[] =
     "  -c, --config FILE   configuration, 'key = value' lines (default " GW_CONF_DEFAULT_PATH ";\n"
     "                      if that file is missing, built-in defaults are used)\n"
     "  -f, --foreground    log to stderr as well as syslog (mail facility)\n"
-    "  -v, --log-verdicts  log every decision, Postfix NOQUEUE style\n"
+    "  -v, --log-verdicts  log every policy decision, as postgrey does\n"
     "      --check         check the configuration and lists, then exit (0 = good)\n"
     "  -h, --help          this text\n"
     "\n"

@@ -33,6 +33,10 @@ enum gw_failopen {
 	GW_FO_COUNT
 };
 
+/*
+ * greywall-dp's printed counter lines only (scripts read them); the metrics
+ * label verdicts with GW_VERDICT_NAMES, as every other path does.
+ */
 #define GW_DP_VERDICT_NAMES                                                                        \
 	"greylisted", "passed", "passed_awl", "passed_whitelist", "passed_exempt", "blacklisted",  \
 	    "failopen_policy"
