@@ -558,7 +558,9 @@ int main(int argc, char **argv)
 		       gw_lists_size(ctx.lists));
 		return 0;
 	}
-	openlog(cfg.syslog_ident, LOG_PID | (foreground ? LOG_PERROR : 0), LOG_MAIL);
+	/* a journal on stderr has syslog's copy already */
+	openlog(cfg.syslog_ident,
+		LOG_PID | (foreground && !gw_stderr_is_journal() ? LOG_PERROR : 0), LOG_MAIL);
 	if (restore_if_missing(&cfg, err, sizeof(err))) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;

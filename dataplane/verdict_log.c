@@ -100,9 +100,8 @@ struct gw_dp_log_writer *gw_dp_log_start(struct gw_dp_log_ring **rings, unsigned
 		return NULL;
 	}
 	*w = (struct gw_dp_log_writer){.rings = rings, .n = n, .delay = delay};
-	/* systemd sets JOURNAL_STREAM when stderr is the journal: one copy is enough there */
-	openlog(ident, LOG_PID | LOG_NDELAY | (getenv("JOURNAL_STREAM") ? 0 : LOG_PERROR),
-		LOG_MAIL);
+	/* a journal on stderr has syslog's copy already */
+	openlog(ident, LOG_PID | LOG_NDELAY | (gw_stderr_is_journal() ? 0 : LOG_PERROR), LOG_MAIL);
 	/* a control thread runs on the cores no lcore was given, never on a forwarding one */
 	rc = rte_ctrl_thread_create(&w->thread, "gw-log", NULL, writer, w);
 	if (rc) {

@@ -59,4 +59,11 @@ void gw_verdict_reason(const struct gw_verdict_text *t, char *out, size_t cap);
  */
 void gw_verdict_line(const struct gw_verdict_text *t, char *out, size_t cap);
 
+/*
+ * Whether stderr is systemd's journal (JOURNAL_STREAM names its device and
+ * inode): syslog's copy of a line lands there already, so LOG_PERROR would
+ * log it twice. Redirected elsewhere (a file, a terminal), it is not.
+ */
+bool gw_stderr_is_journal(void);
+
 #endif /* GREYWALL_VERDICT_TEXT_H */

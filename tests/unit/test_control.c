@@ -432,6 +432,37 @@ static void test_verdict_lines_in_postgrey_and_postfix_shapes(void **state)
 			       "to=<b@r.example> proto=ESMTP helo=<mx> (greywall-dp)");
 }
 
+/* LOG_PERROR stays on unless stderr is the very stream JOURNAL_STREAM names. */
+static void test_stderr_is_journal_only_when_it_is_that_stream(void **state)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(2);
+	struct stat st;
+	char v[64];
+	bool named, other, unset;
+
+	(void)state;
+	assert_non_null(tmp);
+	assert_int_equal(fstat(fileno(tmp), &st), 0);
+	dup2(fileno(tmp), 2);
+	snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", v, 1);
+	named = gw_stderr_is_journal();
+	snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino + 1);
+	setenv("JOURNAL_STREAM", v, 1); /* a service whose stderr a script redirected */
+	other = gw_stderr_is_journal();
+	unsetenv("JOURNAL_STREAM");
+	unset = gw_stderr_is_journal();
+	dup2(saved, 2);
+	close(saved);
+	fclose(tmp);
+	assert_true(named);
+	assert_false(other);
+	assert_false(unset);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +473,7 @@ int main(void)
 	    cmocka_unit_test(test_key_given_twice_warns),
 	    cmocka_unit_test(test_json_strings_are_valid_utf8),
 	    cmocka_unit_test(test_verdict_lines_in_postgrey_and_postfix_shapes),
+	    cmocka_unit_test(test_stderr_is_journal_only_when_it_is_that_stream),
 	    cmocka_unit_test_setup_teardown(test_policy_answers, pol_setup, pol_teardown),
 	    cmocka_unit_test_setup_teardown(test_policy_refuses_nul_and_empty_recipient, pol_setup,
 					    pol_teardown),
