@@ -44,7 +44,9 @@ static void log_verdict(struct gw_engine *e, struct gw_flow *f, const char *cmd,
 		return;
 	}
 	r->ev.time = e->now_wall;
-	r->ev.verdict = (u8)d->verdict;
+	/* a rejecting verdict with no reply went on to the server: that is a fail-open pass */
+	r->ev.verdict =
+	    (u8)(gw_verdict_rejects(d->verdict) && !reply ? GW_V_FAIL_OPEN : d->verdict);
 	r->ev.family = f->key.family;
 	r->ev.cmd = strcmp(cmd, "RCPT") ? GW_DP_EV_STARTTLS : GW_DP_EV_RCPT;
 	r->ev.remaining = d->remaining;
