@@ -93,7 +93,8 @@ void gw_verdict_line(const struct gw_verdict_text *t, char *out, size_t cap)
 		return;
 	out[0] = 0;
 	if (t->reply && gw_verdict_rejects(t->verdict)) {
-		/* Postfix smtpd's reject line, which pflogsumm and fail2ban read */
+		/* Postfix smtpd's reject line, without the NOQUEUE pflogsumm would not count here
+		 */
 		add(&l, "reject: %s from %s[%s]: %.*s", cmd, client_name, t->client_address,
 		    (int)strcspn(t->reply, "\r\n"), t->reply);
 		if (!t->starttls)
