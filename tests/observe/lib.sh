@@ -105,8 +105,8 @@ PY
 # obs_metrics: greywalld's /metrics page body.
 obs_metrics() {
 	python3 -c 'import sys, urllib.request
-sys.stdout.write(urllib.request.urlopen("http://%s/metrics" % sys.argv[1], timeout=5).read().decode())' \
-		"$OBS_METRICS"
+page = urllib.request.urlopen("http://%s/metrics" % sys.argv[1], timeout=5)
+sys.stdout.write(page.read().decode())' "$OBS_METRICS"
 }
 
 # obs_syslog FILE...: the syslog-shaped lines ("IDENT[PID]: MESSAGE", as LOG_PERROR
