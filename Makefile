@@ -65,9 +65,11 @@ DPDK_LIBS   = $(shell pkg-config --libs libdpdk 2>/dev/null)
 DEB_PACKAGES = build-essential clang llvm libclang-rt-14-dev pkg-config libcmocka-dev \
 	libdpdk-dev dpdk dpdk-dev libbpf-dev bpftool libelf-dev zlib1g-dev libjemalloc-dev libpcap-dev \
 	postfix postgrey swaks ethtool iproute2 iputils-ping tcpdump procps python3 \
-	libidn12 libgnutls-dane0 jq debhelper dpkg-dev fakeroot mandoc groff-base systemd
+	libidn12 libgnutls-dane0 jq debhelper dpkg-dev fakeroot mandoc groff-base systemd \
+	pflogsumm prometheus
 
-LIB_SRCS = lib/trusted_file.c lib/smtp_stream.c lib/address_long.c lib/decide_rcpt.c lib/table_file.c lib/table_bpf.c lib/dp_shm.c lib/lists.c lib/reply.c lib/maintenance.c
+LIB_SRCS = lib/trusted_file.c lib/smtp_stream.c lib/address_long.c lib/decide_rcpt.c lib/table_file.c \
+	lib/table_bpf.c lib/dp_shm.c lib/lists.c lib/reply.c lib/maintenance.c lib/verdict_text.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      = $(BUILD)/libgreywall.a
 
@@ -79,7 +81,7 @@ DP_TEST_BIN = $(BUILD)/tests/unit/test_dataplane_engine
 
 CTL_SRCS = control/config.c control/policy_server.c control/admin.c control/relay_maps.c \
 	control/names.c control/report.c control/relay_events.c control/privdrop.c \
-	control/verdict_log.c control/dp_link.c control/sd_notify.c
+	control/verdict_log.c control/dp_link.c control/sd_notify.c control/json.c
 CTL_OBJS = $(CTL_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_BIN = $(BUILD)/greywalld $(BUILD)/greyctl
 CTL_TEST_BIN = $(BUILD)/tests/unit/test_control
@@ -94,7 +96,7 @@ BENCH_BINS = $(BUILD)/tools/bench/table_bench $(BUILD)/tools/bench/sweep_bench \
 DP_SRCS = dataplane/main.c dataplane/options.c dataplane/stats.c dataplane/flow.c \
 	dataplane/engine.c dataplane/dispatch.c dataplane/client_stream.c \
 	dataplane/server_stream.c dataplane/verdict.c dataplane/inject.c dataplane/segment.c \
-	dataplane/seqmap.c dataplane/reorder.c
+	dataplane/seqmap.c dataplane/reorder.c dataplane/verdict_log.c
 DP_OBJS = $(DP_SRCS:%.c=$(BUILD)/%.o)
 DP_BIN  = $(BUILD)/greywall-dp
 

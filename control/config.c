@@ -31,6 +31,7 @@ void gw_daemon_config_defaults(struct gw_daemon_config *c)
 	snprintf(c->control_socket, sizeof(c->control_socket), "/run/greywall/greywalld.sock");
 	snprintf(c->control_group, sizeof(c->control_group), "greywall");
 	snprintf(c->metrics_listen, sizeof(c->metrics_listen), "127.0.0.1:9425");
+	snprintf(c->syslog_ident, sizeof(c->syslog_ident), "%s", GW_SYSLOG_IDENT_DEFAULT);
 }
 
 int gw_listen_resolve(const char *key, const char *spec, struct addrinfo **ai, char *why,
@@ -157,6 +158,7 @@ static const struct str_key str_keys[] = {
     SKEY(relay_maps, false),
     SKEY(user, false),
     SKEY(dp_shm, false),
+    SKEY(syslog_ident, false),
 };
 /* clang-format on */
 
@@ -216,6 +218,12 @@ static int set_key(struct gw_daemon_config *c, const char *k, const char *v, cha
 				snprintf(why, whylen, "%s: %s", k, err);
 				return -1;
 			}
+		}
+		/* syslog splits "IDENT[PID]: " at the first space or colon */
+		if (!strcmp(k, "syslog_ident") && (!v[0] || strpbrk(v, " \t:[]"))) {
+			snprintf(why, whylen,
+				 "%s: '%s' must be a non-empty word without ':' or '['", k, v);
+			return -1;
 		}
 		if ((!strcmp(k, "policy_listen") || !strcmp(k, "metrics_listen")) && v[0] &&
 		    gw_listen_resolve(k, v, NULL, why, whylen))

@@ -11,6 +11,7 @@
 
 #include "greywall/policy.h"
 #include "greywall/reply.h"
+#include "greywall/verdict_text.h"
 
 #define GW_CONF_DEFAULT_PATH "/etc/greywall/greywall.conf"
 #define GW_PATH_MAX	     512
@@ -38,6 +39,7 @@ struct gw_daemon_config {
 	unsigned report_after;		  /* seconds before an unretried triplet is reported */
 	char user[64];			  /* run as this user after start-up; empty = stay */
 	char dp_shm[GW_PATH_MAX];	  /* greywall-dp's shared state; empty = table_path.dp */
+	char syslog_ident[64];		  /* "postfix/greywall": pflogsumm counts its rejects */
 	char warnings[1024];		  /* "file:line: warning: ..." lines of the last load */
 };
 

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "greywall/lists.h"
 #include "greywall/relay.h"
+#include "json.h"
 #include "relay_maps.h"
 #include "greywall/table_file.h"
 #include "greywall/version.h"
@@ -81,6 +82,7 @@ static const char usage_text[] =
 
 static struct gw_daemon_config cfg;
 static int json;
+static void json_string(const char *s);
 
 static int usage_error(const char *what)
 {
@@ -183,9 +185,12 @@ static int control_answer(const char *what, const char *answer)
 	size_t n = strcspn(detail, "\n");
 
 	snprintf(line, sizeof(line), "%.*s", (int)n, detail);
-	if (json)
-		printf("{\"%s\": %s, \"greywalld\": \"%s\"}\n", what, ok ? "true" : "false", line);
-	else if (ok)
+	if (json) {
+		/* greywalld's line may quote a file name or a list entry: escaped */
+		printf("{\"%s\": %s, \"greywalld\": ", what, ok ? "true" : "false");
+		json_string(line);
+		printf("}\n");
+	} else if (ok)
 		printf("greyctl: greywalld: %s\n", line[0] ? line : "done");
 	else
 		fprintf(stderr, "greyctl: greywalld: %s\n", line);
@@ -327,9 +332,10 @@ static int cmd_list_file(const char *name, const char *path, int argc, char **ar
 		for (i = 0, a = 0; i < n; i++) {
 			if (canonical(lines[i], canon, sizeof(canon)))
 				continue;
-			if (json)
-				printf("%s\"%s\"", a++ ? ", " : "", canon);
-			else
+			if (json) {
+				printf("%s", a++ ? ", " : "");
+				json_string(canon);
+			} else
 				printf("%s\n", canon);
 		}
 		if (json)
@@ -563,18 +569,10 @@ static void fetch_names(const u64 *fps, size_t n, struct triplet_name *out)
 	}
 }
 
+/* Names are the client's bytes, not always UTF-8: json.h makes them strict JSON. */
 static void json_string(const char *s)
 {
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
+	gw_json_string(stdout, s, strlen(s));
 }
 
 /* The table's entries (only fp's, if not 0), with their names when greywalld has them. */

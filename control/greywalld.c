@@ -54,7 +54,7 @@ static const char usage_text[] =
     "  -c, --config FILE   configuration, 'key = value' lines (default " GW_CONF_DEFAULT_PATH ";\n"
     "                      if that file is missing, built-in defaults are used)\n"
     "  -f, --foreground    log to stderr as well as syslog (mail facility)\n"
-    "  -v, --log-verdicts  log every decision, Postfix NOQUEUE style\n"
+    "  -v, --log-verdicts  log every policy decision, as postgrey does\n"
     "      --check         check the configuration and lists, then exit (0 = good)\n"
     "      --version       print greywalld's version\n"
     "  -h, --help          this text\n"
@@ -568,7 +568,9 @@ int main(int argc, char **argv)
 		       gw_lists_size(ctx.lists));
 		return 0;
 	}
-	openlog("greywalld", LOG_PID | (foreground ? LOG_PERROR : 0), LOG_MAIL);
+	/* a journal on stderr has syslog's copy already */
+	openlog(cfg.syslog_ident,
+		LOG_PID | (foreground && !gw_stderr_is_journal() ? LOG_PERROR : 0), LOG_MAIL);
 	if (restore_if_missing(&cfg, err, sizeof(err))) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;

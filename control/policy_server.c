@@ -14,13 +14,14 @@
 #include <unistd.h>
 
 #include "greywall/decide_rcpt.h"
+#include "greywall/verdict_text.h"
 #include "policy_server.h"
 #include "sd_notify.h"
 #include "verdict_log.h"
 
 struct attrs {
-	const char *state, *client, *sender, *rcpt, *helo;
-	size_t state_len, client_len, sender_len, rcpt_len, helo_len;
+	const char *state, *client, *sender, *rcpt, *helo, *name;
+	size_t state_len, client_len, sender_len, rcpt_len, helo_len, name_len;
 };
 
 static void take(const char *line, size_t len, const char *name, const char **v, size_t *vlen)
@@ -47,6 +48,7 @@ static void parse_attrs(const char *req, size_t len, struct attrs *a)
 		take(p, l, "sender", &a->sender, &a->sender_len);
 		take(p, l, "recipient", &a->rcpt, &a->rcpt_len);
 		take(p, l, "helo_name", &a->helo, &a->helo_len);
+		take(p, l, "client_name", &a->name, &a->name_len);
 		p += l + 1;
 	}
 }
@@ -75,6 +77,41 @@ static bool judged_by_data_path(struct gw_policy_ctx *ctx, const struct gw_tripl
 		return true; /* lists, exemptions, auto-whitelist: the table was not touched */
 	slot = gw_table_lookup(ctx->policy.triplets, fp);
 	return slot && gw_slot_read(slot, fp, &st) && gw_state_kind(st) == GW_ST_PASSED;
+}
+
+/*
+ * The verdict in postgrey's log shape (verdict_text.h), so its log watchers
+ * keep working. Postfix logs a deferred RCPT's reject itself.
+ */
+static void log_verdict(struct gw_policy_ctx *ctx, const struct attrs *a, const char *client,
+			u8 family, const u8 *addr, const struct gw_triplet *trip,
+			const struct gw_decision *d, const char *sender, const char *rcpt)
+{
+	struct gw_verdict_text t = {
+	    .verdict = d->verdict,
+	    .remaining = d->remaining,
+	    .delay = ctx->cfg->policy.delay,
+	    .client_address = client,
+	    .sender = sender,
+	    .rcpt = rcpt,
+	};
+	char name[256], line[GW_REPLY_MAX + 3 * GW_ADDR_MAX + 128];
+
+	if (d->verdict == GW_V_PASS_WHITELIST || d->verdict == GW_V_BLACKLIST) {
+		/* the decision keeps no note of which list matched: ask them again */
+		struct gw_list_hits hits;
+
+		gw_lists_match(ctx->lists, family, addr, trip->sender, trip->sender_len, trip->rcpt,
+			       trip->rcpt_len, &hits);
+		t.white = hits.white;
+		t.black = hits.black;
+	}
+	if (a->name) {
+		snprintf(name, sizeof(name), "%.*s", (int)a->name_len, a->name);
+		t.client_name = name;
+	}
+	gw_verdict_line(&t, line, sizeof(line));
+	syslog(LOG_INFO, "%s", line);
 }
 
 static size_t reply(char *out, size_t outlen, const char *action)
@@ -161,13 +198,11 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 		snprintf(action, sizeof(action), "%s %s",
 			 d.verdict == GW_V_GREYLIST ? "DEFER_IF_PERMIT" : "550 5.7.1", text);
 		if (ctx->log_verdicts)
-			syslog(LOG_INFO, "NOQUEUE: reject: RCPT from [%s]: %s; from=<%s> to=<%s>",
-			       client, action, sender_raw, rcpt_raw);
+			log_verdict(ctx, &a, client, family, addr, &trip, &d, sender_raw, rcpt_raw);
 		return reply(out, outlen, action);
 	}
 	if (ctx->log_verdicts)
-		syslog(LOG_INFO, "pass: RCPT from [%s]: verdict %d; from=<%s> to=<%s>", client,
-		       d.verdict, sender_raw, rcpt_raw);
+		log_verdict(ctx, &a, client, family, addr, &trip, &d, sender_raw, rcpt_raw);
 	return reply(out, outlen, "DUNNO");
 }
 

@@ -6,9 +6,8 @@
 
 #include "greywall/normalize.h"
 #include "greywall/reply.h"
+#include "greywall/verdict_text.h"
 #include "verdict_log.h"
-
-static const char *const verdict_names[GW_V_COUNT] = {GW_VERDICT_NAMES};
 
 /* Bytes from a data path as a C string, control characters made '?' for the log. */
 static void text_of(const u8 *b, u16 len, char *out, size_t cap)
@@ -24,33 +23,30 @@ static void log_line(const struct gw_verdict_sink *sink, const struct gw_verdict
 		     const char *client, const char *sender, const char *rcpt)
 {
 	struct gw_reply_vars vars = {rcpt, sender, client, v->remaining};
+	struct gw_verdict_text t = {
+	    .verdict = v->verdict < GW_V_COUNT ? (enum gw_verdict)v->verdict : GW_V_COUNT,
+	    .starttls = v->starttls,
+	    .remaining = v->remaining,
+	    .delay = sink->pc->delay,
+	    .client_address = client,
+	    .sender = sender,
+	    .rcpt = rcpt,
+	    .origin = sink->origin,
+	};
 	const char *tmpl = NULL;
-	char text[GW_REPLY_MAX];
+	char text[GW_REPLY_MAX], line[GW_REPLY_MAX + 3 * GW_ADDR_MAX + 128];
 
-	if (v->starttls) {
-		if (v->verdict == GW_V_GREYLIST)
-			syslog(LOG_INFO, "NOQUEUE: reject: STARTTLS from unknown[%s]: %s (%s)",
-			       client, GW_REPLY_TLS_DEFAULT, sink->origin);
-		else
-			syslog(LOG_INFO, "%s: STARTTLS from unknown[%s] (%s)",
-			       v->verdict < GW_V_COUNT ? verdict_names[v->verdict] : "?", client,
-			       sink->origin);
-		return;
-	}
-	if (v->verdict == GW_V_GREYLIST)
+	/* the reply the data path sent, as the MTA would have logged it */
+	if (v->starttls && v->verdict == GW_V_GREYLIST)
+		tmpl = GW_REPLY_TLS_DEFAULT;
+	else if (!v->starttls && v->verdict == GW_V_GREYLIST)
 		tmpl = GW_REPLY_GREYLIST_DEFAULT;
-	else if (v->verdict == GW_V_BLACKLIST)
+	else if (!v->starttls && v->verdict == GW_V_BLACKLIST)
 		tmpl = GW_REPLY_BLACKLIST_DEFAULT;
-	if (tmpl && gw_reply_render(tmpl, &vars, text, sizeof(text)) > 2) {
-		text[strcspn(text, "\r\n")] = 0;
-		syslog(LOG_INFO,
-		       "NOQUEUE: reject: RCPT from unknown[%s]: %s; from=<%s> to=<%s> (%s)", client,
-		       text, sender, rcpt, sink->origin);
-		return;
-	}
-	syslog(LOG_INFO, "%s: RCPT from unknown[%s]: from=<%s> to=<%s> (%s)",
-	       v->verdict < GW_V_COUNT ? verdict_names[v->verdict] : "?", client, sender, rcpt,
-	       sink->origin);
+	if (tmpl && gw_reply_render(tmpl, &vars, text, sizeof(text)) > 2)
+		t.reply = text;
+	gw_verdict_line(&t, line, sizeof(line));
+	syslog(LOG_INFO, "%s", line);
 }
 
 void gw_verdict_record(const struct gw_verdict_sink *sink, const struct gw_verdict_seen *v)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * One verdict a data path made (the relay filter's ring buffer, greywall-dp's
- * shared rings): logged to syslog in Postfix's NOQUEUE shape, because the
- * MTA behind never sees an RCPT the data path answered, and its triplet's
- * text noted under the table's fingerprint.
+ * shared rings): logged to syslog, a reject as Postfix's smtpd logs one
+ * because the MTA behind never sees an RCPT the data path answered
+ * (greywall/verdict_text.h), and its triplet's text noted under the table's
+ * fingerprint.
  */
 #ifndef GREYWALL_CONTROL_VERDICT_LOG_H
 #define GREYWALL_CONTROL_VERDICT_LOG_H

@@ -17,6 +17,7 @@
 #include "greywall/table_file.h"
 #include "options.h"
 #include "stats.h"
+#include "verdict_log.h"
 
 #define GW_TXQ_MAX	  256
 #define GW_EVICT_SAMPLES  8  /* flows looked at to find one to evict when the table is full */
@@ -39,6 +40,7 @@ struct gw_engine {
 	struct rte_mempool *ooo_pool; /* buffers for out-of-order client bytes */
 	struct gw_dp_stats stats;
 	struct gw_dp_event_ring *events; /* this lcore's ring in the shared state, or NULL */
+	struct gw_dp_log_ring *log;	 /* --log-verdicts: this lcore's log ring, or NULL */
 	uint64_t tsc_hz;
 	uint64_t now_tsc;
 	uint64_t now_wall;			/* seconds, refreshed once per burst */

@@ -51,6 +51,7 @@ static unsigned nctx;
 static uint16_t nports;
 static struct gw_dp_config cfg;
 static struct gw_dp_shm_map shared;
+static struct gw_dp_log_ring *log_rings[GW_DP_SHM_LCORES];
 
 /* The old list set, freed once every lcore has been through a loop since the swap. */
 static struct gw_lists *retired_lists;
@@ -303,6 +304,7 @@ static int lcore_loop(void *arg)
 
 int main(int argc, char **argv)
 {
+	struct gw_dp_log_writer *log_writer = NULL;
 	struct rte_mempool *pool;
 	uint16_t port;
 	unsigned lcore, i;
@@ -373,6 +375,15 @@ int main(int argc, char **argv)
 	{
 		struct lcore_ctx *c = &ctxs[i];
 
+		/* --log-verdicts: each lcore's ring, on its socket, drained by the log writer */
+		if (cfg.log_verdicts &&
+		    !(log_rings[i] = rte_zmalloc_socket("gw_log", sizeof(struct gw_dp_log_ring),
+							RTE_CACHE_LINE_SIZE,
+							(int)rte_lcore_to_socket_id(lcore)))) {
+			fprintf(stderr, "greywall-dp: cannot allocate the verdict log rings\n");
+			return 1;
+		}
+
 		c->queue = (uint16_t)i;
 		c->lcore = lcore;
 		if (gw_engine_init(&c->engine, &cfg, pool, (int)rte_lcore_to_socket_id(lcore), i,
@@ -381,7 +392,14 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		c->engine.events = shared.shm ? &shared.shm->ring[i] : NULL;
+		c->engine.log = log_rings[i];
 		i++;
+	}
+	if (cfg.log_verdicts &&
+	    !(log_writer = gw_dp_log_start(log_rings, nctx, cfg.policy.delay, cfg.syslog_ident, err,
+					   sizeof(err)))) {
+		fprintf(stderr, "greywall-dp: %s\n", err);
+		return 1;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -397,6 +415,7 @@ int main(int argc, char **argv)
 	rte_eal_remote_launch(lcore_loop, &ctxs[i++], lcore);
 	lcore_loop(&ctxs[0]);
 	rte_eal_mp_wait_lcore();
+	gw_dp_log_stop(log_writer);
 
 	publish_stats((uint64_t)time(NULL));
 	gw_dp_shm_close(&shared);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "greywall/table_file.h"
+#include "greywall/verdict_text.h"
 #include "options.h"
 
 static const char usage_text[] =
@@ -65,7 +66,11 @@ static const char usage_text[] =
     "                          sent in several segments. Default: 1500\n"
     "  --flow-idle S           forget a flow idle this long. Default: 600\n"
     "  --stats-interval S      print counters every S seconds (0 = only at exit). Default: 0\n"
-    "  --log-verdicts          print one line per decision, Postfix NOQUEUE style\n"
+    "  --log-verdicts          log one line per decision to syslog (mail facility; stderr\n"
+    "                          too unless it is the journal): rejects as Postfix's smtpd\n"
+    "                          logs them, the rest as postgrey does\n"
+    "  --syslog-ident NAME     the log lines' program name. Default: postfix/greywall, so\n"
+    "                          pflogsumm counts the rejects\n"
     "  --duration S            stop after S seconds (benchmarks). Default: run until SIGINT\n"
     "  -h, --help              this text\n"
     "\n"
@@ -99,6 +104,7 @@ enum {
 	OPT_FLOW_IDLE,
 	OPT_STATS,
 	OPT_LOG,
+	OPT_SYSLOG_IDENT,
 	OPT_DURATION,
 	OPT_SHM,
 	OPT_MTU,
@@ -130,6 +136,7 @@ static const struct option long_opts[] = {
     {"flow-idle", required_argument, NULL, OPT_FLOW_IDLE},
     {"stats-interval", required_argument, NULL, OPT_STATS},
     {"log-verdicts", no_argument, NULL, OPT_LOG},
+    {"syslog-ident", required_argument, NULL, OPT_SYSLOG_IDENT},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"shm", required_argument, NULL, OPT_SHM},
     {"mtu", required_argument, NULL, OPT_MTU},
@@ -199,6 +206,7 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 	cfg->max_flows = 16384;
 	cfg->flow_idle = 600;
 	cfg->mtu = 1500;
+	cfg->syslog_ident = GW_SYSLOG_IDENT_DEFAULT;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		switch (opt) {
@@ -296,6 +304,12 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 			break;
 		case OPT_LOG:
 			cfg->log_verdicts = true;
+			break;
+		case OPT_SYSLOG_IDENT:
+			/* syslog ends the program name at the first space, ':' or '[' */
+			if (!*optarg || strpbrk(optarg, " \t:[]"))
+				die("--syslog-ident '%s': %s", optarg, "a word without ':' or '['");
+			cfg->syslog_ident = optarg;
 			break;
 		case OPT_MTU:
 			cfg->mtu = (uint32_t)number("--mtu", optarg, 128, 9216);

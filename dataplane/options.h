@@ -40,6 +40,7 @@ struct gw_dp_config {
 	uint32_t duration; /* stop after this many seconds; 0 = until signalled */
 	uint32_t mtu;	   /* IP MTU toward the client: longer injected replies are split */
 	bool log_verdicts;
+	const char *syslog_ident; /* for the --log-verdicts lines */
 	struct gw_lists *lists;
 };
 

@@ -26,33 +26,42 @@ static void cstr(char *dst, const uint8_t *src, uint16_t len)
 	dst[len] = 0;
 }
 
+/*
+ * --log-verdicts: the decision and its reply into this lcore's log ring, for
+ * the log writer thread to format and write (verdict_log.h). No syscall here.
+ */
 static void log_verdict(struct gw_engine *e, struct gw_flow *f, const char *cmd, const char *rcpt,
 			const struct gw_decision *d, const char *reply)
 {
-	static const char *const why[GW_V_COUNT] = {
-	    "greylisted",
-	    "triplet passed",
-	    "client auto-whitelisted",
-	    "whitelisted",
-	    "postmaster/abuse exempt",
-	    "blacklisted",
-	    "fail open: triplet table full",
-	};
-	char client[INET6_ADDRSTRLEN], sender[GW_ADDR_MAX + 1], helo[GW_HELO_MAX + 1];
+	struct gw_dp_log_rec *r;
+	size_t n;
 
-	if (!e->cfg->log_verdicts)
+	if (!e->log)
 		return;
-	client_text(f, client, sizeof(client));
-	cstr(sender, f->sender_raw, f->have_mail ? f->sender_raw_len : 0);
-	cstr(helo, f->helo, f->helo_len);
-	if (reply)
-		printf("greywall-dp: NOQUEUE: reject: %s from [%s]: %.*s; from=<%s> to=<%s> "
-		       "helo=<%s>\n",
-		       cmd, client, (int)strcspn(reply, "\r\n"), reply, sender, rcpt, helo);
-	else
-		printf("greywall-dp: pass: %s from [%s]: %s; from=<%s> to=<%s> helo=<%s>\n", cmd,
-		       client, why[d->verdict], sender, rcpt, helo);
-	fflush(stdout);
+	r = gw_dp_log_reserve(e->log);
+	if (!r) {
+		e->stats.log_lines_dropped++;
+		return;
+	}
+	r->ev.time = e->now_wall;
+	/* a rejecting verdict with no reply went on to the server: that is a fail-open pass */
+	r->ev.verdict =
+	    (u8)(gw_verdict_rejects(d->verdict) && !reply ? GW_V_FAIL_OPEN : d->verdict);
+	r->ev.family = f->key.family;
+	r->ev.cmd = strcmp(cmd, "RCPT") ? GW_DP_EV_STARTTLS : GW_DP_EV_RCPT;
+	r->ev.remaining = d->remaining;
+	memcpy(r->ev.client, f->key.client, 16);
+	r->ev.sender_len = f->have_mail ? f->sender_raw_len : 0;
+	memcpy(r->ev.sender, f->sender_raw, r->ev.sender_len);
+	n = strlen(rcpt);
+	r->ev.rcpt_len = (u16)(n > GW_ADDR_MAX ? GW_ADDR_MAX : n);
+	memcpy(r->ev.rcpt, rcpt, r->ev.rcpt_len);
+	r->helo_len = f->helo_len > GW_HELO_MAX ? GW_HELO_MAX : f->helo_len;
+	memcpy(r->helo, f->helo, r->helo_len);
+	n = reply ? strcspn(reply, "\r\n") : 0;
+	r->reply_len = (u16)(n > GW_REPLY_MAX ? GW_REPLY_MAX : n);
+	memcpy(r->reply, reply ? reply : "", r->reply_len);
+	gw_dp_log_commit(e->log);
 }
 
 /* Hand the decision to greywalld through the shared ring; a full ring drops and counts it. */

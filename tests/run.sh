@@ -141,6 +141,16 @@ echo "== hostile clients"
 run_case "hostile: greywalld answers Postfix within 50 ms while its sockets are attacked and its files spoiled" \
 	timeout 300 tests/hostile/run.sh
 
+echo "== logs and metrics, read by the usual tools"
+run_case "observe: pflogsumm counts the RCPTs greywall-dp and greywalld log as rejected" \
+	timeout 120 tests/observe/pflogsumm.sh
+run_case "observe: the policy server logs its verdicts in postgrey's words" \
+	timeout 60 tests/observe/postgrey_log.sh
+run_case "observe: greyctl --json is strict UTF-8 JSON when a sender has a 0xff byte" \
+	timeout 60 tests/observe/json.sh
+run_case "observe: promtool check metrics passes greywalld's live page, with greywall-dp and the relay filter on it" \
+	timeout 120 tests/observe/promtool.sh
+
 if [ -d tests/e2e ] && ls tests/e2e/*.sh >/dev/null 2>&1; then
 	echo "== end to end"
 	for t in tests/e2e/*.sh; do

@@ -34,7 +34,7 @@ fi
 step "retry after the delay: delivered (sender's Postfix log)"
 grep -E 'status=sent' "$TB_DIR/snd/maillog" | head -1
 step "greywall-dp's decisions"
-grep -E 'NOQUEUE|pass:' "$TB_DIR/greywall-dp.log"
+grep -E 'reject: |action=' "$TB_DIR/greywall-dp.log"
 step "in bob's mailbox at the receiver"
 cat "$(tb_mailbox bob | head -1)" | grep -E '^(Received: from|From:|To:|Subject:)' | head -5
 tb_stop_dp

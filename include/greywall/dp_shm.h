@@ -33,6 +33,10 @@ enum gw_failopen {
 	GW_FO_COUNT
 };
 
+/*
+ * greywall-dp's printed counter lines only (scripts read them); the metrics
+ * label verdicts with GW_VERDICT_NAMES, as every other path does.
+ */
 #define GW_DP_VERDICT_NAMES                                                                        \
 	"greylisted", "passed", "passed_awl", "passed_whitelist", "passed_exempt", "blacklisted",  \
 	    "failopen_policy"
@@ -61,6 +65,7 @@ struct gw_dp_stats {
 	u64 sessions_reset;    /* sessions reset behind our 421 to STARTTLS (no plaintext after) */
 	u64 fragments_dropped; /* TCP fragments to a protected server: never reassembled here */
 	u64 syns_dropped;      /* new connections refused while every flow was a live session */
+	u64 log_lines_dropped; /* --log-verdicts lines lost to a full log ring */
 	u64 verdict[GW_V_COUNT];
 	u64 failopen[GW_FO_COUNT];
 };
@@ -72,8 +77,8 @@ struct gw_dp_stats {
 	    "replies_resent", "retransmit_dropped", "segments_split", "sack_translated",           \
 	    "reordered", "overlaps_rewritten", "edits_folded", "lines_deferred", "custody_acks",   \
 	    "custody_resent", "segments_refused", "tls_pending_refused", "long_lines_refused",     \
-	    "sessions_reset", "fragments_dropped", "syns_dropped"
-#define GW_DP_NCOUNTERS 28
+	    "sessions_reset", "fragments_dropped", "syns_dropped", "log_lines_dropped"
+#define GW_DP_NCOUNTERS 29
 _Static_assert(__builtin_offsetof(struct gw_dp_stats, verdict) == GW_DP_NCOUNTERS * 8,
 	       "GW_DP_COUNTER_NAMES names every scalar counter");
 
@@ -116,7 +121,7 @@ struct gw_dp_event_ring {
 };
 
 #define GW_DP_SHM_MAGIC	  0x31304d5350445747ULL /* "GWDPSM01" */
-#define GW_DP_SHM_VERSION 3			/* 3: edits_folded, lines_deferred, custody_* */
+#define GW_DP_SHM_VERSION 4			/* 4: log_lines_dropped */
 #define GW_DP_SHM_LCORES  16
 #define GW_DP_SHM_PORTS	  16
 

@@ -339,6 +339,58 @@ static void test_single_rcpt_greylisted(void **state)
 	assert_int_equal(eng.stats.replies_injected, 1);
 }
 
+/*
+ * --log-verdicts: the lcore writes nothing (no printf, no syscall); the verdict
+ * and its reply wait in the lcore's log ring for the writer thread, and a full
+ * ring drops the line and counts it.
+ */
+static void test_log_verdicts_wait_in_the_lcore_ring_never_on_stdout(void **state)
+{
+	static struct gw_dp_log_ring ring;
+	const struct gw_dp_log_rec *r;
+	struct conv c;
+	char line[2048];
+	int saved, out;
+	FILE *tmp;
+
+	(void)state;
+	memset(&ring, 0, sizeof(ring));
+	cfg.log_verdicts = true; /* as main.c sets it up: a ring per lcore */
+	eng.log = &ring;
+	fflush(stdout);
+	saved = dup(1);
+	tmp = tmpfile();
+	assert_non_null(tmp);
+	out = fileno(tmp);
+	dup2(out, 1);
+	conv_init(&c, 4, 0, 40100);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	client_says(&c, "RCPT TO:<bob@receiver.example>\r\n");
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	assert_int_equal(lseek(out, 0, SEEK_END), 0);
+	fclose(tmp);
+	r = gw_dp_log_peek(&ring);
+	assert_non_null(r);
+	gw_dp_log_format(r, cfg.policy.delay, line, sizeof(line));
+	assert_string_equal(line, "reject: RCPT from unknown[198.18.0.1]: 450 4.7.1 "
+				  "<bob@receiver.example>: Recipient address rejected: Greylisted, "
+				  "retry in 300 seconds; from=<alice@sender.example> "
+				  "to=<bob@receiver.example> proto=ESMTP helo=<sender.example> "
+				  "(greywall-dp)");
+	gw_dp_log_done(&ring);
+	assert_null(gw_dp_log_peek(&ring));
+	/* the writer fell behind: the ring is full, the next line is counted, not written */
+	ring.head = ring.tail + GW_DP_LOG_SLOTS;
+	client_says(&c, "RCPT TO:<carol@receiver.example>\r\n");
+	assert_int_equal(eng.stats.verdict[GW_V_GREYLIST], 2);
+	assert_int_equal(eng.stats.log_lines_dropped, 1);
+	assert_int_equal(ring.head - ring.tail, GW_DP_LOG_SLOTS);
+	eng.log = NULL;
+	cfg.log_verdicts = false;
+}
+
 static void test_retransmitted_rcpt_dropped_and_reply_resent(void **state)
 {
 	struct conv c;
@@ -1530,6 +1582,8 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_non_smtp_passthrough_byte_exact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_single_rcpt_greylisted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_log_verdicts_wait_in_the_lcore_ring_never_on_stdout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retransmitted_rcpt_dropped_and_reply_resent, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_inside_injected_bytes_resends_the_rest, setup,

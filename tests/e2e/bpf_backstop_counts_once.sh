@@ -40,14 +40,15 @@ for v in greylist pass; do
 	[ "$(metric "greywall_policy_verdicts_total{verdict=\"$v\"}")" = 0 ] ||
 		fail "the policy server counted a $v verdict: $(tb_control "$TB_DIR/greywalld.sock" stats | grep policy)"
 done
-grep -q DEFER_IF_PERMIT "$TB_BACKSTOP_LOG" && fail "the backstop greylisted the triplet again"
+# the policy server's own greylists are the only postgrey-shaped ones (the filter's are rejects)
+grep -q 'action=greylist' "$TB_BACKSTOP_LOG" && fail "the backstop greylisted the triplet again"
 
 # one pass line (the filter's event), one triplet counted once
-passes=$(grep -c 'pass: RCPT from .*to=<bob@receiver.example>' "$TB_BACKSTOP_LOG" || true)
+passes=$(grep -c 'action=pass, .*recipient=bob@receiver\.example' "$TB_BACKSTOP_LOG" || true)
 [ "$passes" = 1 ] || fail "$passes pass lines in greywalld's log: $(grep 'RCPT from' "$TB_BACKSTOP_LOG")"
-grep -q 'pass: RCPT from unknown\[198\.18\.0\.1\]: from=<alice@sender\.example> to=<bob@receiver\.example> (relay filter)' \
+grep -q 'action=pass, reason=triplet found, client_name=unknown, client_address=198\.18\.0\.1, sender=alice@sender\.example, recipient=bob@receiver\.example (relay filter)' \
 	"$TB_BACKSTOP_LOG" || fail "the pass line is not the filter's"
-[ "$(grep -c 'NOQUEUE: reject: RCPT .*to=<bob@receiver.example> (relay filter)' "$TB_BACKSTOP_LOG")" = "$greylists" ] ||
+[ "$(grep -c 'reject: RCPT .*to=<bob@receiver.example> proto=ESMTP (relay filter)' "$TB_BACKSTOP_LOG")" = "$greylists" ] ||
 	fail "greylist lines and the filter's greylist count differ"
 line=$(tb_greyctl triplets list | grep '<alice@sender.example> -> <bob@receiver.example>') ||
 	fail "triplet not listed: $(tb_greyctl triplets list)"

@@ -13,5 +13,5 @@ tb_send alice@sender.example dave@receiver.example
 tb_wait_log "$TB_DIR/snd/maillog" 'relay=fd00:18::2.*status=deferred.*Greylisted' 30 ||
 	fail "no IPv6 deferral with greywall's 450"
 tb_wait_mailbox dave 1 40 || fail "IPv6 retry not delivered"
-grep -q 'RCPT from \[fd00:18::1\]' "$TB_DIR/greywall-dp.log" || fail "greywall-dp did not see the IPv6 client"
+grep -q 'RCPT from unknown\[fd00:18::1\]' "$TB_DIR/greywall-dp.log" || fail "greywall-dp did not see the IPv6 client"
 echo "ok: IPv6 greylisted, retried, delivered"

@@ -4,7 +4,7 @@
 # 300 s); `greyctl whitelist add` makes greywall-dp reload, and Postfix's next
 # attempt is delivered at once. Also: a bad entry changes nothing (exit 1), stats and
 # the triplet listing read the shared table, flush empties it. greywalld, beside
-# greywall-dp, drains its verdict ring: the NOQUEUE line in syslog, the triplet's
+# greywall-dp, drains its verdict ring: the reject line in syslog, the triplet's
 # names in the listing, greywall-dp's counters in the metrics.
 set -eu
 TB_DELAY=300
@@ -34,14 +34,14 @@ tb_wait_log "$TB_DIR/snd/maillog" 'to=<bob@receiver.example>.*status=deferred.*G
 	fail "not greylisted"
 
 ctl stats --json | grep -q '"triplets": {"slots": [0-9]*, "live": 1,' || fail "stats: $(ctl stats --json)"
-tb_wait_log "$TB_DIR/greywalld.log" 'NOQUEUE: reject: RCPT from unknown\[198\.18\.0\.1\]: 450 4\.7\.1 <bob@receiver\.example>: .*from=<alice@sender\.example> to=<bob@receiver\.example> \(greywall-dp\)' 5 ||
+tb_wait_log "$TB_DIR/greywalld.log" 'reject: RCPT from unknown\[198\.18\.0\.1\]: 450 4\.7\.1 <bob@receiver\.example>: .*from=<alice@sender\.example> to=<bob@receiver\.example> proto=ESMTP \(greywall-dp\)' 5 ||
 	fail "greywalld did not log greywall-dp's verdict: $(tail -3 "$TB_DIR/greywalld.log")"
 ctl triplets list | grep -qE '^[0-9a-f]{16}  greylisted .* 198\.18\.0\.1 <alice@sender\.example> -> <bob@receiver\.example>$' ||
 	fail "triplet list without names: $(ctl triplets list)"
 daemon_stats=$(tb_control "$TB_DIR/greywalld.sock" stats)
-grep -qE '^greywall_dp_verdicts_total\{lcore="0",verdict="greylisted"\} [1-9]' <<<"$daemon_stats" ||
+grep -qE '^greywall_dp_verdicts_total\{lcore="0",verdict="greylist"\} [1-9]' <<<"$daemon_stats" ||
 	fail "greywall-dp's verdicts are not in greywalld's metrics: $daemon_stats"
-grep -qE '^greywall_dp_port_total\{port="1",counter="ipackets"\} [1-9]' <<<"$daemon_stats" ||
+grep -qE '^greywall_dp_port_rx_packets_total\{port="1"\} [1-9]' <<<"$daemon_stats" ||
 	fail "greywall-dp's port counters are not in greywalld's metrics"
 
 # a bad entry: refused, named, file untouched

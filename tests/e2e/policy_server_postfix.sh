@@ -3,7 +3,8 @@
 # greywalld as Postfix's check_policy_service (the postgrey drop-in): the receiving
 # Postfix asks greywalld at RCPT; the first attempt is deferred with greywalld's
 # text, the retry after the delay is delivered; a bad config line is refused
-# with file:line; SIGHUP with a broken list file keeps the old lists.
+# with file:line; SIGHUP with a broken list file keeps the old lists. greywalld
+# logs its verdicts as postgrey does, and pflogsumm counts each deferral once.
 set -eu
 . "$(dirname "$0")/lib/testbed.sh"
 . "$(dirname "$0")/lib/assert.sh"
@@ -40,6 +41,20 @@ tb_wait_log "$TB_DIR/snd/maillog" \
 	'to=<frank@receiver.example>.*status=deferred.*450 4.7.1 <frank@receiver.example>: Recipient address rejected: Greylisted, retry in [0-9]+ seconds' 30 ||
 	fail "no deferral with greywalld's text"
 tb_wait_mailbox frank 1 40 || fail "retry not delivered"
+
+# the log: greywalld in postgrey's words, Postfix's own reject for each deferral, and
+# pflogsumm over both counts each deferred RCPT once (greywalld's lines add none)
+n=$(grep -c 'postfix/smtpd\[[0-9]*\]: NOQUEUE: reject: RCPT .*to=<frank@receiver.example>' "$TB_DIR/rcv/maillog" || true)
+[ "$n" -ge 1 ] || fail "the receiving Postfix logged no reject"
+[ "$(grep -c 'action=greylist, reason=\(new\|early-retry ([0-9]*s missing)\), client_name=[^,]*, client_address=198\.18\.0\.1, sender=alice@sender\.example, recipient=frank@receiver\.example$' "$TB_DIR/greywalld.log")" = "$n" ] ||
+	fail "not $n postgrey-shaped greylist lines: $(grep -a 'action=' "$TB_DIR/greywalld.log")"
+{
+	cat "$TB_DIR/rcv/maillog"
+	grep -aE '^[^ :]+\[[0-9]+\]: ' "$TB_DIR/greywalld.log" | sed "s/^/$(LC_ALL=C date '+%b %e %T') receiver /"
+} >"$TB_DIR/mail.log"
+rejected=$(pflogsumm "$TB_DIR/mail.log" | awk '$2 == "rejected" { print $1 }')
+[ "$rejected" = "$n" ] || fail "pflogsumm counted $rejected rejections for $n deferrals"
+echo "pflogsumm: $rejected rejected, as many as Postfix deferred"
 
 # SIGHUP with a broken list keeps serving the old lists
 printf 'recipient erin@receiver.example\nclient not-a-network\n' >"$TB_DIR/whitelist"

@@ -36,6 +36,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	ctx.cfg = &cfg;
 	ctx.policy = (struct gw_policy){&trip, &awl, &cfg.policy, secret};
 	ctx.lists = gw_lists_new();
+	/* the verdict line too: client_name and the addresses go into it as the client sent them */
+	ctx.log_verdicts = 1;
 	for (i = 0; i < sizeof(entries) / sizeof(entries[0]); i++)
 		assert(gw_lists_add(ctx.lists, i ? GW_WHITE : GW_BLACK, entries[i], err,
 				    sizeof(err)) == 0);

@@ -8,6 +8,8 @@
 #include "../../control/config.h"
 #include "../../control/policy_server.h"
 #include "../../control/verdict_log.h"
+#include "../../control/json.h"
+#include "greywall/verdict_text.h"
 
 static char conf_path[64];
 
@@ -396,6 +398,129 @@ static void test_policy_backstop_counts_a_filter_pass_once(void **state)
 	f->ctx.judged = NULL;
 }
 
+static char *json_of(const char *s, size_t n)
+{
+	static char buf[256];
+	char *p = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&p, &len);
+
+	gw_json_string(f, s, n);
+	fclose(f);
+	snprintf(buf, sizeof(buf), "%s", p);
+	free(p);
+	return buf;
+}
+
+/* greyctl --json: every byte a client sent comes out as JSON that strict parsers take. */
+static void test_json_strings_are_valid_utf8(void **state)
+{
+	(void)state;
+	assert_string_equal(json_of("a\xff"
+				    "b@x",
+				    5),
+			    "\"a\\u00ffb@x\"");
+	/* valid UTF-8 (SMTPUTF8 addresses) goes through as it is */
+	assert_string_equal(json_of("\xc3\xa9@\xe2\x82\xac\xf0\x9f\x98\x80", 10),
+			    "\"\xc3\xa9@\xe2\x82\xac\xf0\x9f\x98\x80\"");
+	/* overlong '/', a UTF-16 surrogate, past U+10FFFF, a cut sequence: byte by byte */
+	assert_string_equal(json_of("\xc0\xaf", 2), "\"\\u00c0\\u00af\"");
+	assert_string_equal(json_of("\xed\xa0\x80", 3), "\"\\u00ed\\u00a0\\u0080\"");
+	assert_string_equal(json_of("\xf4\x90\x80\x80", 4), "\"\\u00f4\\u0090\\u0080\\u0080\"");
+	assert_string_equal(json_of("\xe2\x82", 2), "\"\\u00e2\\u0082\"");
+	assert_string_equal(json_of("q\"b\\\n\x01", 6), "\"q\\\"b\\\\\\u000a\\u0001\"");
+}
+
+static void line_of(struct gw_verdict_text *t, char *out, size_t cap)
+{
+	t->client_address = "203.0.113.5";
+	t->delay = 300;
+	gw_verdict_line(t, out, cap);
+}
+
+/* Verdict lines: postgrey's words, and Postfix's reject line for a data path's reject. */
+static void test_verdict_lines_in_postgrey_and_postfix_shapes(void **state)
+{
+	struct gw_verdict_text t;
+	char l[1024];
+
+	(void)state;
+	t = (struct gw_verdict_text){.verdict = GW_V_GREYLIST,
+				     .remaining = 300,
+				     .client_name = "mx.sender.example",
+				     .sender = "a@s.example",
+				     .rcpt = "b@r.example"};
+	line_of(&t, l, sizeof(l));
+	assert_string_equal(l, "action=greylist, reason=new, client_name=mx.sender.example, "
+			       "client_address=203.0.113.5, sender=a@s.example, "
+			       "recipient=b@r.example");
+	t.remaining = 12;
+	t.client_name = NULL;
+	t.sender = "";
+	line_of(&t, l, sizeof(l));
+	assert_string_equal(l, "action=greylist, reason=early-retry (12s missing), "
+			       "client_name=unknown, client_address=203.0.113.5, "
+			       "recipient=b@r.example");
+	t = (struct gw_verdict_text){.verdict = GW_V_PASS, .rcpt = "b@r.example"};
+	line_of(&t, l, sizeof(l));
+	assert_non_null(strstr(l, "action=pass, reason=triplet found, "));
+	t.verdict = GW_V_PASS_AWL;
+	line_of(&t, l, sizeof(l));
+	assert_non_null(strstr(l, "action=pass, reason=client AWL, "));
+	t.verdict = GW_V_PASS_WHITELIST;
+	t.white = GW_LIST_RCPT;
+	line_of(&t, l, sizeof(l));
+	assert_non_null(strstr(l, "action=pass, reason=recipient whitelist, "));
+	t.verdict = GW_V_BLACKLIST;
+	t.black = GW_LIST_SENDER;
+	line_of(&t, l, sizeof(l));
+	assert_non_null(strstr(l, "action=reject, reason=sender blacklist, "));
+	/* a data path's 450, with a newline in the name that must not split the log line */
+	t = (struct gw_verdict_text){.verdict = GW_V_GREYLIST,
+				     .sender = "a@s\n.example",
+				     .rcpt = "b@r.example",
+				     .helo = "mx",
+				     .reply =
+					 "450 4.7.1 <b@r.example>: Recipient address rejected: "
+					 "Greylisted\r\n",
+				     .origin = "greywall-dp"};
+	line_of(&t, l, sizeof(l));
+	assert_string_equal(l, "reject: RCPT from unknown[203.0.113.5]: 450 4.7.1 <b@r.example>: "
+			       "Recipient address rejected: Greylisted; from=<a@s?.example> "
+			       "to=<b@r.example> proto=ESMTP helo=<mx> (greywall-dp)");
+}
+
+/* LOG_PERROR stays on unless stderr is the very stream JOURNAL_STREAM names. */
+static void test_stderr_is_journal_only_when_it_is_that_stream(void **state)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(2);
+	struct stat st;
+	char v[64];
+	bool named, other, unset;
+
+	(void)state;
+	assert_non_null(tmp);
+	assert_int_equal(fstat(fileno(tmp), &st), 0);
+	dup2(fileno(tmp), 2);
+	snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", v, 1);
+	named = gw_stderr_is_journal();
+	snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino + 1);
+	setenv("JOURNAL_STREAM", v, 1); /* a service whose stderr a script redirected */
+	other = gw_stderr_is_journal();
+	unsetenv("JOURNAL_STREAM");
+	unset = gw_stderr_is_journal();
+	dup2(saved, 2);
+	close(saved);
+	fclose(tmp);
+	assert_true(named);
+	assert_false(other);
+	assert_false(unset);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +532,9 @@ int main(void)
 	    cmocka_unit_test(test_config_fifo_is_refused_at_once),
 	    cmocka_unit_test(test_config_nul_byte_named),
 	    cmocka_unit_test(test_key_given_twice_warns),
+	    cmocka_unit_test(test_json_strings_are_valid_utf8),
+	    cmocka_unit_test(test_verdict_lines_in_postgrey_and_postfix_shapes),
+	    cmocka_unit_test(test_stderr_is_journal_only_when_it_is_that_stream),
 	    cmocka_unit_test_setup_teardown(test_policy_answers, pol_setup, pol_teardown),
 	    cmocka_unit_test_setup_teardown(test_policy_refuses_nul_and_empty_recipient, pol_setup,
 					    pol_teardown),
