@@ -115,7 +115,8 @@ fuzz_smoke() { # target
 	"$BUILD/tests/fuzz/fuzz_$1" -max_total_time="$FUZZ_SMOKE_SECONDS" -rss_limit_mb=2048 \
 		-error_exitcode=1 -artifact_prefix="tests/fuzz/crashers/$1-" "$dir" "tests/fuzz/corpus/$1"
 }
-for t in smtp_stream smtp_command normalize reassembler policy_request config lists snapshot spf_record; do
+for t in smtp_stream smtp_command normalize reassembler policy_request config lists snapshot \
+	spf_record; do
 	run_case "fuzz: $t" fuzz_smoke "$t"
 done
 
@@ -138,7 +139,7 @@ run_case "spf: a split TXT record is one record, pools are named, a failed targe
 	tests/spf/spf.sh names_and_split_records
 run_case "spf: the refresh time is the smallest TTL used, held between the floor and the cap" \
 	tests/spf/spf.sh ttl
-run_case "spf: held networks are merged and a target over the network cap is refused" \
+run_case "spf: held networks merge, a record too big for UDP comes whole, one over the cap fails" \
 	tests/spf/spf.sh network_cap
 run_case "spf: a DNS server that is gone or never answers gives a temporary error in time" \
 	tests/spf/spf.sh server_gone

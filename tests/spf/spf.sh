@@ -16,7 +16,10 @@ DRIVER=$ROOT/$BUILD/tests/spf/spf_refresh
 ZONE=$ROOT/tests/spf/zone.conf
 
 if [ -z "${SPF_TEST_NETNS:-}" ]; then
-	command -v unbound >/dev/null || { echo "FAIL: unbound is not installed (make deps)"; exit 1; }
+	if ! command -v unbound >/dev/null; then
+		echo "FAIL: unbound is not installed (make deps)"
+		exit 1
+	fi
 	exec env SPF_TEST_NETNS=1 unshare --net "$0" "$@"
 fi
 ip link set lo up
@@ -92,7 +95,8 @@ expect_refusal() {
 	got=$("$SPF" --server 127.0.0.1 --stats "$@" 2>"$DIR/stderr") || rc=$?
 	[ "$rc" = 1 ] || fail "greywall-spf $* exited $rc, expected 1"
 	[ -z "$got" ] || fail "greywall-spf $* printed networks of a failed target: $got"
-	grep -qF -- "$reason" "$DIR/stderr" || fail "greywall-spf $*: no '$reason' on standard error"
+	grep -qF -- "$reason" "$DIR/stderr" ||
+		fail "greywall-spf $*: no '$reason' on standard error"
 	echo "ok: greywall-spf $* refused: $reason"
 }
 
@@ -196,7 +200,8 @@ case_names_and_split_records() {
 	start_server "$ZONE"
 	# a record in two strings is one; NAME= names the pool; a failed target leaves the others
 	got=$("$SPF" --server 127.0.0.1 senders=split.spf.example loopa.spf.example \
-		redirect.spf.example 2>"$DIR/stderr") && fail "a failed target did not make the exit 1"
+		redirect.spf.example 2>"$DIR/stderr") &&
+		fail "a failed target did not make the exit 1"
 	want="senders 192.0.2.0/28
 senders 2001:db8:5::/64
 redirect.spf.example 10.1.0.0/16
@@ -237,6 +242,13 @@ case_network_cap() {
 		big.spf.example 10.0.0.0/16
 	EOF
 	expect_refusal "more than 5 networks" --max-cidrs 5 big.spf.example
+	# 1794 characters: truncated over UDP, read whole over TCP; 120 networks, in address order
+	expect_networks large.spf.example <<-EOF
+		$(for i in $(seq 0 119); do
+			echo "large.spf.example 10.77.$((i / 100)).$((i % 100 + 1))/32"
+		done)
+	EOF
+	expect_refusal "more than 100 networks" --max-cidrs 100 large.spf.example
 }
 
 case_server_gone() {
