@@ -20,7 +20,8 @@ static void usage(FILE *f)
 	    "Resolves the SPF record (RFC 7208) of each TARGET, a domain such as outlook.com\n"
 	    "or an include target such as _spf.google.com, and prints the IPv4 and IPv6\n"
 	    "networks it authorises, one \"NAME CIDR\" line each, in the pools-file format.\n"
-	    "NAME is the pool's name; without NAME= it is TARGET. The targets are resolved\n"
+	    "NAME is the pool's name; without NAME= it is TARGET. A TARGET may be written\n"
+	    "spf:DOMAIN, as a configuration names an SPF source. The targets are resolved\n"
 	    "concurrently and printed in the order given, each set sorted, without\n"
 	    "duplicates or networks that another of its networks holds.\n"
 	    "\n"
@@ -58,6 +59,7 @@ static void usage(FILE *f)
 
 struct target_run {
 	const char *name;
+	char *name_copy; /* NAME of NAME=TARGET */
 	const char *domain;
 	bool done;
 	struct spf_result result;
@@ -162,9 +164,16 @@ int main(int argc, char **argv)
 					arg);
 				return 2;
 			}
-			runs[i].name = strndup(arg, (size_t)(eq - arg));
+			runs[i].name = runs[i].name_copy = strndup(arg, (size_t)(eq - arg));
+			if (!runs[i].name) {
+				fprintf(stderr, "greywall-spf: out of memory\n");
+				return 1;
+			}
 			runs[i].domain = eq + 1;
 		}
+		/* as a configuration names an SPF source: "spf:outlook.com" */
+		if (strncmp(runs[i].domain, "spf:", 4) == 0)
+			runs[i].domain += 4;
 	}
 	resolver = spf_resolver_new(&options, error, sizeof(error));
 	if (!resolver) {
@@ -223,5 +232,8 @@ int main(int argc, char **argv)
 		status = 1;
 	}
 	spf_resolver_free(resolver);
+	for (int i = 0; i < target_count; i++)
+		free(runs[i].name_copy);
+	free(runs);
 	return status;
 }

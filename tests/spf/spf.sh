@@ -199,7 +199,7 @@ case_macros() {
 case_names_and_split_records() {
 	start_server "$ZONE"
 	# a record in two strings is one; NAME= names the pool; a failed target leaves the others
-	got=$("$SPF" --server 127.0.0.1 senders=split.spf.example loopa.spf.example \
+	got=$("$SPF" --server 127.0.0.1 senders=spf:split.spf.example loopa.spf.example \
 		redirect.spf.example 2>"$DIR/stderr") &&
 		fail "a failed target did not make the exit 1"
 	want="senders 192.0.2.0/28
@@ -210,6 +210,10 @@ redirect.spf.example 192.0.2.10/32"
 	grep -qF "loopa.spf.example: include loop" "$DIR/stderr" ||
 		fail "the failed target's error is missing"
 	echo "ok: the good targets are printed in order beside a failed one"
+	"$SPF" --server not-an-address split.spf.example >/dev/null 2>"$DIR/stderr" &&
+		fail "a bad --server was taken"
+	grep -qF "expected IP or IP@PORT" "$DIR/stderr" || fail "a bad --server is not explained"
+	echo "ok: a bad --server is refused with the form it wants"
 }
 
 case_ttl() {
