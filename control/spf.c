@@ -884,8 +884,9 @@ static struct spf_query *send_query(struct spf_eval *eval, enum query_kind kind,
 			      on_answer, &query->async_id);
 	if (rc != 0) {
 		free(query);
-		eval_fail(eval, SPF_TEMPERROR, "cannot send a DNS query for %s: %s", name,
-			  ub_strerror(rc));
+		/* a name libunbound cannot even parse will not parse next time either */
+		eval_fail(eval, rc == UB_SYNTAX ? SPF_PERMERROR : SPF_TEMPERROR,
+			  "cannot send a DNS query for %s: %s", name, ub_strerror(rc));
 		return NULL;
 	}
 	query->next = eval->queries;
@@ -1000,8 +1001,16 @@ static void lookup_addresses(struct spf_eval *eval, const char *name, uint8_t ci
 
 static void add_network(struct spf_eval *eval, const struct spf_cidr *network)
 {
+	const struct spf_resolver_options *options = &eval->resolver->options;
+	uint8_t min_prefix =
+	    network->family == AF_INET ? options->min_prefix_v4 : options->min_prefix_v6;
+
 	if (eval->failed)
 		return;
+	if (network->prefix_len < min_prefix) {
+		eval->result.stats.too_wide++;
+		return;
+	}
 	if (cidr_set_add(&eval->result.set, network, eval->resolver->options.max_cidrs) < 0)
 		eval_fail(eval, SPF_PERMERROR, "more than %zu networks: the cap for one target",
 			  eval->resolver->options.max_cidrs);
@@ -1263,6 +1272,10 @@ struct spf_resolver *spf_resolver_new(const struct spf_resolver_options *options
 		resolver->options.max_cidrs = SPF_DEFAULT_MAX_CIDRS;
 	if (!resolver->options.timeout_ms)
 		resolver->options.timeout_ms = SPF_DEFAULT_TIMEOUT_MS;
+	if (!resolver->options.min_prefix_v4)
+		resolver->options.min_prefix_v4 = SPF_DEFAULT_MIN_PREFIX_V4;
+	if (!resolver->options.min_prefix_v6)
+		resolver->options.min_prefix_v6 = SPF_DEFAULT_MIN_PREFIX_V6;
 	resolver->ctx = ub_ctx_create();
 	if (!resolver->ctx) {
 		set_error(err, errlen, "libunbound: cannot create a context");

@@ -35,6 +35,8 @@
  *   - an include or redirect of a domain already on the path is a loop;
  *   - at most SPF_DEFAULT_MAX_CIDRS (4096) distinct networks per target, to
  *     bound memory: a bigger set fails rather than being cut short silently.
+ * A network wider than /8 (IPv4) or /16 (IPv6) is dropped and counted, not an
+ * error: no sender needs one, and it would make a pool of half the Internet.
  * A failed evaluation leaves a target's last good set in place.
  *
  * TTL: an evaluation remembers the smallest TTL of the DNS answers it used
@@ -48,15 +50,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SPF_MAX_DNS_TERMS      10
-#define SPF_MAX_VOID_LOOKUPS   2
-#define SPF_MAX_MX_NAMES       10
-#define SPF_DEFAULT_MAX_CIDRS  4096
-#define SPF_DEFAULT_TTL_FLOOR  300
-#define SPF_DEFAULT_TTL_CAP    86400
-#define SPF_DEFAULT_TIMEOUT_MS 20000
-#define SPF_DOMAIN_MAX	       253
-#define SPF_ERROR_MAX	       256
+#define SPF_MAX_DNS_TERMS	  10
+#define SPF_MAX_VOID_LOOKUPS	  2
+#define SPF_MAX_MX_NAMES	  10
+#define SPF_DEFAULT_MAX_CIDRS	  4096
+#define SPF_DEFAULT_TTL_FLOOR	  300
+#define SPF_DEFAULT_TTL_CAP	  86400
+#define SPF_DEFAULT_TIMEOUT_MS	  20000
+#define SPF_DEFAULT_MIN_PREFIX_V4 8
+#define SPF_DEFAULT_MIN_PREFIX_V6 16
+#define SPF_DOMAIN_MAX		  253
+#define SPF_ERROR_MAX		  256
 /* "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/128" and a NUL */
 #define SPF_CIDR_STRLEN 50
 
@@ -146,6 +150,7 @@ struct spf_stats {
 	unsigned void_lookups;	     /* (limit 2) */
 	unsigned macro_terms;	     /* skipped: a "%{" domain-spec */
 	unsigned unexpandable_terms; /* skipped: exists, ptr */
+	unsigned too_wide;	     /* networks dropped: shorter than the minimum prefix */
 	unsigned queries;	     /* DNS queries sent */
 	unsigned records; /* SPF records read (the target's and every include/redirect) */
 };
@@ -168,7 +173,13 @@ struct spf_resolver_options {
 	const char *upstream;
 	uint32_t ttl_floor, ttl_cap; /* 0: the defaults */
 	size_t max_cidrs;	     /* 0: SPF_DEFAULT_MAX_CIDRS */
-	unsigned timeout_ms;	     /* one evaluation's deadline; 0: SPF_DEFAULT_TIMEOUT_MS */
+	/*
+	 * Networks wider than this (ip4:0.0.0.0/1, a/4) are dropped and counted:
+	 * a pool that wide would let a retry from anywhere pass as the first
+	 * attempt's sender. 0: SPF_DEFAULT_MIN_PREFIX_V4 and _V6.
+	 */
+	uint8_t min_prefix_v4, min_prefix_v6;
+	unsigned timeout_ms; /* one evaluation's deadline; 0: SPF_DEFAULT_TIMEOUT_MS */
 };
 
 struct spf_resolver;

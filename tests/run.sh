@@ -139,7 +139,7 @@ run_case "spf: a split TXT record is one record, pools are named, a failed targe
 	tests/spf/spf.sh names_and_split_records
 run_case "spf: the refresh time is the smallest TTL used, held between the floor and the cap" \
 	tests/spf/spf.sh ttl
-run_case "spf: held networks merge, a record too big for UDP comes whole, one over the cap fails" \
+run_case "spf: held networks merge, too wide ones drop, a record too big for UDP comes whole, caps hold" \
 	tests/spf/spf.sh network_cap
 run_case "spf: a DNS server that is gone or never answers gives a temporary error in time" \
 	tests/spf/spf.sh server_gone

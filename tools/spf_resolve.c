@@ -29,7 +29,8 @@ static void usage(FILE *f)
 	    "their cidr-lengths), include, and redirect when the record has no \"all\".\n"
 	    "'-', '~' and '?' terms authorise no sender. exists, ptr and terms with a macro\n"
 	    "(\"%%{...}\") cannot be expanded without a message and are skipped (--stats\n"
-	    "counts them).\n"
+	    "counts them). A network wider than /8 (IPv4) or /16 (IPv6) is dropped and\n"
+	    "counted: it would make a pool of a large part of the Internet.\n"
 	    "\n"
 	    "A target fails, printing nothing, on RFC 7208's limits (more than 10\n"
 	    "DNS-querying terms, more than 2 void lookups, more than 10 MX names for one mx),\n"
@@ -217,14 +218,16 @@ int main(int argc, char **argv)
 			}
 		}
 		if (stats)
-			fprintf(stderr,
-				"greywall-spf: %s: %zu networks, ttl %u s (smallest seen %u s), "
-				"%u DNS terms, %u void lookups, %u macro terms skipped, "
-				"%u exists/ptr skipped, %u records, %u queries, %.1f ms\n",
-				runs[i].domain, result->set.count, result->ttl,
-				result->min_ttl_seen, s->dns_terms, s->void_lookups, s->macro_terms,
-				s->unexpandable_terms, s->records, s->queries,
-				(double)result->elapsed_us / 1000.0);
+			fprintf(
+			    stderr,
+			    "greywall-spf: %s: %zu networks, ttl %u s (smallest seen %u s), "
+			    "%u DNS terms, %u void lookups, %u macro terms skipped, "
+			    "%u exists/ptr skipped, %u too wide dropped, %u records, %u queries, "
+			    "%.1f ms\n",
+			    runs[i].domain, result->set.count, result->ttl, result->min_ttl_seen,
+			    s->dns_terms, s->void_lookups, s->macro_terms, s->unexpandable_terms,
+			    s->too_wide, s->records, s->queries,
+			    (double)result->elapsed_us / 1000.0);
 		spf_result_free(&runs[i].result);
 	}
 	if (fflush(stdout) != 0) {

@@ -246,6 +246,13 @@ case_network_cap() {
 		big.spf.example 10.0.0.0/16
 	EOF
 	expect_refusal "more than 5 networks" --max-cidrs 5 big.spf.example
+	# /1, /3 and a/4 would make a pool of a large part of the Internet: dropped, counted
+	expect_networks wide.spf.example <<-EOF
+		wide.spf.example 10.0.0.0/8
+		wide.spf.example 192.0.2.5/32
+		wide.spf.example 2001::/16
+	EOF
+	expect_stats "3 too wide dropped"
 	# 1794 characters: truncated over UDP, read whole over TCP; 120 networks, in address order
 	expect_networks large.spf.example <<-EOF
 		$(for i in $(seq 0 119); do
