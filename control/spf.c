@@ -188,7 +188,7 @@ static bool is_macro_literal(char c)
 /* "%{" macro-letter transformers *delimiter "}" starting at s[0] == '%'; its length or 0. */
 static size_t macro_expand_length(const char *s, size_t len)
 {
-	size_t i = 2;
+	size_t i;
 
 	if (len < 4 || s[1] != '{' || !strchr("slodiphcrtvSLODIPHCRTV", s[2]) || s[2] == '\0')
 		return 0;
