@@ -135,7 +135,7 @@ run_case "spf: two void lookups resolve, three are refused, as is an include wit
 run_case "spf: a name with two v=spf1 records is refused" tests/spf/spf.sh two_records
 run_case "spf: macro, exists and ptr terms are skipped and counted, the rest resolves" \
 	tests/spf/spf.sh macros
-run_case "spf: a split TXT record is one record, pools are named, a failed target leaves the others" \
+run_case "spf: a split TXT record is one, pools are named, a network goes to one pool, failures stay apart" \
 	tests/spf/spf.sh names_and_split_records
 run_case "spf: the refresh time is the smallest TTL used, held between the floor and the cap" \
 	tests/spf/spf.sh ttl

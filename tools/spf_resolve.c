@@ -3,6 +3,7 @@
  * greywall-spf: print the networks that SPF targets authorise, as pools-file
  * lines "NAME CIDR", through greywalld's own SPF module (control/spf.c).
  */
+#include <ctype.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
@@ -23,7 +24,10 @@ static void usage(FILE *f)
 	    "NAME is the pool's name; without NAME= it is TARGET. A TARGET may be written\n"
 	    "spf:DOMAIN, as a configuration names an SPF source. The targets are resolved\n"
 	    "concurrently and printed in the order given, each set sorted, without\n"
-	    "duplicates or networks that another of its networks holds.\n"
+	    "duplicates or networks that another of its networks holds. A network that an\n"
+	    "earlier target printed is left to that pool (with a note on standard error):\n"
+	    "the pools file takes a network in one pool only. NAME is 1 to 64 letters,\n"
+	    "digits or '.', '_', ':', '-', as the pools file wants.\n"
 	    "\n"
 	    "Only pass mechanisms ('+', the default) add networks: ip4, ip6, a, mx (with\n"
 	    "their cidr-lengths), include, and redirect when the record has no \"all\".\n"
@@ -76,6 +80,75 @@ static void on_done(const char *domain, struct spf_result *result, void *arg)
 	run->done = true;
 }
 
+/* The pools file's own rule for a name (lib/lists.c): one word the loader takes. */
+#define POOL_NAME_MAX 64
+
+static bool pool_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > POOL_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)name[i]) && !strchr("._:-", name[i]))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The networks already printed, sorted: the pools loader refuses a network in
+ * two pools, so a network a later target shares with an earlier one is left
+ * to the earlier one.
+ */
+struct printed {
+	struct spf_cidr *cidrs;
+	size_t count, capacity;
+};
+
+static int cidr_order(const void *left, const void *right)
+{
+	const struct spf_cidr *a = left, *b = right;
+	int by_address;
+
+	if (a->family != b->family)
+		return (int)a->family - (int)b->family;
+	by_address = memcmp(a->addr, b->addr, sizeof(a->addr));
+	return by_address ? by_address : (int)a->prefix_len - (int)b->prefix_len;
+}
+
+static int printed_add(struct printed *printed, const struct spf_cidr_set *set)
+{
+	if (printed->count + set->count > printed->capacity) {
+		size_t capacity = (printed->count + set->count) * 2;
+		struct spf_cidr *grown = realloc(printed->cidrs, capacity * sizeof(*grown));
+
+		if (!grown)
+			return -1;
+		printed->cidrs = grown;
+		printed->capacity = capacity;
+	}
+	memcpy(printed->cidrs + printed->count, set->cidrs, set->count * sizeof(*set->cidrs));
+	printed->count += set->count;
+	qsort(printed->cidrs, printed->count, sizeof(*printed->cidrs), cidr_order);
+	return 0;
+}
+
+static const char *printed_owner(const struct printed *printed, const struct spf_cidr *cidr,
+				 const struct target_run *runs, int before)
+{
+	if (!bsearch(cidr, printed->cidrs, printed->count, sizeof(*cidr), cidr_order))
+		return NULL;
+	/* which earlier pool: few targets, so a walk of their sets is cheap */
+	for (int i = 0; i < before; i++) {
+		const struct spf_cidr_set *set = &runs[i].result.set;
+
+		if (bsearch(cidr, set->cidrs, set->count, sizeof(*cidr), cidr_order))
+			return runs[i].name;
+	}
+	return "?";
+}
+
 static int parse_number(const char *text, unsigned long max, unsigned long *value)
 {
 	char *end;
@@ -99,6 +172,7 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct spf_resolver_options options = {0};
+	struct printed printed = {0};
 	struct spf_resolver *resolver;
 	struct target_run *runs;
 	char error[SPF_ERROR_MAX];
@@ -159,12 +233,6 @@ int main(int argc, char **argv)
 		runs[i].name = arg;
 		runs[i].domain = arg;
 		if (eq) {
-			/* a pool name is one word of the pools file */
-			if (eq == arg || memchr(arg, ' ', (size_t)(eq - arg))) {
-				fprintf(stderr, "greywall-spf: %s: empty or spaced pool name\n",
-					arg);
-				return 2;
-			}
 			runs[i].name = runs[i].name_copy = strndup(arg, (size_t)(eq - arg));
 			if (!runs[i].name) {
 				fprintf(stderr, "greywall-spf: out of memory\n");
@@ -173,8 +241,18 @@ int main(int argc, char **argv)
 			runs[i].domain = eq + 1;
 		}
 		/* as a configuration names an SPF source: "spf:outlook.com" */
-		if (strncmp(runs[i].domain, "spf:", 4) == 0)
+		if (strncmp(runs[i].domain, "spf:", 4) == 0) {
 			runs[i].domain += 4;
+			if (runs[i].name == arg)
+				runs[i].name = runs[i].domain;
+		}
+		if (!pool_name_ok(runs[i].name)) {
+			fprintf(stderr,
+				"greywall-spf: %s: a pool name is 1 to %d letters, digits or '.', "
+				"'_', ':', '-' (give one with NAME=)\n",
+				arg, POOL_NAME_MAX);
+			return 2;
+		}
 	}
 	resolver = spf_resolver_new(&options, error, sizeof(error));
 	if (!resolver) {
@@ -211,10 +289,23 @@ int main(int argc, char **argv)
 			status = 1;
 		} else {
 			for (size_t c = 0; c < result->set.count; c++) {
+				const struct spf_cidr *network = &result->set.cidrs[c];
+				const char *owner = printed_owner(&printed, network, runs, i);
 				char cidr[SPF_CIDR_STRLEN];
 
-				printf("%s %s\n", runs[i].name,
-				       spf_cidr_format(&result->set.cidrs[c], cidr, sizeof(cidr)));
+				spf_cidr_format(network, cidr, sizeof(cidr));
+				if (owner) {
+					fprintf(stderr,
+						"greywall-spf: %s: %s is already in pool %s: "
+						"left to it (a network is in one pool at most)\n",
+						runs[i].domain, cidr, owner);
+					continue;
+				}
+				printf("%s %s\n", runs[i].name, cidr);
+			}
+			if (printed_add(&printed, &result->set) < 0) {
+				fprintf(stderr, "greywall-spf: out of memory\n");
+				return 1;
 			}
 		}
 		if (stats)
@@ -228,15 +319,17 @@ int main(int argc, char **argv)
 			    s->dns_terms, s->void_lookups, s->macro_terms, s->unexpandable_terms,
 			    s->too_wide, s->records, s->queries,
 			    (double)result->elapsed_us / 1000.0);
-		spf_result_free(&runs[i].result);
 	}
 	if (fflush(stdout) != 0) {
 		perror("greywall-spf: stdout");
 		status = 1;
 	}
 	spf_resolver_free(resolver);
-	for (int i = 0; i < target_count; i++)
+	for (int i = 0; i < target_count; i++) {
 		free(runs[i].name_copy);
+		spf_result_free(&runs[i].result);
+	}
 	free(runs);
+	free(printed.cidrs);
 	return status;
 }

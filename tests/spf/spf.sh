@@ -214,6 +214,17 @@ redirect.spf.example 192.0.2.10/32"
 		fail "a bad --server was taken"
 	grep -qF "expected IP or IP@PORT" "$DIR/stderr" || fail "a bad --server is not explained"
 	echo "ok: a bad --server is refused with the form it wants"
+	# the pools file takes a network in one pool only: target's 10.1.0.0/16 stays redirect's
+	expect_networks first=redirect.spf.example second=target.spf.example <<-EOF
+		first 10.1.0.0/16
+		first 192.0.2.10/32
+	EOF
+	grep -qF "10.1.0.0/16 is already in pool first" "$DIR/stderr" ||
+		fail "the network left out is not named"
+	"$SPF" --server 127.0.0.1 'two words=split.spf.example' >/dev/null 2>"$DIR/stderr" &&
+		fail "a pool name the pools file refuses was taken"
+	grep -qF "a pool name is 1 to 64 letters" "$DIR/stderr" || fail "a bad pool name is not explained"
+	echo "ok: a pool name the pools file would refuse is refused first"
 }
 
 case_ttl() {
