@@ -38,15 +38,15 @@ CTL_OBJS = $(CTL_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_BIN = $(BUILD)/greywalld $(BUILD)/greyctl
 CTL_TEST_BIN = $(BUILD)/tests/unit/test_control
 
-FUZZ_TARGETS = smtp_stream smtp_command normalize reassembler policy_request config lists snapshot \
-	spf_record
-FUZZ_BINS    = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
-FUZZ_SECONDS ?= 600
-
 # Sender pools from SPF (issue 17): the resolver module, its tool and its test driver.
 SPF_SRCS = control/spf.c
 SPF_OBJS = $(SPF_SRCS:%.c=$(BUILD)/%.o)
 SPF_BINS = $(BUILD)/tools/greywall-spf $(BUILD)/tests/spf/spf_refresh
+
+FUZZ_TARGETS = smtp_stream smtp_command normalize reassembler policy_request config lists snapshot \
+	spf_record
+FUZZ_BINS    = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
+FUZZ_SECONDS ?= 600
 
 BENCH_BINS = $(BUILD)/tools/bench/table_bench $(BUILD)/tools/bench/sweep_bench
 
