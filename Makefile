@@ -66,7 +66,7 @@ DEB_PACKAGES = build-essential clang llvm libclang-rt-14-dev pkg-config libcmock
 	libdpdk-dev dpdk dpdk-dev libbpf-dev bpftool libelf-dev zlib1g-dev libjemalloc-dev libpcap-dev \
 	postfix postgrey swaks ethtool iproute2 iputils-ping tcpdump procps python3 \
 	libidn12 libgnutls-dane0 jq debhelper dpkg-dev fakeroot mandoc groff-base systemd \
-	pflogsumm prometheus
+	pflogsumm prometheus libunbound-dev unbound
 
 LIB_SRCS = lib/trusted_file.c lib/smtp_stream.c lib/address_long.c lib/decide_rcpt.c lib/table_file.c \
 	lib/table_bpf.c lib/dp_shm.c lib/lists.c lib/reply.c lib/maintenance.c lib/verdict_text.c
@@ -74,7 +74,7 @@ LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      = $(BUILD)/libgreywall.a
 
 UNIT_TESTS = siphash normalize smtp_command smtp_stream table policy lists reply table_file seqmap \
-	maintenance names dp_shm
+	maintenance names dp_shm spf
 UNIT_BINS  = $(UNIT_TESTS:%=$(BUILD)/tests/unit/test_%) $(BUILD)/tests/unit/table_multiproc
 
 DP_TEST_BIN = $(BUILD)/tests/unit/test_dataplane_engine
@@ -86,7 +86,13 @@ CTL_OBJS = $(CTL_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_BIN = $(BUILD)/greywalld $(BUILD)/greyctl
 CTL_TEST_BIN = $(BUILD)/tests/unit/test_control
 
-FUZZ_TARGETS = smtp_stream smtp_command normalize reassembler policy_request config lists snapshot
+# Sender pools from SPF (issue 17): the resolver module, its tool and its test driver.
+SPF_SRCS = control/spf.c
+SPF_OBJS = $(SPF_SRCS:%.c=$(BUILD)/%.o)
+SPF_BINS = $(BUILD)/tools/greywall-spf $(BUILD)/tests/spf/spf_refresh
+
+FUZZ_TARGETS = smtp_stream smtp_command normalize reassembler policy_request config lists snapshot \
+	spf_record
 FUZZ_BINS    = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 FUZZ_SECONDS ?= 600
 
@@ -104,7 +110,7 @@ DP_BIN  = $(BUILD)/greywall-dp
 	install FORCE
 
 all: $(LIB) $(UNIT_BINS) $(BENCH_BINS) $(DP_BIN) $(DP_TEST_BIN) $(DAEMON_BIN) $(CTL_TEST_BIN) \
-	$(BUILD)/tools/bench/policy_load $(BUILD)/tools/smtp_pcap bpf progs
+	$(BUILD)/tools/bench/policy_load $(BUILD)/tools/smtp_pcap $(SPF_BINS) bpf progs
 
 deps:
 	@tools/deps.sh $(DEB_PACKAGES)
@@ -158,6 +164,20 @@ $(BUILD)/tools/smtp_pcap: tools/smtp_pcap.c tests/bpf/tcp_frame.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Itests/bpf $< -o $@ $(LIB)
 
+$(SPF_OBJS): control/spf.h
+
+$(BUILD)/tools/greywall-spf: tools/spf_resolve.c $(SPF_OBJS) control/spf.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Icontrol $< $(SPF_OBJS) -o $@ -lunbound
+
+$(BUILD)/tests/spf/spf_refresh: tests/spf/spf_refresh.c $(SPF_OBJS) control/spf.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Icontrol $< $(SPF_OBJS) -o $@ -lunbound
+
+$(BUILD)/tests/unit/test_spf: tests/unit/test_spf.c $(SPF_OBJS) control/spf.h tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Icontrol $< $(SPF_OBJS) -o $@ -lunbound -lcmocka
+
 $(BUILD)/tools/bench/policy_load: tools/bench/policy_load.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< -o $@ -lpthread
@@ -189,6 +209,12 @@ $(FUZZ_CTL_BINS): $(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CTL_SRCS) $(
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -Iinclude -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined $< $(CTL_SRCS) $(LIB_SRCS) -o $@ -lbpf
+
+# The SPF record parser, with the module it lives in.
+$(BUILD)/tests/fuzz/fuzz_spf_record: tests/fuzz/fuzz_spf_record.c $(SPF_SRCS) control/spf.h
+	@mkdir -p $(dir $@)
+	$(CLANG) -g -O1 -Iinclude -Icontrol -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined $< $(SPF_SRCS) -o $@ -lunbound
 
 # The reassembler target is greywall-dp's engine itself, built with the sanitizers.
 FUZZ_DP_SRCS = $(filter-out dataplane/main.c,$(DP_SRCS))

@@ -133,9 +133,38 @@ fuzz_smoke() { # target
 	"$BUILD/tests/fuzz/fuzz_$1" -max_total_time="$FUZZ_SMOKE_SECONDS" -rss_limit_mb=2048 \
 		-error_exitcode=1 -artifact_prefix="tests/fuzz/crashers/$1-" "$dir" "tests/fuzz/corpus/$1"
 }
-for t in smtp_stream smtp_command normalize reassembler policy_request config lists snapshot; do
+for t in smtp_stream smtp_command normalize reassembler policy_request config lists snapshot \
+	spf_record; do
 	run_case "fuzz: $t" fuzz_smoke "$t"
 done
+
+echo "== sender pools from SPF (unbound serves a synthetic zone in a network namespace)"
+run_case "spf: three nested includes give the union of their pass networks, at the smallest TTL" \
+	tests/spf/spf.sh nested_includes
+run_case "spf: redirect= adds the target's networks, and is ignored when the record has all" \
+	tests/spf/spf.sh redirect
+run_case "spf: a and mx expand to their addresses with their cidr-lengths; 11 MX names are refused" \
+	tests/spf/spf.sh a_and_mx
+run_case "spf: an include loop (a includes b includes a) is refused and named" tests/spf/spf.sh loop
+run_case "spf: ten DNS-querying terms across the tree resolve, twelve are refused" \
+	tests/spf/spf.sh lookup_limit
+run_case "spf: two void lookups resolve, three are refused, as is an include without a record" \
+	tests/spf/spf.sh void_limit
+run_case "spf: a name with two v=spf1 records is refused" tests/spf/spf.sh two_records
+run_case "spf: macro, exists and ptr terms are skipped and counted, the rest resolves" \
+	tests/spf/spf.sh macros
+run_case "spf: a split TXT record is one, pools are named, a network goes to one pool, failures stay apart" \
+	tests/spf/spf.sh names_and_split_records
+run_case "spf: the refresh time is the smallest TTL used, held between the floor and the cap" \
+	tests/spf/spf.sh ttl
+run_case "spf: held networks merge, too wide ones drop, a record too big for UDP comes whole, caps hold" \
+	tests/spf/spf.sh network_cap
+run_case "spf: a DNS server that is gone or never answers gives a temporary error in time" \
+	tests/spf/spf.sh server_gone
+run_case "spf: through the event-loop API, the last good set outlives the DNS server and is replaced after" \
+	tests/spf/spf.sh refresh_keeps_last_good_set
+run_case "spf: the tool's output is a pools file greywalld --check takes" \
+	tests/spf/spf.sh pools_file_loads
 
 echo "== hostile clients"
 run_case "hostile: greywalld answers Postfix within 50 ms while its sockets are attacked and its files spoiled" \
