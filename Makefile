@@ -21,7 +21,8 @@ DEB_PACKAGES = build-essential clang llvm libclang-rt-14-dev pkg-config libcmock
 	postfix postgrey swaks ethtool iproute2 iputils-ping tcpdump procps python3 \
 	libidn12 libgnutls-dane0 jq
 
-LIB_SRCS = lib/smtp_stream.c lib/address_long.c lib/decide_rcpt.c lib/table_file.c lib/table_bpf.c lib/dp_shm.c lib/lists.c lib/reply.c lib/maintenance.c
+LIB_SRCS = lib/smtp_stream.c lib/address_long.c lib/decide_rcpt.c lib/table_file.c lib/table_bpf.c lib/dp_shm.c lib/lists.c lib/reply.c lib/maintenance.c \
+	lib/control_socket.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      = $(BUILD)/libgreywall.a
 

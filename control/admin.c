@@ -12,68 +12,6 @@
 #include "admin.h"
 #include "greywall/relay.h"
 
-static int mkdir_parent(const char *path, char *err, size_t errlen)
-{
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = 0;
-	if (mkdir(dir, 0755) && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-int gw_admin_listen_unix(const char *path, const char *group, char *warning, size_t warnlen,
-			 char *err, size_t errlen)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct group *gr = group[0] ? getgrnam(group) : NULL;
-	mode_t mode = gr ? 0660 : 0600;
-	int fd;
-
-	warning[0] = 0;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "control_socket %s: path too long", path);
-		return -1;
-	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (mkdir_parent(path, err, errlen))
-		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	/* a socket file someone still answers on belongs to a running greywalld */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		snprintf(err, errlen, "%s: another greywalld is answering there", path);
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, mode) ||
-	    (gr && chown(path, 0, gr->gr_gid)) || listen(fd, 128)) {
-		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	if (!gr)
-		snprintf(
-		    warning, warnlen,
-		    "group '%s' does not exist: %s is root-only (groupadd --system %s to share it)",
-		    group, path, group[0] ? group : "greywall");
-	return fd;
-}
-
 struct out {
 	char *p;
 	size_t len, cap;

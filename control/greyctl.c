@@ -21,6 +21,7 @@
 
 #include "admin.h"
 #include "config.h"
+#include "greywall/control_socket.h"
 #include "greywall/lists.h"
 #include "greywall/relay.h"
 #include "relay_maps.h"
@@ -122,54 +123,22 @@ static int signal_daemons(int sig)
 	return signal_processes(sig, 0);
 }
 
-enum control_result { CTL_DONE = 0, CTL_REFUSED = 1, CTL_ABSENT = 2 };
-
 /*
  * One command over greywalld's control socket. The answer goes to out. A
- * missing socket or a daemon that is not there is CTL_ABSENT (the caller may
- * fall back to signals); no permission is CTL_REFUSED, said on stderr.
+ * missing socket or a daemon that is not there is GW_CONTROL_ABSENT (the
+ * caller may fall back to signals); no permission is GW_CONTROL_REFUSED, said
+ * on stderr.
  */
-static enum control_result control_request(const char *cmd, char *out, size_t cap)
+static enum gw_control_result control_request(const char *cmd, char *out, size_t cap)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	size_t len = 0;
-	int fd;
+	enum gw_control_result r = gw_control_ask(cfg.control_socket, cmd, out, cap);
 
-	out[0] = 0;
-	if (!cfg.control_socket[0] || strlen(cfg.control_socket) >= sizeof(sa.sun_path))
-		return CTL_ABSENT;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", cfg.control_socket);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return CTL_ABSENT;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		int e = errno;
-
-		close(fd);
-		if (e == EACCES || e == EPERM) {
-			fprintf(
-			    stderr,
-			    "greyctl: permission denied on the control socket %s: run as root or "
-			    "as a member of group '%s'\n",
-			    cfg.control_socket, cfg.control_group);
-			return CTL_REFUSED;
-		}
-		return CTL_ABSENT;
-	}
-	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd) || write(fd, "\n", 1) != 1) {
-		close(fd);
-		return CTL_ABSENT;
-	}
-	while (len + 1 < cap) {
-		ssize_t r = read(fd, out + len, cap - 1 - len);
-
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
-	out[len] = 0;
-	close(fd);
-	return CTL_DONE;
+	if (r == GW_CONTROL_REFUSED)
+		fprintf(stderr,
+			"greyctl: permission denied on the control socket %s: run as root or "
+			"as a member of group '%s'\n",
+			cfg.control_socket, cfg.control_group);
+	return r;
 }
 
 /* Print greywalld's answer; 0 if it began with "ok". */
@@ -212,16 +181,16 @@ static int relay_publish(void)
 static int report_reload(void)
 {
 	char answer[4096];
-	enum control_result r = control_request("reload", answer, sizeof(answer));
+	enum gw_control_result r = control_request("reload", answer, sizeof(answer));
 	int n, rc = EXIT_OK;
 
-	if (r == CTL_REFUSED)
+	if (r == GW_CONTROL_REFUSED)
 		return EXIT_FAIL;
-	if (r == CTL_DONE && control_answer("reloaded", answer))
+	if (r == GW_CONTROL_DONE && control_answer("reloaded", answer))
 		rc = EXIT_FAIL;
 	/* greywall-dp has no socket: it reloads on SIGHUP between bursts */
-	n = signal_processes(SIGHUP, r == CTL_DONE);
-	if (r == CTL_DONE) {
+	n = signal_processes(SIGHUP, r == GW_CONTROL_DONE);
+	if (r == GW_CONTROL_DONE) {
 		if (n && !json)
 			printf("greyctl: %d greywall-dp told to reload\n", n);
 		return rc;
@@ -540,7 +509,7 @@ static void fetch_names(const u64 *fps, size_t n, struct triplet_name *out)
 		for (i = done; i < n && i < done + GW_NAMES_BATCH; i++)
 			len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, " %016llx",
 						(unsigned long long)fps[i]);
-		if (control_request(cmd, answer, sizeof(answer)) != CTL_DONE ||
+		if (control_request(cmd, answer, sizeof(answer)) != GW_CONTROL_DONE ||
 		    strncmp(answer, "ok\n", 3))
 			return;
 		for (line = strtok_r(answer + 3, "\n", &save); line;
@@ -659,13 +628,13 @@ static int list_triplets(struct gw_table_map *t, u64 limit, u64 only)
 static int cmd_report(void)
 {
 	static char answer[1 << 20];
-	enum control_result r = control_request("report", answer, sizeof(answer));
+	enum gw_control_result r = control_request("report", answer, sizeof(answer));
 	char *line, *save = NULL;
 	int shown = 0;
 
-	if (r == CTL_REFUSED)
+	if (r == GW_CONTROL_REFUSED)
 		return EXIT_FAIL;
-	if (r == CTL_ABSENT) {
+	if (r == GW_CONTROL_ABSENT) {
 		fprintf(stderr,
 			"greyctl: report needs greywalld (it keeps the triplets' names); "
 			"no answer on %s\n",
@@ -841,11 +810,11 @@ int main(int argc, char **argv)
 		return report_reload();
 	if (!strcmp(argv[0], "ping")) {
 		char answer[256];
-		enum control_result r = control_request("ping", answer, sizeof(answer));
+		enum gw_control_result r = control_request("ping", answer, sizeof(answer));
 
-		if (r == CTL_REFUSED)
+		if (r == GW_CONTROL_REFUSED)
 			return EXIT_FAIL;
-		if (r == CTL_ABSENT) {
+		if (r == GW_CONTROL_ABSENT) {
 			fprintf(stderr, "greyctl: greywalld does not answer on %s\n",
 				cfg.control_socket[0] ? cfg.control_socket
 						      : "(control_socket is off)");
@@ -855,12 +824,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[0], "snapshot")) {
 		char answer[4096];
-		enum control_result r = control_request("snapshot", answer, sizeof(answer));
+		enum gw_control_result r = control_request("snapshot", answer, sizeof(answer));
 		int n;
 
-		if (r == CTL_REFUSED)
+		if (r == GW_CONTROL_REFUSED)
 			return EXIT_FAIL;
-		if (r == CTL_DONE)
+		if (r == GW_CONTROL_DONE)
 			return control_answer("snapshot", answer) ? EXIT_FAIL : EXIT_OK;
 		n = signal_daemons(SIGUSR1);
 

@@ -22,6 +22,7 @@
 
 #include "admin.h"
 #include "config.h"
+#include "greywall/control_socket.h"
 #include "greywall/maintenance.h"
 #include "greywall/relay.h"
 #include "greywall/table_file.h"
@@ -623,8 +624,8 @@ int main(int argc, char **argv)
 	if (cfg.control_socket[0]) {
 		char warning[512];
 
-		sides[nsides].fd = gw_admin_listen_unix(cfg.control_socket, cfg.control_group,
-							warning, sizeof(warning), err, sizeof(err));
+		sides[nsides].fd = gw_control_listen(cfg.control_socket, cfg.control_group, warning,
+						     sizeof(warning), err, sizeof(err));
 		if (sides[nsides].fd < 0) {
 			fprintf(stderr, "greywalld: %s\n", err);
 			return 1;
