@@ -48,7 +48,7 @@ BENCH_BINS = $(BUILD)/tools/bench/table_bench $(BUILD)/tools/bench/sweep_bench
 DP_SRCS = dataplane/main.c dataplane/options.c dataplane/stats.c dataplane/flow.c \
 	dataplane/engine.c dataplane/dispatch.c dataplane/client_stream.c \
 	dataplane/server_stream.c dataplane/verdict.c dataplane/inject.c dataplane/segment.c \
-	dataplane/seqmap.c dataplane/reorder.c
+	dataplane/seqmap.c dataplane/reorder.c dataplane/control.c
 DP_OBJS = $(DP_SRCS:%.c=$(BUILD)/%.o)
 DP_BIN  = $(BUILD)/greywall-dp
 

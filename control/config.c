@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "greywall/control_socket.h"
 #include "greywall/table_file.h"
 
 void gw_daemon_config_defaults(struct gw_daemon_config *c)
@@ -29,6 +30,8 @@ void gw_daemon_config_defaults(struct gw_daemon_config *c)
 	c->report_after = 3600;
 	snprintf(c->control_socket, sizeof(c->control_socket), "/run/greywall/greywalld.sock");
 	snprintf(c->control_group, sizeof(c->control_group), "greywall");
+	snprintf(c->dp_control_socket, sizeof(c->dp_control_socket), "%s",
+		 GW_DP_CONTROL_SOCKET_DEFAULT);
 	snprintf(c->metrics_listen, sizeof(c->metrics_listen), "127.0.0.1:9425");
 }
 
@@ -150,6 +153,7 @@ static const struct str_key str_keys[] = {
     SKEY(snapshot_path, false),
     SKEY(control_socket, false),
     SKEY(control_group, false),
+    SKEY(dp_control_socket, false),
     SKEY(metrics_listen, false),
     SKEY(relay_maps, false),
     SKEY(user, false),

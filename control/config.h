@@ -26,18 +26,19 @@ struct gw_daemon_config {
 	char policy_defer_text[GW_REPLY_MAX];
 	char policy_reject_text[GW_REPLY_MAX];
 	unsigned max_clients;
-	char snapshot_path[GW_PATH_MAX];  /* empty = no snapshots */
-	unsigned snapshot_interval;	  /* seconds between snapshots */
-	unsigned sweep_period;		  /* seconds for one full expiry pass */
-	char control_socket[GW_PATH_MAX]; /* UNIX socket for greyctl; empty = off */
-	char control_group[64];		  /* group that may use it (mode 0660) */
-	char metrics_listen[128];	  /* host:port of the Prometheus endpoint; empty = off */
-	char relay_maps[GW_PATH_MAX];	  /* the relay filter's pinned maps; empty = none */
-	unsigned names_capacity;	  /* triplet texts kept for greyctl and report */
-	unsigned report_after;		  /* seconds before an unretried triplet is reported */
-	char user[64];			  /* run as this user after start-up; empty = stay */
-	char dp_shm[GW_PATH_MAX];	  /* greywall-dp's shared state; empty = table_path.dp */
-	char warnings[1024];		  /* "file:line: warning: ..." lines of the last load */
+	char snapshot_path[GW_PATH_MAX];     /* empty = no snapshots */
+	unsigned snapshot_interval;	     /* seconds between snapshots */
+	unsigned sweep_period;		     /* seconds for one full expiry pass */
+	char control_socket[GW_PATH_MAX];    /* UNIX socket for greyctl; empty = off */
+	char control_group[64];		     /* group that may use it (mode 0660) */
+	char dp_control_socket[GW_PATH_MAX]; /* greywall-dp's UNIX socket; empty = off */
+	char metrics_listen[128];	     /* host:port of the Prometheus endpoint; empty = off */
+	char relay_maps[GW_PATH_MAX];	     /* the relay filter's pinned maps; empty = none */
+	unsigned names_capacity;	     /* triplet texts kept for greyctl and report */
+	unsigned report_after;		     /* seconds before an unretried triplet is reported */
+	char user[64];			     /* run as this user after start-up; empty = stay */
+	char dp_shm[GW_PATH_MAX];	     /* greywall-dp's shared state; empty = table_path.dp */
+	char warnings[1024];		     /* "file:line: warning: ..." lines of the last load */
 };
 
 void gw_daemon_config_defaults(struct gw_daemon_config *c);

@@ -4,8 +4,6 @@
  * on the same table files greywall-dp and greywalld share, edits the list
  * files atomically and tells running daemons to reload them.
  */
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -15,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "admin.h"
@@ -52,8 +48,9 @@ static const char usage_text[] =
     "  report                     senders greylisted at least report_after ago and never\n"
     "                             retried, grouped by client network and sender domain:\n"
     "                             the broken MTAs (or spamware) to look at (greywalld)\n"
-    "  reload                     greywalld reloads its lists (over the control socket,\n"
-    "                             and says if a file is bad); greywall-dp gets SIGHUP\n"
+    "  reload                     greywalld and greywall-dp reload their lists, each over\n"
+    "                             its control socket, and say how many entries are in\n"
+    "                             force or why a file is refused\n"
     "  snapshot                   greywalld writes its snapshot now and says where\n"
     "  ping                       check that greywalld answers on the control socket\n"
     "\n"
@@ -71,9 +68,11 @@ static const char usage_text[] =
     "With relay_maps set (the XDP/TC relay filter's pinned maps), the tables are its maps,\n"
     "and when no greywalld answers, greyctl publishes the lists into them itself.\n"
     "\n"
-    "greyctl talks to greywalld over control_socket (mode 0660, group control_group):\n"
-    "run it as root or as a member of that group. Without a socket (an older daemon, or\n"
-    "control_socket empty) reload and snapshot fall back to SIGHUP and SIGUSR1.\n"
+    "greyctl talks to greywalld over control_socket and to greywall-dp over\n"
+    "dp_control_socket (mode 0660, group control_group): run it as root or as a member of\n"
+    "that group. It reaches only the instances its configuration names. Without a\n"
+    "greywalld socket (control_socket empty), reload and snapshot send SIGHUP and SIGUSR1\n"
+    "to the greywalld holding table_path's lock.\n"
     "\n"
     "Exit status: 0 done; 1 failed (named on stderr: bad entry, entry not listed,\n"
     "unreadable file, no table, permission denied, greywalld refused); 2 usage error.\n";
@@ -87,40 +86,14 @@ static int usage_error(const char *what)
 	return EXIT_USAGE;
 }
 
-/* Signal every running greywalld (unless skip_daemon) and, for SIGHUP, greywall-dp. */
-static int signal_processes(int sig, int skip_daemon)
+/*
+ * The greywalld of this configuration, by the lock it holds on the table
+ * file: never by process name, which would reach every instance on the host.
+ * 0 if none holds it (or the table is the relay filter's map).
+ */
+static long greywalld_pid(void)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
-		char path[300], comm[64] = "";
-		FILE *f;
-
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f))
-			comm[strcspn(comm, "\n")] = 0;
-		fclose(f);
-		if (((!skip_daemon && !strcmp(comm, "greywalld")) ||
-		     (sig == SIGHUP && !strcmp(comm, "greywall-dp"))) &&
-		    kill(atoi(de->d_name), sig) == 0)
-			n++;
-	}
-	closedir(d);
-	return n;
-}
-
-static int signal_daemons(int sig)
-{
-	return signal_processes(sig, 0);
+	return gw_table_path_is_bpf(cfg.table_path) ? 0 : gw_table_lock_holder(cfg.table_path);
 }
 
 /*
@@ -141,8 +114,21 @@ static enum gw_control_result control_request(const char *cmd, char *out, size_t
 	return r;
 }
 
-/* Print greywalld's answer; 0 if it began with "ok". */
-static int control_answer(const char *what, const char *answer)
+/* The same over greywall-dp's control socket (dp_control_socket). */
+static enum gw_control_result dp_request(const char *cmd, char *out, size_t cap)
+{
+	enum gw_control_result r = gw_control_ask(cfg.dp_control_socket, cmd, out, cap);
+
+	if (r == GW_CONTROL_REFUSED)
+		fprintf(stderr,
+			"greyctl: permission denied on greywall-dp's control socket %s: run as "
+			"root or as a member of group '%s'\n",
+			cfg.dp_control_socket, cfg.control_group);
+	return r;
+}
+
+/* Print who's answer (greywalld or greywall-dp); 0 if it began with "ok". */
+static int control_answer_from(const char *who, const char *what, const char *answer)
 {
 	int ok = !strncmp(answer, "ok", 2) && (answer[2] == '\n' || !answer[2]);
 	const char *detail = ok ? answer + 2 + (answer[2] == '\n') : answer;
@@ -151,12 +137,18 @@ static int control_answer(const char *what, const char *answer)
 
 	snprintf(line, sizeof(line), "%.*s", (int)n, detail);
 	if (json)
-		printf("{\"%s\": %s, \"greywalld\": \"%s\"}\n", what, ok ? "true" : "false", line);
+		printf("{\"%s\": %s, \"%s\": \"%s\"}\n", what, ok ? "true" : "false", who, line);
 	else if (ok)
-		printf("greyctl: greywalld: %s\n", line[0] ? line : "done");
+		printf("greyctl: %s: %s\n", who, line[0] ? line : "done");
 	else
-		fprintf(stderr, "greyctl: greywalld: %s\n", line);
+		fprintf(stderr, "greyctl: %s: %s\n", who, line);
 	return ok ? 0 : -1;
+}
+
+/* Print greywalld's answer; 0 if it began with "ok". */
+static int control_answer(const char *what, const char *answer)
+{
+	return control_answer_from("greywalld", what, answer);
 }
 
 /* No greywalld: publish the list files into the relay filter's maps ourselves. */
@@ -178,33 +170,49 @@ static int relay_publish(void)
 	return EXIT_OK;
 }
 
+/*
+ * Tell this configuration's greywalld and greywall-dp to reload, each over its
+ * own control socket, and print what each says: the entry count or the
+ * refusal. Without a greywalld socket, the greywalld holding the table's lock
+ * gets SIGHUP; with the relay filter and no greywalld, greyctl publishes.
+ */
 static int report_reload(void)
 {
 	char answer[4096];
-	enum gw_control_result r = control_request("reload", answer, sizeof(answer));
-	int n, rc = EXIT_OK;
+	enum gw_control_result daemon = control_request("reload", answer, sizeof(answer));
+	enum gw_control_result dp;
+	int rc = EXIT_OK;
+	long pid;
 
-	if (r == GW_CONTROL_REFUSED)
-		return EXIT_FAIL;
-	if (r == GW_CONTROL_DONE && control_answer("reloaded", answer))
+	if (daemon == GW_CONTROL_REFUSED ||
+	    (daemon == GW_CONTROL_DONE && control_answer("reloaded", answer)))
 		rc = EXIT_FAIL;
-	/* greywall-dp has no socket: it reloads on SIGHUP between bursts */
-	n = signal_processes(SIGHUP, r == GW_CONTROL_DONE);
-	if (r == GW_CONTROL_DONE) {
-		if (n && !json)
-			printf("greyctl: %d greywall-dp told to reload\n", n);
+	dp = dp_request("reload", answer, sizeof(answer));
+	if (dp == GW_CONTROL_REFUSED ||
+	    (dp == GW_CONTROL_DONE && control_answer_from("greywall-dp", "reloaded", answer)))
+		rc = EXIT_FAIL;
+	if (daemon != GW_CONTROL_ABSENT || dp != GW_CONTROL_ABSENT)
+		return rc;
+	pid = greywalld_pid();
+	if (pid > 0 && kill((pid_t)pid, SIGHUP) == 0) {
+		if (json)
+			printf("{\"reloaded\": 1}\n");
+		else
+			printf("greyctl: greywalld (pid %ld, holding %s) told to reload\n", pid,
+			       cfg.table_path);
 		return rc;
 	}
 	if (cfg.relay_maps[0])
 		return relay_publish();
 	if (json)
-		printf("{\"reloaded\": %d}\n", n);
-	else if (n)
-		printf("greyctl: %d daemon%s told to reload\n", n, n == 1 ? "" : "s");
+		printf("{\"reloaded\": 0}\n");
 	else
-		printf(
-		    "greyctl: no greywalld or greywall-dp running; they read the file at start\n");
-	return EXIT_OK;
+		printf("greyctl: no greywalld answers on %s and no greywall-dp on %s; they read "
+		       "the files at start\n",
+		       cfg.control_socket[0] ? cfg.control_socket : "(control_socket is off)",
+		       cfg.dp_control_socket[0] ? cfg.dp_control_socket
+						: "(dp_control_socket is off)");
+	return rc;
 }
 
 /* An entry in canonical spacing and without its comment: "kind value". */
@@ -825,16 +833,18 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[0], "snapshot")) {
 		char answer[4096];
 		enum gw_control_result r = control_request("snapshot", answer, sizeof(answer));
-		int n;
+		long pid;
 
 		if (r == GW_CONTROL_REFUSED)
 			return EXIT_FAIL;
 		if (r == GW_CONTROL_DONE)
 			return control_answer("snapshot", answer) ? EXIT_FAIL : EXIT_OK;
-		n = signal_daemons(SIGUSR1);
-
-		if (!n) {
-			fprintf(stderr, "greyctl: no greywalld running\n");
+		pid = greywalld_pid();
+		if (pid <= 0 || kill((pid_t)pid, SIGUSR1)) {
+			fprintf(stderr, "greyctl: no greywalld answers on %s or holds %s\n",
+				cfg.control_socket[0] ? cfg.control_socket
+						      : "(control_socket is off)",
+				cfg.table_path);
 			return EXIT_FAIL;
 		}
 		printf("greyctl: snapshot requested\n");

@@ -18,6 +18,7 @@
 #include <rte_mbuf.h>
 #include <string.h>
 
+#include "control.h"
 #include "engine.h"
 
 #define RX_RING_SIZE 1024
@@ -50,6 +51,7 @@ static unsigned nctx;
 static uint16_t nports;
 static struct gw_dp_config cfg;
 static struct gw_dp_shm_map shared;
+static struct gw_dp_control control;
 
 /* The old list set, freed once every lcore has been through a loop since the swap. */
 static struct gw_lists *retired_lists;
@@ -70,32 +72,25 @@ static void free_retired_lists(void)
 
 /*
  * Lists are swapped by the main lcore between its bursts with one pointer
- * store; no lookup ever sees half a list and nothing takes a lock. The old
- * set is freed only after every other lcore has finished a loop since. A list
- * file that does not parse leaves the current lists in force.
+ * store; no lookup ever sees half a list and nothing takes a lock. The
+ * control thread has parsed them (a file that does not parse never gets
+ * here). The old set is freed only after every other lcore has finished a
+ * loop since.
  */
-static void maybe_reload_lists(void)
+static void maybe_swap_lists(void)
 {
 	struct gw_lists *n;
-	char err[512];
 	unsigned i;
 
 	free_retired_lists();
-	if (!reload_lists || retired_lists)
+	if (retired_lists || !(n = gw_dp_control_take_lists(&control)))
 		return;
-	reload_lists = 0;
-	n = gw_lists_load_files(cfg.whitelist_path, cfg.blacklist_path, err, sizeof(err));
-	if (!n) {
-		printf("greywall-dp: reload refused, keeping the current lists: %s\n", err);
-	} else {
-		retired_lists = cfg.lists;
-		for (i = 1; i < nctx; i++)
-			retired_seen[i] = __atomic_load_n(&ctxs[i].quiescent, __ATOMIC_ACQUIRE);
-		__atomic_store_n(&cfg.lists, n, __ATOMIC_RELEASE);
-		printf("greywall-dp: lists reloaded: %zu entries\n", gw_lists_size(n));
-		free_retired_lists();
-	}
-	fflush(stdout);
+	retired_lists = cfg.lists;
+	for (i = 1; i < nctx; i++)
+		retired_seen[i] = __atomic_load_n(&ctxs[i].quiescent, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&cfg.lists, n, __ATOMIC_RELEASE);
+	gw_dp_control_lists_installed(&control);
+	free_retired_lists();
 }
 
 /* 0x6D5A repeated: the Toeplitz hash gives both directions of a flow the same queue. */
@@ -275,7 +270,7 @@ static int lcore_loop(void *arg)
 			wall = (uint64_t)time(NULL);
 			gw_engine_expire(e);
 			if (main_lcore) {
-				maybe_reload_lists();
+				maybe_swap_lists();
 				publish_stats(wall);
 			}
 			next_house = tsc + hz / 10;
@@ -378,6 +373,12 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
+	if (gw_dp_control_start(&control, &cfg, &force_quit, &reload_lists, err, sizeof(err))) {
+		fprintf(stderr, "greywall-dp: %s\n", err);
+		return 1;
+	}
+	if (cfg.control_socket[0])
+		printf("greywall-dp: control socket %s\n", cfg.control_socket);
 	for (port = 0; port < nports; port += 2)
 		printf("greywall-dp: pair %s (%s) <-> %s (%s)\n", port_name(port),
 		       port_driver(port), port_name(port + 1), port_driver(port + 1));
@@ -389,6 +390,7 @@ int main(int argc, char **argv)
 	rte_eal_remote_launch(lcore_loop, &ctxs[i++], lcore);
 	lcore_loop(&ctxs[0]);
 	rte_eal_mp_wait_lcore();
+	gw_dp_control_stop(&control);
 
 	publish_stats((uint64_t)time(NULL));
 	gw_dp_shm_close(&shared);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "greywall/control_socket.h"
 #include "greywall/table_file.h"
 #include "options.h"
 
@@ -98,6 +99,7 @@ enum {
 	OPT_DURATION,
 	OPT_SHM,
 	OPT_MTU,
+	OPT_CONTROL_SOCKET,
 };
 
 static const struct option long_opts[] = {
@@ -128,6 +130,7 @@ static const struct option long_opts[] = {
     {"duration", required_argument, NULL, OPT_DURATION},
     {"shm", required_argument, NULL, OPT_SHM},
     {"mtu", required_argument, NULL, OPT_MTU},
+    {"control-socket", required_argument, NULL, OPT_CONTROL_SOCKET},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -194,6 +197,8 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 	cfg->max_flows = 16384;
 	cfg->flow_idle = 600;
 	cfg->mtu = 1500;
+	cfg->control_socket = GW_DP_CONTROL_SOCKET_DEFAULT;
+	cfg->control_group = "greywall";
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		switch (opt) {
@@ -221,6 +226,9 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 			break;
 		case OPT_SHM:
 			cfg->shm_path = strcmp(optarg, "none") ? optarg : "";
+			break;
+		case OPT_CONTROL_SOCKET:
+			cfg->control_socket = strcmp(optarg, "none") ? optarg : "";
 			break;
 		case OPT_CAPACITY:
 			cfg->capacity = number("--capacity", optarg, 1024, 1ULL << 36);

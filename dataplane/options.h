@@ -33,6 +33,8 @@ struct gw_dp_config {
 	const char *reply_greylist;
 	const char *reply_blacklist;
 	const char *reply_tls;
+	const char *control_socket; /* greyctl's way in: "" = none (SIGHUP only) */
+	const char *control_group;  /* who may use it besides root */
 	uint32_t max_flows;
 	uint32_t flow_idle; /* seconds without packets before a flow is forgotten */
 	uint32_t stats_interval;

@@ -303,6 +303,13 @@ static long flock_holder(const struct stat *st)
 	return found;
 }
 
+long gw_table_lock_holder(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? 0 : flock_holder(&st);
+}
+
 int gw_table_lock(const char *path, char *err, size_t errlen)
 {
 	struct stat st;

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#define GW_DP_CONTROL_SOCKET_DEFAULT "/run/greywall/greywall-dp.sock"
+
 /*
  * Listen on a UNIX socket at path, mode 0660, group 'group'. A stale socket
  * is replaced; a live one (another instance) is an error. If the group does

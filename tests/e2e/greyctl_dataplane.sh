@@ -19,6 +19,7 @@ whitelist_path = $TB_DIR/whitelist
 snapshot_path =
 capacity = 65536
 control_socket = $TB_DIR/greywalld.sock
+dp_control_socket = $TB_DIR/greywall-dp.sock
 policy_listen =
 metrics_listen =
 CONF
@@ -50,7 +51,9 @@ grep -q "not an IPv4 or IPv6 address or CIDR; nothing changed" "$TB_DIR/err" || 
 [ ! -s "$TB_DIR/whitelist" ] || fail "the file changed on a bad entry"
 if ctl whitelist del 'client 198.18.9.0/24' 2>/dev/null; then fail "deleting an unlisted entry succeeded"; fi
 
-ctl whitelist add 'client 198.18.0.0/24' | grep -q 'told to reload' || fail "no daemon signalled"
+out=$(ctl whitelist add 'client 198.18.0.0/24')
+grep -qx 'greyctl: greywall-dp: lists reloaded: 1 entries' <<<"$out" ||
+	fail "greywall-dp did not confirm the reload: $out"
 tb_wait_log "$TB_DIR/greywall-dp.log" 'lists reloaded: 1 entries' 10 || fail "greywall-dp did not reload"
 [ "$(ctl whitelist list)" = "client 198.18.0.0/24" ] || fail "list: $(ctl whitelist list)"
 [ "$(ctl --json whitelist list)" = '{"whitelist": ["client 198.18.0.0/24"]}' ] || fail "json list"

@@ -20,6 +20,7 @@ TB_RCV4=198.18.0.2
 TB_SND6=fd00:18::1
 TB_RCV6=fd00:18::2
 TB_DP_PID=
+TB_DP_SOCK=${TB_DP_SOCK-$TB_DIR/greywall-dp.sock}
 TB_BPF_PIN=
 TB_BPF_MOUNTED=
 TB_DAEMON_PID=
@@ -73,7 +74,9 @@ tb_netns() {
 	done
 }
 
-# Start greywall-dp bridging gw-c and gw-s; extra arguments go to greywall-dp.
+# Start greywall-dp bridging gw-c and gw-s; extra arguments go to greywall-dp. Its
+# control socket is TB_DP_SOCK (default $TB_DIR/greywall-dp.sock; empty = the flag is
+# not given, for a test whose greywall.conf names it).
 # The vdev for one side: AF_PACKET (default) or AF_XDP with TB_DP_VDEV=af_xdp.
 tb_dp_vdev() { # index iface
 	if [ "${TB_DP_VDEV:-af_packet}" = af_xdp ]; then
@@ -91,7 +94,8 @@ tb_start_dp() {
 		$(tb_dp_vdev 1 gw-s) -- \
 		$TB_PROTECT --delay "$TB_DELAY" --log-verdicts \
 		--table "/dev/shm/greywall-$TB_ID-triplets" --awl "/dev/shm/greywall-$TB_ID-awl" \
-		--capacity 65536 --max-flows 1024 "$@" >"$TB_DIR/greywall-dp.log" 2>&1 &
+		--capacity 65536 --max-flows 1024 ${TB_DP_SOCK:+"--control-socket=$TB_DP_SOCK"} \
+		"$@" >"$TB_DIR/greywall-dp.log" 2>&1 &
 	TB_DP_PID=$!
 	local i
 	for i in $(seq 50); do
