@@ -153,8 +153,12 @@ static void on_tick(struct gw_policy_ctx *ctx)
 	}
 }
 
-/* After a reboot /dev/shm is empty: bring the tables back from the last snapshot. */
-static int restore_if_missing(const struct gw_daemon_config *c, char *err, size_t errlen)
+/*
+ * After a reboot /dev/shm is empty: bring the tables back from the last
+ * snapshot. *restored says whether the triplet table was.
+ */
+static int restore_if_missing(const struct gw_daemon_config *c, int *restored, char *err,
+			      size_t errlen)
 {
 	const char *tables[2] = {c->table_path, c->awl_path};
 	char path[GW_PATH_MAX + 8], dir[GW_PATH_MAX], *slash;
@@ -193,7 +197,53 @@ static int restore_if_missing(const struct gw_daemon_config *c, char *err, size_
 			return -1;
 		}
 		fprintf(stderr, "greywalld: restored %s from %s\n", tables[which], path);
+		if (which == 0)
+			*restored = 1;
 	}
+	return 0;
+}
+
+/*
+ * greywall-dp starts beside greywalld at boot and may make the tables first:
+ * the files are there, but hold nothing greywalld ever saw. Until greywalld
+ * has looked at a table once (GW_TABLE_SETTLED), the snapshot goes into it,
+ * entry by entry, beside whatever greywall-dp has written meanwhile. Then the
+ * tables are settled: a later start never brings back what the sweeper or
+ * greyctl removed since.
+ */
+static int restore_into_new_tables(const struct gw_daemon_config *c, int restored_files, char *err,
+				   size_t errlen)
+{
+	struct gw_table *tables[2] = {&trip.table, &awl.table};
+	char path[GW_PATH_MAX + 8];
+	int which, rc;
+	u64 n;
+
+	for (which = 0; which < 2 && c->snapshot_path[0] && !restored_files; which++) {
+		if (__atomic_load_n(&tables[which]->hdr->flags, __ATOMIC_ACQUIRE) &
+		    GW_TABLE_SETTLED)
+			break;
+		snap_name(c, which, path, sizeof(path));
+		if (access(path, F_OK))
+			continue;
+		rc = gw_snapshot_merge_into(path, tables[which], &n, err, errlen);
+		if (rc < 0) {
+			size_t l = strlen(err);
+
+			snprintf(err + l, errlen - l, " (move it aside to start empty)");
+			return -1;
+		}
+		if (rc > 0) {
+			/* the auto-whitelist is keyed with the triplet table's secret: both or none
+			 */
+			syslog(LOG_WARNING, "%s", err);
+			break;
+		}
+		syslog(LOG_INFO, "restored %llu entries from %s into %s, which greywall-dp made",
+		       (unsigned long long)n, path, which ? c->awl_path : c->table_path);
+	}
+	for (which = 0; which < 2; which++)
+		__atomic_or_fetch(&tables[which]->hdr->flags, GW_TABLE_SETTLED, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -499,7 +549,7 @@ int main(int argc, char **argv)
 	static struct gw_policy_ctx ctx;
 	struct gw_side_listener sides[4] = {0};
 	const char *path = NULL;
-	int opt, foreground = 0, check = 0, rc, nsides = 0;
+	int opt, foreground = 0, check = 0, rc, nsides = 0, restored_files = 0;
 	char err[1024];
 
 	while ((opt = getopt_long(argc, argv, "c:fvh", opts, NULL)) != -1) {
@@ -560,7 +610,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	openlog("greywalld", LOG_PID | (foreground ? LOG_PERROR : 0), LOG_MAIL);
-	if (restore_if_missing(&cfg, err, sizeof(err))) {
+	if (restore_if_missing(&cfg, &restored_files, err, sizeof(err))) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
@@ -578,7 +628,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
-	if (gw_table_path_is_bpf(cfg.table_path) && restore_into_maps(&cfg, err, sizeof(err))) {
+	if (gw_table_path_is_bpf(cfg.table_path)
+		? restore_into_maps(&cfg, err, sizeof(err))
+		: restore_into_new_tables(&cfg, restored_files, err, sizeof(err))) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}

@@ -47,4 +47,19 @@ int gw_snapshot_restore(const char *snap_path, const char *table_path, u32 kind,
  */
 int gw_snapshot_restore_into(const char *snap_path, struct gw_table *t, char *err, size_t errlen);
 
+/*
+ * Bring a snapshot into a table another process made and may be using right
+ * now (greywall-dp, started before greywalld after a reboot). Entries are
+ * claimed one at a time as any writer claims them, so an entry the table
+ * already holds wins over the snapshot's, and timestamps are moved to the
+ * table's own epoch (other processes keep the epoch they read at open). The
+ * fingerprints mean something only under the snapshot's secret: a table with
+ * another secret takes it if it holds no entry yet, and is refused otherwise.
+ * Returns 0 with the entries brought in *restored, 1 if the table holds
+ * entries under another secret (nothing done, the reason in err), or -1 for
+ * a bad snapshot (left in place).
+ */
+int gw_snapshot_merge_into(const char *snap_path, struct gw_table *t, u64 *restored, char *err,
+			   size_t errlen);
+
 #endif /* GREYWALL_MAINTENANCE_H */
