@@ -22,7 +22,7 @@ DEB_PACKAGES = build-essential clang llvm libclang-rt-14-dev pkg-config libcmock
 	libidn12 libgnutls-dane0 jq
 
 LIB_SRCS = lib/smtp_stream.c lib/address_long.c lib/decide_rcpt.c lib/table_file.c lib/table_bpf.c lib/dp_shm.c lib/lists.c lib/reply.c lib/maintenance.c \
-	lib/control_socket.c
+	lib/control_socket.c lib/conf.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      = $(BUILD)/libgreywall.a
 
@@ -32,7 +32,7 @@ UNIT_BINS  = $(UNIT_TESTS:%=$(BUILD)/tests/unit/test_%) $(BUILD)/tests/unit/tabl
 
 DP_TEST_BIN = $(BUILD)/tests/unit/test_dataplane_engine
 
-CTL_SRCS = control/config.c control/policy_server.c control/admin.c control/relay_maps.c \
+CTL_SRCS = control/policy_server.c control/admin.c control/relay_maps.c \
 	control/names.c control/report.c control/relay_events.c control/privdrop.c \
 	control/verdict_log.c control/dp_link.c
 CTL_OBJS = $(CTL_SRCS:%.c=$(BUILD)/%.o)

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "admin.h"
-#include "config.h"
+#include "greywall/conf.h"
 #include "greywall/control_socket.h"
 #include "greywall/lists.h"
 #include "greywall/relay.h"
@@ -77,7 +77,7 @@ static const char usage_text[] =
     "Exit status: 0 done; 1 failed (named on stderr: bad entry, entry not listed,\n"
     "unreadable file, no table, permission denied, greywalld refused); 2 usage error.\n";
 
-static struct gw_daemon_config cfg;
+static struct gw_conf cfg;
 static int json;
 
 static int usage_error(const char *what)
@@ -796,9 +796,9 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		return usage_error("no command given");
-	gw_daemon_config_defaults(&cfg);
+	gw_conf_defaults(&cfg);
 	if ((path || access(GW_CONF_DEFAULT_PATH, F_OK) == 0) &&
-	    gw_daemon_config_load(&cfg, path ? path : GW_CONF_DEFAULT_PATH, err, sizeof(err))) {
+	    gw_conf_load(&cfg, path ? path : GW_CONF_DEFAULT_PATH, err, sizeof(err))) {
 		fprintf(stderr, "greyctl: %s\n", err);
 		return EXIT_FAIL;
 	}

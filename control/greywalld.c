@@ -21,7 +21,7 @@
 #include <time.h>
 
 #include "admin.h"
-#include "config.h"
+#include "greywall/conf.h"
 #include "greywall/control_socket.h"
 #include "greywall/maintenance.h"
 #include "greywall/relay.h"
@@ -90,13 +90,13 @@ static double seconds_between(const struct timespec *a, const struct timespec *b
 	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
-static void snap_name(const struct gw_daemon_config *c, int which, char *out, size_t len)
+static void snap_name(const struct gw_conf *c, int which, char *out, size_t len)
 {
 	snprintf(out, len, "%s%s", c->snapshot_path, which ? ".awl" : "");
 }
 
 /* Returns 0, or -1 with the reason in err (also logged). */
-static int snapshot_now(const struct gw_daemon_config *c, char *err, size_t errlen)
+static int snapshot_now(const struct gw_conf *c, char *err, size_t errlen)
 {
 	char path[GW_PATH_MAX + 8];
 	struct timespec a, b;
@@ -127,7 +127,7 @@ static int snapshot_now(const struct gw_daemon_config *c, char *err, size_t errl
 /* Once a second: a slice of the expiry sweep, and a snapshot when one is due. */
 static void on_tick(struct gw_policy_ctx *ctx)
 {
-	const struct gw_daemon_config *c = ctx->cfg;
+	const struct gw_conf *c = ctx->cfg;
 	u64 now = (u64)time(NULL), removed;
 	u64 slice_t = trip.table.nbuckets / c->sweep_period + 1;
 	u64 slice_a = awl.table.nbuckets / c->sweep_period + 1;
@@ -157,8 +157,7 @@ static void on_tick(struct gw_policy_ctx *ctx)
  * After a reboot /dev/shm is empty: bring the tables back from the last
  * snapshot. *restored says whether the triplet table was.
  */
-static int restore_if_missing(const struct gw_daemon_config *c, int *restored, char *err,
-			      size_t errlen)
+static int restore_if_missing(const struct gw_conf *c, int *restored, char *err, size_t errlen)
 {
 	const char *tables[2] = {c->table_path, c->awl_path};
 	char path[GW_PATH_MAX + 8], dir[GW_PATH_MAX], *slash;
@@ -211,7 +210,7 @@ static int restore_if_missing(const struct gw_daemon_config *c, int *restored, c
  * tables are settled: a later start never brings back what the sweeper or
  * greyctl removed since.
  */
-static int restore_into_new_tables(const struct gw_daemon_config *c, int restored_files, char *err,
+static int restore_into_new_tables(const struct gw_conf *c, int restored_files, char *err,
 				   size_t errlen)
 {
 	struct gw_table *tables[2] = {&trip.table, &awl.table};
@@ -252,7 +251,7 @@ static int restore_into_new_tables(const struct gw_daemon_config *c, int restore
  * comes up empty takes the last snapshot back. One that holds entries is
  * newer than any snapshot and is left alone.
  */
-static int restore_into_maps(const struct gw_daemon_config *c, char *err, size_t errlen)
+static int restore_into_maps(const struct gw_conf *c, char *err, size_t errlen)
 {
 	struct gw_table *tables[2] = {&trip.table, &awl.table};
 	char path[GW_PATH_MAX + 8];
@@ -279,7 +278,7 @@ static int restore_into_maps(const struct gw_daemon_config *c, char *err, size_t
 }
 
 /* A capacity the machine cannot hold is refused, at start and by --check alike. */
-static int check_table_room(const struct gw_daemon_config *c, char *err, size_t errlen)
+static int check_table_room(const struct gw_conf *c, char *err, size_t errlen)
 {
 	const char *paths[2] = {c->table_path, c->awl_path};
 	u64 bytes[2] = {gw_table_bytes(gw_table_nbuckets_for(c->capacity)),
@@ -545,7 +544,7 @@ int main(int argc, char **argv)
 	    {"log-verdicts", no_argument, NULL, 'v'}, {"check", no_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
 	};
-	static struct gw_daemon_config cfg;
+	static struct gw_conf cfg;
 	static struct gw_policy_ctx ctx;
 	struct gw_side_listener sides[4] = {0};
 	const char *path = NULL;
@@ -574,10 +573,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	gw_daemon_config_defaults(&cfg);
+	gw_conf_defaults(&cfg);
 	if (path || access(GW_CONF_DEFAULT_PATH, F_OK) == 0) {
-		if (gw_daemon_config_load(&cfg, path ? path : GW_CONF_DEFAULT_PATH, err,
-					  sizeof(err))) {
+		if (gw_conf_load(&cfg, path ? path : GW_CONF_DEFAULT_PATH, err, sizeof(err))) {
 			fprintf(stderr, "greywalld: %s\n", err);
 			return 1;
 		}

@@ -5,7 +5,7 @@
 
 #include "unit.h"
 
-#include "../../control/config.h"
+#include "greywall/conf.h"
 #include "../../control/policy_server.h"
 #include "../../control/verdict_log.h"
 
@@ -22,13 +22,13 @@ static int write_conf(const char *text)
 
 static void test_shipped_config_is_the_defaults(void **state)
 {
-	struct gw_daemon_config c, d;
+	struct gw_conf c, d;
 	char err[256];
 
 	(void)state;
-	gw_daemon_config_defaults(&c);
-	gw_daemon_config_defaults(&d);
-	if (gw_daemon_config_load(&c, "control/greywall.conf", err, sizeof(err)))
+	gw_conf_defaults(&c);
+	gw_conf_defaults(&d);
+	if (gw_conf_load(&c, "control/greywall.conf", err, sizeof(err)))
 		fail_msg("%s", err);
 	/* the annotated file in the repo says exactly what the built-in defaults are */
 	assert_memory_equal(&c, &d, sizeof(c));
@@ -36,16 +36,16 @@ static void test_shipped_config_is_the_defaults(void **state)
 
 static void test_values_and_comments(void **state)
 {
-	struct gw_daemon_config c;
+	struct gw_conf c;
 	char err[256];
 
 	(void)state;
-	gw_daemon_config_defaults(&c);
+	gw_conf_defaults(&c);
 	write_conf(
 	    "# comment\n\n  delay = 60   # one minute\nv4_prefix=32\nverp_fold = no\n"
 	    "tls_mode = pass\npolicy_defer_text = Try again in %t s #1\n"
 	    "policy_listen = [::1]:10099\nwhitelist_path = /etc/greywall/my_text # partners\n");
-	if (gw_daemon_config_load(&c, conf_path, err, sizeof(err)))
+	if (gw_conf_load(&c, conf_path, err, sizeof(err)))
 		fail_msg("%s", err);
 	assert_int_equal(c.policy.delay, 60);
 	assert_int_equal(c.policy.v4_prefix, 32);
@@ -79,33 +79,33 @@ static void test_bad_lines_name_file_and_line(void **state)
 	    {"metrics_listen = 999.1.1.1:9425\n", ":1: metrics_listen '999.1.1.1:9425'"},
 	    {"metrics_listen = [::1:9425\n", ":1: metrics_listen '[::1:9425'"},
 	};
-	struct gw_daemon_config c;
+	struct gw_conf c;
 	char err[256];
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		gw_daemon_config_defaults(&c);
+		gw_conf_defaults(&c);
 		write_conf(cases[i].text);
-		if (gw_daemon_config_load(&c, conf_path, err, sizeof(err)) == 0)
+		if (gw_conf_load(&c, conf_path, err, sizeof(err)) == 0)
 			fail_msg("case %zu accepted", i);
 		if (!strstr(err, cases[i].want) || !strstr(err, conf_path))
 			fail_msg("case %zu: '%s' does not say '%s'", i, err, cases[i].want);
 	}
-	assert_int_equal(gw_daemon_config_load(&c, "/nonexistent/greywall.conf", err, 256), -1);
+	assert_int_equal(gw_conf_load(&c, "/nonexistent/greywall.conf", err, 256), -1);
 	assert_non_null(strstr(err, "No such file"));
 }
 
 /* the last setting wins, as before, but both places are named */
 static void test_key_given_twice_warns(void **state)
 {
-	struct gw_daemon_config c;
+	struct gw_conf c;
 	char err[256], want1[128], want2[128];
 
 	(void)state;
-	gw_daemon_config_defaults(&c);
+	gw_conf_defaults(&c);
 	write_conf("delay = 60\nv4_prefix = 32\n\ndelay = 90\n");
-	if (gw_daemon_config_load(&c, conf_path, err, sizeof(err)))
+	if (gw_conf_load(&c, conf_path, err, sizeof(err)))
 		fail_msg("%s", err);
 	assert_int_equal(c.policy.delay, 90);
 	snprintf(want1, sizeof(want1), "%s:4: warning: 'delay'", conf_path);
@@ -114,7 +114,7 @@ static void test_key_given_twice_warns(void **state)
 		fail_msg("warnings: '%s'", c.warnings);
 	assert_null(strstr(c.warnings, "v4_prefix"));
 	write_conf("delay = 60\n");
-	assert_int_equal(gw_daemon_config_load(&c, conf_path, err, sizeof(err)), 0);
+	assert_int_equal(gw_conf_load(&c, conf_path, err, sizeof(err)), 0);
 	assert_string_equal(c.warnings, "");
 }
 
@@ -122,19 +122,19 @@ static void test_key_given_twice_warns(void **state)
 static void test_directory_is_not_a_config(void **state)
 {
 	char dir[] = "/tmp/gw-confdir-XXXXXX", err[256];
-	struct gw_daemon_config c;
+	struct gw_conf c;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	gw_daemon_config_defaults(&c);
-	assert_int_equal(gw_daemon_config_load(&c, dir, err, sizeof(err)), -1);
+	gw_conf_defaults(&c);
+	assert_int_equal(gw_conf_load(&c, dir, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, dir));
 	assert_non_null(strstr(err, "not a regular file (a directory)"));
 	rmdir(dir);
 }
 
 struct pol_fixture {
-	struct gw_daemon_config cfg;
+	struct gw_conf cfg;
 	struct gw_table_header th, ah;
 	struct gw_table trip, awl;
 	struct gw_policy_ctx ctx;
@@ -146,7 +146,7 @@ static int pol_setup(void **state)
 	struct pol_fixture *f = calloc(1, sizeof(*f));
 	char err[128];
 
-	gw_daemon_config_defaults(&f->cfg);
+	gw_conf_defaults(&f->cfg);
 	f->trip = (struct gw_table){&f->th, calloc(256, 64), 256, 0, GW_TABLE_TRIPLETS};
 	f->awl = (struct gw_table){&f->ah, calloc(64, 64), 64, 0, GW_TABLE_AWL};
 	f->secret[0] = 1;

@@ -4,18 +4,18 @@
  * line is reported as file:line and the daemon refuses to start rather than
  * guess.
  */
-#ifndef GREYWALL_CONTROL_CONFIG_H
-#define GREYWALL_CONTROL_CONFIG_H
+#ifndef GREYWALL_CONF_H
+#define GREYWALL_CONF_H
 
 #include <stddef.h>
 
-#include "greywall/policy.h"
-#include "greywall/reply.h"
+#include "policy.h"
+#include "reply.h"
 
 #define GW_CONF_DEFAULT_PATH "/etc/greywall/greywall.conf"
 #define GW_PATH_MAX	     512
 
-struct gw_daemon_config {
+struct gw_conf {
 	struct gw_config policy;
 	char table_path[GW_PATH_MAX];
 	char awl_path[GW_PATH_MAX];
@@ -41,7 +41,7 @@ struct gw_daemon_config {
 	char warnings[1024];		     /* "file:line: warning: ..." lines of the last load */
 };
 
-void gw_daemon_config_defaults(struct gw_daemon_config *c);
+void gw_conf_defaults(struct gw_conf *c);
 
 /*
  * Resolve a listen address "host:port" or "[v6]:port" for the setting named
@@ -59,6 +59,6 @@ int gw_listen_resolve(const char *key, const char *spec, struct addrinfo **ai, c
  * Returns 0, or -1 with "file:line: reason" in err. A missing file is an error.
  * A key given twice is taken from its last line, with a warning in c->warnings.
  */
-int gw_daemon_config_load(struct gw_daemon_config *c, const char *path, char *err, size_t errlen);
+int gw_conf_load(struct gw_conf *c, const char *path, char *err, size_t errlen);
 
-#endif /* GREYWALL_CONTROL_CONFIG_H */
+#endif /* GREYWALL_CONF_H */

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "greywall/conf.h"
 #include "greywall/control_socket.h"
 #include "greywall/table_file.h"
 
-void gw_daemon_config_defaults(struct gw_daemon_config *c)
+void gw_conf_defaults(struct gw_conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	gw_config_defaults(&c->policy);
@@ -110,7 +110,7 @@ struct num_key {
 
 #define PNUM(field, lo, hi, w)                                                                     \
 	{                                                                                          \
-#field, lo, hi, offsetof(struct gw_daemon_config, policy.field), w                 \
+#field, lo, hi, offsetof(struct gw_conf, policy.field), w                          \
 	}
 
 static const struct num_key num_keys[] = {
@@ -122,12 +122,12 @@ static const struct num_key num_keys[] = {
     PNUM(max_line, 64, 2048, 4),
     PNUM(v4_prefix, 0, 32, 1),
     PNUM(v6_prefix, 0, 128, 1),
-    {"capacity", 1024, 1ULL << 36, offsetof(struct gw_daemon_config, capacity), 8},
-    {"max_clients", 1, 65536, offsetof(struct gw_daemon_config, max_clients), 4},
-    {"snapshot_interval", 1, 86400, offsetof(struct gw_daemon_config, snapshot_interval), 4},
-    {"sweep_period", 1, 86400, offsetof(struct gw_daemon_config, sweep_period), 4},
-    {"names_capacity", 0, 1u << 26, offsetof(struct gw_daemon_config, names_capacity), 4},
-    {"report_after", 0, 86400 * 30, offsetof(struct gw_daemon_config, report_after), 4},
+    {"capacity", 1024, 1ULL << 36, offsetof(struct gw_conf, capacity), 8},
+    {"max_clients", 1, 65536, offsetof(struct gw_conf, max_clients), 4},
+    {"snapshot_interval", 1, 86400, offsetof(struct gw_conf, snapshot_interval), 4},
+    {"sweep_period", 1, 86400, offsetof(struct gw_conf, sweep_period), 4},
+    {"names_capacity", 0, 1u << 26, offsetof(struct gw_conf, names_capacity), 4},
+    {"report_after", 0, 86400 * 30, offsetof(struct gw_conf, report_after), 4},
 };
 
 struct str_key {
@@ -138,8 +138,8 @@ struct str_key {
 
 #define SKEY(field, tmpl)                                                                          \
 	{                                                                                          \
-#field, offsetof(struct gw_daemon_config, field),                                  \
-		    sizeof(((struct gw_daemon_config *)0)->field), tmpl                            \
+#field, offsetof(struct gw_conf, field), sizeof(((struct gw_conf *)0)->field),     \
+		    tmpl                                                                           \
 	}
 
 static const struct str_key str_keys[] = {
@@ -170,8 +170,7 @@ static bool is_template_key(const char *k)
 	return false;
 }
 
-static int set_key(struct gw_daemon_config *c, const char *k, const char *v, char *why,
-		   size_t whylen)
+static int set_key(struct gw_conf *c, const char *k, const char *v, char *why, size_t whylen)
 {
 	u64 n;
 	bool b;
@@ -273,8 +272,8 @@ struct key_seen {
 	int line;
 };
 
-static void note_key(struct gw_daemon_config *c, struct key_seen *seen, size_t *nseen,
-		     const char *path, const char *k, int lineno)
+static void note_key(struct gw_conf *c, struct key_seen *seen, size_t *nseen, const char *path,
+		     const char *k, int lineno)
 {
 	size_t i, l;
 
@@ -295,7 +294,7 @@ static void note_key(struct gw_daemon_config *c, struct key_seen *seen, size_t *
 	}
 }
 
-int gw_daemon_config_load(struct gw_daemon_config *c, const char *path, char *err, size_t errlen)
+int gw_conf_load(struct gw_conf *c, const char *path, char *err, size_t errlen)
 {
 	struct key_seen seen[64];
 	size_t nseen = 0;
