@@ -234,7 +234,7 @@ static int canonical(const char *in, char *out, size_t len)
 
 static int write_atomic(const char *path, char **lines, size_t n, char *err, size_t errlen)
 {
-	char tmp[GW_PATH_MAX + 16];
+	char tmp[GW_CONF_PATH_MAX + 16];
 	FILE *f;
 	size_t i;
 	int fd;

@@ -98,7 +98,7 @@ static void snap_name(const struct gw_conf *c, int which, char *out, size_t len)
 /* Returns 0, or -1 with the reason in err (also logged). */
 static int snapshot_now(const struct gw_conf *c, char *err, size_t errlen)
 {
-	char path[GW_PATH_MAX + 8];
+	char path[GW_CONF_PATH_MAX + 8];
 	struct timespec a, b;
 	int which, rc = 0;
 
@@ -160,7 +160,7 @@ static void on_tick(struct gw_policy_ctx *ctx)
 static int restore_if_missing(const struct gw_conf *c, int *restored, char *err, size_t errlen)
 {
 	const char *tables[2] = {c->table_path, c->awl_path};
-	char path[GW_PATH_MAX + 8], dir[GW_PATH_MAX], *slash;
+	char path[GW_CONF_PATH_MAX + 8], dir[GW_CONF_PATH_MAX], *slash;
 	int which;
 
 	if (!c->snapshot_path[0])
@@ -214,7 +214,7 @@ static int restore_into_new_tables(const struct gw_conf *c, int restored_files, 
 				   size_t errlen)
 {
 	struct gw_table *tables[2] = {&trip.table, &awl.table};
-	char path[GW_PATH_MAX + 8];
+	char path[GW_CONF_PATH_MAX + 8];
 	int which, rc;
 	u64 n;
 
@@ -254,7 +254,7 @@ static int restore_into_new_tables(const struct gw_conf *c, int restored_files, 
 static int restore_into_maps(const struct gw_conf *c, char *err, size_t errlen)
 {
 	struct gw_table *tables[2] = {&trip.table, &awl.table};
-	char path[GW_PATH_MAX + 8];
+	char path[GW_CONF_PATH_MAX + 8];
 	int which, rc;
 
 	if (!c->snapshot_path[0])
@@ -648,7 +648,7 @@ int main(int argc, char **argv)
 		}
 		syslog(LOG_INFO, "relay filter: policy and lists pushed to %s", cfg.relay_maps);
 		{
-			char path[GW_PATH_MAX + 16];
+			char path[GW_CONF_PATH_MAX + 16];
 
 			snprintf(path, sizeof(path), "%s/events", cfg.relay_maps);
 			events = gw_relay_events_open(path, &cfg.policy, trip.table.hdr->secret,
@@ -699,7 +699,7 @@ int main(int argc, char **argv)
 	}
 	if (cfg.user[0] && geteuid() == 0) {
 		/* everything privileged is open: the rest runs as cfg.user */
-		char snap_dir[GW_PATH_MAX];
+		char snap_dir[GW_CONF_PATH_MAX];
 		const char *must_write[2] = {snap_dir, NULL};
 		char *slash;
 
@@ -719,7 +719,7 @@ int main(int argc, char **argv)
 	if (!relay_open) {
 		/* greywall-dp's shared state, found whenever greywall-dp starts */
 		struct itimerspec every = {{0, 100000000}, {0, 100000000}};
-		char dp_path[GW_PATH_MAX + 8];
+		char dp_path[GW_CONF_PATH_MAX + 8];
 
 		snprintf(dp_path, sizeof(dp_path), "%s", cfg.dp_shm);
 		if (!dp_path[0])

@@ -35,7 +35,8 @@ static void reload_lists(struct gw_dp_control *c, char *out, size_t cap)
 	uint64_t ticket;
 	int waited;
 
-	n = gw_lists_load_files(c->cfg->whitelist_path, c->cfg->blacklist_path, err, sizeof(err));
+	n = gw_lists_load_files(c->cfg->conf.whitelist_path, c->cfg->conf.blacklist_path, err,
+				sizeof(err));
 	if (!n) {
 		snprintf(out, cap, "error: %s (the old lists stay in force)\n", err);
 		printf("greywall-dp: reload refused, keeping the current lists: %s\n", err);
@@ -134,9 +135,10 @@ int gw_dp_control_start(struct gw_dp_control *c, const struct gw_dp_config *cfg,
 	c->cfg = cfg;
 	c->stop = stop;
 	c->reload_asked = reload_asked;
-	if (cfg->control_socket[0]) {
-		c->listen_fd = gw_control_listen(cfg->control_socket, cfg->control_group, warning,
-						 sizeof(warning), err, errlen);
+	if (cfg->conf.dp_control_socket[0]) {
+		c->listen_fd =
+		    gw_control_listen(cfg->conf.dp_control_socket, cfg->conf.control_group, warning,
+				      sizeof(warning), err, errlen);
 		if (c->listen_fd < 0)
 			return -1;
 		if (warning[0])
@@ -176,7 +178,7 @@ void gw_dp_control_stop(struct gw_dp_control *c)
 	c->running = 0;
 	if (c->listen_fd >= 0) {
 		close(c->listen_fd);
-		unlink(c->cfg->control_socket);
+		unlink(c->cfg->conf.dp_control_socket);
 	}
 	c->listen_fd = -1;
 	gw_lists_free(c->pending);

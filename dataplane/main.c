@@ -346,10 +346,7 @@ int main(int argc, char **argv)
 	{
 		char path[4096];
 
-		if (!cfg.shm_path)
-			snprintf(path, sizeof(path), "%s.dp", cfg.table_path);
-		else
-			snprintf(path, sizeof(path), "%s", cfg.shm_path);
+		gw_dp_shm_path(&cfg, path, sizeof(path));
 		if (path[0] && gw_dp_shm_create(&shared, path, nctx, nports, err, sizeof(err))) {
 			fprintf(stderr, "greywall-dp: %s\n", err);
 			return 1;
@@ -377,8 +374,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "greywall-dp: %s\n", err);
 		return 1;
 	}
-	if (cfg.control_socket[0])
-		printf("greywall-dp: control socket %s\n", cfg.control_socket);
+	if (cfg.conf.dp_control_socket[0])
+		printf("greywall-dp: control socket %s\n", cfg.conf.dp_control_socket);
 	for (port = 0; port < nports; port += 2)
 		printf("greywall-dp: pair %s (%s) <-> %s (%s)\n", port_name(port),
 		       port_driver(port), port_name(port + 1), port_driver(port + 1));

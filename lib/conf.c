@@ -9,6 +9,7 @@
 
 #include "greywall/conf.h"
 #include "greywall/control_socket.h"
+#include "greywall/lists.h"
 #include "greywall/table_file.h"
 
 void gw_conf_defaults(struct gw_conf *c)
@@ -33,6 +34,73 @@ void gw_conf_defaults(struct gw_conf *c)
 	snprintf(c->dp_control_socket, sizeof(c->dp_control_socket), "%s",
 		 GW_DP_CONTROL_SOCKET_DEFAULT);
 	snprintf(c->metrics_listen, sizeof(c->metrics_listen), "127.0.0.1:9425");
+	c->smtp_ports[0] = 25;
+	c->nsmtp_ports = 1;
+	c->max_flows = 16384;
+	c->flow_idle = 600;
+	c->mtu = 1500;
+	snprintf(c->tls_defer_text, sizeof(c->tls_defer_text), "Greylisted, try again later");
+}
+
+bool gw_prefix_match(const struct gw_prefix *p, u8 family, const u8 *addr)
+{
+	unsigned full = p->len / 8, rem = p->len % 8;
+
+	if (p->family != family)
+		return false;
+	if (memcmp(p->addr, addr, full) != 0)
+		return false;
+	return rem == 0 || ((p->addr[full] ^ addr[full]) & (u8)(0xff << (8 - rem))) == 0;
+}
+
+int gw_conf_set_list(struct gw_conf *c, const char *key, const char *value, bool append, char *why,
+		     size_t whylen)
+{
+	bool ports = !strcmp(key, "smtp_ports");
+	char buf[2048], *tok, *save = NULL;
+	unsigned n = !append ? 0
+		     : ports ? c->nsmtp_ports
+			     : c->nprotect,
+		 max = ports ? GW_CONF_MAX_SMTP_PORTS : GW_CONF_MAX_PROTECT;
+
+	if (snprintf(buf, sizeof(buf), "%s", value) >= (int)sizeof(buf)) {
+		snprintf(why, whylen, "%s: value too long", key);
+		return -1;
+	}
+	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+		struct gw_prefix p = {0};
+		u64 port;
+
+		if (n >= max) {
+			snprintf(why, whylen, "%s: more than %u entries", key, max);
+			return -1;
+		}
+		if (ports) {
+			if (!gw_parse_u64((const u8 *)tok, (u32)strlen(tok), &port) || port < 1 ||
+			    port > 65535) {
+				snprintf(why, whylen, "%s: '%s' is not a port from 1 to 65535", key,
+					 tok);
+				return -1;
+			}
+			c->smtp_ports[n++] = (u16)port;
+		} else {
+			if (gw_parse_cidr(tok, &p.family, p.addr, &p.len)) {
+				snprintf(why, whylen, "%s: '%s' is not an IPv4 or IPv6 CIDR", key,
+					 tok);
+				return -1;
+			}
+			c->protect[n++] = p;
+		}
+	}
+	if (ports && !n) {
+		snprintf(why, whylen, "%s: at least one port", key);
+		return -1;
+	}
+	if (ports)
+		c->nsmtp_ports = n;
+	else
+		c->nprotect = n;
+	return 0;
 }
 
 int gw_listen_resolve(const char *key, const char *spec, struct addrinfo **ai, char *why,
@@ -128,6 +196,9 @@ static const struct num_key num_keys[] = {
     {"sweep_period", 1, 86400, offsetof(struct gw_conf, sweep_period), 4},
     {"names_capacity", 0, 1u << 26, offsetof(struct gw_conf, names_capacity), 4},
     {"report_after", 0, 86400 * 30, offsetof(struct gw_conf, report_after), 4},
+    {"max_flows", 16, 1u << 24, offsetof(struct gw_conf, max_flows), 4},
+    {"flow_idle", 1, 86400, offsetof(struct gw_conf, flow_idle), 4},
+    {"mtu", 128, 9216, offsetof(struct gw_conf, mtu), 4},
 };
 
 struct str_key {
@@ -150,6 +221,7 @@ static const struct str_key str_keys[] = {
     SKEY(policy_listen, false),
     SKEY(policy_defer_text, true),
     SKEY(policy_reject_text, true),
+    SKEY(tls_defer_text, true),
     SKEY(snapshot_path, false),
     SKEY(control_socket, false),
     SKEY(control_group, false),
@@ -236,6 +308,8 @@ static int set_key(struct gw_conf *c, const char *k, const char *v, char *why, s
 			c->policy.exempt_postmaster = b;
 		return 0;
 	}
+	if (!strcmp(k, "protect") || !strcmp(k, "smtp_ports"))
+		return gw_conf_set_list(c, k, v, false, why, whylen);
 	if (!strcmp(k, "tls_mode")) {
 		if (!strcmp(v, "greylist"))
 			c->policy.tls_mode = GW_TLS_GREYLIST;

@@ -55,6 +55,17 @@ static void test_values_and_comments(void **state)
 	assert_string_equal(c.policy_listen, "[::1]:10099");
 	/* only reply texts keep a " #"; a path that merely contains "_text" does not */
 	assert_string_equal(c.whitelist_path, "/etc/greywall/my_text");
+
+	/* greywall-dp's lists: spaces or commas, the last setting replacing the first */
+	write_conf("protect = 10.0.0.0/8\nprotect = 192.0.2.0/24, 2001:db8::/32\n"
+		   "smtp_ports = 25,587 2525\n");
+	if (gw_conf_load(&c, conf_path, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(c.nprotect, 2);
+	assert_int_equal(c.protect[0].len, 24);
+	assert_int_equal(c.protect[1].family, 6);
+	assert_int_equal(c.nsmtp_ports, 3);
+	assert_int_equal(c.smtp_ports[2], 2525);
 }
 
 static void test_bad_lines_name_file_and_line(void **state)
@@ -78,6 +89,11 @@ static void test_bad_lines_name_file_and_line(void **state)
 	    {"policy_listen = 127.0.0.1:http\n", ":1: policy_listen '127.0.0.1:http': port"},
 	    {"metrics_listen = 999.1.1.1:9425\n", ":1: metrics_listen '999.1.1.1:9425'"},
 	    {"metrics_listen = [::1:9425\n", ":1: metrics_listen '[::1:9425'"},
+	    /* greywall-dp's keys */
+	    {"protect = 10.0.0.0/8, 10.0.0.0/33\n", ":1: protect: '10.0.0.0/33' is not an IPv4"},
+	    {"smtp_ports = 25 0\n", ":1: smtp_ports: '0' is not a port from 1 to 65535"},
+	    {"smtp_ports =\n", ":1: smtp_ports: at least one port"},
+	    {"mtu = 64\n", ":1: mtu: '64' is not a number from 128 to 9216"},
 	};
 	struct gw_conf c;
 	char err[256];

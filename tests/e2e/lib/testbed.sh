@@ -74,9 +74,6 @@ tb_netns() {
 	done
 }
 
-# Start greywall-dp bridging gw-c and gw-s; extra arguments go to greywall-dp. Its
-# control socket is TB_DP_SOCK (default $TB_DIR/greywall-dp.sock; empty = the flag is
-# not given, for a test whose greywall.conf names it).
 # The vdev for one side: AF_PACKET (default) or AF_XDP with TB_DP_VDEV=af_xdp.
 tb_dp_vdev() { # index iface
 	if [ "${TB_DP_VDEV:-af_packet}" = af_xdp ]; then
@@ -86,15 +83,29 @@ tb_dp_vdev() { # index iface
 	fi
 }
 
+# Start greywall-dp bridging gw-c and gw-s; extra arguments go to greywall-dp. Its
+# control socket is TB_DP_SOCK (default $TB_DIR/greywall-dp.sock; empty = the flag is
+# not given, for a test whose greywall.conf names it).
 tb_start_dp() {
+	tb_run_dp $TB_PROTECT --delay "$TB_DELAY" --log-verdicts \
+		--table "/dev/shm/greywall-$TB_ID-triplets" --awl "/dev/shm/greywall-$TB_ID-awl" \
+		--capacity 65536 --max-flows 1024 ${TB_DP_SOCK:+"--control-socket=$TB_DP_SOCK"} "$@"
+}
+
+# tb_start_dp_conf CONF [ARGS]: greywall-dp bridging gw-c and gw-s with only -c CONF
+# (and ARGS) after EAL's options: everything else comes from the file.
+tb_start_dp_conf() {
+	tb_run_dp -c "$@"
+}
+
+# greywall-dp with EAL's options for the testbed and the given application arguments,
+# up when it says it is bridging.
+tb_run_dp() {
 	mkdir -p "$TB_DIR"
 	ip netns exec "$TB_NS_GW" "$TB_ROOT/build/greywall-dp" -l "${TB_DP_LCORES:-0}" --no-huge -m 512 --no-pci \
 		--file-prefix "$TB_ID" --log-level=error \
 		$(tb_dp_vdev 0 gw-c) \
 		$(tb_dp_vdev 1 gw-s) -- \
-		$TB_PROTECT --delay "$TB_DELAY" --log-verdicts \
-		--table "/dev/shm/greywall-$TB_ID-triplets" --awl "/dev/shm/greywall-$TB_ID-awl" \
-		--capacity 65536 --max-flows 1024 ${TB_DP_SOCK:+"--control-socket=$TB_DP_SOCK"} \
 		"$@" >"$TB_DIR/greywall-dp.log" 2>&1 &
 	TB_DP_PID=$!
 	local i
