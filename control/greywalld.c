@@ -159,8 +159,9 @@ static void on_tick(struct gw_policy_ctx *ctx)
  */
 static int restore_if_missing(const struct gw_conf *c, int *restored, char *err, size_t errlen)
 {
-	const char *tables[2] = {c->table_path, c->awl_path};
+	const char *const tables[2] = {c->table_path, c->awl_path};
 	char path[GW_CONF_PATH_MAX + 8], dir[GW_CONF_PATH_MAX], *slash;
+	unsigned made;
 	int which;
 
 	if (!c->snapshot_path[0])
@@ -183,22 +184,19 @@ static int restore_if_missing(const struct gw_conf *c, int *restored, char *err,
 			return -1;
 		}
 	}
+	if (gw_snapshot_restore_missing(c->snapshot_path, tables, c->capacity, &made, err,
+					errlen)) {
+		size_t l = strlen(err);
+
+		snprintf(err + l, errlen - l, " (move it aside to start empty)");
+		return -1;
+	}
 	for (which = 0; which < 2; which++) {
 		snap_name(c, which, path, sizeof(path));
-		if (access(tables[which], F_OK) == 0 || access(path, F_OK) != 0)
-			continue;
-		if (gw_snapshot_restore(
-			path, tables[which], which ? GW_TABLE_AWL : GW_TABLE_TRIPLETS,
-			which ? c->capacity / 8 + 1024 : c->capacity, err, errlen)) {
-			size_t l = strlen(err);
-
-			snprintf(err + l, errlen - l, " (move it aside to start empty)");
-			return -1;
-		}
-		fprintf(stderr, "greywalld: restored %s from %s\n", tables[which], path);
-		if (which == 0)
-			*restored = 1;
+		if (made & (1u << which))
+			fprintf(stderr, "greywalld: restored %s from %s\n", tables[which], path);
 	}
+	*restored = made & 1;
 	return 0;
 }
 

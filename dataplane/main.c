@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "control.h"
+#include "greywall/maintenance.h"
 #include "engine.h"
 
 #define RX_RING_SIZE 1024
@@ -91,6 +92,29 @@ static void maybe_swap_lists(void)
 	__atomic_store_n(&cfg.lists, n, __ATOMIC_RELEASE);
 	gw_dp_control_lists_installed(&control);
 	free_retired_lists();
+}
+
+/*
+ * After a reboot greywall-dp may be the first to want the tables: it makes
+ * them from greywalld's snapshot (snapshot_path), as greywalld would, so the
+ * triplets of before pass from the first packet on, and greywalld later finds
+ * them under the snapshot's secret. A snapshot it cannot use is greywalld's
+ * to refuse: greywall-dp says so and starts with empty tables.
+ */
+static void restore_missing_tables(void)
+{
+	const char *const tables[2] = {cfg.conf.table_path, cfg.conf.awl_path};
+	char err[1024];
+	unsigned made;
+
+	if (gw_table_path_is_bpf(cfg.conf.table_path))
+		return;
+	if (gw_snapshot_restore_missing(cfg.conf.snapshot_path, tables, cfg.conf.capacity, &made,
+					err, sizeof(err)))
+		printf("greywall-dp: not restoring the tables from the snapshot: %s\n", err);
+	else if (made & 1)
+		printf("greywall-dp: restored %s from %s\n", tables[0], cfg.conf.snapshot_path);
+	fflush(stdout);
 }
 
 /* 0x6D5A repeated: the Toeplitz hash gives both directions of a flow the same queue. */
@@ -352,6 +376,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	restore_missing_tables();
 	i = 0;
 	RTE_LCORE_FOREACH(lcore)
 	{

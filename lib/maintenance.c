@@ -364,3 +364,23 @@ int gw_snapshot_merge_into(const char *snap_path, struct gw_table *t, u64 *resto
 	free(image);
 	return 0;
 }
+
+int gw_snapshot_restore_missing(const char *snap_path, const char *const tables[2], u64 capacity,
+				unsigned *restored, char *err, size_t errlen)
+{
+	char path[4096];
+	int which;
+
+	*restored = 0;
+	for (which = 0; which < 2 && snap_path[0]; which++) {
+		snprintf(path, sizeof(path), "%s%s", snap_path, which ? ".awl" : "");
+		if (access(tables[which], F_OK) == 0 || access(path, F_OK) != 0)
+			continue;
+		if (gw_snapshot_restore(path, tables[which],
+					which ? GW_TABLE_AWL : GW_TABLE_TRIPLETS,
+					which ? capacity / 8 + 1024 : capacity, err, errlen))
+			return -1;
+		*restored |= 1u << which;
+	}
+	return 0;
+}

@@ -40,6 +40,17 @@ int gw_snapshot_restore(const char *snap_path, const char *table_path, u32 kind,
 			char *err, size_t errlen);
 
 /*
+ * After a reboot /dev/shm is empty: make each table file that is missing
+ * (tables[0] the triplets, tables[1] the auto-whitelist) from its snapshot,
+ * snap_path and snap_path + ".awl", so whoever starts first, greywalld or
+ * greywall-dp, finds the triplets of before. Bit 0 of *restored is set if the
+ * triplet table was made so, bit 1 for the auto-whitelist. 0, or -1 with the
+ * reason in err (a bad snapshot is left in place).
+ */
+int gw_snapshot_restore_missing(const char *snap_path, const char *const tables[2], u64 capacity,
+				unsigned *restored, char *err, size_t errlen);
+
+/*
  * Restore a snapshot into a table that exists but holds nothing (the relay
  * filter's map after a reboot and a fresh attach): secret, epoch and entries.
  * Returns 0, 1 if the table is not empty (nothing done, the reason in err),

@@ -3,6 +3,8 @@
 # After a reboot greywall-dp may start first and make the tables: greywalld still
 # brings its snapshot back into them, and greywall-dp, still running, judges by it.
 # greywalld then owns them: a restart does not bring back a triplet removed since.
+# greywall-dp started on the same greywall.conf makes the tables from the snapshot
+# itself.
 set -eu
 TB_DELAY=300
 . "$(dirname "$0")/lib/testbed.sh"
@@ -13,6 +15,7 @@ CONF=$TB_DIR/greywall.conf
 cat >"$CONF" <<CONF
 delay = 4
 capacity = 65536
+max_flows = 1024
 table_path = /dev/shm/greywall-$TB_ID-triplets
 awl_path = /dev/shm/greywall-$TB_ID-awl
 snapshot_path = $TB_DIR/state/triplets.snap
@@ -22,6 +25,7 @@ policy_listen = 127.0.0.1:10023
 metrics_listen =
 CONF
 start() {
+	: >"$TB_DIR/greywalld.log" # each start is waited for by its own lines
 	ip netns exec "$NS" "$TB_ROOT/build/greywalld" -c "$CONF" -f >>"$TB_DIR/greywalld.log" 2>&1 &
 	GP=$!
 	tb_wait_log "$TB_DIR/greywalld.log" 'policy server listening' 10 || fail "greywalld did not start"
@@ -52,4 +56,17 @@ kill -9 $GP
 wait $GP 2>/dev/null || true
 start
 [ "$(live)" = 0 ] || fail "a restart brought back a flushed triplet"
-echo "ok: greywalld restored its snapshot into the table greywall-dp made first, once"
+
+# greywall-dp on greywall.conf itself: it makes the missing tables from the snapshot
+[[ "$(ask c@sender.example)" == "action=DEFER_IF_PERMIT"* ]] || fail "c not deferred"
+stop
+tb_stop_dp
+rm -f "/dev/shm/greywall-$TB_ID-triplets" "/dev/shm/greywall-$TB_ID-awl"
+tb_start_dp_conf "$CONF"
+grep -q "greywall-dp: restored /dev/shm/greywall-$TB_ID-triplets from $TB_DIR/state/triplets.snap" \
+	"$TB_DIR/greywall-dp.log" || fail "greywall-dp did not restore the snapshot"
+[ "$(live)" = 1 ] || fail "greywall-dp's restored table holds $(live) entries"
+start
+sleep 4
+[ "$(ask c@sender.example)" = "action=DUNNO" ] || fail "the triplet greywall-dp restored did not pass"
+echo "ok: greywalld restored its snapshot into the table greywall-dp made first, once; greywall-dp on greywall.conf restored it itself"
