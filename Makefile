@@ -79,7 +79,14 @@ $(DP_TEST_BIN): tests/dataplane/test_engine.c $(filter-out $(BUILD)/dataplane/ma
 $(BUILD)/greywalld: $(BUILD)/control/greywalld.o $(CTL_OBJS) $(LIB)
 	$(CC) $^ -o $@ -lbpf -ljemalloc
 
-$(BUILD)/greyctl: $(BUILD)/control/greyctl.o $(CTL_OBJS) $(LIB)
+GREYCTL_SRCS = control/greyctl/main.c control/greyctl/common.c control/greyctl/lists.c \
+	control/greyctl/triplets.c control/greyctl/stats.c control/greyctl/report.c \
+	control/greyctl/daemon.c
+GREYCTL_OBJS = $(GREYCTL_SRCS:%.c=$(BUILD)/%.o)
+$(GREYCTL_OBJS): control/greyctl/greyctl.h
+$(GREYCTL_OBJS) $(CTL_OBJS) $(BUILD)/control/greywalld.o: $(wildcard control/*.h)
+
+$(BUILD)/greyctl: $(GREYCTL_OBJS) $(CTL_OBJS) $(LIB)
 	$(CC) $^ -o $@ -lbpf
 
 $(CTL_TEST_BIN): tests/unit/test_control.c $(CTL_OBJS) $(LIB) tests/unit/unit.h
