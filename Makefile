@@ -81,7 +81,7 @@ $(BUILD)/greywalld: $(BUILD)/control/greywalld.o $(CTL_OBJS) $(LIB)
 
 GREYCTL_SRCS = control/greyctl/main.c control/greyctl/common.c control/greyctl/lists.c \
 	control/greyctl/triplets.c control/greyctl/stats.c control/greyctl/report.c \
-	control/greyctl/daemon.c
+	control/greyctl/daemon.c control/greyctl/relay.c
 GREYCTL_OBJS = $(GREYCTL_SRCS:%.c=$(BUILD)/%.o)
 $(GREYCTL_OBJS): control/greyctl/greyctl.h
 $(GREYCTL_OBJS) $(CTL_OBJS) $(BUILD)/control/greywalld.o: $(wildcard control/*.h)

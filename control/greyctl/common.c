@@ -19,6 +19,39 @@ int usage_error(const char *what)
 	return EXIT_USAGE;
 }
 
+int command_help(const struct greyctl_command *c)
+{
+	printf("Usage: greyctl [-c FILE] [--json] %s%s%s\n\n%s", c->name, c->args[0] ? " " : "",
+	       c->args, c->help);
+	return EXIT_OK;
+}
+
+int command_usage_error(const struct greyctl_command *c, const char *what)
+{
+	if (what)
+		fprintf(stderr, "greyctl %s: %s\n", c->name, what);
+	fprintf(stderr, "Try 'greyctl %s --help'.\n", c->name);
+	return EXIT_USAGE;
+}
+
+int command_words(const struct greyctl_command *c, int argc, char **argv, int max_words, int *first)
+{
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int opt;
+
+	optind = 0; /* a fresh scan: greyctl's own options were parsed before */
+	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1)
+		return opt == 'h' ? command_help(c) : command_usage_error(c, NULL);
+	if (argc - optind > max_words)
+		return command_usage_error(c,
+					   max_words ? "too many arguments" : "takes no arguments");
+	*first = optind;
+	return -1;
+}
+
 /*
  * The greywalld of this configuration, by the lock it holds on the table
  * file: never by process name, which would reach every instance on the host.

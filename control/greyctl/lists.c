@@ -71,7 +71,7 @@ static char **read_lines(const char *path, size_t *n)
 	return v ? v : calloc(1, sizeof(char *));
 }
 
-int cmd_list_file(const char *name, const char *path, int argc, char **argv)
+static int cmd_list_file(const char *name, const char *path, int argc, char **argv)
 {
 	char err[600], canon[700], other[700];
 	size_t n, i;
@@ -179,3 +179,50 @@ int cmd_list_file(const char *name, const char *path, int argc, char **argv)
 	report_reload();
 	return rc;
 }
+
+static int run_whitelist(int argc, char **argv)
+{
+	int first, rc = command_words(&greyctl_whitelist, argc, argv, argc, &first);
+
+	return rc >= 0 ? rc
+		       : cmd_list_file("whitelist", cfg.whitelist_path, argc - first, argv + first);
+}
+
+static int run_blacklist(int argc, char **argv)
+{
+	int first, rc = command_words(&greyctl_blacklist, argc, argv, argc, &first);
+
+	return rc >= 0 ? rc
+		       : cmd_list_file("blacklist", cfg.blacklist_path, argc - first, argv + first);
+}
+
+#define LIST_HELP(name, file)                                                                      \
+	"  add ENTRY...   add entries to " file ", then reload\n"                                  \
+	"  del ENTRY...   remove entries, then reload\n"                                           \
+	"  list           print the " name "\n"                                                    \
+	"  push FILE      check FILE and make it the " name ", then reload\n"                      \
+	"\n"                                                                                       \
+	"An ENTRY is 'client CIDR', 'sender ADDRESS|@DOMAIN' or 'recipient ADDRESS|@DOMAIN',\n"    \
+	"one shell argument each, e.g.  greyctl " name " add 'client 198.18.0.0/24'\n"             \
+	"Entries are checked with the parser the daemons use before the file is touched; it\n"     \
+	"is replaced atomically (write, fsync, rename). The reload is greyctl reload's: this\n"    \
+	"configuration's greywalld and greywall-dp say how many entries are in force.\n"
+
+const struct greyctl_command greyctl_whitelist = {
+    "whitelist",
+    "add|del|list|push [ENTRY...|FILE]",
+    "  whitelist add ENTRY...     add entries to the whitelist file, then reload\n"
+    "  whitelist del ENTRY...     remove entries, then reload\n"
+    "  whitelist list             print the whitelist\n"
+    "  whitelist push FILE        check FILE and make it the whitelist, then reload\n",
+    LIST_HELP("whitelist", "whitelist_path"),
+    run_whitelist,
+};
+
+const struct greyctl_command greyctl_blacklist = {
+    "blacklist",
+    "add|del|list|push [ENTRY...|FILE]",
+    "  blacklist add|del|list|push  the same for the blacklist (550 5.7.1)\n",
+    LIST_HELP("blacklist", "blacklist_path") "Blacklisted triplets are refused with 550 5.7.1.\n",
+    run_blacklist,
+};

@@ -5,6 +5,7 @@
  * files atomically and tells running daemons to reload them.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -17,32 +18,20 @@
 
 #include "greyctl.h"
 
-static const char usage_text[] =
-    "Usage: greyctl [-c FILE] [--json] COMMAND [ARGS]\n"
-    "\n"
-    "Commands:\n"
-    "  stats                      table sizes, fill and counters (and the relay filter's\n"
-    "                             counters when relay_maps is set)\n"
-    "  triplets list [--limit N]  entries of the triplet table: fingerprint, state,\n"
-    "                             first and last seen, count\n"
-    "                             and, when greywalld knows it, the triplet's client,\n"
-    "                             sender and recipient\n"
-    "  triplets show FINGERPRINT  one triplet, as 'list' prints it (exit 1 if absent)\n"
-    "  triplets del FINGERPRINT   forget one triplet (hex, as 'list' prints it)\n"
-    "  triplets flush             forget every triplet (auto-whitelist kept)\n"
-    "  whitelist add ENTRY...     add entries to the whitelist file, then reload\n"
-    "  whitelist del ENTRY...     remove entries, then reload\n"
-    "  whitelist list             print the whitelist\n"
-    "  whitelist push FILE        check FILE and make it the whitelist, then reload\n"
-    "  blacklist add|del|list|push  the same for the blacklist (550 5.7.1)\n"
-    "  report                     senders greylisted at least report_after ago and never\n"
-    "                             retried, grouped by client network and sender domain:\n"
-    "                             the broken MTAs (or spamware) to look at (greywalld)\n"
-    "  reload                     greywalld and greywall-dp reload their lists, each over\n"
-    "                             its control socket, and say how many entries are in\n"
-    "                             force or why a file is refused\n"
-    "  snapshot                   greywalld writes its snapshot now and says where\n"
-    "  ping                       check that greywalld answers on the control socket\n"
+/* In the order greyctl --help lists them. */
+static const struct greyctl_command *const commands[] = {
+    &greyctl_stats,  &greyctl_triplets, &greyctl_whitelist, &greyctl_blacklist, &greyctl_report,
+    &greyctl_reload, &greyctl_snapshot, &greyctl_ping,	    &greyctl_relay,
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char usage_head[] = "Usage: greyctl [-c FILE] [--json] COMMAND [ARGS]\n"
+				 "       greyctl COMMAND --help\n"
+				 "\n"
+				 "Commands:\n";
+
+static const char usage_tail[] =
     "\n"
     "An ENTRY is 'client CIDR', 'sender ADDRESS|@DOMAIN' or 'recipient ADDRESS|@DOMAIN',\n"
     "one shell argument each, e.g.  greyctl whitelist add 'client 198.18.0.0/24'\n"
@@ -67,6 +56,37 @@ static const char usage_text[] =
     "Exit status: 0 done; 1 failed (named on stderr: bad entry, entry not listed,\n"
     "unreadable file, no table, permission denied, greywalld refused); 2 usage error.\n";
 
+static void usage(void)
+{
+	size_t i;
+
+	fputs(usage_head, stdout);
+	for (i = 0; i < NCOMMANDS; i++)
+		fputs(commands[i]->overview, stdout);
+	fputs(usage_tail, stdout);
+}
+
+static const struct greyctl_command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i]->name, name))
+			return commands[i];
+	return NULL;
+}
+
+/* "greyctl COMMAND --help" needs no configuration: a broken one must not hide the help. */
+static bool asks_for_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
+}
+
 struct gw_conf cfg;
 int json;
 
@@ -78,6 +98,7 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	const struct greyctl_command *command;
 	const char *path = NULL;
 	char err[600];
 	int opt, i, j;
@@ -102,7 +123,7 @@ int main(int argc, char **argv)
 			json = 1;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			usage();
 			return EXIT_OK;
 		default:
 			fprintf(stderr, "Try 'greyctl --help'.\n");
@@ -113,6 +134,13 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		return usage_error("no command given");
+	command = find_command(argv[0]);
+	if (!command) {
+		snprintf(err, sizeof(err), "unknown command '%s'", argv[0]);
+		return usage_error(err);
+	}
+	if (asks_for_help(argc, argv))
+		return command_help(command);
 	gw_conf_defaults(&cfg);
 	if ((path || access(GW_CONF_DEFAULT_PATH, F_OK) == 0) &&
 	    gw_conf_load(&cfg, path ? path : GW_CONF_DEFAULT_PATH, err, sizeof(err))) {
@@ -121,22 +149,5 @@ int main(int argc, char **argv)
 	}
 	if (cfg.user[0] && getpwnam(cfg.user)) /* greywalld's user may own the lists */
 		gw_lists_trust_owner(getpwnam(cfg.user)->pw_uid);
-	if (!strcmp(argv[0], "stats"))
-		return argc == 1 ? cmd_stats() : usage_error("stats takes no arguments");
-	if (!strcmp(argv[0], "report"))
-		return cmd_report();
-	if (!strcmp(argv[0], "triplets"))
-		return cmd_triplets(argc - 1, argv + 1);
-	if (!strcmp(argv[0], "whitelist"))
-		return cmd_list_file("whitelist", cfg.whitelist_path, argc - 1, argv + 1);
-	if (!strcmp(argv[0], "blacklist"))
-		return cmd_list_file("blacklist", cfg.blacklist_path, argc - 1, argv + 1);
-	if (!strcmp(argv[0], "reload"))
-		return cmd_reload();
-	if (!strcmp(argv[0], "ping"))
-		return cmd_ping();
-	if (!strcmp(argv[0], "snapshot"))
-		return cmd_snapshot();
-	snprintf(err, sizeof(err), "unknown command '%s'", argv[0]);
-	return usage_error(err);
+	return command->run(argc, argv);
 }

@@ -14,7 +14,7 @@
 #include "greyctl.h"
 
 /* greywalld's report of senders that were greylisted and never came back. */
-int cmd_report(void)
+static int cmd_report(void)
 {
 	static char answer[1 << 20];
 	enum gw_control_result r = control_request("report", answer, sizeof(answer));
@@ -66,3 +66,23 @@ int cmd_report(void)
 		printf("(no triplet greylisted over report_after ago and never retried)\n");
 	return EXIT_OK;
 }
+
+static int run_report(int argc, char **argv)
+{
+	int first, rc = command_words(&greyctl_report, argc, argv, 0, &first);
+
+	return rc >= 0 ? rc : cmd_report();
+}
+
+const struct greyctl_command greyctl_report = {
+    "report",
+    "",
+    "  report                     senders greylisted at least report_after ago and never\n"
+    "                             retried, grouped by client network and sender domain:\n"
+    "                             the broken MTAs (or spamware) to look at (greywalld)\n",
+    "Triplets greylisted at least report_after seconds ago and never tried again,\n"
+    "grouped by client network and sender domain: real MTAs retry within minutes, so\n"
+    "these are the broken senders (or spamware) to look at. greywalld keeps the\n"
+    "triplets' names, so it must answer on control_socket.\n",
+    run_report,
+};

@@ -70,7 +70,7 @@ static int print_relay_stats(void)
 	return 0;
 }
 
-int cmd_stats(void)
+static int cmd_stats(void)
 {
 	struct gw_table_map t, a;
 
@@ -92,3 +92,21 @@ int cmd_stats(void)
 	gw_table_map_close(&a);
 	return EXIT_OK;
 }
+
+static int run_stats(int argc, char **argv)
+{
+	int first, rc = command_words(&greyctl_stats, argc, argv, 0, &first);
+
+	return rc >= 0 ? rc : cmd_stats();
+}
+
+const struct greyctl_command greyctl_stats = {
+    "stats",
+    "",
+    "  stats                      table sizes, fill and counters (and the relay filter's\n"
+    "                             counters when relay_maps is set)\n",
+    "Sizes, fill and counters of the triplet and auto-whitelist tables (table_path,\n"
+    "awl_path), and the relay filter's counters when relay_maps is set. greywalld need\n"
+    "not run: the tables are read where they are.\n",
+    run_stats,
+};

@@ -137,10 +137,10 @@ static int list_triplets(struct gw_table_map *t, u64 limit, u64 only)
 	return EXIT_OK;
 }
 
-int cmd_triplets(int argc, char **argv)
+static int cmd_triplets(int argc, char **argv, u64 limit)
 {
 	struct gw_table_map t;
-	u64 i, limit = ~0ULL, removed = 0;
+	u64 i, removed = 0;
 	u32 s;
 
 	if (argc < 1)
@@ -148,9 +148,7 @@ int cmd_triplets(int argc, char **argv)
 	if (open_table(&t, cfg.table_path, GW_TABLE_TRIPLETS))
 		return EXIT_FAIL;
 	if (!strcmp(argv[0], "list")) {
-		if (argc == 3 && !strcmp(argv[1], "--limit"))
-			limit = strtoull(argv[2], NULL, 10);
-		else if (argc != 1)
+		if (argc != 1)
 			return usage_error("list takes only --limit N");
 		return list_triplets(&t, limit, 0);
 	}
@@ -203,3 +201,53 @@ int cmd_triplets(int argc, char **argv)
 	gw_table_map_close(&t);
 	return usage_error("triplets actions are list, show, del and flush");
 }
+
+static int run_triplets(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"limit", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	u64 limit = ~0ULL;
+	char *end;
+	int opt;
+
+	optind = 0; /* a fresh scan: greyctl's own options were parsed before */
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			limit = strtoull(optarg, &end, 10);
+			if (*end || !optarg[0])
+				return command_usage_error(&greyctl_triplets,
+							   "--limit takes a number");
+			break;
+		case 'h':
+			return command_help(&greyctl_triplets);
+		default:
+			return command_usage_error(&greyctl_triplets, NULL);
+		}
+	}
+	if (limit != ~0ULL && (optind >= argc || strcmp(argv[optind], "list")))
+		return command_usage_error(&greyctl_triplets, "--limit goes with list");
+	return cmd_triplets(argc - optind, argv + optind, limit);
+}
+
+const struct greyctl_command greyctl_triplets = {
+    "triplets",
+    "list [--limit N] | show FP | del FP | flush",
+    "  triplets list [--limit N]  entries of the triplet table: fingerprint, state,\n"
+    "                             first and last seen, count\n"
+    "                             and, when greywalld knows it, the triplet's client,\n"
+    "                             sender and recipient\n"
+    "  triplets show FINGERPRINT  one triplet, as 'list' prints it (exit 1 if absent)\n"
+    "  triplets del FINGERPRINT   forget one triplet (hex, as 'list' prints it)\n"
+    "  triplets flush             forget every triplet (auto-whitelist kept)\n",
+    "  list [--limit N]    entries of the triplet table: fingerprint, state, first and last\n"
+    "                      seen, count and, when greywalld knows it, the triplet's client,\n"
+    "                      sender and recipient (at most N of them)\n"
+    "  show FINGERPRINT    one triplet, as list prints it (exit 1 if absent)\n"
+    "  del FINGERPRINT     forget one triplet (16 hex digits, as list prints it)\n"
+    "  flush               forget every triplet (the auto-whitelist is kept)\n",
+    run_triplets,
+};
