@@ -166,9 +166,6 @@ $(XDP_PASS_OBJ): tests/bpf/xdp_pass.bpf.c
 	$(CLANG) -target bpf -mcpu=v3 -O2 -g -Wall -Werror \
 		-I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
 
-$(BUILD)/greywall-relay-config: tools/relay_config.c $(BUILD)/control/relay_maps.o $(LIB)
-	$(CC) $(CFLAGS) -Icontrol $< $(BUILD)/control/relay_maps.o -o $@ $(LIB) -lbpf
-
 $(BUILD)/tools/bench/bpf_bench: tools/bench/bpf_bench.c tests/bpf/tcp_frame.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/bpf $< -o $@ -lbpf
@@ -183,7 +180,7 @@ $(BUILD)/tools/bench/table_bpf_bench: tools/bench/table_bpf_bench.c tools/bench/
 	$(CC) $(CFLAGS) -O3 $< -o $@ $(LIB) -lbpf
 
 bpf: $(BPF_OBJ) $(BUILD)/tools/verifier_log $(BPF_TEST_BIN) $(XDP_PASS_OBJ) \
-	$(BUILD)/greywall-relay-config $(BUILD)/tools/bench/bpf_bench \
+	$(BUILD)/greyctl $(BUILD)/tools/bench/bpf_bench \
 	$(BUILD)/tools/bench/table_lookup.bpf.o $(BUILD)/tools/bench/table_bpf_bench
 
 bpf-verify: bpf

@@ -141,7 +141,7 @@ tb_start_bpf() {
 	ip -n "$TB_NS_GW" link set dev gw-s xdp obj "$TB_ROOT/build/tests/bpf/xdp_pass.bpf.o" sec xdp
 	"$TB_ROOT/tools/greywall-bpf.sh" attach rcv0 --netns "$TB_NS_RCV" --pin "$TB_BPF_PIN" ||
 		return 1
-	"$TB_ROOT/build/greywall-relay-config" "$TB_BPF_PIN" delay="$TB_DELAY" >/dev/null
+	"$TB_ROOT/build/greyctl" relay --maps "$TB_BPF_PIN/maps" delay="$TB_DELAY" >/dev/null
 }
 
 # Detach the relay filter and remove its pins (and bpffs, if we mounted it).
@@ -223,7 +223,7 @@ print(b"".join(iter(lambda: s.recv(65536), b"")).decode())' "$1" "$2"
 
 # relay_counter NAME: one of the relay filter's counters, summed over CPUs
 relay_counter() {
-	"$TB_ROOT/build/greywall-relay-config" "$TB_BPF_PIN" | awk -v k="$1" '$1 == k { print $2 }'
+	"$TB_ROOT/build/greyctl" relay --maps "$TB_BPF_PIN/maps" | awk -v k="$1" '$1 == k { print $2 }'
 }
 
 tb_stop_dp() {
