@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "admin.h"
+#include "daemon.h"
 #include "greywall/conf.h"
 #include "greywall/control_socket.h"
 #include "greywall/maintenance.h"
@@ -71,20 +72,7 @@ static const char usage_text[] =
     "http://METRICS_LISTEN/metrics (127.0.0.1:9425 by default).\n"
     "See control/greywall.conf for every key, its meaning and its default.\n";
 
-static volatile sig_atomic_t stop, reload, snapshot_asked;
-static struct gw_table_map trip, awl;
-static u64 sweep_cursor[2];
-static time_t next_snapshot;
-static struct gw_metrics_src metrics;
-static struct gw_relay_maps relay;
-static int relay_open;
-static struct gw_names *names;
-static struct gw_relay_events *events;
-static struct gw_judged judged; /* the filter's passes, for the policy server to take */
-static struct gw_dp_link dp;
-static struct gw_verdict_sink dp_sink;
-static time_t next_names_expiry;
-
+static volatile sig_atomic_t stop, reload, snapshot_asked; /* set by signals */
 static double seconds_between(const struct timespec *a, const struct timespec *b)
 {
 	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
@@ -96,8 +84,9 @@ static void snap_name(const struct gw_conf *c, int which, char *out, size_t len)
 }
 
 /* Returns 0, or -1 with the reason in err (also logged). */
-static int snapshot_now(const struct gw_conf *c, char *err, size_t errlen)
+static int snapshot_now(struct gw_daemon *d, char *err, size_t errlen)
 {
+	const struct gw_conf *c = &d->cfg;
 	char path[GW_CONF_PATH_MAX + 8];
 	struct timespec a, b;
 	int which, rc = 0;
@@ -109,47 +98,48 @@ static int snapshot_now(const struct gw_conf *c, char *err, size_t errlen)
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (which = 0; which < 2 && !rc; which++) {
 		snap_name(c, which, path, sizeof(path));
-		rc = gw_snapshot_write(which ? &awl.table : &trip.table, path, err, errlen);
+		rc = gw_snapshot_write(which ? &d->awl.table : &d->trip.table, path, err, errlen);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	if (rc) {
-		metrics.snapshot_failures++;
+		d->metrics.snapshot_failures++;
 		syslog(LOG_ERR, "%s", err);
 		return -1;
 	}
-	metrics.last_snapshot_seconds = seconds_between(&a, &b);
-	metrics.last_snapshot_time = (long long)time(NULL);
+	d->metrics.last_snapshot_seconds = seconds_between(&a, &b);
+	d->metrics.last_snapshot_time = (long long)time(NULL);
 	syslog(LOG_INFO, "snapshot written to %s in %.1f ms", c->snapshot_path,
-	       metrics.last_snapshot_seconds * 1e3);
+	       d->metrics.last_snapshot_seconds * 1e3);
 	return 0;
 }
 
 /* Once a second: a slice of the expiry sweep, and a snapshot when one is due. */
 static void on_tick(struct gw_policy_ctx *ctx)
 {
+	struct gw_daemon *d = gw_daemon_of(ctx);
 	const struct gw_conf *c = ctx->cfg;
 	u64 now = (u64)time(NULL), removed;
-	u64 slice_t = trip.table.nbuckets / c->sweep_period + 1;
-	u64 slice_a = awl.table.nbuckets / c->sweep_period + 1;
+	u64 slice_t = d->trip.table.nbuckets / c->sweep_period + 1;
+	u64 slice_a = d->awl.table.nbuckets / c->sweep_period + 1;
 	struct timespec a, b;
 	char err[512];
 
-	if (names && (time_t)now >= next_names_expiry) {
-		gw_names_expire(names, now > c->policy.max_age ? now - c->policy.max_age : 0);
-		next_names_expiry = (time_t)now + 60;
+	if (d->names && (time_t)now >= d->next_names_expiry) {
+		gw_names_expire(d->names, now > c->policy.max_age ? now - c->policy.max_age : 0);
+		d->next_names_expiry = (time_t)now + 60;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	removed = gw_table_sweep(&trip.table, &c->policy, now, &sweep_cursor[0], slice_t);
-	removed += gw_table_sweep(&awl.table, &c->policy, now, &sweep_cursor[1], slice_a);
+	removed = gw_table_sweep(&d->trip.table, &c->policy, now, &d->sweep_cursor[0], slice_t);
+	removed += gw_table_sweep(&d->awl.table, &c->policy, now, &d->sweep_cursor[1], slice_a);
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	metrics.last_sweep_seconds = seconds_between(&a, &b);
-	metrics.sweep_removed += removed;
+	d->metrics.last_sweep_seconds = seconds_between(&a, &b);
+	d->metrics.sweep_removed += removed;
 	if (removed && ctx->log_verdicts)
 		syslog(LOG_INFO, "expired %llu entries", (unsigned long long)removed);
-	if (c->snapshot_path[0] && ((time_t)now >= next_snapshot || snapshot_asked)) {
-		snapshot_asked = 0;
-		snapshot_now(c, err, sizeof(err));
-		next_snapshot = (time_t)now + c->snapshot_interval;
+	if (c->snapshot_path[0] && ((time_t)now >= d->next_snapshot || *d->snapshot_asked)) {
+		*d->snapshot_asked = 0;
+		snapshot_now(d, err, sizeof(err));
+		d->next_snapshot = (time_t)now + c->snapshot_interval;
 	}
 }
 
@@ -208,10 +198,11 @@ static int restore_if_missing(const struct gw_conf *c, int *restored, char *err,
  * tables are settled: a later start never brings back what the sweeper or
  * greyctl removed since.
  */
-static int restore_into_new_tables(const struct gw_conf *c, int restored_files, char *err,
+static int restore_into_new_tables(struct gw_daemon *d, int restored_files, char *err,
 				   size_t errlen)
 {
-	struct gw_table *tables[2] = {&trip.table, &awl.table};
+	const struct gw_conf *c = &d->cfg;
+	struct gw_table *tables[2] = {&d->trip.table, &d->awl.table};
 	char path[GW_CONF_PATH_MAX + 8];
 	int which, rc;
 	u64 n;
@@ -249,9 +240,10 @@ static int restore_into_new_tables(const struct gw_conf *c, int restored_files, 
  * comes up empty takes the last snapshot back. One that holds entries is
  * newer than any snapshot and is left alone.
  */
-static int restore_into_maps(const struct gw_conf *c, char *err, size_t errlen)
+static int restore_into_maps(struct gw_daemon *d, char *err, size_t errlen)
 {
-	struct gw_table *tables[2] = {&trip.table, &awl.table};
+	const struct gw_conf *c = &d->cfg;
+	struct gw_table *tables[2] = {&d->trip.table, &d->awl.table};
 	char path[GW_CONF_PATH_MAX + 8];
 	int which, rc;
 
@@ -303,13 +295,14 @@ static void on_signal(int sig)
 
 /* Returns 0, or -1 with the reason in err; the old lists stay in force then. */
 /* Publish the lists to the relay filter, if there is one. 0, or -1 with err. */
-static int relay_publish(const struct gw_lists *lists, char *err, size_t errlen)
+static int relay_publish(struct gw_daemon *d, const struct gw_lists *lists, char *err,
+			 size_t errlen)
 {
 	struct gw_relay_sync_stats st;
 
-	if (!relay_open)
+	if (!d->relay_open)
 		return 0;
-	if (gw_relay_push_lists(&relay, lists, trip.table.hdr->secret, &st, err, errlen))
+	if (gw_relay_push_lists(&d->relay, lists, d->trip.table.hdr->secret, &st, err, errlen))
 		return -1;
 	syslog(LOG_INFO,
 	       "relay filter: list generation %u in force: %llu entries, %llu keys "
@@ -320,22 +313,23 @@ static int relay_publish(const struct gw_lists *lists, char *err, size_t errlen)
 
 static int reload_lists(struct gw_policy_ctx *ctx, char *err, size_t errlen)
 {
+	struct gw_daemon *d = gw_daemon_of(ctx);
 	struct gw_lists *n =
 	    gw_lists_load_files(ctx->cfg->whitelist_path, ctx->cfg->blacklist_path, err, errlen);
 	struct gw_lists *old;
 
-	if (!n || relay_publish(n, err, errlen)) {
+	if (!n || relay_publish(d, n, err, errlen)) {
 		/* keep serving the old lists: a typo must not open the gate */
 		gw_lists_free(n);
-		metrics.reload_failures++;
+		d->metrics.reload_failures++;
 		syslog(LOG_ERR, "reload refused, keeping the current lists: %s", err);
 		return -1;
 	}
 	old = ctx->lists;
 	ctx->lists = n;
 	gw_lists_free(old);
-	metrics.reloads++;
-	metrics.list_entries = gw_lists_size(n);
+	d->metrics.reloads++;
+	d->metrics.list_entries = gw_lists_size(n);
 	syslog(LOG_INFO, "lists reloaded: %zu entries", gw_lists_size(n));
 	return 0;
 }
@@ -387,48 +381,51 @@ static size_t metrics_request_end(const char *buf, size_t len)
 }
 
 /* Bring the figures that live elsewhere (the filter's maps, the names) into metrics. */
-static void metrics_refresh(void)
+static void metrics_refresh(struct gw_daemon *d)
 {
 	static unsigned long long relay_vals[GW_RS_COUNT];
 
-	if (relay_open && gw_relay_read_stats(&relay, relay_vals) == 0)
-		metrics.relay = relay_vals;
-	metrics.names = names ? gw_names_count(names) : 0;
-	metrics.dp = gw_dp_link_shm(&dp);
-	metrics.names_dropped = names ? gw_names_dropped(names) : 0;
+	if (d->relay_open && gw_relay_read_stats(&d->relay, relay_vals) == 0)
+		d->metrics.relay = relay_vals;
+	d->metrics.names = d->names ? gw_names_count(d->names) : 0;
+	d->metrics.dp = gw_dp_link_shm(&d->dp);
+	d->metrics.names_dropped = d->names ? gw_names_dropped(d->names) : 0;
 }
 
 static void catch_up_events(struct gw_policy_ctx *ctx)
 {
+	struct gw_daemon *d = gw_daemon_of(ctx);
 	(void)ctx;
-	gw_relay_events_drain(events);
+	gw_relay_events_drain(d->events);
 }
 
 static void serve_events(struct gw_policy_ctx *ctx, int fd)
 {
+	struct gw_daemon *d = gw_daemon_of(ctx);
 	(void)ctx;
 	(void)fd;
-	gw_relay_events_drain(events);
+	gw_relay_events_drain(d->events);
 }
 
 /* Ten times a second: greywall-dp's rings have no fd to wake us. */
 static void serve_dp_timer(struct gw_policy_ctx *ctx, int fd)
 {
+	struct gw_daemon *d = gw_daemon_of(ctx);
 	u64 expirations;
 
 	(void)ctx;
 	if (read(fd, &expirations, sizeof(expirations)) > 0)
-		gw_dp_link_poll(&dp, &dp_sink);
+		gw_dp_link_poll(&d->dp, &d->dp_sink);
 }
 
 /* "names FP FP ...": the text of each triplet greywalld knows, one line each. */
-static void send_names(struct gw_answer *a, char *args)
+static void send_names(struct gw_daemon *d, struct gw_answer *a, char *args)
 {
 	char *tok, *save = NULL, line[GW_ADDR_MAX * 2 + 128], addr[INET6_ADDRSTRLEN];
 
 	PUT_LIT(a, "ok\n");
-	for (tok = strtok_r(args, " ", &save); tok && names; tok = strtok_r(NULL, " ", &save)) {
-		const struct gw_name *nm = gw_names_get(names, strtoull(tok, NULL, 16));
+	for (tok = strtok_r(args, " ", &save); tok && d->names; tok = strtok_r(NULL, " ", &save)) {
+		const struct gw_name *nm = gw_names_get(d->names, strtoull(tok, NULL, 16));
 		int n;
 
 		if (!nm)
@@ -444,6 +441,7 @@ static void send_names(struct gw_answer *a, char *args)
 
 static void control_answer(struct gw_policy_ctx *ctx, char *req, size_t len, struct gw_answer *a)
 {
+	struct gw_daemon *d = gw_daemon_of(ctx);
 	static char page[65536];
 	char err[600], msg[700];
 	const char *cmd = req;
@@ -463,10 +461,10 @@ static void control_answer(struct gw_policy_ctx *ctx, char *req, size_t len, str
 				 err);
 		else
 			snprintf(msg, sizeof(msg), "ok\nlists reloaded: %zu entries\n",
-				 metrics.list_entries);
+				 d->metrics.list_entries);
 		put_str(a, msg);
 	} else if (!strcmp(cmd, "snapshot")) {
-		if (snapshot_now(ctx->cfg, err, sizeof(err)))
+		if (snapshot_now(d, err, sizeof(err)))
 			snprintf(msg, sizeof(msg), "error: %s\n", err);
 		else
 			snprintf(msg, sizeof(msg), "ok\nsnapshot written to %s\n",
@@ -474,24 +472,24 @@ static void control_answer(struct gw_policy_ctx *ctx, char *req, size_t len, str
 		put_str(a, msg);
 	} else if (!strcmp(cmd, "stats")) {
 		PUT_LIT(a, "ok\n");
-		metrics_refresh();
-		n = gw_metrics_render(&metrics, 0, page, sizeof(page));
+		metrics_refresh(d);
+		n = gw_metrics_render(&d->metrics, 0, page, sizeof(page));
 		gw_answer_put(a, page, n);
 	} else if (!strcmp(cmd, "report")) {
-		gw_relay_events_drain(events);
-		gw_dp_link_poll(&dp, &dp_sink);
-		if (!names) {
+		gw_relay_events_drain(d->events);
+		gw_dp_link_poll(&d->dp, &d->dp_sink);
+		if (!d->names) {
 			PUT_LIT(a, "error: names_capacity is 0: no names, no report\n");
 			return;
 		}
 		PUT_LIT(a, "ok\n");
-		n = gw_report_render(names, &trip.table, &ctx->cfg->policy, (u64)time(NULL),
+		n = gw_report_render(d->names, &d->trip.table, &ctx->cfg->policy, (u64)time(NULL),
 				     ctx->cfg->report_after, page, sizeof(page));
 		gw_answer_put(a, page, n);
 	} else if (!strncmp(cmd, "names", 5) && (cmd[5] == ' ' || !cmd[5])) {
-		gw_relay_events_drain(events);
-		gw_dp_link_poll(&dp, &dp_sink);
-		send_names(a, (char *)cmd + 5);
+		gw_relay_events_drain(d->events);
+		gw_dp_link_poll(&d->dp, &d->dp_sink);
+		send_names(d, a, (char *)cmd + 5);
 	} else {
 		snprintf(msg, sizeof(msg),
 			 "error: unknown command '%.64s' (ping, reload, snapshot, stats, report, "
@@ -504,6 +502,7 @@ static void control_answer(struct gw_policy_ctx *ctx, char *req, size_t len, str
 /* Just enough HTTP/1.0 for a Prometheus scraper: GET /metrics. */
 static void metrics_answer(struct gw_policy_ctx *ctx, char *req, size_t len, struct gw_answer *a)
 {
+	struct gw_daemon *d = gw_daemon_of(ctx);
 	static char page[65536];
 	char head[256];
 	size_t n;
@@ -523,8 +522,8 @@ static void metrics_answer(struct gw_policy_ctx *ctx, char *req, size_t len, str
 		gw_answer_put(a, nf, sizeof(nf) - 1);
 		return;
 	}
-	metrics_refresh();
-	n = gw_metrics_render(&metrics, 1, page, sizeof(page));
+	metrics_refresh(d);
+	n = gw_metrics_render(&d->metrics, 1, page, sizeof(page));
 	h = snprintf(head, sizeof(head),
 		     "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
 		     "Content-Length: %zu\r\n\r\n",
@@ -542,8 +541,8 @@ int main(int argc, char **argv)
 	    {"log-verdicts", no_argument, NULL, 'v'}, {"check", no_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
 	};
-	static struct gw_conf cfg;
-	static struct gw_policy_ctx ctx;
+	static struct gw_daemon greywalld;
+	struct gw_daemon *d = &greywalld;
 	struct gw_side_listener sides[4] = {0};
 	const char *path = NULL;
 	int opt, foreground = 0, check = 0, rc, nsides = 0, restored_files = 0;
@@ -558,7 +557,7 @@ int main(int argc, char **argv)
 			foreground = 1;
 			break;
 		case 'v':
-			ctx.log_verdicts = 1;
+			d->ctx.log_verdicts = 1;
 			break;
 		case 'C':
 			check = 1;
@@ -571,92 +570,94 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	gw_conf_defaults(&cfg);
+	gw_conf_defaults(&d->cfg);
 	if (path || access(GW_CONF_DEFAULT_PATH, F_OK) == 0) {
-		if (gw_conf_load(&cfg, path ? path : GW_CONF_DEFAULT_PATH, err, sizeof(err))) {
+		if (gw_conf_load(&d->cfg, path ? path : GW_CONF_DEFAULT_PATH, err, sizeof(err))) {
 			fprintf(stderr, "greywalld: %s\n", err);
 			return 1;
 		}
-		if (cfg.warnings[0])
-			fputs(cfg.warnings, stderr);
+		if (d->cfg.warnings[0])
+			fputs(d->cfg.warnings, stderr);
 	} else if (!check) {
 		fprintf(stderr, "greywalld: %s not found, using built-in defaults\n",
 			GW_CONF_DEFAULT_PATH);
 	}
-	ctx.cfg = &cfg;
-	if (cfg.user[0] && getpwnam(cfg.user)) /* it may own the lists it reloads */
-		gw_lists_trust_owner(getpwnam(cfg.user)->pw_uid);
-	if (cfg.names_capacity && !(names = gw_names_new(cfg.names_capacity))) {
-		fprintf(stderr, "greywalld: no memory for %u names\n", cfg.names_capacity);
+	d->ctx.cfg = &d->cfg;
+	if (d->cfg.user[0] && getpwnam(d->cfg.user)) /* it may own the lists it reloads */
+		gw_lists_trust_owner(getpwnam(d->cfg.user)->pw_uid);
+	if (d->cfg.names_capacity && !(d->names = gw_names_new(d->cfg.names_capacity))) {
+		fprintf(stderr, "greywalld: no memory for %u names\n", d->cfg.names_capacity);
 		return 1;
 	}
-	ctx.names = names;
-	ctx.lists = gw_lists_load_files(cfg.whitelist_path, cfg.blacklist_path, err, sizeof(err));
-	if (!ctx.lists) {
+	d->ctx.names = d->names;
+	d->ctx.lists =
+	    gw_lists_load_files(d->cfg.whitelist_path, d->cfg.blacklist_path, err, sizeof(err));
+	if (!d->ctx.lists) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
-	if (check_table_room(&cfg, err, sizeof(err))) {
+	if (check_table_room(&d->cfg, err, sizeof(err))) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
 	if (check) {
 		printf("greywalld: configuration good; %zu list entries\n",
-		       gw_lists_size(ctx.lists));
+		       gw_lists_size(d->ctx.lists));
 		return 0;
 	}
 	openlog("greywalld", LOG_PID | (foreground ? LOG_PERROR : 0), LOG_MAIL);
-	if (restore_if_missing(&cfg, &restored_files, err, sizeof(err))) {
+	if (restore_if_missing(&d->cfg, &restored_files, err, sizeof(err))) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
-	if (gw_table_map_open(&trip, cfg.table_path, cfg.capacity, GW_TABLE_TRIPLETS, GW_TF_CREATE,
-			      NULL, err, sizeof(err)) ||
-	    gw_table_map_open(&awl, cfg.awl_path, cfg.capacity / 8 + 1024, GW_TABLE_AWL,
-			      GW_TF_CREATE | GW_TF_SECRET, trip.table.hdr->secret, err,
+	if (gw_table_map_open(&d->trip, d->cfg.table_path, d->cfg.capacity, GW_TABLE_TRIPLETS,
+			      GW_TF_CREATE, NULL, err, sizeof(err)) ||
+	    gw_table_map_open(&d->awl, d->cfg.awl_path, d->cfg.capacity / 8 + 1024, GW_TABLE_AWL,
+			      GW_TF_CREATE | GW_TF_SECRET, d->trip.table.hdr->secret, err,
 			      sizeof(err))) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
 	/* two daemons on one table overwrite each other's snapshots: the second one stops */
-	if (!gw_table_path_is_bpf(cfg.table_path) &&
-	    gw_table_lock(cfg.table_path, err, sizeof(err)) < 0) {
+	if (!gw_table_path_is_bpf(d->cfg.table_path) &&
+	    gw_table_lock(d->cfg.table_path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
-	if (gw_table_path_is_bpf(cfg.table_path)
-		? restore_into_maps(&cfg, err, sizeof(err))
-		: restore_into_new_tables(&cfg, restored_files, err, sizeof(err))) {
+	if (gw_table_path_is_bpf(d->cfg.table_path)
+		? restore_into_maps(d, err, sizeof(err))
+		: restore_into_new_tables(d, restored_files, err, sizeof(err))) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
-	ctx.policy =
-	    (struct gw_policy){&trip.table, &awl.table, &cfg.policy, trip.table.hdr->secret};
-	if (cfg.relay_maps[0]) {
+	d->ctx.policy = (struct gw_policy){&d->trip.table, &d->awl.table, &d->cfg.policy,
+					   d->trip.table.hdr->secret};
+	if (d->cfg.relay_maps[0]) {
 		/* the filter runs on with what it has if we stop, so refuse to start half-done */
-		if (gw_relay_maps_open(&relay, cfg.relay_maps, err, sizeof(err)) ||
-		    gw_relay_push_policy(&relay, &cfg.policy, err, sizeof(err))) {
+		if (gw_relay_maps_open(&d->relay, d->cfg.relay_maps, err, sizeof(err)) ||
+		    gw_relay_push_policy(&d->relay, &d->cfg.policy, err, sizeof(err))) {
 			fprintf(stderr, "greywalld: %s\n", err);
 			return 1;
 		}
-		relay_open = 1;
-		if (relay_publish(ctx.lists, err, sizeof(err))) {
+		d->relay_open = 1;
+		if (relay_publish(d, d->ctx.lists, err, sizeof(err))) {
 			fprintf(stderr, "greywalld: %s\n", err);
 			return 1;
 		}
-		syslog(LOG_INFO, "relay filter: policy and lists pushed to %s", cfg.relay_maps);
+		syslog(LOG_INFO, "relay filter: policy and lists pushed to %s", d->cfg.relay_maps);
 		{
 			char path[GW_CONF_PATH_MAX + 16];
 
-			snprintf(path, sizeof(path), "%s/events", cfg.relay_maps);
-			events = gw_relay_events_open(path, &cfg.policy, trip.table.hdr->secret,
-						      names, &judged, err, sizeof(err));
-			if (!events) {
+			snprintf(path, sizeof(path), "%.500s/events", d->cfg.relay_maps);
+			d->events =
+			    gw_relay_events_open(path, &d->cfg.policy, d->trip.table.hdr->secret,
+						 d->names, &d->judged, err, sizeof(err));
+			if (!d->events) {
 				fprintf(stderr, "greywalld: %s\n", err);
 				return 1;
 			}
-			ctx.judged = &judged;
-			ctx.catch_up = catch_up_events;
+			d->ctx.judged = &d->judged;
+			d->ctx.catch_up = catch_up_events;
 		}
 	}
 	signal(SIGHUP, on_signal);
@@ -664,68 +665,69 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	next_snapshot = time(NULL) + cfg.snapshot_interval;
-	metrics.ctx = &ctx;
-	metrics.triplets = &trip.table;
-	metrics.awl = &awl.table;
-	metrics.list_entries = gw_lists_size(ctx.lists);
-	if (cfg.control_socket[0]) {
+	d->next_snapshot = time(NULL) + d->cfg.snapshot_interval;
+	d->snapshot_asked = &snapshot_asked;
+	d->metrics.ctx = &d->ctx;
+	d->metrics.triplets = &d->trip.table;
+	d->metrics.awl = &d->awl.table;
+	d->metrics.list_entries = gw_lists_size(d->ctx.lists);
+	if (d->cfg.control_socket[0]) {
 		char warning[512];
 
-		sides[nsides].fd = gw_control_listen(cfg.control_socket, cfg.control_group, warning,
-						     sizeof(warning), err, sizeof(err));
+		sides[nsides].fd = gw_control_listen(d->cfg.control_socket, d->cfg.control_group,
+						     warning, sizeof(warning), err, sizeof(err));
 		if (sides[nsides].fd < 0) {
 			fprintf(stderr, "greywalld: %s\n", err);
 			return 1;
 		}
 		if (warning[0])
 			syslog(LOG_WARNING, "%s", warning);
-		syslog(LOG_INFO, "control socket %s", cfg.control_socket);
+		syslog(LOG_INFO, "control socket %s", d->cfg.control_socket);
 		sides[nsides].request_end = control_request_end;
 		sides[nsides++].answer = control_answer;
 	}
-	if (cfg.metrics_listen[0]) {
+	if (d->cfg.metrics_listen[0]) {
 		sides[nsides].fd =
-		    gw_listen_tcp("metrics_listen", cfg.metrics_listen, err, sizeof(err));
+		    gw_listen_tcp("metrics_listen", d->cfg.metrics_listen, err, sizeof(err));
 		if (sides[nsides].fd < 0) {
 			fprintf(stderr, "greywalld: %s\n", err);
 			return 1;
 		}
-		syslog(LOG_INFO, "metrics at http://%s/metrics", cfg.metrics_listen);
+		syslog(LOG_INFO, "metrics at http://%s/metrics", d->cfg.metrics_listen);
 		sides[nsides].request_end = metrics_request_end;
 		sides[nsides++].answer = metrics_answer;
 	}
-	if (cfg.user[0] && geteuid() == 0) {
+	if (d->cfg.user[0] && geteuid() == 0) {
 		/* everything privileged is open: the rest runs as cfg.user */
 		char snap_dir[GW_CONF_PATH_MAX];
 		const char *must_write[2] = {snap_dir, NULL};
 		char *slash;
 
-		snprintf(snap_dir, sizeof(snap_dir), "%s", cfg.snapshot_path);
+		snprintf(snap_dir, sizeof(snap_dir), "%.511s", d->cfg.snapshot_path);
 		slash = strrchr(snap_dir, '/');
 		if (slash)
 			*(slash == snap_dir ? slash + 1 : slash) = 0;
 		else if (snap_dir[0])
 			snprintf(snap_dir, sizeof(snap_dir), ".");
-		if (gw_drop_privileges(cfg.user, relay_open, must_write, err, sizeof(err))) {
+		if (gw_drop_privileges(d->cfg.user, d->relay_open, must_write, err, sizeof(err))) {
 			fprintf(stderr, "greywalld: %s\n", err);
 			return 1;
 		}
-		syslog(LOG_INFO, "running as user %s%s", cfg.user,
-		       relay_open ? " with CAP_BPF only" : "");
+		syslog(LOG_INFO, "running as user %s%s", d->cfg.user,
+		       d->relay_open ? " with CAP_BPF only" : "");
 	}
-	if (!relay_open) {
+	if (!d->relay_open) {
 		/* greywall-dp's shared state, found whenever greywall-dp starts */
 		struct itimerspec every = {{0, 100000000}, {0, 100000000}};
 		char dp_path[GW_CONF_PATH_MAX + 8];
 
-		snprintf(dp_path, sizeof(dp_path), "%s", cfg.dp_shm);
+		snprintf(dp_path, sizeof(dp_path), "%.511s", d->cfg.dp_shm);
 		if (!dp_path[0])
-			snprintf(dp_path, sizeof(dp_path), "%.500s.dp", cfg.table_path);
-		gw_dp_link_init(&dp, dp_path);
+			snprintf(dp_path, sizeof(dp_path), "%.500s.dp", d->cfg.table_path);
+		gw_dp_link_init(&d->dp, dp_path);
 		/* no credits: greywall-dp cuts in-line and its rings are read 10 times a second */
-		dp_sink = (struct gw_verdict_sink){&cfg.policy, trip.table.hdr->secret, names,
-						   "greywall-dp", NULL};
+		d->dp_sink = (struct gw_verdict_sink){&d->cfg.policy, d->trip.table.hdr->secret,
+						      d->names, "greywall-dp", NULL};
 		sides[nsides].fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 		if (sides[nsides].fd < 0 || timerfd_settime(sides[nsides].fd, 0, &every, NULL)) {
 			fprintf(stderr, "greywalld: timerfd: %s\n", strerror(errno));
@@ -734,33 +736,33 @@ int main(int argc, char **argv)
 		sides[nsides].no_accept = 1;
 		sides[nsides++].serve = serve_dp_timer;
 	}
-	if (events) {
-		sides[nsides].fd = gw_relay_events_fd(events);
+	if (d->events) {
+		sides[nsides].fd = gw_relay_events_fd(d->events);
 		sides[nsides].no_accept = 1;
 		sides[nsides++].serve = serve_events;
 	}
-	rc = gw_policy_serve(&ctx, cfg.policy_listen, &stop, &reload, do_reload, on_tick, sides,
-			     nsides, err, sizeof(err));
+	rc = gw_policy_serve(&d->ctx, d->cfg.policy_listen, &stop, &reload, do_reload, on_tick,
+			     sides, nsides, err, sizeof(err));
 	{
 		char snap_err[512];
 
-		snapshot_now(&cfg, snap_err, sizeof(snap_err)); /* after SIGTERM nothing is lost */
+		snapshot_now(d, snap_err, sizeof(snap_err)); /* after SIGTERM nothing is lost */
 	}
-	if (cfg.control_socket[0])
-		unlink(cfg.control_socket);
+	if (d->cfg.control_socket[0])
+		unlink(d->cfg.control_socket);
 	if (rc)
 		fprintf(stderr, "greywalld: %s\n", err);
-	syslog(LOG_INFO, "stopping: %llu requests, %llu greylisted, %llu passed", ctx.requests,
-	       ctx.verdicts[GW_V_GREYLIST], ctx.verdicts[GW_V_PASS]);
-	gw_relay_events_drain(events);
-	gw_relay_events_close(events);
-	gw_dp_link_poll(&dp, &dp_sink);
-	gw_dp_link_close(&dp);
-	if (relay_open)
-		gw_relay_maps_close(&relay);
-	gw_names_free(names);
-	gw_table_map_close(&trip);
-	gw_table_map_close(&awl);
-	gw_lists_free(ctx.lists);
+	syslog(LOG_INFO, "stopping: %llu requests, %llu greylisted, %llu passed", d->ctx.requests,
+	       d->ctx.verdicts[GW_V_GREYLIST], d->ctx.verdicts[GW_V_PASS]);
+	gw_relay_events_drain(d->events);
+	gw_relay_events_close(d->events);
+	gw_dp_link_poll(&d->dp, &d->dp_sink);
+	gw_dp_link_close(&d->dp);
+	if (d->relay_open)
+		gw_relay_maps_close(&d->relay);
+	gw_names_free(d->names);
+	gw_table_map_close(&d->trip);
+	gw_table_map_close(&d->awl);
+	gw_lists_free(d->ctx.lists);
 	return rc ? 1 : 0;
 }
