@@ -35,6 +35,8 @@ DP_TEST_BIN = $(BUILD)/tests/unit/test_dataplane_engine
 CTL_SRCS = control/policy_server.c control/admin.c control/relay_maps.c \
 	control/names.c control/report.c control/relay_events.c control/privdrop.c \
 	control/verdict_log.c control/dp_link.c
+GREYWALLD_SRCS = control/greywalld.c control/daemon_tables.c control/daemon_serve.c
+GREYWALLD_OBJS = $(GREYWALLD_SRCS:%.c=$(BUILD)/%.o)
 CTL_OBJS = $(CTL_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_BIN = $(BUILD)/greywalld $(BUILD)/greyctl
 CTL_TEST_BIN = $(BUILD)/tests/unit/test_control
@@ -76,7 +78,7 @@ $(DP_TEST_BIN): tests/dataplane/test_engine.c $(filter-out $(BUILD)/dataplane/ma
 	$(CC) $(CFLAGS) $(DPDK_CFLAGS) $< $(filter-out $(BUILD)/dataplane/main.o,$(DP_OBJS)) \
 		-o $@ $(LIB) $(DPDK_LIBS) -lcmocka
 
-$(BUILD)/greywalld: $(BUILD)/control/greywalld.o $(CTL_OBJS) $(LIB)
+$(BUILD)/greywalld: $(GREYWALLD_OBJS) $(CTL_OBJS) $(LIB)
 	$(CC) $^ -o $@ -lbpf -ljemalloc
 
 GREYCTL_SRCS = control/greyctl/main.c control/greyctl/common.c control/greyctl/lists.c \
@@ -84,7 +86,7 @@ GREYCTL_SRCS = control/greyctl/main.c control/greyctl/common.c control/greyctl/l
 	control/greyctl/daemon.c control/greyctl/relay.c
 GREYCTL_OBJS = $(GREYCTL_SRCS:%.c=$(BUILD)/%.o)
 $(GREYCTL_OBJS): control/greyctl/greyctl.h
-$(GREYCTL_OBJS) $(CTL_OBJS) $(BUILD)/control/greywalld.o: $(wildcard control/*.h)
+$(GREYCTL_OBJS) $(CTL_OBJS) $(GREYWALLD_OBJS): $(wildcard control/*.h)
 
 $(BUILD)/greyctl: $(GREYCTL_OBJS) $(CTL_OBJS) $(LIB)
 	$(CC) $^ -o $@ -lbpf

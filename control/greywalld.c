@@ -73,215 +73,6 @@ static const char usage_text[] =
     "See control/greywall.conf for every key, its meaning and its default.\n";
 
 static volatile sig_atomic_t stop, reload, snapshot_asked; /* set by signals */
-static double seconds_between(const struct timespec *a, const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
-static void snap_name(const struct gw_conf *c, int which, char *out, size_t len)
-{
-	snprintf(out, len, "%s%s", c->snapshot_path, which ? ".awl" : "");
-}
-
-/* Returns 0, or -1 with the reason in err (also logged). */
-static int snapshot_now(struct gw_daemon *d, char *err, size_t errlen)
-{
-	const struct gw_conf *c = &d->cfg;
-	char path[GW_CONF_PATH_MAX + 8];
-	struct timespec a, b;
-	int which, rc = 0;
-
-	if (!c->snapshot_path[0]) {
-		snprintf(err, errlen, "snapshots are off (snapshot_path is empty)");
-		return -1;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	for (which = 0; which < 2 && !rc; which++) {
-		snap_name(c, which, path, sizeof(path));
-		rc = gw_snapshot_write(which ? &d->awl.table : &d->trip.table, path, err, errlen);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	if (rc) {
-		d->metrics.snapshot_failures++;
-		syslog(LOG_ERR, "%s", err);
-		return -1;
-	}
-	d->metrics.last_snapshot_seconds = seconds_between(&a, &b);
-	d->metrics.last_snapshot_time = (long long)time(NULL);
-	syslog(LOG_INFO, "snapshot written to %s in %.1f ms", c->snapshot_path,
-	       d->metrics.last_snapshot_seconds * 1e3);
-	return 0;
-}
-
-/* Once a second: a slice of the expiry sweep, and a snapshot when one is due. */
-static void on_tick(struct gw_policy_ctx *ctx)
-{
-	struct gw_daemon *d = gw_daemon_of(ctx);
-	const struct gw_conf *c = ctx->cfg;
-	u64 now = (u64)time(NULL), removed;
-	u64 slice_t = d->trip.table.nbuckets / c->sweep_period + 1;
-	u64 slice_a = d->awl.table.nbuckets / c->sweep_period + 1;
-	struct timespec a, b;
-	char err[512];
-
-	if (d->names && (time_t)now >= d->next_names_expiry) {
-		gw_names_expire(d->names, now > c->policy.max_age ? now - c->policy.max_age : 0);
-		d->next_names_expiry = (time_t)now + 60;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	removed = gw_table_sweep(&d->trip.table, &c->policy, now, &d->sweep_cursor[0], slice_t);
-	removed += gw_table_sweep(&d->awl.table, &c->policy, now, &d->sweep_cursor[1], slice_a);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	d->metrics.last_sweep_seconds = seconds_between(&a, &b);
-	d->metrics.sweep_removed += removed;
-	if (removed && ctx->log_verdicts)
-		syslog(LOG_INFO, "expired %llu entries", (unsigned long long)removed);
-	if (c->snapshot_path[0] && ((time_t)now >= d->next_snapshot || *d->snapshot_asked)) {
-		*d->snapshot_asked = 0;
-		snapshot_now(d, err, sizeof(err));
-		d->next_snapshot = (time_t)now + c->snapshot_interval;
-	}
-}
-
-/*
- * After a reboot /dev/shm is empty: bring the tables back from the last
- * snapshot. *restored says whether the triplet table was.
- */
-static int restore_if_missing(const struct gw_conf *c, int *restored, char *err, size_t errlen)
-{
-	const char *const tables[2] = {c->table_path, c->awl_path};
-	char path[GW_CONF_PATH_MAX + 8], dir[GW_CONF_PATH_MAX], *slash;
-	unsigned made;
-	int which;
-
-	if (!c->snapshot_path[0])
-		return 0;
-	snprintf(dir, sizeof(dir), "%s", c->snapshot_path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		if (mkdir(dir, 0750) == 0) {
-			/* made here, for whoever greywalld runs as */
-			struct passwd *pw = c->user[0] ? getpwnam(c->user) : NULL;
-
-			if (pw && chown(dir, pw->pw_uid, pw->pw_gid)) {
-				snprintf(err, errlen, "cannot give %s to %s: %s", dir, c->user,
-					 strerror(errno));
-				return -1;
-			}
-		} else if (errno != EEXIST) {
-			snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-			return -1;
-		}
-	}
-	if (gw_snapshot_restore_missing(c->snapshot_path, tables, c->capacity, &made, err,
-					errlen)) {
-		size_t l = strlen(err);
-
-		snprintf(err + l, errlen - l, " (move it aside to start empty)");
-		return -1;
-	}
-	for (which = 0; which < 2; which++) {
-		snap_name(c, which, path, sizeof(path));
-		if (made & (1u << which))
-			fprintf(stderr, "greywalld: restored %s from %s\n", tables[which], path);
-	}
-	*restored = made & 1;
-	return 0;
-}
-
-/*
- * greywall-dp starts beside greywalld at boot and may make the tables first:
- * the files are there, but hold nothing greywalld ever saw. Until greywalld
- * has looked at a table once (GW_TABLE_SETTLED), the snapshot goes into it,
- * entry by entry, beside whatever greywall-dp has written meanwhile. Then the
- * tables are settled: a later start never brings back what the sweeper or
- * greyctl removed since.
- */
-static int restore_into_new_tables(struct gw_daemon *d, int restored_files, char *err,
-				   size_t errlen)
-{
-	const struct gw_conf *c = &d->cfg;
-	struct gw_table *tables[2] = {&d->trip.table, &d->awl.table};
-	char path[GW_CONF_PATH_MAX + 8];
-	int which, rc;
-	u64 n;
-
-	for (which = 0; which < 2 && c->snapshot_path[0] && !restored_files; which++) {
-		if (__atomic_load_n(&tables[which]->hdr->flags, __ATOMIC_ACQUIRE) &
-		    GW_TABLE_SETTLED)
-			break;
-		snap_name(c, which, path, sizeof(path));
-		if (access(path, F_OK))
-			continue;
-		rc = gw_snapshot_merge_into(path, tables[which], &n, err, errlen);
-		if (rc < 0) {
-			size_t l = strlen(err);
-
-			snprintf(err + l, errlen - l, " (move it aside to start empty)");
-			return -1;
-		}
-		if (rc > 0) {
-			/* the auto-whitelist is keyed with the triplet table's secret: both or none
-			 */
-			syslog(LOG_WARNING, "%s", err);
-			break;
-		}
-		syslog(LOG_INFO, "restored %llu entries from %s into %s, which greywall-dp made",
-		       (unsigned long long)n, path, which ? c->awl_path : c->table_path);
-	}
-	for (which = 0; which < 2; which++)
-		__atomic_or_fetch(&tables[which]->hdr->flags, GW_TABLE_SETTLED, __ATOMIC_RELEASE);
-	return 0;
-}
-
-/*
- * The relay filter's maps outlive greywalld but not a reboot: a map that
- * comes up empty takes the last snapshot back. One that holds entries is
- * newer than any snapshot and is left alone.
- */
-static int restore_into_maps(struct gw_daemon *d, char *err, size_t errlen)
-{
-	const struct gw_conf *c = &d->cfg;
-	struct gw_table *tables[2] = {&d->trip.table, &d->awl.table};
-	char path[GW_CONF_PATH_MAX + 8];
-	int which, rc;
-
-	if (!c->snapshot_path[0])
-		return 0;
-	for (which = 0; which < 2; which++) {
-		snap_name(c, which, path, sizeof(path));
-		if (access(path, F_OK))
-			continue;
-		rc = gw_snapshot_restore_into(path, tables[which], err, errlen);
-		if (rc < 0) {
-			size_t l = strlen(err);
-
-			snprintf(err + l, errlen - l, " (move it aside to start empty)");
-			return -1;
-		}
-		if (rc == 0)
-			fprintf(stderr, "greywalld: restored the relay filter's %s map from %s\n",
-				which ? "awl" : "triplets", path);
-	}
-	return 0;
-}
-
-/* A capacity the machine cannot hold is refused, at start and by --check alike. */
-static int check_table_room(const struct gw_conf *c, char *err, size_t errlen)
-{
-	const char *paths[2] = {c->table_path, c->awl_path};
-	u64 bytes[2] = {gw_table_bytes(gw_table_nbuckets_for(c->capacity)),
-			gw_table_bytes(gw_table_nbuckets_for(c->capacity / 8 + 1024))};
-	size_t l;
-
-	if (gw_table_path_is_bpf(c->table_path) ||
-	    !gw_table_room_check(paths, bytes, 2, err, errlen))
-		return 0;
-	l = strlen(err);
-	snprintf(err + l, errlen - l, " (capacity = %llu)", c->capacity);
-	return -1;
-}
 
 static void on_signal(int sig)
 {
@@ -291,247 +82,6 @@ static void on_signal(int sig)
 		snapshot_asked = 1;
 	else
 		stop = 1;
-}
-
-/* Returns 0, or -1 with the reason in err; the old lists stay in force then. */
-/* Publish the lists to the relay filter, if there is one. 0, or -1 with err. */
-static int relay_publish(struct gw_daemon *d, const struct gw_lists *lists, char *err,
-			 size_t errlen)
-{
-	struct gw_relay_sync_stats st;
-
-	if (!d->relay_open)
-		return 0;
-	if (gw_relay_push_lists(&d->relay, lists, d->trip.table.hdr->secret, &st, err, errlen))
-		return -1;
-	syslog(LOG_INFO,
-	       "relay filter: list generation %u in force: %llu entries, %llu keys "
-	       "written, %llu removed",
-	       st.gen, st.entries, st.written, st.deleted);
-	return 0;
-}
-
-static int reload_lists(struct gw_policy_ctx *ctx, char *err, size_t errlen)
-{
-	struct gw_daemon *d = gw_daemon_of(ctx);
-	struct gw_lists *n =
-	    gw_lists_load_files(ctx->cfg->whitelist_path, ctx->cfg->blacklist_path, err, errlen);
-	struct gw_lists *old;
-
-	if (!n || relay_publish(d, n, err, errlen)) {
-		/* keep serving the old lists: a typo must not open the gate */
-		gw_lists_free(n);
-		d->metrics.reload_failures++;
-		syslog(LOG_ERR, "reload refused, keeping the current lists: %s", err);
-		return -1;
-	}
-	old = ctx->lists;
-	ctx->lists = n;
-	gw_lists_free(old);
-	d->metrics.reloads++;
-	d->metrics.list_entries = gw_lists_size(n);
-	syslog(LOG_INFO, "lists reloaded: %zu entries", gw_lists_size(n));
-	return 0;
-}
-
-static void do_reload(struct gw_policy_ctx *ctx)
-{
-	char err[512];
-
-	reload_lists(ctx, err, sizeof(err));
-}
-
-/*
- * A literal's length is the compiler's to count, never ours: hand-counted
- * lengths sent bytes past the end of two of them ("\0\0H" after a 405, a NUL
- * after the report error). "" s "" refuses anything but a string literal.
- */
-#define PUT_LIT(a, s) gw_answer_put(a, "" s "", sizeof(s) - 1)
-
-static void put_str(struct gw_answer *a, const char *s)
-{
-	gw_answer_put(a, s, strlen(s));
-}
-
-/* The control protocol's request: one line. */
-static size_t control_request_end(const char *buf, size_t len)
-{
-	const char *nl = memchr(buf, '\n', len);
-
-	return nl ? (size_t)(nl - buf) + 1 : 0;
-}
-
-/*
- * An HTTP request ends at its empty line; a bare "GET /metrics" line with
- * no version (HTTP/0.9 style, as a quick nc probe sends) ends at its own.
- */
-static size_t metrics_request_end(const char *buf, size_t len)
-{
-	const char *nl = memchr(buf, '\n', len), *end;
-
-	if (!nl)
-		return 0;
-	if (!memmem(buf, (size_t)(nl - buf), " HTTP/", 6))
-		return (size_t)(nl - buf) + 1;
-	end = memmem(buf, len, "\n\r\n", 3);
-	if (end)
-		return (size_t)(end - buf) + 3;
-	end = memmem(buf, len, "\n\n", 2);
-	return end ? (size_t)(end - buf) + 2 : 0;
-}
-
-/* Bring the figures that live elsewhere (the filter's maps, the names) into metrics. */
-static void metrics_refresh(struct gw_daemon *d)
-{
-	static unsigned long long relay_vals[GW_RS_COUNT];
-
-	if (d->relay_open && gw_relay_read_stats(&d->relay, relay_vals) == 0)
-		d->metrics.relay = relay_vals;
-	d->metrics.names = d->names ? gw_names_count(d->names) : 0;
-	d->metrics.dp = gw_dp_link_shm(&d->dp);
-	d->metrics.names_dropped = d->names ? gw_names_dropped(d->names) : 0;
-}
-
-static void catch_up_events(struct gw_policy_ctx *ctx)
-{
-	struct gw_daemon *d = gw_daemon_of(ctx);
-	(void)ctx;
-	gw_relay_events_drain(d->events);
-}
-
-static void serve_events(struct gw_policy_ctx *ctx, int fd)
-{
-	struct gw_daemon *d = gw_daemon_of(ctx);
-	(void)ctx;
-	(void)fd;
-	gw_relay_events_drain(d->events);
-}
-
-/* Ten times a second: greywall-dp's rings have no fd to wake us. */
-static void serve_dp_timer(struct gw_policy_ctx *ctx, int fd)
-{
-	struct gw_daemon *d = gw_daemon_of(ctx);
-	u64 expirations;
-
-	(void)ctx;
-	if (read(fd, &expirations, sizeof(expirations)) > 0)
-		gw_dp_link_poll(&d->dp, &d->dp_sink);
-}
-
-/* "names FP FP ...": the text of each triplet greywalld knows, one line each. */
-static void send_names(struct gw_daemon *d, struct gw_answer *a, char *args)
-{
-	char *tok, *save = NULL, line[GW_ADDR_MAX * 2 + 128], addr[INET6_ADDRSTRLEN];
-
-	PUT_LIT(a, "ok\n");
-	for (tok = strtok_r(args, " ", &save); tok && d->names; tok = strtok_r(NULL, " ", &save)) {
-		const struct gw_name *nm = gw_names_get(d->names, strtoull(tok, NULL, 16));
-		int n;
-
-		if (!nm)
-			continue;
-		inet_ntop(nm->family == GW_AF_INET ? AF_INET : AF_INET6, nm->client, addr,
-			  sizeof(addr));
-		n = snprintf(line, sizeof(line), "%016llx\t%s\t%s\t%s\n",
-			     (unsigned long long)nm->fp, addr, nm->sender, nm->rcpt);
-		if (n > 0 && (size_t)n < sizeof(line))
-			gw_answer_put(a, line, (size_t)n);
-	}
-}
-
-static void control_answer(struct gw_policy_ctx *ctx, char *req, size_t len, struct gw_answer *a)
-{
-	struct gw_daemon *d = gw_daemon_of(ctx);
-	static char page[65536];
-	char err[600], msg[700];
-	const char *cmd = req;
-	size_t n;
-
-	/* a NUL would end the command early: "ping\0anything" is not ping */
-	if (memchr(req, 0, len)) {
-		PUT_LIT(a, "error: a NUL in the command line\n");
-		return;
-	}
-	req[strcspn(req, "\r\n")] = 0;
-	if (!strcmp(cmd, "ping")) {
-		PUT_LIT(a, "ok\n");
-	} else if (!strcmp(cmd, "reload")) {
-		if (reload_lists(ctx, err, sizeof(err)))
-			snprintf(msg, sizeof(msg), "error: %s (the old lists stay in force)\n",
-				 err);
-		else
-			snprintf(msg, sizeof(msg), "ok\nlists reloaded: %zu entries\n",
-				 d->metrics.list_entries);
-		put_str(a, msg);
-	} else if (!strcmp(cmd, "snapshot")) {
-		if (snapshot_now(d, err, sizeof(err)))
-			snprintf(msg, sizeof(msg), "error: %s\n", err);
-		else
-			snprintf(msg, sizeof(msg), "ok\nsnapshot written to %s\n",
-				 ctx->cfg->snapshot_path);
-		put_str(a, msg);
-	} else if (!strcmp(cmd, "stats")) {
-		PUT_LIT(a, "ok\n");
-		metrics_refresh(d);
-		n = gw_metrics_render(&d->metrics, 0, page, sizeof(page));
-		gw_answer_put(a, page, n);
-	} else if (!strcmp(cmd, "report")) {
-		gw_relay_events_drain(d->events);
-		gw_dp_link_poll(&d->dp, &d->dp_sink);
-		if (!d->names) {
-			PUT_LIT(a, "error: names_capacity is 0: no names, no report\n");
-			return;
-		}
-		PUT_LIT(a, "ok\n");
-		n = gw_report_render(d->names, &d->trip.table, &ctx->cfg->policy, (u64)time(NULL),
-				     ctx->cfg->report_after, page, sizeof(page));
-		gw_answer_put(a, page, n);
-	} else if (!strncmp(cmd, "names", 5) && (cmd[5] == ' ' || !cmd[5])) {
-		gw_relay_events_drain(d->events);
-		gw_dp_link_poll(&d->dp, &d->dp_sink);
-		send_names(d, a, (char *)cmd + 5);
-	} else {
-		snprintf(msg, sizeof(msg),
-			 "error: unknown command '%.64s' (ping, reload, snapshot, stats, report, "
-			 "names)\n",
-			 cmd);
-		put_str(a, msg);
-	}
-}
-
-/* Just enough HTTP/1.0 for a Prometheus scraper: GET /metrics. */
-static void metrics_answer(struct gw_policy_ctx *ctx, char *req, size_t len, struct gw_answer *a)
-{
-	struct gw_daemon *d = gw_daemon_of(ctx);
-	static char page[65536];
-	char head[256];
-	size_t n;
-	int h;
-
-	(void)ctx;
-	(void)len;
-	req[strcspn(req, "\r\n")] = 0;
-	if (strncmp(req, "GET ", 4)) {
-		PUT_LIT(a, "HTTP/1.0 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
-		return;
-	}
-	if (strncmp(req + 4, "/metrics", 8) || (req[12] != ' ' && req[12] != '?' && req[12])) {
-		static const char nf[] = "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\n"
-					 "Content-Length: 19\r\n\r\ntry GET /metrics\r\n\n";
-
-		gw_answer_put(a, nf, sizeof(nf) - 1);
-		return;
-	}
-	metrics_refresh(d);
-	n = gw_metrics_render(&d->metrics, 1, page, sizeof(page));
-	h = snprintf(head, sizeof(head),
-		     "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
-		     "Content-Length: %zu\r\n\r\n",
-		     n);
-	if (h < 0 || (size_t)h >= sizeof(head))
-		return;
-	gw_answer_put(a, head, (size_t)h);
-	gw_answer_put(a, page, n);
 }
 
 int main(int argc, char **argv)
@@ -596,7 +146,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
-	if (check_table_room(&d->cfg, err, sizeof(err))) {
+	if (gw_daemon_check_table_room(&d->cfg, err, sizeof(err))) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
@@ -606,7 +156,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	openlog("greywalld", LOG_PID | (foreground ? LOG_PERROR : 0), LOG_MAIL);
-	if (restore_if_missing(&d->cfg, &restored_files, err, sizeof(err))) {
+	if (gw_daemon_restore_if_missing(&d->cfg, &restored_files, err, sizeof(err))) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
@@ -625,8 +175,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (gw_table_path_is_bpf(d->cfg.table_path)
-		? restore_into_maps(d, err, sizeof(err))
-		: restore_into_new_tables(d, restored_files, err, sizeof(err))) {
+		? gw_daemon_restore_into_maps(d, err, sizeof(err))
+		: gw_daemon_restore_into_new_tables(d, restored_files, err, sizeof(err))) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
@@ -640,7 +190,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		d->relay_open = 1;
-		if (relay_publish(d, d->ctx.lists, err, sizeof(err))) {
+		if (gw_daemon_relay_publish(d, d->ctx.lists, err, sizeof(err))) {
 			fprintf(stderr, "greywalld: %s\n", err);
 			return 1;
 		}
@@ -657,7 +207,7 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			d->ctx.judged = &d->judged;
-			d->ctx.catch_up = catch_up_events;
+			d->ctx.catch_up = gw_daemon_catch_up_events;
 		}
 	}
 	signal(SIGHUP, on_signal);
@@ -683,8 +233,8 @@ int main(int argc, char **argv)
 		if (warning[0])
 			syslog(LOG_WARNING, "%s", warning);
 		syslog(LOG_INFO, "control socket %s", d->cfg.control_socket);
-		sides[nsides].request_end = control_request_end;
-		sides[nsides++].answer = control_answer;
+		sides[nsides].request_end = gw_daemon_control_request_end;
+		sides[nsides++].answer = gw_daemon_control_answer;
 	}
 	if (d->cfg.metrics_listen[0]) {
 		sides[nsides].fd =
@@ -694,8 +244,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		syslog(LOG_INFO, "metrics at http://%s/metrics", d->cfg.metrics_listen);
-		sides[nsides].request_end = metrics_request_end;
-		sides[nsides++].answer = metrics_answer;
+		sides[nsides].request_end = gw_daemon_metrics_request_end;
+		sides[nsides++].answer = gw_daemon_metrics_answer;
 	}
 	if (d->cfg.user[0] && geteuid() == 0) {
 		/* everything privileged is open: the rest runs as cfg.user */
@@ -734,19 +284,20 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		sides[nsides].no_accept = 1;
-		sides[nsides++].serve = serve_dp_timer;
+		sides[nsides++].serve = gw_daemon_serve_dp_timer;
 	}
 	if (d->events) {
 		sides[nsides].fd = gw_relay_events_fd(d->events);
 		sides[nsides].no_accept = 1;
-		sides[nsides++].serve = serve_events;
+		sides[nsides++].serve = gw_daemon_serve_events;
 	}
-	rc = gw_policy_serve(&d->ctx, d->cfg.policy_listen, &stop, &reload, do_reload, on_tick,
-			     sides, nsides, err, sizeof(err));
+	rc = gw_policy_serve(&d->ctx, d->cfg.policy_listen, &stop, &reload, gw_daemon_reload,
+			     gw_daemon_tick, sides, nsides, err, sizeof(err));
 	{
 		char snap_err[512];
 
-		snapshot_now(d, snap_err, sizeof(snap_err)); /* after SIGTERM nothing is lost */
+		gw_daemon_snapshot_now(d, snap_err,
+				       sizeof(snap_err)); /* after SIGTERM nothing is lost */
 	}
 	if (d->cfg.control_socket[0])
 		unlink(d->cfg.control_socket);
