@@ -94,14 +94,20 @@ enum gw_control_result dp_request(const char *cmd, char *out, size_t cap)
 }
 
 /* Print who's answer (greywalld or greywall-dp); 0 if it began with "ok". */
-int control_answer_from(const char *who, const char *what, const char *answer)
+int answer_line(const char *answer, char *line, size_t cap)
 {
 	int ok = !strncmp(answer, "ok", 2) && (answer[2] == '\n' || !answer[2]);
 	const char *detail = ok ? answer + 2 + (answer[2] == '\n') : answer;
-	char line[1024];
-	size_t n = strcspn(detail, "\n");
 
-	snprintf(line, sizeof(line), "%.*s", (int)n, detail);
+	snprintf(line, cap, "%.*s", (int)strcspn(detail, "\n"), detail);
+	return ok;
+}
+
+int control_answer_from(const char *who, const char *what, const char *answer)
+{
+	char line[1024];
+	int ok = answer_line(answer, line, sizeof(line));
+
 	if (json)
 		printf("{\"%s\": %s, \"%s\": \"%s\"}\n", what, ok ? "true" : "false", who, line);
 	else if (ok)
@@ -144,21 +150,43 @@ int relay_publish(void)
  */
 int report_reload(void)
 {
-	char answer[4096];
-	enum gw_control_result daemon = control_request("reload", answer, sizeof(answer));
-	enum gw_control_result dp;
-	int rc = EXIT_OK;
+	static const char *const who[2] = {"greywalld", "greywall-dp"};
+	char answer[4096], said[2][1024];
+	enum gw_control_result r[2];
+	int ok[2] = {0, 0}, i, rc = EXIT_OK;
 	long pid;
 
-	if (daemon == GW_CONTROL_REFUSED ||
-	    (daemon == GW_CONTROL_DONE && control_answer("reloaded", answer)))
-		rc = EXIT_FAIL;
-	dp = dp_request("reload", answer, sizeof(answer));
-	if (dp == GW_CONTROL_REFUSED ||
-	    (dp == GW_CONTROL_DONE && control_answer_from("greywall-dp", "reloaded", answer)))
-		rc = EXIT_FAIL;
-	if (daemon != GW_CONTROL_ABSENT || dp != GW_CONTROL_ABSENT)
+	r[0] = control_request("reload", answer, sizeof(answer));
+	if (r[0] == GW_CONTROL_DONE)
+		ok[0] = answer_line(answer, said[0], sizeof(said[0]));
+	r[1] = dp_request("reload", answer, sizeof(answer));
+	if (r[1] == GW_CONTROL_DONE)
+		ok[1] = answer_line(answer, said[1], sizeof(said[1]));
+	for (i = 0; i < 2; i++)
+		if (r[i] == GW_CONTROL_REFUSED || (r[i] == GW_CONTROL_DONE && !ok[i]))
+			rc = EXIT_FAIL;
+	if (r[0] == GW_CONTROL_DONE || r[1] == GW_CONTROL_DONE) {
+		/* one object for both: a script reads one JSON document */
+		if (json)
+			printf("{\"reloaded\": %s", rc == EXIT_OK ? "true" : "false");
+		for (i = 0; i < 2; i++) {
+			if (r[i] != GW_CONTROL_DONE)
+				continue;
+			if (json) {
+				printf(", \"%s\": ", who[i]);
+				json_string(said[i]);
+			} else if (ok[i]) {
+				printf("greyctl: %s: %s\n", who[i], said[i][0] ? said[i] : "done");
+			} else {
+				fprintf(stderr, "greyctl: %s: %s\n", who[i], said[i]);
+			}
+		}
+		if (json)
+			printf("}\n");
 		return rc;
+	}
+	if (r[0] != GW_CONTROL_ABSENT || r[1] != GW_CONTROL_ABSENT)
+		return rc; /* refused, and said so */
 	pid = greywalld_pid();
 	if (pid > 0 && kill((pid_t)pid, SIGHUP) == 0) {
 		if (json)

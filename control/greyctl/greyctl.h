@@ -54,6 +54,8 @@ int command_words(const struct greyctl_command *c, int argc, char **argv, int ma
 long greywalld_pid(void);
 enum gw_control_result control_request(const char *cmd, char *out, size_t cap);
 enum gw_control_result dp_request(const char *cmd, char *out, size_t cap);
+/* The first line of a control answer into line, its "ok" taken off; 1 if it was "ok". */
+int answer_line(const char *answer, char *line, size_t cap);
 int control_answer_from(const char *who, const char *what, const char *answer);
 int control_answer(const char *what, const char *answer);
 int relay_publish(void);

@@ -60,7 +60,7 @@ grep -qx 'greyctl: greywalld: lists reloaded: 1 entries' <<<"$out" ||
 	fail "greyctl -c A was not told greywalld's entry count: $out"
 tb_wait_log "$TB_DIR/greywall-dp.log" 'lists reloaded: 1 entries' 5 || fail "A did not reload"
 kill -0 "$decoy" 2>/dev/null || fail "greyctl -c A signalled the decoy"
-[ "$(ctl a --json reload | tail -1)" = '{"reloaded": true, "greywall-dp": "lists reloaded: 1 entries"}' ] ||
+[ "$(ctl a --json reload)" = '{"reloaded": true, "greywalld": "lists reloaded: 1 entries", "greywall-dp": "lists reloaded: 1 entries"}' ] ||
 	fail "json reload: $(ctl a --json reload)"
 
 # no greywalld socket in the configuration: the greywalld holding its table is signalled
@@ -83,4 +83,8 @@ grep -q "greyctl: greywall-dp: error: .*(the old lists stay in force)" "$TB_DIR/
 	fail "the refusal was not passed on: $(cat "$TB_DIR/out-a")"
 tb_wait_log "$TB_DIR/greywall-dp.log" 'reload refused, keeping the current lists' 5 ||
 	fail "greywall-dp did not log the refusal"
+ctl a --json reload 2>/dev/null | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+assert d["reloaded"] is False and d["greywall-dp"].startswith("error: "), d' ||
+	fail "the refusal is not one JSON document: $(ctl a --json reload 2>&1)"
 echo "ok: greyctl -c B reached neither A's daemons nor the decoy; -c A got the counts and the refusal; -c C signalled only the greywalld holding its table"
