@@ -45,6 +45,17 @@ grep -qE '^greywall_dp_verdicts_total\{lcore="0",verdict="greylisted"\} [1-9]' <
 grep -qE '^greywall_dp_port_total\{port="1",counter="ipackets"\} [1-9]' <<<"$daemon_stats" ||
 	fail "greywall-dp's port counters are not in greywalld's metrics"
 
+# every command has its own --help, which needs no configuration; a stray word is a
+# usage error of that command (exit 2)
+for c in stats triplets whitelist blacklist report reload snapshot ping relay; do
+	"$TB_ROOT/build/greyctl" -c /nonexistent "$c" --help | grep -q "^Usage: greyctl .* $c" ||
+		fail "greyctl $c --help"
+done
+rc=0
+ctl stats extra 2>"$TB_DIR/err" || rc=$?
+[ $rc = 2 ] && grep -q "Try 'greyctl stats --help'" "$TB_DIR/err" || fail "stats extra: $rc $(cat "$TB_DIR/err")"
+[ "$(ctl triplets list --limit 1 | wc -l)" = 1 ] || fail "triplets list --limit 1"
+
 # a bad entry: refused, named, file untouched
 if ctl whitelist add 'client 198.18.0.0/33' 2>"$TB_DIR/err"; then fail "bad entry accepted"; fi
 grep -q "not an IPv4 or IPv6 address or CIDR; nothing changed" "$TB_DIR/err" || fail "unclear: $(cat "$TB_DIR/err")"
