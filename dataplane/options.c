@@ -246,9 +246,15 @@ static void load_conf(struct gw_conf *c, int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "hc:", long_opts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, "hc:", long_opts, NULL)) != -1) {
 		if (opt == 'c')
 			path = optarg;
+		if (opt ==
+		    'h') { /* help needs no configuration, and a broken one must not hide it */
+			fputs(usage_text, stdout);
+			exit(0);
+		}
+	}
 	opterr = 1;
 	gw_conf_defaults(c);
 	if (!path && access(GW_CONF_DEFAULT_PATH, F_OK) == 0)
