@@ -249,8 +249,8 @@ static void load_conf(struct gw_conf *c, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "hc:", long_opts, NULL)) != -1) {
 		if (opt == 'c')
 			path = optarg;
-		if (opt ==
-		    'h') { /* help needs no configuration, and a broken one must not hide it */
+		/* help needs no configuration, and a broken one must not hide it */
+		if (opt == 'h') {
 			fputs(usage_text, stdout);
 			exit(0);
 		}
