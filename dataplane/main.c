@@ -28,12 +28,12 @@
 #define MBUF_CACHE   256
 #define BURST_SIZE   32
 
-static volatile sig_atomic_t force_quit, reload_lists;
+static volatile sig_atomic_t force_quit, reload_asked;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
-		reload_lists = 1;
+		reload_asked = 1;
 	else
 		force_quit = 1;
 }
@@ -395,7 +395,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
-	if (gw_dp_control_start(&control, &cfg, &force_quit, &reload_lists, err, sizeof(err))) {
+	if (gw_dp_control_start(&control, &cfg, &force_quit, &reload_asked, err, sizeof(err))) {
 		fprintf(stderr, "greywall-dp: %s\n", err);
 		return 1;
 	}
