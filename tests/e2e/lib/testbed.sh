@@ -102,6 +102,8 @@ tb_start_dp_conf() {
 # up when it says it is bridging.
 tb_run_dp() {
 	mkdir -p "$TB_DIR"
+	# a second start must not find the first one's "bridging" before its own log begins
+	rm -f "$TB_DIR/greywall-dp.log"
 	ip netns exec "$TB_NS_GW" "$TB_ROOT/build/greywall-dp" -l "${TB_DP_LCORES:-0}" --no-huge -m 512 --no-pci \
 		--file-prefix "$TB_ID" --log-level=error \
 		$(tb_dp_vdev 0 gw-c) \
