@@ -69,7 +69,8 @@ DEB_PACKAGES = build-essential clang llvm libclang-rt-14-dev pkg-config libcmock
 	pflogsumm prometheus libunbound-dev unbound
 
 LIB_SRCS = lib/trusted_file.c lib/smtp_stream.c lib/address_long.c lib/decide_rcpt.c lib/table_file.c \
-	lib/table_bpf.c lib/dp_shm.c lib/lists.c lib/reply.c lib/maintenance.c lib/verdict_text.c
+	lib/table_bpf.c lib/dp_shm.c lib/lists.c lib/reply.c lib/maintenance.c lib/verdict_text.c \
+	lib/control_socket.c lib/conf.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      = $(BUILD)/libgreywall.a
 
@@ -79,9 +80,11 @@ UNIT_BINS  = $(UNIT_TESTS:%=$(BUILD)/tests/unit/test_%) $(BUILD)/tests/unit/tabl
 
 DP_TEST_BIN = $(BUILD)/tests/unit/test_dataplane_engine
 
-CTL_SRCS = control/config.c control/policy_server.c control/admin.c control/relay_maps.c \
+CTL_SRCS = control/policy_server.c control/admin.c control/relay_maps.c \
 	control/names.c control/report.c control/relay_events.c control/privdrop.c \
 	control/verdict_log.c control/dp_link.c control/sd_notify.c control/json.c
+GREYWALLD_SRCS = control/greywalld.c control/daemon_tables.c control/daemon_serve.c
+GREYWALLD_OBJS = $(GREYWALLD_SRCS:%.c=$(BUILD)/%.o)
 CTL_OBJS = $(CTL_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_BIN = $(BUILD)/greywalld $(BUILD)/greyctl
 CTL_TEST_BIN = $(BUILD)/tests/unit/test_control
@@ -102,7 +105,7 @@ BENCH_BINS = $(BUILD)/tools/bench/table_bench $(BUILD)/tools/bench/sweep_bench \
 DP_SRCS = dataplane/main.c dataplane/options.c dataplane/stats.c dataplane/flow.c \
 	dataplane/engine.c dataplane/dispatch.c dataplane/client_stream.c \
 	dataplane/server_stream.c dataplane/verdict.c dataplane/inject.c dataplane/segment.c \
-	dataplane/seqmap.c dataplane/reorder.c dataplane/verdict_log.c
+	dataplane/seqmap.c dataplane/reorder.c dataplane/verdict_log.c dataplane/control.c
 DP_OBJS = $(DP_SRCS:%.c=$(BUILD)/%.o)
 DP_BIN  = $(BUILD)/greywall-dp
 
@@ -118,7 +121,7 @@ deps:
 # Every C program is rebuilt when the compiler or flags change (objects: the pattern rules).
 $(UNIT_BINS) $(DP_TEST_BIN) $(DAEMON_BIN) $(CTL_TEST_BIN) $(BENCH_BINS) $(DP_BIN) \
 	$(BUILD)/tools/bench/policy_load $(BUILD)/tools/smtp_pcap $(BUILD)/tools/verifier_log \
-	$(BUILD)/tests/bpf/test_relay $(BUILD)/greywall-relay-config \
+	$(BUILD)/tests/bpf/test_relay \
 	$(BUILD)/tools/bench/bpf_bench $(BUILD)/tools/bench/table_bpf_bench: $(FLAGS_STAMP)
 
 -include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d $(BUILD)/*/*/*/*.d)
@@ -150,10 +153,17 @@ $(DP_TEST_BIN): tests/dataplane/test_engine.c $(filter-out $(BUILD)/dataplane/ma
 		$(filter-out $(BUILD)/dataplane/main.o,$(DP_OBJS)) -o $@ $(LIB) $(DPDK_LIBS) \
 		-lcmocka
 
-$(BUILD)/greywalld: $(BUILD)/control/greywalld.o $(CTL_OBJS) $(LIB)
+$(BUILD)/greywalld: $(GREYWALLD_OBJS) $(CTL_OBJS) $(LIB)
 	$(LINK) $(filter %.o %.a,$^) -o $@ -lbpf -ljemalloc
 
-$(BUILD)/greyctl: $(BUILD)/control/greyctl.o $(CTL_OBJS) $(LIB)
+GREYCTL_SRCS = control/greyctl/main.c control/greyctl/common.c control/greyctl/lists.c \
+	control/greyctl/triplets.c control/greyctl/stats.c control/greyctl/report.c \
+	control/greyctl/daemon.c control/greyctl/relay.c
+GREYCTL_OBJS = $(GREYCTL_SRCS:%.c=$(BUILD)/%.o)
+$(GREYCTL_OBJS): control/greyctl/greyctl.h
+$(GREYCTL_OBJS) $(CTL_OBJS) $(GREYWALLD_OBJS): $(wildcard control/*.h)
+
+$(BUILD)/greyctl: $(GREYCTL_OBJS) $(CTL_OBJS) $(LIB)
 	$(LINK) $(filter %.o %.a,$^) -o $@ -lbpf
 
 $(CTL_TEST_BIN): tests/unit/test_control.c $(CTL_OBJS) $(LIB) tests/unit/unit.h
@@ -253,9 +263,6 @@ $(XDP_PASS_OBJ): tests/bpf/xdp_pass.bpf.c
 	$(CLANG) -target bpf -mcpu=v3 -O2 -g -Wall -Werror \
 		-I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
 
-$(BUILD)/greywall-relay-config: tools/relay_config.c $(BUILD)/control/relay_maps.o $(LIB)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Icontrol $< $(BUILD)/control/relay_maps.o -o $@ $(LIB) -lbpf
-
 $(BUILD)/tools/bench/bpf_bench: tools/bench/bpf_bench.c tests/bpf/tcp_frame.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Itests/bpf $< -o $@ $(LIB) -lbpf
@@ -270,7 +277,7 @@ $(BUILD)/tools/bench/table_bpf_bench: tools/bench/table_bpf_bench.c tools/bench/
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -O3 $< -o $@ $(LIB) -lbpf
 
 bpf: $(BPF_OBJ) $(BUILD)/tools/verifier_log $(BPF_TEST_BIN) $(XDP_PASS_OBJ) \
-	$(BUILD)/greywall-relay-config $(BUILD)/tools/bench/bpf_bench \
+	$(BUILD)/greyctl $(BUILD)/tools/bench/bpf_bench \
 	$(BUILD)/tools/bench/table_lookup.bpf.o $(BUILD)/tools/bench/table_bpf_bench
 
 bpf-verify: bpf

@@ -25,15 +25,6 @@
 
 #define GW_CONTROL_LINE_MAX 8192 /* room for "names" and a screenful of fingerprints */
 
-/*
- * Listen on a UNIX socket at path, mode 0660, group 'group'. A stale socket
- * is replaced; a live one (another greywalld) is an error. If the group does
- * not exist the socket is root-only (0600) and *warning says so. Returns the
- * fd, or -1 with a reason in err.
- */
-int gw_admin_listen_unix(const char *path, const char *group, char *warning, size_t warnlen,
-			 char *err, size_t errlen);
-
 /* Everything the metrics page shows. */
 struct gw_metrics_src {
 	const struct gw_policy_ctx *ctx;

@@ -11,7 +11,7 @@
 #include <signal.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "greywall/conf.h"
 #include "greywall/lists.h"
 #include "names.h"
 
@@ -27,7 +27,7 @@
 struct gw_judged;
 
 struct gw_policy_ctx {
-	const struct gw_daemon_config *cfg;
+	const struct gw_conf *cfg;
 	struct gw_policy policy;
 	struct gw_lists *volatile lists; /* swapped whole on reload */
 	unsigned long long verdicts[GW_V_COUNT];

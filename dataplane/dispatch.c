@@ -18,8 +18,8 @@ static bool port_is_smtp(const struct gw_dp_config *c, uint16_t port_be)
 	uint16_t port = rte_be_to_cpu_16(port_be);
 	unsigned i;
 
-	for (i = 0; i < c->nsmtp_ports; i++)
-		if (c->smtp_ports[i] == port)
+	for (i = 0; i < c->conf.nsmtp_ports; i++)
+		if (c->conf.smtp_ports[i] == port)
 			return true;
 	return false;
 }
@@ -28,8 +28,8 @@ static bool protected(const struct gw_dp_config *c, uint8_t family, const uint8_
 {
 	unsigned i;
 
-	for (i = 0; i < c->nprotect; i++)
-		if (gw_prefix_match(&c->protect[i], family, addr))
+	for (i = 0; i < c->conf.nprotect; i++)
+		if (gw_prefix_match(&c->conf.protect[i], family, addr))
 			return true;
 	return false;
 }

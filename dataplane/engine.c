@@ -28,34 +28,35 @@ int gw_engine_init(struct gw_engine *e, const struct gw_dp_config *cfg, struct r
 	e->cfg = cfg;
 	e->pool = pool;
 	e->tsc_hz = rte_get_tsc_hz();
-	rc = gw_table_map_open(&e->triplets, cfg->table_path, cfg->capacity, GW_TABLE_TRIPLETS,
-			       GW_TF_CREATE | GW_TF_POPULATE, NULL, err, errlen);
+	rc = gw_table_map_open(&e->triplets, cfg->conf.table_path, cfg->conf.capacity,
+			       GW_TABLE_TRIPLETS, GW_TF_CREATE | GW_TF_POPULATE, NULL, err, errlen);
 	if (rc)
 		return rc;
 	/* the auto-whitelist shares the triplet table's secret: one key per installation */
-	rc = gw_table_map_open(&e->awl, cfg->awl_path, cfg->capacity / 8 + 1024, GW_TABLE_AWL,
-			       GW_TF_CREATE | GW_TF_SECRET | GW_TF_POPULATE,
+	rc = gw_table_map_open(&e->awl, cfg->conf.awl_path, cfg->conf.capacity / 8 + 1024,
+			       GW_TABLE_AWL, GW_TF_CREATE | GW_TF_SECRET | GW_TF_POPULATE,
 			       e->triplets.table.hdr->secret, err, errlen);
 	if (rc)
 		return rc;
-	e->policy = (struct gw_policy){&e->triplets.table, &e->awl.table, &cfg->policy,
+	e->policy = (struct gw_policy){&e->triplets.table, &e->awl.table, &cfg->conf.policy,
 				       e->triplets.table.hdr->secret};
 	snprintf(name, sizeof(name), "gw_flows_%u", id);
-	if (gw_flow_table_init(&e->flows, cfg->max_flows, socket, name) != 0) {
-		snprintf(err, errlen, "cannot allocate a flow table of %u flows", cfg->max_flows);
+	if (gw_flow_table_init(&e->flows, cfg->conf.max_flows, socket, name) != 0) {
+		snprintf(err, errlen, "cannot allocate a flow table of %u flows",
+			 cfg->conf.max_flows);
 		return -1;
 	}
 	snprintf(name, sizeof(name), "gw_replies_%u", id);
 	e->reply_pool =
-	    rte_mempool_create(name, cfg->max_flows * 2 + 1023, sizeof(struct gw_reply_buf), 64, 0,
-			       NULL, NULL, NULL, NULL, socket, 0);
+	    rte_mempool_create(name, cfg->conf.max_flows * 2 + 1023, sizeof(struct gw_reply_buf),
+			       64, 0, NULL, NULL, NULL, NULL, socket, 0);
 	if (!e->reply_pool) {
 		snprintf(err, errlen, "cannot allocate the reply buffer pool");
 		return -1;
 	}
 	snprintf(name, sizeof(name), "gw_ooo_%u", id);
 	/* bounded: when it runs dry, out-of-order segments are refused (counted) */
-	e->ooo_pool = rte_mempool_create(name, RTE_MIN(cfg->max_flows / 16 + 255, 4095u),
+	e->ooo_pool = rte_mempool_create(name, RTE_MIN(cfg->conf.max_flows / 16 + 255, 4095u),
 					 GW_OOO_BUF_SIZE, 32, 0, NULL, NULL, NULL, NULL, socket, 0);
 	if (!e->ooo_pool) {
 		snprintf(err, errlen, "cannot allocate the reorder buffer pool");
@@ -155,7 +156,7 @@ void gw_engine_tick(struct gw_engine *e, uint64_t now_tsc, uint64_t now_wall)
 
 void gw_engine_expire(struct gw_engine *e)
 {
-	uint64_t idle = e->cfg->flow_idle * e->tsc_hz, closed = 10 * e->tsc_hz;
+	uint64_t idle = e->cfg->conf.flow_idle * e->tsc_hz, closed = 10 * e->tsc_hz;
 	uint32_t budget = e->flows.cap / 10 + 1;
 	const void *key;
 	void *data;

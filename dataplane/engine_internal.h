@@ -137,9 +137,9 @@ struct rte_mbuf *gw_build_frame(struct gw_engine *e, const uint8_t *hdr, const s
  */
 static inline uint32_t gw_frame_room(const struct gw_engine *e, const struct gw_pkt *hp)
 {
-	uint32_t room = e->cfg->mtu - (hp->payload_off - hp->l3_off);
+	uint32_t room = e->cfg->conf.mtu - (hp->payload_off - hp->l3_off);
 
-	return room < 8 || room > e->cfg->mtu ? UINT32_MAX : room;
+	return room < 8 || room > e->cfg->conf.mtu ? UINT32_MAX : room;
 }
 
 /* Inlined: it runs on nearly every segment of a flow, and is a few instructions. */

@@ -18,6 +18,8 @@
 #include <rte_mbuf.h>
 #include <string.h>
 
+#include "control.h"
+#include "greywall/maintenance.h"
 #include "engine.h"
 #include "greywall/version.h"
 
@@ -27,12 +29,12 @@
 #define MBUF_CACHE   256
 #define BURST_SIZE   32
 
-static volatile sig_atomic_t force_quit, reload_lists;
+static volatile sig_atomic_t force_quit, reload_asked;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
-		reload_lists = 1;
+		reload_asked = 1;
 	else
 		force_quit = 1;
 }
@@ -52,6 +54,7 @@ static uint16_t nports;
 static struct gw_dp_config cfg;
 static struct gw_dp_shm_map shared;
 static struct gw_dp_log_ring *log_rings[GW_DP_SHM_LCORES];
+static struct gw_dp_control control;
 
 /* The old list set, freed once every lcore has been through a loop since the swap. */
 static struct gw_lists *retired_lists;
@@ -72,32 +75,47 @@ static void free_retired_lists(void)
 
 /*
  * Lists are swapped by the main lcore between its bursts with one pointer
- * store; no lookup ever sees half a list and nothing takes a lock. The old
- * set is freed only after every other lcore has finished a loop since. A list
- * file that does not parse leaves the current lists in force.
+ * store; no lookup ever sees half a list and nothing takes a lock. The
+ * control thread has parsed them (a file that does not parse never gets
+ * here). The old set is freed only after every other lcore has finished a
+ * loop since.
  */
-static void maybe_reload_lists(void)
+static void maybe_swap_lists(void)
 {
 	struct gw_lists *n;
-	char err[512];
 	unsigned i;
 
 	free_retired_lists();
-	if (!reload_lists || retired_lists)
+	if (retired_lists || !(n = gw_dp_control_take_lists(&control)))
 		return;
-	reload_lists = 0;
-	n = gw_lists_load_all(cfg.whitelist_path, cfg.blacklist_path, cfg.pools_path, err,
-			      sizeof(err));
-	if (!n) {
-		printf("greywall-dp: reload refused, keeping the current lists: %s\n", err);
-	} else {
-		retired_lists = cfg.lists;
-		for (i = 1; i < nctx; i++)
-			retired_seen[i] = __atomic_load_n(&ctxs[i].quiescent, __ATOMIC_ACQUIRE);
-		__atomic_store_n(&cfg.lists, n, __ATOMIC_RELEASE);
-		printf("greywall-dp: lists reloaded: %zu entries\n", gw_lists_size(n));
-		free_retired_lists();
-	}
+	retired_lists = cfg.lists;
+	for (i = 1; i < nctx; i++)
+		retired_seen[i] = __atomic_load_n(&ctxs[i].quiescent, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&cfg.lists, n, __ATOMIC_RELEASE);
+	gw_dp_control_lists_installed(&control);
+	free_retired_lists();
+}
+
+/*
+ * After a reboot greywall-dp may be the first to want the tables: it makes
+ * them from greywalld's snapshot (snapshot_path), as greywalld would, so the
+ * triplets of before pass from the first packet on, and greywalld later finds
+ * them under the snapshot's secret. A snapshot it cannot use is greywalld's
+ * to refuse: greywall-dp says so and starts with empty tables.
+ */
+static void restore_missing_tables(void)
+{
+	const char *const tables[2] = {cfg.conf.table_path, cfg.conf.awl_path};
+	char err[1024];
+	unsigned made;
+
+	if (gw_table_path_is_bpf(cfg.conf.table_path))
+		return;
+	if (gw_snapshot_restore_missing(cfg.conf.snapshot_path, tables, cfg.conf.capacity, &made,
+					err, sizeof(err)))
+		printf("greywall-dp: not restoring the tables from the snapshot: %s\n", err);
+	else if (made & 1)
+		printf("greywall-dp: restored %s from %s\n", tables[0], cfg.conf.snapshot_path);
 	fflush(stdout);
 }
 
@@ -278,7 +296,7 @@ static int lcore_loop(void *arg)
 			wall = (uint64_t)time(NULL);
 			gw_engine_expire(e);
 			if (main_lcore) {
-				maybe_reload_lists();
+				maybe_swap_lists();
 				publish_stats(wall);
 			}
 			next_house = tsc + hz / 10;
@@ -361,15 +379,13 @@ int main(int argc, char **argv)
 	{
 		char path[4096];
 
-		if (!cfg.shm_path)
-			snprintf(path, sizeof(path), "%s.dp", cfg.table_path);
-		else
-			snprintf(path, sizeof(path), "%s", cfg.shm_path);
+		gw_dp_shm_path(&cfg, path, sizeof(path));
 		if (path[0] && gw_dp_shm_create(&shared, path, nctx, nports, err, sizeof(err))) {
 			fprintf(stderr, "greywall-dp: %s\n", err);
 			return 1;
 		}
 	}
+	restore_missing_tables();
 	i = 0;
 	RTE_LCORE_FOREACH(lcore)
 	{
@@ -396,14 +412,20 @@ int main(int argc, char **argv)
 		i++;
 	}
 	if (cfg.log_verdicts &&
-	    !(log_writer = gw_dp_log_start(log_rings, nctx, cfg.policy.delay, cfg.syslog_ident, err,
-					   sizeof(err)))) {
+	    !(log_writer = gw_dp_log_start(log_rings, nctx, cfg.conf.policy.delay,
+					   cfg.conf.syslog_ident, err, sizeof(err)))) {
 		fprintf(stderr, "greywall-dp: %s\n", err);
 		return 1;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
+	if (gw_dp_control_start(&control, &cfg, &force_quit, &reload_asked, err, sizeof(err))) {
+		fprintf(stderr, "greywall-dp: %s\n", err);
+		return 1;
+	}
+	if (cfg.conf.dp_control_socket[0])
+		printf("greywall-dp: control socket %s\n", cfg.conf.dp_control_socket);
 	for (port = 0; port < nports; port += 2)
 		printf("greywall-dp: pair %s (%s) <-> %s (%s)\n", port_name(port),
 		       port_driver(port), port_name(port + 1), port_driver(port + 1));
@@ -416,6 +438,7 @@ int main(int argc, char **argv)
 	lcore_loop(&ctxs[0]);
 	rte_eal_mp_wait_lcore();
 	gw_dp_log_stop(log_writer);
+	gw_dp_control_stop(&control);
 
 	publish_stats((uint64_t)time(NULL));
 	gw_dp_shm_close(&shared);

@@ -3,13 +3,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "greywall/control_socket.h"
 #include "greywall/table_file.h"
-#include "greywall/verdict_text.h"
+#include "greywall/version.h"
 #include "options.h"
 
 static const char usage_text[] =
-    "Usage: greywall-dp [EAL options] -- [options]\n"
+    "Usage: greywall-dp [EAL options] -- [-c FILE] [options]\n"
     "       greywall-dp --version\n"
     "\n"
     "greywall-dp greylists SMTP inline. It bridges DPDK ports in pairs (0<->1, 2<->3, ...),\n"
@@ -19,40 +21,63 @@ static const char usage_text[] =
     "inserted into the server's, with sequence numbers translated for the rest of the flow.\n"
     "Cases it cannot handle are forwarded unchanged and counted (fail open).\n"
     "\n"
+    "Configuration:\n"
+    "  -c, --config FILE       greywall.conf, the file greywalld and greyctl read (default\n"
+    "                          " GW_CONF_DEFAULT_PATH "; built-in defaults if it does not\n"
+    "                          exist): timers, networks, tables, lists, replies and sockets,\n"
+    "                          so greywall-dp and greywalld's sweeper judge alike. Each\n"
+    "                          option below overrides the key in (brackets). Defaults\n"
+    "                          shown are the file's.\n"
+    "\n"
     "Traffic:\n"
-    "  --protect CIDR          protect SMTP servers in CIDR (IPv4 or IPv6; repeatable).\n"
-    "                          Default: every destination.\n"
-    "  --smtp-port N           SMTP port to inspect (repeatable). Default: 25.\n"
+    "  --protect CIDR          protect SMTP servers in CIDR (IPv4 or IPv6; repeatable)\n"
+    "                          (protect). Default: every destination.\n"
+    "  --smtp-port N           SMTP port to inspect (repeatable) (smtp_ports). Default: 25\n"
     "\n"
     "State:\n"
-    "  --table PATH            shared triplet table file (created if missing).\n"
-    "                          Default: /dev/shm/greywall-triplets\n"
-    "  --awl PATH              client auto-whitelist table. Default: /dev/shm/greywall-awl\n"
+    "  --table PATH            shared triplet table file, created if missing (table_path).\n"
+    "                          Default: " GW_TABLE_DEFAULT_PATH "\n"
+    "  --awl PATH              client auto-whitelist table (awl_path).\n"
+    "                          Default: " GW_AWL_DEFAULT_PATH "\n"
     "  --capacity N            triplets the table is sized for when created (about 20 bytes\n"
-    "                          each; every page is faulted in at start). Default: 1048576\n"
+    "                          each; every page is faulted in at start) (capacity).\n"
+    "                          Default: 1048576\n"
     "  --shm PATH              counters and verdict events shared with greywalld (made anew\n"
-    "                          at each start; 'none' = off). Default: the table path + .dp\n"
+    "                          at each start; 'none' = off) (dp_shm). Default: the table\n"
+    "                          path + .dp\n"
+    "  --control-socket PATH   where greyctl asks for a reload and is told the entry count\n"
+    "                          or the refusal ('none' = off; SIGHUP still reloads)\n"
+    "                          (dp_control_socket). Default: " GW_DP_CONTROL_SOCKET_DEFAULT "\n"
     "\n"
     "Policy (defaults follow postgrey):\n"
-    "  --delay S               greylist delay in seconds. Default: 300\n"
-    "  --retry-window S        forget a triplet not retried within S seconds. Default: 172800\n"
-    "  --max-age S             passed triplets live S seconds after last seen. Default: 3024000\n"
-    "  --awl-clients N         passes before a client network skips greylisting; 0 = off.\n"
-    "                          Default: 5\n"
-    "  --v4-prefix N           IPv4 client network length, 32 = exact address. Default: 24\n"
-    "  --v6-prefix N           IPv6 client network length, 128 = exact address. Default: 64\n"
-    "  --no-strip-extension    keep +extensions in addresses\n"
-    "  --no-verp               do not fold digit runs in sender local parts\n"
-    "  --greylist-postmaster   greylist postmaster@ and abuse@ too\n"
+    "  --delay S               greylist delay in seconds (delay). Default: 300\n"
+    "  --retry-window S        forget a triplet not retried within S seconds (retry_window).\n"
+    "                          Default: 172800\n"
+    "  --max-age S             passed triplets live S seconds after last seen (max_age).\n"
+    "                          Default: 3024000\n"
+    "  --awl-clients N         passes before a client network skips greylisting; 0 = off\n"
+    "                          (awl_clients). Default: 5\n"
+    "  --v4-prefix N           IPv4 client network length, 32 = exact address (v4_prefix).\n"
+    "                          Default: 24\n"
+    "  --v6-prefix N           IPv6 client network length, 128 = exact address (v6_prefix).\n"
+    "                          Default: 64\n"
+    "  --no-strip-extension    keep +extensions in addresses (strip_extension = no)\n"
+    "  --no-verp               do not fold digit runs in sender local parts (verp_fold = no)\n"
+    "  --greylist-postmaster   greylist postmaster@ and abuse@ too (exempt_postmaster = no)\n"
     "  --tls-mode MODE         'greylist' (default): STARTTLS from an unknown network gets\n"
-    "                          421 on a (network, HELO) pseudo-triplet; 'pass': never.\n"
-    "  --whitelist FILE        whitelist file; --blacklist FILE: blacklist file. Lines are\n"
-    "                          'client CIDR', 'sender ADDR|@DOMAIN', 'recipient ADDR|@DOMAIN',\n"
-    "                          '#' starts a comment.\n"
+    "                          421 on a (network, HELO) pseudo-triplet; 'pass': never\n"
+    "                          (tls_mode).\n"
+    "  --whitelist FILE        whitelist file (whitelist_path); --blacklist FILE: blacklist\n"
+    "                          file (blacklist_path). Lines are 'client CIDR',\n"
+    "                          'sender ADDR|@DOMAIN', 'recipient ADDR|@DOMAIN'; '#' starts\n"
+    "                          a comment.\n"
     "  --pools FILE            sender pools: 'NAME CIDR [CIDR...]' lines; each pool counts as\n"
-    "                          one client network in the triplet. SIGHUP reloads it too.\n"
+    "                          one client network in the triplet (pools_path). Reloaded\n"
+    "                          with the lists.\n"
     "\n"
-    "Replies (%r recipient, %s sender, %c client, %t seconds, %% a percent sign):\n"
+    "Replies (%r recipient, %s sender, %c client, %t seconds, %% a percent sign), whole\n"
+    "replies with their code. By default, the reply Postfix makes of greywalld's answer:\n"
+    "the code and policy_defer_text, policy_reject_text or tls_defer_text.\n"
     "  --reply-greylist TEXT   Default: " GW_REPLY_GREYLIST_DEFAULT "\n"
     "  --reply-blacklist TEXT  Default: " GW_REPLY_BLACKLIST_DEFAULT "\n"
     "  --reply-tls TEXT        Default: " GW_REPLY_TLS_DEFAULT "\n"
@@ -61,22 +86,23 @@ static const char usage_text[] =
     "  --max-flows N           tracked SMTP flows, about 10.3 KiB each from EAL memory (-m),\n"
     "                          touched at start. When all are in use a closed or half-open\n"
     "                          flow makes room; a live session never does, and a new SYN\n"
-    "                          is dropped instead (the client resends it). Default: 16384\n"
+    "                          is dropped instead (the client resends it) (max_flows).\n"
+    "                          Default: 16384\n"
     "  --mtu N                 IP MTU toward clients; an injected reply longer than fits is\n"
-    "                          sent in several segments. Default: 1500\n"
-    "  --flow-idle S           forget a flow idle this long. Default: 600\n"
+    "                          sent in several segments (mtu). Default: 1500\n"
+    "  --flow-idle S           forget a flow idle this long (flow_idle). Default: 600\n"
     "  --stats-interval S      print counters every S seconds (0 = only at exit). Default: 0\n"
     "  --log-verdicts          log one line per decision to syslog (mail facility; stderr\n"
     "                          too unless it is the journal): rejects as Postfix's smtpd\n"
     "                          logs them, the rest as postgrey does\n"
-    "  --syslog-ident NAME     the log lines' program name. Default: postfix/greywall, so\n"
-    "                          pflogsumm counts the rejects\n"
+    "  --syslog-ident NAME     the log lines' program name (syslog_ident). Default:\n"
+    "                          postfix/greywall, so pflogsumm counts the rejects\n"
     "  --duration S            stop after S seconds (benchmarks). Default: run until SIGINT\n"
     "  -h, --help              this text\n"
     "\n"
     "Example (two veths bridged through AF_PACKET):\n"
     "  greywall-dp --no-huge -m 512 --vdev=net_af_packet0,iface=gw-c \\\n"
-    "      --vdev=net_af_packet1,iface=gw-s -- --protect 198.18.0.0/15 --delay 300\n";
+    "      --vdev=net_af_packet1,iface=gw-s -- -c /etc/greywall/greywall.conf\n";
 
 enum {
 	OPT_PROTECT = 256,
@@ -96,7 +122,6 @@ enum {
 	OPT_TLS,
 	OPT_WHITE,
 	OPT_BLACK,
-	OPT_POOLS,
 	OPT_R_GREY,
 	OPT_R_BLACK,
 	OPT_R_TLS,
@@ -104,10 +129,12 @@ enum {
 	OPT_FLOW_IDLE,
 	OPT_STATS,
 	OPT_LOG,
-	OPT_SYSLOG_IDENT,
 	OPT_DURATION,
 	OPT_SHM,
 	OPT_MTU,
+	OPT_CONTROL_SOCKET,
+	OPT_POOLS,
+	OPT_SYSLOG_IDENT,
 };
 
 static const struct option long_opts[] = {
@@ -128,7 +155,6 @@ static const struct option long_opts[] = {
     {"tls-mode", required_argument, NULL, OPT_TLS},
     {"whitelist", required_argument, NULL, OPT_WHITE},
     {"blacklist", required_argument, NULL, OPT_BLACK},
-    {"pools", required_argument, NULL, OPT_POOLS},
     {"reply-greylist", required_argument, NULL, OPT_R_GREY},
     {"reply-blacklist", required_argument, NULL, OPT_R_BLACK},
     {"reply-tls", required_argument, NULL, OPT_R_TLS},
@@ -136,11 +162,15 @@ static const struct option long_opts[] = {
     {"flow-idle", required_argument, NULL, OPT_FLOW_IDLE},
     {"stats-interval", required_argument, NULL, OPT_STATS},
     {"log-verdicts", no_argument, NULL, OPT_LOG},
-    {"syslog-ident", required_argument, NULL, OPT_SYSLOG_IDENT},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"shm", required_argument, NULL, OPT_SHM},
     {"mtu", required_argument, NULL, OPT_MTU},
+    {"control-socket", required_argument, NULL, OPT_CONTROL_SOCKET},
+    {"pools", required_argument, NULL, OPT_POOLS},
+    {"syslog-ident", required_argument, NULL, OPT_SYSLOG_IDENT},
+    {"config", required_argument, NULL, 'c'},
     {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
 
@@ -168,135 +198,199 @@ static uint64_t number(const char *opt, const char *s, uint64_t min, uint64_t ma
 	return v;
 }
 
-static const char *template(const char *opt, const char *t)
+/* A whole reply given on the command line, checked as greywall.conf's texts are. */
+static void reply_option(char *out, size_t cap, const char *opt, const char *t)
 {
 	char err[128];
 
-	if (gw_reply_template_check(t, err, sizeof(err)) != 0) {
-		fprintf(stderr, "greywall-dp: %s: %s\n", opt, err);
+	if (strlen(t) >= cap || gw_reply_template_check(t, err, sizeof(err)) != 0) {
+		fprintf(stderr, "greywall-dp: %s: %s\n", opt, strlen(t) >= cap ? "too long" : err);
 		exit(2);
 	}
-	return t;
+	snprintf(out, cap, "%s", t);
 }
 
-bool gw_prefix_match(const struct gw_prefix *p, uint8_t family, const uint8_t *addr)
+/* The reply Postfix makes of greywalld's answer: the code it adds, then the configured text. */
+static void reply_from_conf(char *out, size_t cap, const char *code, const char *text,
+			    const char *key)
 {
-	unsigned full = p->len / 8, rem = p->len % 8;
+	char err[128];
 
-	if (p->family != family)
-		return false;
-	if (memcmp(p->addr, addr, full) != 0)
-		return false;
-	return rem == 0 || ((p->addr[full] ^ addr[full]) & (uint8_t)(0xff << (8 - rem))) == 0;
+	if (snprintf(out, cap, "%s%s", code, text) >= (int)cap ||
+	    gw_reply_template_check(out, err, sizeof(err)) != 0) {
+		fprintf(stderr, "greywall-dp: %s: too long for a reply\n", key);
+		exit(2);
+	}
+}
+
+static void path_option(char *out, size_t cap, const char *opt, const char *path)
+{
+	if (strlen(path) >= cap)
+		die("%s '%s': path too long", opt, path);
+	snprintf(out, cap, "%s", path);
+}
+
+static void list_option(struct gw_conf *c, const char *key, const char *opt, const char *value,
+			bool *seen)
+{
+	char why[256];
+
+	/* the first one replaces the file's list, the others add to it */
+	if (gw_conf_set_list(c, key, value, *seen, why, sizeof(why)))
+		die("%s: %s", opt, why);
+	*seen = true;
+}
+
+void gw_dp_shm_path(const struct gw_dp_config *cfg, char *out, size_t cap)
+{
+	if (cfg->shm_off)
+		snprintf(out, cap, "%s", "");
+	else if (cfg->conf.dp_shm[0])
+		snprintf(out, cap, "%s", cfg->conf.dp_shm);
+	else
+		snprintf(out, cap, "%s.dp", cfg->conf.table_path);
+}
+
+/* -c FILE, or the default file if it is there: before any option, which all override it. */
+static void load_conf(struct gw_conf *c, int argc, char **argv)
+{
+	const char *path = NULL;
+	char err[1024];
+	int opt;
+
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "hc:", long_opts, NULL)) != -1) {
+		if (opt == 'c')
+			path = optarg;
+		/* help needs no configuration, and a broken one must not hide it */
+		if (opt == 'h') {
+			fputs(usage_text, stdout);
+			exit(0);
+		}
+		if (opt == 'V') {
+			puts("greywall-dp " GW_VERSION);
+			exit(0);
+		}
+	}
+	opterr = 1;
+	gw_conf_defaults(c);
+	if (!path && access(GW_CONF_DEFAULT_PATH, F_OK) == 0)
+		path = GW_CONF_DEFAULT_PATH;
+	if (path && gw_conf_load(c, path, err, sizeof(err)))
+		die("%s%s", err, "");
+	if (c->warnings[0])
+		fputs(c->warnings, stderr);
 }
 
 void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 {
+	struct gw_conf *c = &cfg->conf;
+	const char *reply_greylist = NULL, *reply_blacklist = NULL, *reply_tls = NULL;
+	bool protect_seen = false, ports_seen = false;
 	char err[512];
 	int opt;
 
 	memset(cfg, 0, sizeof(*cfg));
-	gw_config_defaults(&cfg->policy);
-	cfg->table_path = GW_TABLE_DEFAULT_PATH;
-	cfg->awl_path = GW_AWL_DEFAULT_PATH;
-	cfg->capacity = GW_TABLE_DEFAULT_CAPACITY;
-	cfg->reply_greylist = GW_REPLY_GREYLIST_DEFAULT;
-	cfg->reply_blacklist = GW_REPLY_BLACKLIST_DEFAULT;
-	cfg->reply_tls = GW_REPLY_TLS_DEFAULT;
-	cfg->max_flows = 16384;
-	cfg->flow_idle = 600;
-	cfg->mtu = 1500;
-	cfg->syslog_ident = GW_SYSLOG_IDENT_DEFAULT;
+	load_conf(c, argc, argv);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "hc:", long_opts, NULL)) != -1) {
 		switch (opt) {
-		case OPT_PROTECT: {
-			struct gw_prefix *p = &cfg->protect[cfg->nprotect];
-
-			if (cfg->nprotect >= GW_DP_MAX_PREFIXES)
-				die("--protect: more than %s prefixes%s", "64", "");
-			if (gw_parse_cidr(optarg, &p->family, p->addr, &p->len) != 0)
-				die("--protect '%s': %s", optarg, "not an IPv4 or IPv6 CIDR");
-			cfg->nprotect++;
+		case 'c':
+			break; /* read first */
+		case OPT_PROTECT:
+			list_option(c, "protect", "--protect", optarg, &protect_seen);
 			break;
-		}
 		case OPT_SMTP_PORT:
-			if (cfg->nsmtp_ports >= GW_DP_MAX_PORTS)
-				die("--smtp-port: more than %s ports%s", "8", "");
-			cfg->smtp_ports[cfg->nsmtp_ports++] =
-			    (uint16_t)number("--smtp-port", optarg, 1, 65535);
+			list_option(c, "smtp_ports", "--smtp-port", optarg, &ports_seen);
 			break;
 		case OPT_TABLE:
-			cfg->table_path = optarg;
+			path_option(c->table_path, sizeof(c->table_path), "--table", optarg);
 			break;
 		case OPT_AWL:
-			cfg->awl_path = optarg;
+			path_option(c->awl_path, sizeof(c->awl_path), "--awl", optarg);
 			break;
 		case OPT_SHM:
-			cfg->shm_path = strcmp(optarg, "none") ? optarg : "";
+			cfg->shm_off = !strcmp(optarg, "none");
+			if (!cfg->shm_off)
+				path_option(c->dp_shm, sizeof(c->dp_shm), "--shm", optarg);
+			break;
+		case OPT_CONTROL_SOCKET:
+			path_option(c->dp_control_socket, sizeof(c->dp_control_socket),
+				    "--control-socket", strcmp(optarg, "none") ? optarg : "");
 			break;
 		case OPT_CAPACITY:
-			cfg->capacity = number("--capacity", optarg, 1024, 1ULL << 36);
+			c->capacity = number("--capacity", optarg, 1024, 1ULL << 36);
 			break;
 		case OPT_DELAY:
-			cfg->policy.delay = (uint32_t)number("--delay", optarg, 0, 86400 * 30);
+			c->policy.delay = (uint32_t)number("--delay", optarg, 0, 86400 * 30);
 			break;
 		case OPT_RETRY:
-			cfg->policy.retry_window =
+			c->policy.retry_window =
 			    (uint32_t)number("--retry-window", optarg, 1, 1u << 30);
 			break;
 		case OPT_MAX_AGE:
-			cfg->policy.max_age = (uint32_t)number("--max-age", optarg, 1, 1u << 30);
+			c->policy.max_age = (uint32_t)number("--max-age", optarg, 1, 1u << 30);
 			break;
 		case OPT_AWL_CLIENTS:
-			cfg->policy.awl_clients = (uint32_t)number("--awl-clients", optarg, 0, 63);
+			c->policy.awl_clients = (uint32_t)number("--awl-clients", optarg, 0, 63);
 			break;
 		case OPT_V4:
-			cfg->policy.v4_prefix = (uint8_t)number("--v4-prefix", optarg, 0, 32);
+			c->policy.v4_prefix = (uint8_t)number("--v4-prefix", optarg, 0, 32);
 			break;
 		case OPT_V6:
-			cfg->policy.v6_prefix = (uint8_t)number("--v6-prefix", optarg, 0, 128);
+			c->policy.v6_prefix = (uint8_t)number("--v6-prefix", optarg, 0, 128);
 			break;
 		case OPT_NO_EXT:
-			cfg->policy.norm.strip_extension = false;
+			c->policy.norm.strip_extension = false;
 			break;
 		case OPT_NO_VERP:
-			cfg->policy.norm.verp_fold = false;
+			c->policy.norm.verp_fold = false;
 			break;
 		case OPT_GREY_PM:
-			cfg->policy.exempt_postmaster = 0;
+			c->policy.exempt_postmaster = 0;
 			break;
 		case OPT_TLS:
 			if (strcmp(optarg, "greylist") == 0)
-				cfg->policy.tls_mode = GW_TLS_GREYLIST;
+				c->policy.tls_mode = GW_TLS_GREYLIST;
 			else if (strcmp(optarg, "pass") == 0)
-				cfg->policy.tls_mode = GW_TLS_PASS;
+				c->policy.tls_mode = GW_TLS_PASS;
 			else
 				die("--tls-mode '%s': %s", optarg, "use 'greylist' or 'pass'");
 			break;
 		case OPT_WHITE:
-			cfg->whitelist_path = optarg;
+			path_option(c->whitelist_path, sizeof(c->whitelist_path), "--whitelist",
+				    optarg);
 			break;
 		case OPT_BLACK:
-			cfg->blacklist_path = optarg;
+			path_option(c->blacklist_path, sizeof(c->blacklist_path), "--blacklist",
+				    optarg);
 			break;
 		case OPT_POOLS:
-			cfg->pools_path = optarg;
+			path_option(c->pools_path, sizeof(c->pools_path), "--pools", optarg);
+			break;
+		case OPT_SYSLOG_IDENT:
+			/* syslog ends the program name at the first space, ':' or '[' */
+			if (!*optarg || strpbrk(optarg, " \t:[]") ||
+			    strlen(optarg) >= sizeof(c->syslog_ident))
+				die("--syslog-ident '%s': %s", optarg,
+				    "a word without ':' or '[', shorter than 64");
+			snprintf(c->syslog_ident, sizeof(c->syslog_ident), "%s", optarg);
 			break;
 		case OPT_R_GREY:
-			cfg->reply_greylist = template("--reply-greylist", optarg);
+			reply_greylist = optarg;
 			break;
 		case OPT_R_BLACK:
-			cfg->reply_blacklist = template("--reply-blacklist", optarg);
+			reply_blacklist = optarg;
 			break;
 		case OPT_R_TLS:
-			cfg->reply_tls = template("--reply-tls", optarg);
+			reply_tls = optarg;
 			break;
 		case OPT_MAX_FLOWS:
-			cfg->max_flows = (uint32_t)number("--max-flows", optarg, 16, 1u << 24);
+			c->max_flows = (uint32_t)number("--max-flows", optarg, 16, 1u << 24);
 			break;
 		case OPT_FLOW_IDLE:
-			cfg->flow_idle = (uint32_t)number("--flow-idle", optarg, 1, 86400);
+			c->flow_idle = (uint32_t)number("--flow-idle", optarg, 1, 86400);
 			break;
 		case OPT_STATS:
 			cfg->stats_interval =
@@ -305,14 +399,8 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 		case OPT_LOG:
 			cfg->log_verdicts = true;
 			break;
-		case OPT_SYSLOG_IDENT:
-			/* syslog ends the program name at the first space, ':' or '[' */
-			if (!*optarg || strpbrk(optarg, " \t:[]"))
-				die("--syslog-ident '%s': %s", optarg, "a word without ':' or '['");
-			cfg->syslog_ident = optarg;
-			break;
 		case OPT_MTU:
-			cfg->mtu = (uint32_t)number("--mtu", optarg, 128, 9216);
+			c->mtu = (uint32_t)number("--mtu", optarg, 128, 9216);
 			break;
 		case OPT_DURATION:
 			cfg->duration = (uint32_t)number("--duration", optarg, 1, 86400 * 365);
@@ -327,15 +415,31 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 	}
 	if (optind < argc)
 		die("unexpected argument '%s'%s", argv[optind], "");
-	cfg->lists = gw_lists_load_all(cfg->whitelist_path, cfg->blacklist_path, cfg->pools_path,
-				       err, sizeof(err));
+	if (reply_greylist)
+		reply_option(cfg->reply_greylist, sizeof(cfg->reply_greylist), "--reply-greylist",
+			     reply_greylist);
+	else
+		reply_from_conf(cfg->reply_greylist, sizeof(cfg->reply_greylist),
+				GW_REPLY_GREYLIST_CODE, c->policy_defer_text, "policy_defer_text");
+	if (reply_blacklist)
+		reply_option(cfg->reply_blacklist, sizeof(cfg->reply_blacklist),
+			     "--reply-blacklist", reply_blacklist);
+	else
+		reply_from_conf(cfg->reply_blacklist, sizeof(cfg->reply_blacklist),
+				GW_REPLY_BLACKLIST_CODE, c->policy_reject_text,
+				"policy_reject_text");
+	if (reply_tls)
+		reply_option(cfg->reply_tls, sizeof(cfg->reply_tls), "--reply-tls", reply_tls);
+	else
+		reply_from_conf(cfg->reply_tls, sizeof(cfg->reply_tls), GW_REPLY_TLS_CODE,
+				c->tls_defer_text, "tls_defer_text");
+	cfg->lists = gw_lists_load_all(c->whitelist_path, c->blacklist_path, c->pools_path, err,
+				       sizeof(err));
 	if (!cfg->lists)
 		die("%s%s", err, "");
-	if (cfg->nsmtp_ports == 0)
-		cfg->smtp_ports[cfg->nsmtp_ports++] = 25;
-	if (cfg->nprotect == 0) {
-		cfg->protect[0] = (struct gw_prefix){.family = 4, .len = 0};
-		cfg->protect[1] = (struct gw_prefix){.family = 6, .len = 0};
-		cfg->nprotect = 2;
+	if (c->nprotect == 0) {
+		c->protect[0] = (struct gw_prefix){.family = 4, .len = 0};
+		c->protect[1] = (struct gw_prefix){.family = 6, .len = 0};
+		c->nprotect = 2;
 	}
 }

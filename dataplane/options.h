@@ -5,48 +5,37 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "greywall/conf.h"
 #include "greywall/lists.h"
 #include "greywall/policy.h"
 #include "greywall/reply.h"
 
-#define GW_DP_MAX_PREFIXES 64
-#define GW_DP_MAX_PORTS	   8
-
-struct gw_prefix {
-	uint8_t family;
-	uint8_t len;
-	uint8_t addr[16];
-};
-
+/*
+ * What greywall-dp runs by: greywall.conf (the file greywalld and greyctl
+ * read), with the command line's settings over it, and what is derived from
+ * both.
+ */
 struct gw_dp_config {
-	struct gw_config policy;
-	struct gw_prefix protect[GW_DP_MAX_PREFIXES];
-	unsigned nprotect;
-	uint16_t smtp_ports[GW_DP_MAX_PORTS];
-	unsigned nsmtp_ports;
-	const char *table_path;
-	const char *awl_path;
-	const char *shm_path; /* NULL: table_path + ".dp"; "": none */
-	uint64_t capacity;
-	const char *whitelist_path;
-	const char *blacklist_path;
-	const char *pools_path;
-	const char *reply_greylist;
-	const char *reply_blacklist;
-	const char *reply_tls;
-	uint32_t max_flows;
-	uint32_t flow_idle; /* seconds without packets before a flow is forgotten */
+	struct gw_conf conf;
+	/* full reply templates: the code and the text greywalld's Postfix would send */
+	char reply_greylist[GW_REPLY_MAX + 64];
+	char reply_blacklist[GW_REPLY_MAX + 64];
+	char reply_tls[GW_REPLY_MAX + 16];
+	bool shm_off; /* --shm none: no state shared with greywalld */
 	uint32_t stats_interval;
 	uint32_t duration; /* stop after this many seconds; 0 = until signalled */
-	uint32_t mtu;	   /* IP MTU toward the client: longer injected replies are split */
 	bool log_verdicts;
-	const char *syslog_ident; /* for the --log-verdicts lines */
 	struct gw_lists *lists;
 };
 
-/* Parse the application arguments (after EAL's). Exits with a message on a bad one. */
+/*
+ * Parse the application arguments (after EAL's): -c FILE (or greywall.conf at
+ * its default path, if there is one) first, then every other option over it.
+ * Exits with a message on a bad one.
+ */
 void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv);
 
-bool gw_prefix_match(const struct gw_prefix *p, uint8_t family, const uint8_t *addr);
+/* The shared state's path: dp_shm, or the table path + ".dp"; "" = none. */
+void gw_dp_shm_path(const struct gw_dp_config *cfg, char *out, size_t cap);
 
 #endif /* GREYWALL_DP_OPTIONS_H */

@@ -306,7 +306,7 @@ static enum gw_smtp_action refuse_if_tls_pending(struct gw_seg *s, const struct 
 	struct gw_list_hits hits;
 	struct gw_decision d;
 
-	if (e->cfg->policy.tls_mode != GW_TLS_GREYLIST)
+	if (e->cfg->conf.policy.tls_mode != GW_TLS_GREYLIST)
 		return GW_ACT_FORWARD;
 	client_network(e, f, &net, &hits);
 	if (!gw_tls_pending(&e->policy, &net, f->helo, f->helo_len, &hits, e->now_wall, &d))
@@ -340,7 +340,7 @@ static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, 
 		u32 len;
 		const u8 *path = keyable_path(cmd, buf, &len);
 
-		n = gw_normalize_address(path, len, f->sender, &e->cfg->policy.norm, true);
+		n = gw_normalize_address(path, len, f->sender, &e->cfg->conf.policy.norm, true);
 		f->sender_len = (uint16_t)(n < 0 ? 0 : n);
 		f->sender_raw_len = (uint16_t)(len > GW_ADDR_MAX ? GW_ADDR_MAX : len);
 		memcpy(f->sender_raw, path, f->sender_raw_len);
@@ -392,7 +392,7 @@ static const struct gw_smtp_callbacks verdict_callbacks = {
 void gw_verdict_session_init(struct gw_engine *e, struct gw_flow *f)
 {
 	/* no context yet: each parse sets its own (gw_verdict_parse) */
-	gw_smtp_session_init(&f->smtp, e->cfg->policy.max_line, &verdict_callbacks, NULL);
+	gw_smtp_session_init(&f->smtp, e->cfg->conf.policy.max_line, &verdict_callbacks, NULL);
 }
 
 /*

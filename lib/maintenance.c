@@ -306,3 +306,85 @@ int gw_snapshot_restore_into(const char *snap_path, struct gw_table *t, char *er
 	free(image);
 	return 0;
 }
+
+/* State st of a table with epoch from, moved to epoch to; times before to become to. */
+static u64 state_rebased(u64 st, u64 from, u64 to)
+{
+	u64 first = from + gw_state_first(st), last_min = from / 60 + gw_state_last_min(st);
+	u64 first_rel = first > to ? first - to : 0;
+	u64 last_rel_min = last_min > to / 60 ? last_min - to / 60 : 0;
+
+	if (first_rel > 0xffffffffULL)
+		first_rel = 0xffffffffULL;
+	if (last_rel_min > 0xffffffULL)
+		last_rel_min = 0xffffffULL;
+	return gw_state_pack(gw_state_kind(st), gw_state_count(st), (u32)first_rel,
+			     (u32)last_rel_min);
+}
+
+int gw_snapshot_merge_into(const char *snap_path, struct gw_table *t, u64 *restored, char *err,
+			   size_t errlen)
+{
+	const struct gw_table_header *th;
+	const struct gw_bucket *src;
+	u64 *image = NULL, live, tomb, i;
+
+	*restored = 0;
+	if (snapshot_load(snap_path, t->kind, 0, &image, err, errlen))
+		return -1;
+	th = (const struct gw_table_header *)image;
+	src = (const struct gw_bucket *)((const u8 *)image + GW_TABLE_HDR_SIZE);
+	if (t->hdr->secret[0] != th->secret[0] || t->hdr->secret[1] != th->secret[1]) {
+		gw_table_count(t, &live, &tomb);
+		if (live) {
+			snprintf(err, errlen,
+				 "the table holds %llu entries under another secret than %s; not "
+				 "restoring it",
+				 (unsigned long long)live, snap_path);
+			free(image);
+			return 1;
+		}
+		/* nothing is keyed yet: from now on every fingerprint is the snapshot's */
+		__atomic_store_n(&t->hdr->secret[0], th->secret[0], __ATOMIC_RELAXED);
+		__atomic_store_n(&t->hdr->secret[1], th->secret[1], __ATOMIC_RELEASE);
+	}
+	for (i = 0; i < th->nbuckets; i++) {
+		u32 s;
+
+		for (s = 0; s < GW_SLOTS_PER_BUCKET; s++) {
+			struct gw_slot sl = src[i].slot[s], *dst;
+			u32 k = gw_state_kind(sl.state);
+
+			/* slots caught mid-change are dropped, not guessed at */
+			if (sl.fp <= GW_FP_TOMBSTONE || (k != GW_ST_GREY && k != GW_ST_PASSED))
+				continue;
+			dst = gw_table_claim(t, sl.fp);
+			/* a state already there is newer than the snapshot's: it stays */
+			if (dst && gw_cas64(&dst->state, 0,
+					    state_rebased(sl.state, th->epoch, t->epoch)) == 0)
+				(*restored)++;
+		}
+	}
+	free(image);
+	return 0;
+}
+
+int gw_snapshot_restore_missing(const char *snap_path, const char *const tables[2], u64 capacity,
+				unsigned *restored, char *err, size_t errlen)
+{
+	char path[4096];
+	int which;
+
+	*restored = 0;
+	for (which = 0; which < 2 && snap_path[0]; which++) {
+		snprintf(path, sizeof(path), "%s%s", snap_path, which ? ".awl" : "");
+		if (access(tables[which], F_OK) == 0 || access(path, F_OK) != 0)
+			continue;
+		if (gw_snapshot_restore(path, tables[which],
+					which ? GW_TABLE_AWL : GW_TABLE_TRIPLETS,
+					which ? capacity / 8 + 1024 : capacity, err, errlen))
+			return -1;
+		*restored |= 1u << which;
+	}
+	return 0;
+}

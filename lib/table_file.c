@@ -325,6 +325,15 @@ static void lock_target(const char *path, char *out, size_t len)
 	}
 }
 
+long gw_table_lock_holder(const char *table_path)
+{
+	struct stat st;
+	char path[4096];
+
+	lock_target(table_path, path, sizeof(path));
+	return stat(path, &st) ? 0 : flock_holder(&st);
+}
+
 int gw_table_lock(const char *table_path, char *err, size_t errlen)
 {
 	struct stat st;

@@ -40,11 +40,37 @@ int gw_snapshot_restore(const char *snap_path, const char *table_path, u32 kind,
 			char *err, size_t errlen);
 
 /*
+ * After a reboot /dev/shm is empty: make each table file that is missing
+ * (tables[0] the triplets, tables[1] the auto-whitelist) from its snapshot,
+ * snap_path and snap_path + ".awl", so whoever starts first, greywalld or
+ * greywall-dp, finds the triplets of before. Bit 0 of *restored is set if the
+ * triplet table was made so, bit 1 for the auto-whitelist. 0, or -1 with the
+ * reason in err (a bad snapshot is left in place).
+ */
+int gw_snapshot_restore_missing(const char *snap_path, const char *const tables[2], u64 capacity,
+				unsigned *restored, char *err, size_t errlen);
+
+/*
  * Restore a snapshot into a table that exists but holds nothing (the relay
  * filter's map after a reboot and a fresh attach): secret, epoch and entries.
  * Returns 0, 1 if the table is not empty (nothing done, the reason in err),
  * or -1 for a bad snapshot (left in place).
  */
 int gw_snapshot_restore_into(const char *snap_path, struct gw_table *t, char *err, size_t errlen);
+
+/*
+ * Bring a snapshot into a table another process made and may be using right
+ * now (greywall-dp, started before greywalld after a reboot). Entries are
+ * claimed one at a time as any writer claims them, so an entry the table
+ * already holds wins over the snapshot's, and timestamps are moved to the
+ * table's own epoch (other processes keep the epoch they read at open). The
+ * fingerprints mean something only under the snapshot's secret: a table with
+ * another secret takes it if it holds no entry yet, and is refused otherwise.
+ * Returns 0 with the entries brought in *restored, 1 if the table holds
+ * entries under another secret (nothing done, the reason in err), or -1 for
+ * a bad snapshot (left in place).
+ */
+int gw_snapshot_merge_into(const char *snap_path, struct gw_table *t, u64 *restored, char *err,
+			   size_t errlen);
 
 #endif /* GREYWALL_MAINTENANCE_H */

@@ -13,10 +13,17 @@
 
 #define GW_REPLY_MAX 512
 
-#define GW_REPLY_GREYLIST_DEFAULT                                                                  \
-	"450 4.7.1 <%r>: Recipient address rejected: Greylisted, retry in %t seconds"
-#define GW_REPLY_BLACKLIST_DEFAULT "550 5.7.1 <%r>: Recipient address rejected: Access denied"
-#define GW_REPLY_TLS_DEFAULT	   "421 4.7.0 Greylisted, try again later"
+/*
+ * What Postfix puts before a policy server's DEFER_IF_PERMIT or REJECT text:
+ * greywall-dp writes the same around greywall.conf's texts, so a sender reads
+ * one reply whichever path judged it.
+ */
+#define GW_REPLY_GREYLIST_CODE	   "450 4.7.1 <%r>: Recipient address rejected: "
+#define GW_REPLY_BLACKLIST_CODE	   "550 5.7.1 <%r>: Recipient address rejected: "
+#define GW_REPLY_TLS_CODE	   "421 4.7.0 "
+#define GW_REPLY_GREYLIST_DEFAULT  GW_REPLY_GREYLIST_CODE "Greylisted, retry in %t seconds"
+#define GW_REPLY_BLACKLIST_DEFAULT GW_REPLY_BLACKLIST_CODE "Access denied"
+#define GW_REPLY_TLS_DEFAULT	   GW_REPLY_TLS_CODE "Greylisted, try again later"
 /* The relay filter's fallbacks when a frame cannot grow (relay.h) */
 #define GW_REPLY_GREYLIST_SHORT	 "450 4.7.1 Greylisted"
 #define GW_REPLY_BLACKLIST_SHORT "550 5.7.1 Denied"

@@ -62,6 +62,16 @@ struct gw_table_stats {
 	u64 evicted;   /* oldest waiting entry made room for a new one */
 };
 
+enum gw_table_flags {
+	/*
+	 * greywalld has looked at this table: restored its snapshot into it, or
+	 * found it holding entries of its own. A table without it was made by
+	 * someone else (greywall-dp, first after a reboot) and may still take the
+	 * snapshot in.
+	 */
+	GW_TABLE_SETTLED = 1,
+};
+
 struct gw_table_header {
 	u64 magic;
 	u32 version;
@@ -70,7 +80,7 @@ struct gw_table_header {
 	u32 bucket_size;
 	u32 slot_size;
 	u32 kind;
-	u32 reserved0;
+	u32 flags;     /* gw_table_flags */
 	u64 epoch;     /* unix seconds that state timestamps count from */
 	u64 secret[2]; /* SipHash key for every fingerprint in this installation */
 	u64 created;

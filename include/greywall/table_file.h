@@ -46,6 +46,9 @@ int gw_table_room_check(const char *const paths[], const u64 bytes[], int n, cha
  */
 int gw_table_lock(const char *path, char *err, size_t errlen);
 
+/* The pid of the greywalld holding path's lock, or 0: how greyctl finds the daemon of a table. */
+long gw_table_lock_holder(const char *path);
+
 /*
  * Open or create the table at path. capacity 0 takes the file's geometry;
  * otherwise a file of another geometry, kind or version is refused with a

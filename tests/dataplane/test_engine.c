@@ -373,7 +373,7 @@ static void test_log_verdicts_wait_in_the_lcore_ring_never_on_stdout(void **stat
 	fclose(tmp);
 	r = gw_dp_log_peek(&ring);
 	assert_non_null(r);
-	gw_dp_log_format(r, cfg.policy.delay, line, sizeof(line));
+	gw_dp_log_format(r, cfg.conf.policy.delay, line, sizeof(line));
 	assert_string_equal(line, "reject: RCPT from unknown[198.18.0.1]: 450 4.7.1 "
 				  "<bob@receiver.example>: Recipient address rejected: Greylisted, "
 				  "retry in 300 seconds; from=<alice@sender.example> "
@@ -781,15 +781,15 @@ static void test_reply_split_to_fit_the_mtu(void **state)
 {
 	const char *reply = GREY("bob@receiver.example", 300);
 	char first[64], rest[256];
-	uint32_t room = 100 - 20 - 20, saved = cfg.mtu;
+	uint32_t room = 100 - 20 - 20, saved = cfg.conf.mtu;
 	struct conv c;
 
 	(void)state;
-	cfg.mtu = 100;
+	cfg.conf.mtu = 100;
 	conv_init(&c, 4, 0, 40022);
 	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
 	client_says(&c, "RCPT TO:<bob@receiver.example>\r\n");
-	cfg.mtu = saved;
+	cfg.conf.mtu = saved;
 	snprintf(first, sizeof(first), "%.*s", (int)room, reply);
 	snprintf(rest, sizeof(rest), "%s", reply + room);
 	{
@@ -955,12 +955,12 @@ static void test_body_resend_gets_the_first_copy(void **state)
 /* A fresh engine whose flow table holds only n flows. */
 static void engine_with_flows(uint32_t n)
 {
-	uint32_t saved = cfg.max_flows;
+	uint32_t saved = cfg.conf.max_flows;
 
 	teardown(NULL);
-	cfg.max_flows = n;
+	cfg.conf.max_flows = n;
 	assert_int_equal(setup(NULL), 0);
-	cfg.max_flows = saved;
+	cfg.conf.max_flows = saved;
 }
 
 /*
@@ -1569,6 +1569,74 @@ static void test_ipv6_extension_headers_and_tcp_fragments(void **state)
 	assert_no_fail_open();
 }
 
+/*
+ * greywall-dp started with only -c FILE runs by FILE: the timers greywalld's
+ * sweeper expires its table by, the networks, the tables, the lists, the
+ * reply texts and its control socket. Options override single keys.
+ */
+static void test_options_read_greywall_conf(void **state)
+{
+	static struct gw_dp_config dp;
+	static struct gw_conf daemon;
+	char path[64], err[512];
+	char *only_conf[] = {"greywall-dp", "-c", path, NULL};
+	char *conf_and_flags[] = {"greywall-dp", "--delay",	"7",
+				  "-c",		 path,		"--smtp-port",
+				  "2525",	 "--reply-tls", "421 4.7.0 Come back later",
+				  NULL};
+	u8 v4[16] = {192, 0, 2, 9}, other[16] = {192, 0, 3, 9};
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/gw-dp-conf-%d", (int)getpid());
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"delay = 123\nretry_window = 4000\nmax_age = 86400\nv4_prefix = 28\n"
+		"protect = 192.0.2.0/24, 2001:db8::/32\nsmtp_ports = 25 587\n"
+		"table_path = %s\nawl_path = %s\ncapacity = 65536\nmax_flows = 64\n"
+		"flow_idle = 30\nmtu = 1400\npolicy_defer_text = Wait %%t seconds\n"
+		"dp_control_socket = /tmp/gw-dp-conf.sock\nverp_fold = no\n",
+		table_path, awl_path);
+	fclose(f);
+
+	gw_dp_parse_args(&dp, 3, only_conf);
+	assert_int_equal(dp.conf.policy.delay, 123);
+	assert_int_equal(dp.conf.policy.retry_window, 4000);
+	assert_int_equal(dp.conf.policy.v4_prefix, 28);
+	assert_false(dp.conf.policy.norm.verp_fold);
+	assert_int_equal(dp.conf.nprotect, 2);
+	assert_true(gw_prefix_match(&dp.conf.protect[0], 4, v4));
+	assert_false(gw_prefix_match(&dp.conf.protect[0], 4, other));
+	assert_int_equal(dp.conf.nsmtp_ports, 2);
+	assert_int_equal(dp.conf.smtp_ports[1], 587);
+	assert_string_equal(dp.conf.table_path, table_path);
+	assert_int_equal(dp.conf.capacity, 65536);
+	assert_int_equal(dp.conf.max_flows, 64);
+	assert_int_equal(dp.conf.flow_idle, 30);
+	assert_int_equal(dp.conf.mtu, 1400);
+	assert_string_equal(dp.conf.dp_control_socket, "/tmp/gw-dp-conf.sock");
+	assert_string_equal(dp.reply_greylist,
+			    "450 4.7.1 <%r>: Recipient address rejected: Wait %t seconds");
+	assert_string_equal(dp.reply_tls, GW_REPLY_TLS_DEFAULT);
+	/* the sweeper reads the same file: the same policy, to the byte */
+	gw_conf_defaults(&daemon);
+	if (gw_conf_load(&daemon, path, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_memory_equal(&daemon.policy, &dp.conf.policy, sizeof(daemon.policy));
+	gw_lists_free(dp.lists);
+
+	/* options win over the file, wherever -c stands; what they do not name stays */
+	gw_dp_parse_args(&dp, 9, conf_and_flags);
+	assert_int_equal(dp.conf.policy.delay, 7);
+	assert_int_equal(dp.conf.policy.v4_prefix, 28);
+	assert_int_equal(dp.conf.nsmtp_ports, 1);
+	assert_int_equal(dp.conf.smtp_ports[0], 2525);
+	assert_string_equal(dp.reply_tls, "421 4.7.0 Come back later");
+	gw_lists_free(dp.lists);
+	unlink(path);
+}
+
 int main(int argc, char **argv)
 {
 	char prefix[64];
@@ -1626,6 +1694,7 @@ int main(int argc, char **argv)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv6_extension_headers_and_tcp_fragments, setup,
 					    teardown),
+	    cmocka_unit_test(test_options_read_greywall_conf),
 	};
 
 	(void)argc;
@@ -1636,7 +1705,7 @@ int main(int argc, char **argv)
 		return 1;
 	pool = rte_pktmbuf_pool_create("test_mbufs", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	gw_dp_parse_args(&cfg, 13, args);
-	cfg.policy.awl_clients = 0;
+	cfg.conf.policy.awl_clients = 0;
 	{
 		char runtime[PATH_MAX];
 		int rc = cmocka_run_group_tests_name("dataplane_engine", tests, NULL, NULL);

@@ -56,4 +56,4 @@ fp=${line%% *}
 tb_greyctl triplets show "$fp" | grep -qE '^[0-9a-f]{16}  passed .*  count 1  ' ||
 	fail "the pass was counted more than once: $(tb_greyctl triplets show "$fp")"
 echo "ok: deferred once by the relay filter, retried, delivered; the backstop answered from the filter's pass: counted once, not greylisted again"
-echo "relay filter counters: $("$TB_ROOT/build/greywall-relay-config" "$TB_BPF_PIN" | awk 'NF == 2 && $2 != 0 && $1 !~ /^(delay|retry_window|max_age|awl_|smtp_port|mask_)/ { printf "%s=%s ", $1, $2 }')"
+echo "relay filter counters: $("$TB_ROOT/build/greyctl" relay --maps "$TB_BPF_PIN/maps" | awk 'NF == 2 && $2 != 0 && $1 !~ /^(delay|retry_window|max_age|awl_|smtp_port|mask_)/ { printf "%s=%s ", $1, $2 }')"

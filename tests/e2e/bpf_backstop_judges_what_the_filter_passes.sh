@@ -80,4 +80,4 @@ metric() { tb_control "$TB_DIR/greywalld.sock" stats | awk -v k="$1" '$1 == k { 
 [ "$(metric 'greywall_policy_verdicts_total{verdict="pass"}')" = 4 ] ||
 	fail "backstop passes: $(tb_control "$TB_DIR/greywalld.sock" stats | grep policy_verdicts)"
 echo "ok: split and over-long RCPTs over IPv4 and IPv6 passed the filter un-judged; the backstop greylisted each, and each retry was delivered; pipelining while masked was ended with 421 every time"
-echo "relay filter counters: $("$TB_ROOT/build/greywall-relay-config" "$TB_BPF_PIN" | awk 'NF == 2 && $2 != 0 && $1 !~ /^(delay|retry_window|max_age|awl_|smtp_port|mask_)/ { printf "%s=%s ", $1, $2 }')"
+echo "relay filter counters: $("$TB_ROOT/build/greyctl" relay --maps "$TB_BPF_PIN/maps" | awk 'NF == 2 && $2 != 0 && $1 !~ /^(delay|retry_window|max_age|awl_|smtp_port|mask_)/ { printf "%s=%s ", $1, $2 }')"

@@ -82,7 +82,7 @@ ip netns exec "$TB_NS_SND" swaks --server "$TB_RCV4" --from spam@bad.example \
 # swaks's segments may reach XDP with no tailroom: then the filter answers with the short form
 grep -qE '^<[~*]* +450 4\.7\.1 (<dave@receiver\.example>: Recipient address rejected: )?Greylisted' \
 	"$TB_DIR/swaks.log" ||
-	fail "swaks was not greylisted: $(cat "$TB_DIR/swaks.log"; "$TB_ROOT/build/greywall-relay-config" "$TB_BPF_PIN" | grep -v " 0$")"
+	fail "swaks was not greylisted: $(cat "$TB_DIR/swaks.log"; "$TB_ROOT/build/greyctl" relay --maps "$TB_BPF_PIN/maps" | grep -v " 0$")"
 # Postfix retries (backoff 2-4 s here) and is greylisted again: a retrying MTA is no case for the report
 for i in $(seq 50); do
 	[ "$(grep -c 'reject: RCPT from .* to=<bob@receiver.example>' "$TB_DIR/greywalld.log")" -ge 2 ] && break

@@ -47,7 +47,7 @@ bpf_fresh() {
 	rm -rf "$TB_BPF_PIN"
 	"$TB_ROOT/tools/greywall-bpf.sh" attach rcv0 --netns "$TB_NS_RCV" --pin "$TB_BPF_PIN" \
 		>/dev/null || fail "$1: the filter could not be attached again"
-	"$TB_ROOT/build/greywall-relay-config" "$TB_BPF_PIN" delay="$TB_DELAY" >/dev/null ||
+	"$TB_ROOT/build/greyctl" relay --maps "$TB_BPF_PIN/maps" delay="$TB_DELAY" >/dev/null ||
 		fail "$1: could not set the delay"
 	cat >"$CONF" <<CONF
 relay_maps = $TB_BPF_PIN/maps
@@ -68,7 +68,7 @@ bpf_done() {
 	sleep 1 # the session's QUIT
 	tls_capture_stop
 	tls_report "$1" "$TB_DIR/$1.pcap"
-	echo "    relay filter: $("$TB_ROOT/build/greywall-relay-config" "$TB_BPF_PIN" |
+	echo "    relay filter: $("$TB_ROOT/build/greyctl" relay --maps "$TB_BPF_PIN/maps" |
 		grep -E '^(verdict_|tls_|replies_injected)' | grep -v ' 0$' | tr -s ' \n' '= ' | sed 's/= \([a-z]\)/ \1/g')"
 }
 

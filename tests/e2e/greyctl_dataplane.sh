@@ -19,6 +19,7 @@ whitelist_path = $TB_DIR/whitelist
 snapshot_path =
 capacity = 65536
 control_socket = $TB_DIR/greywalld.sock
+dp_control_socket = $TB_DIR/greywall-dp.sock
 policy_listen =
 metrics_listen =
 CONF
@@ -44,13 +45,26 @@ grep -qE '^greywall_dp_verdicts_total\{lcore="0",verdict="greylist"\} [1-9]' <<<
 grep -qE '^greywall_dp_port_rx_packets_total\{port="1"\} [1-9]' <<<"$daemon_stats" ||
 	fail "greywall-dp's port counters are not in greywalld's metrics"
 
+# every command has its own --help, which needs no configuration; a stray word is a
+# usage error of that command (exit 2)
+for c in stats triplets whitelist blacklist report reload snapshot ping relay; do
+	"$TB_ROOT/build/greyctl" -c /nonexistent "$c" --help | grep -q "^Usage: greyctl .* $c" ||
+		fail "greyctl $c --help"
+done
+rc=0
+ctl stats extra 2>"$TB_DIR/err" || rc=$?
+[ $rc = 2 ] && grep -q "Try 'greyctl stats --help'" "$TB_DIR/err" || fail "stats extra: $rc $(cat "$TB_DIR/err")"
+[ "$(ctl triplets list --limit 1 | wc -l)" = 1 ] || fail "triplets list --limit 1"
+
 # a bad entry: refused, named, file untouched
 if ctl whitelist add 'client 198.18.0.0/33' 2>"$TB_DIR/err"; then fail "bad entry accepted"; fi
 grep -q "not an IPv4 or IPv6 address or CIDR; nothing changed" "$TB_DIR/err" || fail "unclear: $(cat "$TB_DIR/err")"
 [ ! -s "$TB_DIR/whitelist" ] || fail "the file changed on a bad entry"
 if ctl whitelist del 'client 198.18.9.0/24' 2>/dev/null; then fail "deleting an unlisted entry succeeded"; fi
 
-ctl whitelist add 'client 198.18.0.0/24' | grep -q 'told to reload' || fail "no daemon signalled"
+out=$(ctl whitelist add 'client 198.18.0.0/24')
+grep -qx 'greyctl: greywall-dp: lists reloaded: 1 entries' <<<"$out" ||
+	fail "greywall-dp did not confirm the reload: $out"
 tb_wait_log "$TB_DIR/greywall-dp.log" 'lists reloaded: 1 entries' 10 || fail "greywall-dp did not reload"
 [ "$(ctl whitelist list)" = "client 198.18.0.0/24" ] || fail "list: $(ctl whitelist list)"
 [ "$(ctl --json whitelist list)" = '{"whitelist": ["client 198.18.0.0/24"]}' ] || fail "json list"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Any bytes as greywall.conf, loaded with gw_daemon_config_load from a file in
+ * Any bytes as greywall.conf, loaded with gw_conf_load from a file in
  * a directory made once (removed at exit). Invariants: it returns 0 or -1;
  * -1 comes with a reason that names the file, is not empty and ends inside
  * the buffer; the warnings always end inside theirs.
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../control/config.h"
+#include "greywall/conf.h"
 
 static char dir[] = "/tmp/gw-fuzz-config-XXXXXX";
 static char path[64];
@@ -36,7 +36,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct gw_daemon_config c;
+	static struct gw_conf c;
 	char err[512];
 	int fd, rc;
 
@@ -46,9 +46,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	assert(fd >= 0);
 	assert(write(fd, data, size) == (ssize_t)size);
 	close(fd);
-	gw_daemon_config_defaults(&c);
+	gw_conf_defaults(&c);
 	memset(err, 0xa5, sizeof(err));
-	rc = gw_daemon_config_load(&c, path, err, sizeof(err));
+	rc = gw_conf_load(&c, path, err, sizeof(err));
 	assert(rc == 0 || rc == -1);
 	if (rc) {
 		assert(memchr(err, 0, sizeof(err)));

@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../control/config.h"
+#include "greywall/conf.h"
 #include "../../control/policy_server.h"
 
 #define TRIP_BUCKETS 256
 #define AWL_BUCKETS  64
 
-static struct gw_daemon_config cfg;
+static struct gw_conf cfg;
 static struct gw_table_header th, ah;
 static struct gw_table trip, awl;
 static struct gw_policy_ctx ctx;
@@ -30,7 +30,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	gw_daemon_config_defaults(&cfg);
+	gw_conf_defaults(&cfg);
 	trip = (struct gw_table){&th, calloc(TRIP_BUCKETS, 64), TRIP_BUCKETS, 0, GW_TABLE_TRIPLETS};
 	awl = (struct gw_table){&ah, calloc(AWL_BUCKETS, 64), AWL_BUCKETS, 0, GW_TABLE_AWL};
 	ctx.cfg = &cfg;

@@ -27,11 +27,11 @@ for p in $pages; do
 	echo "$n: renders clean with groff -ww and mandoc -T lint; all sections there"
 done
 
-# every key greywall.conf accepts (control/config.c) is a .TP entry of greywall.conf(5)
+# every key greywall.conf accepts (lib/conf.c) is a .TP entry of greywall.conf(5)
 keys=$(sed -n -e '/#define/d' \
 	-e 's/.*PNUM(\([a-z0-9_]*\),.*/\1/p' -e 's/.*SKEY(\([a-z0-9_]*\),.*/\1/p' \
 	-e 's/^[[:space:]]*{"\([a-z0-9_]*\)", [0-9].*/\1/p' \
-	-e 's/.*strcmp(k, "\([a-z0-9_]*\)").*/\1/p' control/config.c | sort -u)
+	-e 's/.*strcmp(k, "\([a-z0-9_]*\)").*/\1/p' lib/conf.c | sort -u)
 [ "$(echo "$keys" | wc -l)" -ge 30 ] || fail "found only $(echo "$keys" | wc -l) keys in config.c"
 documented=$(awk 'prev == ".TP" { print } { prev = $0 }' "$m/man5/greywall.conf.5" |
 	sed -e 's/^\.B //' -e 's/\\f[RPBI]//g' -e 's/, */\n/g')
@@ -43,7 +43,7 @@ undefaulted=$(awk '/^\.(TP|SH)/ { if (key != "" && !dflt) print key; key = ""; d
 	prev == ".TP" && /^\.B [a-z]/ { key = $2 } /^Default/ { dflt = 1 } { prev = $0 }
 	END { if (key != "" && !dflt) print key }' "$m/man5/greywall.conf.5")
 [ -z "$undefaulted" ] || fail "greywall.conf(5) gives no default for: $undefaulted"
-echo "greywall.conf(5): all $(echo "$keys" | wc -l) keys of control/config.c, with defaults"
+echo "greywall.conf(5): all $(echo "$keys" | wc -l) keys of lib/conf.c, with defaults"
 
 # every long option of a binary is in its page (the dash written \- in roff)
 long_opts() {
@@ -59,5 +59,5 @@ check_opts() { # page source...
 	echo "$(basename "$page"): all $(long_opts "$@" | wc -l) long options documented"
 }
 check_opts "$m/man8/greywalld.8" control/greywalld.c
-check_opts "$m/man8/greyctl.8" control/greyctl.c
+check_opts "$m/man8/greyctl.8" control/greyctl/*.c
 check_opts "$m/man8/greywall-dp.8" dataplane/options.c

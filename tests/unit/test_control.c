@@ -5,7 +5,7 @@
 
 #include "unit.h"
 
-#include "../../control/config.h"
+#include "greywall/conf.h"
 #include "../../control/policy_server.h"
 #include "../../control/verdict_log.h"
 #include "../../control/json.h"
@@ -24,13 +24,13 @@ static int write_conf(const char *text)
 
 static void test_shipped_config_is_the_defaults(void **state)
 {
-	struct gw_daemon_config c, d;
+	struct gw_conf c, d;
 	char err[256];
 
 	(void)state;
-	gw_daemon_config_defaults(&c);
-	gw_daemon_config_defaults(&d);
-	if (gw_daemon_config_load(&c, "control/greywall.conf", err, sizeof(err)))
+	gw_conf_defaults(&c);
+	gw_conf_defaults(&d);
+	if (gw_conf_load(&c, "control/greywall.conf", err, sizeof(err)))
 		fail_msg("%s", err);
 	/* the annotated file in the repo says exactly what the built-in defaults are */
 	assert_memory_equal(&c, &d, sizeof(c));
@@ -38,16 +38,16 @@ static void test_shipped_config_is_the_defaults(void **state)
 
 static void test_values_and_comments(void **state)
 {
-	struct gw_daemon_config c;
+	struct gw_conf c;
 	char err[256];
 
 	(void)state;
-	gw_daemon_config_defaults(&c);
+	gw_conf_defaults(&c);
 	write_conf(
 	    "# comment\n\n  delay = 60   # one minute\nv4_prefix=32\nverp_fold = no\n"
 	    "tls_mode = pass\npolicy_defer_text = Try again in %t s #1\n"
 	    "policy_listen = [::1]:10099\nwhitelist_path = /etc/greywall/my_text # partners\n");
-	if (gw_daemon_config_load(&c, conf_path, err, sizeof(err)))
+	if (gw_conf_load(&c, conf_path, err, sizeof(err)))
 		fail_msg("%s", err);
 	assert_int_equal(c.policy.delay, 60);
 	assert_int_equal(c.policy.v4_prefix, 32);
@@ -57,6 +57,17 @@ static void test_values_and_comments(void **state)
 	assert_string_equal(c.policy_listen, "[::1]:10099");
 	/* only reply texts keep a " #"; a path that merely contains "_text" does not */
 	assert_string_equal(c.whitelist_path, "/etc/greywall/my_text");
+
+	/* greywall-dp's lists: spaces or commas, the last setting replacing the first */
+	write_conf("protect = 10.0.0.0/8\nprotect = 192.0.2.0/24, 2001:db8::/32\n"
+		   "smtp_ports = 25,587 2525\n");
+	if (gw_conf_load(&c, conf_path, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(c.nprotect, 2);
+	assert_int_equal(c.protect[0].len, 24);
+	assert_int_equal(c.protect[1].family, 6);
+	assert_int_equal(c.nsmtp_ports, 3);
+	assert_int_equal(c.smtp_ports[2], 2525);
 }
 
 static void test_bad_lines_name_file_and_line(void **state)
@@ -80,34 +91,39 @@ static void test_bad_lines_name_file_and_line(void **state)
 	    {"policy_listen = 127.0.0.1:http\n", ":1: policy_listen '127.0.0.1:http': port"},
 	    {"metrics_listen = 999.1.1.1:9425\n", ":1: metrics_listen '999.1.1.1:9425'"},
 	    {"metrics_listen = [::1:9425\n", ":1: metrics_listen '[::1:9425'"},
+	    /* greywall-dp's keys */
+	    {"protect = 10.0.0.0/8, 10.0.0.0/33\n", ":1: protect: '10.0.0.0/33' is not an IPv4"},
+	    {"smtp_ports = 25 0\n", ":1: smtp_ports: '0' is not a port from 1 to 65535"},
+	    {"smtp_ports =\n", ":1: smtp_ports: at least one port"},
+	    {"mtu = 64\n", ":1: mtu: '64' is not a number from 128 to 9216"},
 	};
-	struct gw_daemon_config c;
+	struct gw_conf c;
 	char err[256];
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		gw_daemon_config_defaults(&c);
+		gw_conf_defaults(&c);
 		write_conf(cases[i].text);
-		if (gw_daemon_config_load(&c, conf_path, err, sizeof(err)) == 0)
+		if (gw_conf_load(&c, conf_path, err, sizeof(err)) == 0)
 			fail_msg("case %zu accepted", i);
 		if (!strstr(err, cases[i].want) || !strstr(err, conf_path))
 			fail_msg("case %zu: '%s' does not say '%s'", i, err, cases[i].want);
 	}
-	assert_int_equal(gw_daemon_config_load(&c, "/nonexistent/greywall.conf", err, 256), -1);
+	assert_int_equal(gw_conf_load(&c, "/nonexistent/greywall.conf", err, 256), -1);
 	assert_non_null(strstr(err, "No such file"));
 }
 
 /* the last setting wins, as before, but both places are named */
 static void test_key_given_twice_warns(void **state)
 {
-	struct gw_daemon_config c;
+	struct gw_conf c;
 	char err[256], want1[128], want2[128];
 
 	(void)state;
-	gw_daemon_config_defaults(&c);
+	gw_conf_defaults(&c);
 	write_conf("delay = 60\nv4_prefix = 32\n\ndelay = 90\n");
-	if (gw_daemon_config_load(&c, conf_path, err, sizeof(err)))
+	if (gw_conf_load(&c, conf_path, err, sizeof(err)))
 		fail_msg("%s", err);
 	assert_int_equal(c.policy.delay, 90);
 	snprintf(want1, sizeof(want1), "%s:4: warning: 'delay'", conf_path);
@@ -116,45 +132,45 @@ static void test_key_given_twice_warns(void **state)
 		fail_msg("warnings: '%s'", c.warnings);
 	assert_null(strstr(c.warnings, "v4_prefix"));
 	write_conf("delay = 60\n");
-	assert_int_equal(gw_daemon_config_load(&c, conf_path, err, sizeof(err)), 0);
+	assert_int_equal(gw_conf_load(&c, conf_path, err, sizeof(err)), 0);
 	assert_string_equal(c.warnings, "");
 }
 
 /* greywall.conf decides who gets through: only root (or greywall itself) may write it */
 static void test_config_anyone_may_write_is_refused(void **state)
 {
-	struct gw_daemon_config c;
+	struct gw_conf c;
 	char err[256];
 
 	(void)state;
-	gw_daemon_config_defaults(&c);
+	gw_conf_defaults(&c);
 	write_conf("delay = 60\n");
 	assert_int_equal(chown(conf_path, 65534, 65534), 0);
-	assert_int_equal(gw_daemon_config_load(&c, conf_path, err, sizeof(err)), -1);
+	assert_int_equal(gw_conf_load(&c, conf_path, err, sizeof(err)), -1);
 	if (!strstr(err, conf_path) || !strstr(err, "owned by uid 65534"))
 		fail_msg("a stranger's config: '%s'", err);
 	assert_int_equal(chown(conf_path, 0, 0), 0);
 	assert_int_equal(chmod(conf_path, 0666), 0);
-	assert_int_equal(gw_daemon_config_load(&c, conf_path, err, sizeof(err)), -1);
+	assert_int_equal(gw_conf_load(&c, conf_path, err, sizeof(err)), -1);
 	if (!strstr(err, "anyone may write it"))
 		fail_msg("a world-writable config: '%s'", err);
 	assert_int_equal(chmod(conf_path, 0644), 0);
-	assert_int_equal(gw_daemon_config_load(&c, conf_path, err, sizeof(err)), 0);
+	assert_int_equal(gw_conf_load(&c, conf_path, err, sizeof(err)), 0);
 }
 
 /* a FIFO must not hang --check or the start waiting for a writer */
 static void test_config_fifo_is_refused_at_once(void **state)
 {
 	char dir[] = "/tmp/gw-confdir-XXXXXX", fifo[64], err[256];
-	struct gw_daemon_config c;
+	struct gw_conf c;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(fifo, sizeof(fifo), "%s/greywall.conf", dir);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
-	gw_daemon_config_defaults(&c);
+	gw_conf_defaults(&c);
 	alarm(5); /* the default action ends the test run: a hang is a failure */
-	assert_int_equal(gw_daemon_config_load(&c, fifo, err, sizeof(err)), -1);
+	assert_int_equal(gw_conf_load(&c, fifo, err, sizeof(err)), -1);
 	alarm(0);
 	assert_non_null(strstr(err, "not a regular file (a device, FIFO or socket)"));
 	unlink(fifo);
@@ -165,15 +181,15 @@ static void test_config_fifo_is_refused_at_once(void **state)
 static void test_config_nul_byte_named(void **state)
 {
 	static const char text[] = "delay = 60\nmax_age = 5\0junk\n";
-	struct gw_daemon_config c;
+	struct gw_conf c;
 	char err[256];
 	FILE *f = fopen(conf_path, "w");
 
 	(void)state;
 	assert_int_equal(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
 	fclose(f);
-	gw_daemon_config_defaults(&c);
-	assert_int_equal(gw_daemon_config_load(&c, conf_path, err, sizeof(err)), -1);
+	gw_conf_defaults(&c);
+	assert_int_equal(gw_conf_load(&c, conf_path, err, sizeof(err)), -1);
 	if (!strstr(err, ":2: a NUL byte") || strstr(err, "too long"))
 		fail_msg("'%s'", err);
 }
@@ -182,19 +198,19 @@ static void test_config_nul_byte_named(void **state)
 static void test_directory_is_not_a_config(void **state)
 {
 	char dir[] = "/tmp/gw-confdir-XXXXXX", err[256];
-	struct gw_daemon_config c;
+	struct gw_conf c;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	gw_daemon_config_defaults(&c);
-	assert_int_equal(gw_daemon_config_load(&c, dir, err, sizeof(err)), -1);
+	gw_conf_defaults(&c);
+	assert_int_equal(gw_conf_load(&c, dir, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, dir));
 	assert_non_null(strstr(err, "not a regular file (a directory)"));
 	rmdir(dir);
 }
 
 struct pol_fixture {
-	struct gw_daemon_config cfg;
+	struct gw_conf cfg;
 	struct gw_table_header th, ah;
 	struct gw_table trip, awl;
 	struct gw_policy_ctx ctx;
@@ -206,7 +222,7 @@ static int pol_setup(void **state)
 	struct pol_fixture *f = calloc(1, sizeof(*f));
 	char err[128];
 
-	gw_daemon_config_defaults(&f->cfg);
+	gw_conf_defaults(&f->cfg);
 	f->trip = (struct gw_table){&f->th, calloc(256, 64), 256, 0, GW_TABLE_TRIPLETS};
 	f->awl = (struct gw_table){&f->ah, calloc(64, 64), 64, 0, GW_TABLE_AWL};
 	f->secret[0] = 1;

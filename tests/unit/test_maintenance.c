@@ -78,6 +78,20 @@ static enum gw_verdict decide(struct fx *f, int i, u64 now)
 	return d.verdict;
 }
 
+/* The kind of triplet i's entry (GW_ST_NONE when absent). */
+static u32 kind_of(struct fx *f, int i)
+{
+	struct gw_triplet t = {0};
+	struct gw_slot *sl;
+	u8 a[4] = {198, 18, 0, 1};
+
+	gw_client_net_make(&t.net, GW_AF_INET, a, 24);
+	t.sender_len = (u16)snprintf((char *)t.sender, GW_ADDR_MAX, "s%d@a.example", i);
+	t.rcpt_len = (u16)snprintf((char *)t.rcpt, GW_ADDR_MAX, "r@b.example");
+	sl = gw_table_lookup(&f->trip.table, gw_triplet_fp(f->trip.table.hdr->secret, &t));
+	return sl ? gw_state_kind(sl->state) : GW_ST_NONE;
+}
+
 static u64 live(struct fx *f)
 {
 	u64 l, d;
@@ -161,6 +175,66 @@ static void test_snapshot_survives_reboot(void **state)
 	assert_int_equal(gw_snapshot_restore(spath, tpath, GW_TABLE_TRIPLETS, 0, err, sizeof(err)),
 			 -1);
 	assert_non_null(strstr(err, "not overwriting"));
+}
+
+/* A reboot, and greywall-dp makes the tables first: its own secret, an epoch 30 days on. */
+static void reboot_and_let_another_make_the_tables(struct fx *f)
+{
+	gw_table_map_close(&f->trip);
+	gw_table_map_close(&f->awl);
+	unlink(tpath);
+	unlink(apath);
+	open_tables(f);
+	f->trip.table.hdr->epoch += 30 * DAY;
+	f->trip.table.epoch = f->trip.table.hdr->epoch;
+}
+
+static void test_snapshot_merges_into_a_table_another_made(void **state)
+{
+	struct fx *f = *state;
+	u64 snap_secret = f->trip.table.hdr->secret[0], restored;
+	char err[256];
+	int i;
+
+	for (i = 0; i < 100; i++)
+		decide(f, i, T0);
+	for (i = 100; i < 105; i++) {
+		decide(f, i, T0);
+		decide(f, i, T0 + 300);
+	}
+	assert_int_equal(gw_snapshot_write(&f->trip.table, spath, err, sizeof(err)), 0);
+	reboot_and_let_another_make_the_tables(f);
+	assert_true(f->trip.table.hdr->secret[0] != snap_secret);
+
+	/* empty, so it takes the snapshot's secret and every entry, in its own epoch */
+	if (gw_snapshot_merge_into(spath, &f->trip.table, &restored, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(restored, 105);
+	assert_int_equal(f->trip.table.hdr->secret[0], snap_secret);
+	assert_int_equal(live(f), 105);
+	assert_int_equal(kind_of(f, 100), GW_ST_PASSED);
+	/* first seen stays T0: too early a retry still waits, one after the delay passes */
+	for (i = 0; i < 50; i++)
+		assert_int_equal(decide(f, i, T0 + 100), GW_V_GREYLIST);
+	for (i = 50; i < 100; i++)
+		assert_int_equal(decide(f, i, T0 + 300), GW_V_PASS);
+
+	/* what the table holds wins over the snapshot: passed stays passed */
+	if (gw_snapshot_merge_into(spath, &f->trip.table, &restored, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(restored, 0);
+	assert_int_equal(kind_of(f, 60), GW_ST_PASSED);
+	assert_int_equal(live(f), 105);
+
+	/* entries under another secret: not restored, nothing touched */
+	reboot_and_let_another_make_the_tables(f);
+	decide(f, 500, T0);
+	assert_int_equal(gw_snapshot_merge_into(spath, &f->trip.table, &restored, err, sizeof(err)),
+			 1);
+	assert_non_null(strstr(err, "holds 1 entries under another secret"));
+	assert_true(f->trip.table.hdr->secret[0] != snap_secret);
+	assert_int_equal(live(f), 1);
+	assert_int_equal(kind_of(f, 500), GW_ST_GREY);
 }
 
 static void test_bad_snapshots_refused_and_kept(void **state)
@@ -346,6 +420,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sweep_edges, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep_is_incremental, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_snapshot_survives_reboot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_snapshot_merges_into_a_table_another_made, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_snapshots_refused_and_kept, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_forged_bucket_count_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_snapshot_of_another_geometry_leaves_nothing, setup,

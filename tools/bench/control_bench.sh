@@ -21,6 +21,7 @@ snapshot_path =
 policy_listen =
 metrics_listen =
 control_socket = $dir/greywalld.sock
+dp_control_socket =
 CONF
 : >"$dir/whitelist"
 # client hosts of 198.18.0.0/15, then sender and recipient addresses and domains

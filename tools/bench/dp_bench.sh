@@ -14,7 +14,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp" /dev/shm/gwbench-$$-* /var/run/dpdk/gwb$$ /var/run/dpdk/tpb$$' EXIT
 
 gw_run() {
-	"$BUILD/greywall-dp" -l 1 --file-prefix "gwb$$" "${EAL[@]}" -- --duration "$SECS" \
+	"$BUILD/greywall-dp" -l 1 --file-prefix "gwb$$" "${EAL[@]}" -- --duration "$SECS" --control-socket none \
 		--table "/dev/shm/gwbench-$$-t" --awl "/dev/shm/gwbench-$$-a" 2>&1 |
 		awk -v s="$SECS" -F'rx=' '/^greywall-dp: rx=/ { split($2, a, " "); printf "%.2f\n", a[1] / s / 1e6 }'
 }

@@ -19,7 +19,7 @@ EAL=(--no-huge -m 6144 --no-pci --log-level=error
 	--vdev "net_pcap0,rx_pcap=$tmp/sessions.pcap" --vdev "net_pcap1,tx_pcap=/dev/null")
 "$BUILD/greywall-dp" -l 1 --file-prefix "gwpb$$" "${EAL[@]}" -- --protect 198.18.0.0/15 \
 	--table "/dev/shm/gwpb$$-t" --awl "/dev/shm/gwpb$$-a" --capacity 4194304 \
-	--max-flows 262144 --flow-idle 1 --stats-interval 1 --duration "$SECS" >"$tmp/dp.log" 2>&1
+	--max-flows 262144 --flow-idle 1 --stats-interval 1 --duration "$SECS" --control-socket none >"$tmp/dp.log" 2>&1
 # best one-second deltas of the cumulative counters
 best() { # regex-for-the-counter
 	grep -oE "$1=[0-9]+" "$tmp/dp.log" | cut -d= -f2 |

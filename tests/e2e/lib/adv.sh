@@ -179,7 +179,7 @@ adv_mailbox_has() {
 
 # relay_counters_nonzero: the relay filter's counters that are not 0, "name=value ..."
 relay_counters_nonzero() {
-	"$TB_ROOT/build/greywall-relay-config" "$TB_BPF_PIN" |
+	"$TB_ROOT/build/greyctl" relay --maps "$TB_BPF_PIN/maps" |
 		awk 'NF == 2 && $2 != 0 { printf "%s=%s ", $1, $2 }'
 }
 

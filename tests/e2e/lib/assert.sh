@@ -12,7 +12,7 @@ fail() {
 	tail -20 "$TB_DIR/rcv/maillog" >&2 2>/dev/null
 	if [ -n "${TB_BPF_PIN:-}" ] && [ -e "$TB_BPF_PIN" ]; then
 		echo "--- relay filter counters (non-zero)" >&2
-		"$TB_ROOT/build/greywall-relay-config" "$TB_BPF_PIN" 2>&1 | grep -v " 0$" >&2
+		"$TB_ROOT/build/greyctl" relay --maps "$TB_BPF_PIN/maps" 2>&1 | grep -v " 0$" >&2
 	fi
 	exit 1
 }

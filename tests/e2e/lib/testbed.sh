@@ -20,6 +20,7 @@ TB_RCV4=198.18.0.2
 TB_SND6=fd00:18::1
 TB_RCV6=fd00:18::2
 TB_DP_PID=
+TB_DP_SOCK=${TB_DP_SOCK-$TB_DIR/greywall-dp.sock}
 TB_BPF_PIN=
 TB_BPF_MOUNTED=
 TB_DAEMON_PID=
@@ -73,7 +74,6 @@ tb_netns() {
 	done
 }
 
-# Start greywall-dp bridging gw-c and gw-s; extra arguments go to greywall-dp.
 # The vdev for one side: AF_PACKET (default) or AF_XDP with TB_DP_VDEV=af_xdp.
 tb_dp_vdev() { # index iface
 	if [ "${TB_DP_VDEV:-af_packet}" = af_xdp ]; then
@@ -83,15 +83,32 @@ tb_dp_vdev() { # index iface
 	fi
 }
 
+# Start greywall-dp bridging gw-c and gw-s; extra arguments go to greywall-dp. Its
+# control socket is TB_DP_SOCK (default $TB_DIR/greywall-dp.sock; empty = the flag is
+# not given, for a test whose greywall.conf names it).
 tb_start_dp() {
+	tb_run_dp $TB_PROTECT --delay "$TB_DELAY" --log-verdicts \
+		--table "/dev/shm/greywall-$TB_ID-triplets" --awl "/dev/shm/greywall-$TB_ID-awl" \
+		--capacity 65536 --max-flows 1024 ${TB_DP_SOCK:+"--control-socket=$TB_DP_SOCK"} "$@"
+}
+
+# tb_start_dp_conf CONF [ARGS]: greywall-dp bridging gw-c and gw-s with only -c CONF
+# (and ARGS) after EAL's options: everything else comes from the file.
+tb_start_dp_conf() {
+	tb_run_dp -c "$@"
+}
+
+# greywall-dp with EAL's options for the testbed and the given application arguments,
+# up when it says it is bridging.
+tb_run_dp() {
 	mkdir -p "$TB_DIR"
+	# a second start must not find the first one's "bridging" before its own log begins
+	rm -f "$TB_DIR/greywall-dp.log"
 	ip netns exec "$TB_NS_GW" "$TB_ROOT/build/greywall-dp" -l "${TB_DP_LCORES:-0}" --no-huge -m 512 --no-pci \
 		--file-prefix "$TB_ID" --log-level=error \
 		$(tb_dp_vdev 0 gw-c) \
 		$(tb_dp_vdev 1 gw-s) -- \
-		$TB_PROTECT --delay "$TB_DELAY" --log-verdicts \
-		--table "/dev/shm/greywall-$TB_ID-triplets" --awl "/dev/shm/greywall-$TB_ID-awl" \
-		--capacity 65536 --max-flows 1024 "$@" >"$TB_DIR/greywall-dp.log" 2>&1 &
+		"$@" >"$TB_DIR/greywall-dp.log" 2>&1 &
 	TB_DP_PID=$!
 	local i
 	for i in $(seq 50); do
@@ -126,7 +143,7 @@ tb_start_bpf() {
 	ip -n "$TB_NS_GW" link set dev gw-s xdp obj "$TB_ROOT/build/tests/bpf/xdp_pass.bpf.o" sec xdp
 	"$TB_ROOT/tools/greywall-bpf.sh" attach rcv0 --netns "$TB_NS_RCV" --pin "$TB_BPF_PIN" ||
 		return 1
-	"$TB_ROOT/build/greywall-relay-config" "$TB_BPF_PIN" delay="$TB_DELAY" >/dev/null
+	"$TB_ROOT/build/greyctl" relay --maps "$TB_BPF_PIN/maps" delay="$TB_DELAY" >/dev/null
 }
 
 # Detach the relay filter and remove its pins (and bpffs, if we mounted it).
@@ -208,7 +225,7 @@ print(b"".join(iter(lambda: s.recv(65536), b"")).decode())' "$1" "$2"
 
 # relay_counter NAME: one of the relay filter's counters, summed over CPUs
 relay_counter() {
-	"$TB_ROOT/build/greywall-relay-config" "$TB_BPF_PIN" | awk -v k="$1" '$1 == k { print $2 }'
+	"$TB_ROOT/build/greyctl" relay --maps "$TB_BPF_PIN/maps" | awk -v k="$1" '$1 == k { print $2 }'
 }
 
 tb_stop_dp() {

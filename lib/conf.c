@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "greywall/conf.h"
+#include "greywall/control_socket.h"
+#include "greywall/lists.h"
 #include "greywall/table_file.h"
 #include "greywall/trusted_file.h"
 
-void gw_daemon_config_defaults(struct gw_daemon_config *c)
+void gw_conf_defaults(struct gw_conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	gw_config_defaults(&c->policy);
@@ -30,8 +32,77 @@ void gw_daemon_config_defaults(struct gw_daemon_config *c)
 	c->report_after = 3600;
 	snprintf(c->control_socket, sizeof(c->control_socket), "/run/greywall/greywalld.sock");
 	snprintf(c->control_group, sizeof(c->control_group), "greywall");
+	snprintf(c->dp_control_socket, sizeof(c->dp_control_socket), "%s",
+		 GW_DP_CONTROL_SOCKET_DEFAULT);
 	snprintf(c->metrics_listen, sizeof(c->metrics_listen), "127.0.0.1:9425");
 	snprintf(c->syslog_ident, sizeof(c->syslog_ident), "%s", GW_SYSLOG_IDENT_DEFAULT);
+	c->smtp_ports[0] = 25;
+	c->nsmtp_ports = 1;
+	c->max_flows = 16384;
+	c->flow_idle = 600;
+	c->mtu = 1500;
+	snprintf(c->tls_defer_text, sizeof(c->tls_defer_text), "Greylisted, try again later");
+}
+
+bool gw_prefix_match(const struct gw_prefix *p, u8 family, const u8 *addr)
+{
+	unsigned full = p->len / 8, rem = p->len % 8;
+
+	if (p->family != family)
+		return false;
+	if (memcmp(p->addr, addr, full) != 0)
+		return false;
+	return rem == 0 || ((p->addr[full] ^ addr[full]) & (u8)(0xff << (8 - rem))) == 0;
+}
+
+int gw_conf_set_list(struct gw_conf *c, const char *key, const char *value, bool append, char *why,
+		     size_t whylen)
+{
+	bool ports = !strcmp(key, "smtp_ports");
+	char buf[2048], *tok, *save = NULL;
+	unsigned n = !append ? 0
+		     : ports ? c->nsmtp_ports
+			     : c->nprotect,
+		 max = ports ? GW_CONF_MAX_SMTP_PORTS : GW_CONF_MAX_PROTECT;
+
+	if (snprintf(buf, sizeof(buf), "%s", value) >= (int)sizeof(buf)) {
+		snprintf(why, whylen, "%s: value too long", key);
+		return -1;
+	}
+	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save)) {
+		struct gw_prefix p = {0};
+		u64 port;
+
+		if (n >= max) {
+			snprintf(why, whylen, "%s: more than %u entries", key, max);
+			return -1;
+		}
+		if (ports) {
+			if (!gw_parse_u64((const u8 *)tok, (u32)strlen(tok), &port) || port < 1 ||
+			    port > 65535) {
+				snprintf(why, whylen, "%s: '%s' is not a port from 1 to 65535", key,
+					 tok);
+				return -1;
+			}
+			c->smtp_ports[n++] = (u16)port;
+		} else {
+			if (gw_parse_cidr(tok, &p.family, p.addr, &p.len)) {
+				snprintf(why, whylen, "%s: '%s' is not an IPv4 or IPv6 CIDR", key,
+					 tok);
+				return -1;
+			}
+			c->protect[n++] = p;
+		}
+	}
+	if (ports && !n) {
+		snprintf(why, whylen, "%s: at least one port", key);
+		return -1;
+	}
+	if (ports)
+		c->nsmtp_ports = n;
+	else
+		c->nprotect = n;
+	return 0;
 }
 
 int gw_listen_resolve(const char *key, const char *spec, struct addrinfo **ai, char *why,
@@ -109,7 +180,7 @@ struct num_key {
 
 #define PNUM(field, lo, hi, w)                                                                     \
 	{                                                                                          \
-#field, lo, hi, offsetof(struct gw_daemon_config, policy.field), w                 \
+#field, lo, hi, offsetof(struct gw_conf, policy.field), w                          \
 	}
 
 static const struct num_key num_keys[] = {
@@ -121,12 +192,15 @@ static const struct num_key num_keys[] = {
     PNUM(max_line, 64, 2048, 4),
     PNUM(v4_prefix, 0, 32, 1),
     PNUM(v6_prefix, 0, 128, 1),
-    {"capacity", 1024, 1ULL << 36, offsetof(struct gw_daemon_config, capacity), 8},
-    {"max_clients", 1, 65536, offsetof(struct gw_daemon_config, max_clients), 4},
-    {"snapshot_interval", 1, 86400, offsetof(struct gw_daemon_config, snapshot_interval), 4},
-    {"sweep_period", 1, 86400, offsetof(struct gw_daemon_config, sweep_period), 4},
-    {"names_capacity", 0, 1u << 26, offsetof(struct gw_daemon_config, names_capacity), 4},
-    {"report_after", 0, 86400 * 30, offsetof(struct gw_daemon_config, report_after), 4},
+    {"capacity", 1024, 1ULL << 36, offsetof(struct gw_conf, capacity), 8},
+    {"max_clients", 1, 65536, offsetof(struct gw_conf, max_clients), 4},
+    {"snapshot_interval", 1, 86400, offsetof(struct gw_conf, snapshot_interval), 4},
+    {"sweep_period", 1, 86400, offsetof(struct gw_conf, sweep_period), 4},
+    {"names_capacity", 0, 1u << 26, offsetof(struct gw_conf, names_capacity), 4},
+    {"report_after", 0, 86400 * 30, offsetof(struct gw_conf, report_after), 4},
+    {"max_flows", 16, 1u << 24, offsetof(struct gw_conf, max_flows), 4},
+    {"flow_idle", 1, 86400, offsetof(struct gw_conf, flow_idle), 4},
+    {"mtu", 128, 9216, offsetof(struct gw_conf, mtu), 4},
 };
 
 struct str_key {
@@ -137,8 +211,8 @@ struct str_key {
 
 #define SKEY(field, tmpl)                                                                          \
 	{                                                                                          \
-#field, offsetof(struct gw_daemon_config, field),                                  \
-		    sizeof(((struct gw_daemon_config *)0)->field), tmpl                            \
+#field, offsetof(struct gw_conf, field), sizeof(((struct gw_conf *)0)->field),     \
+		    tmpl                                                                           \
 	}
 
 /* clang-format off */
@@ -151,9 +225,11 @@ static const struct str_key str_keys[] = {
     SKEY(policy_listen, false),
     SKEY(policy_defer_text, true),
     SKEY(policy_reject_text, true),
+    SKEY(tls_defer_text, true),
     SKEY(snapshot_path, false),
     SKEY(control_socket, false),
     SKEY(control_group, false),
+    SKEY(dp_control_socket, false),
     SKEY(metrics_listen, false),
     SKEY(relay_maps, false),
     SKEY(user, false),
@@ -172,8 +248,7 @@ static bool is_template_key(const char *k)
 	return false;
 }
 
-static int set_key(struct gw_daemon_config *c, const char *k, const char *v, char *why,
-		   size_t whylen)
+static int set_key(struct gw_conf *c, const char *k, const char *v, char *why, size_t whylen)
 {
 	u64 n;
 	bool b;
@@ -245,6 +320,8 @@ static int set_key(struct gw_daemon_config *c, const char *k, const char *v, cha
 			c->policy.exempt_postmaster = b;
 		return 0;
 	}
+	if (!strcmp(k, "protect") || !strcmp(k, "smtp_ports"))
+		return gw_conf_set_list(c, k, v, false, why, whylen);
 	if (!strcmp(k, "tls_mode")) {
 		if (!strcmp(v, "greylist"))
 			c->policy.tls_mode = GW_TLS_GREYLIST;
@@ -281,8 +358,8 @@ struct key_seen {
 	int line;
 };
 
-static void note_key(struct gw_daemon_config *c, struct key_seen *seen, size_t *nseen,
-		     const char *path, const char *k, int lineno)
+static void note_key(struct gw_conf *c, struct key_seen *seen, size_t *nseen, const char *path,
+		     const char *k, int lineno)
 {
 	size_t i, l;
 
@@ -303,7 +380,7 @@ static void note_key(struct gw_daemon_config *c, struct key_seen *seen, size_t *
 	}
 }
 
-int gw_daemon_config_load(struct gw_daemon_config *c, const char *path, char *err, size_t errlen)
+int gw_conf_load(struct gw_conf *c, const char *path, char *err, size_t errlen)
 {
 	struct key_seen seen[64];
 	size_t nseen = 0;
