@@ -26,7 +26,7 @@ LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      = $(BUILD)/libgreywall.a
 
 UNIT_TESTS = siphash normalize smtp_command smtp_stream table policy lists reply table_file seqmap \
-	maintenance names dp_shm
+	maintenance names dp_shm table_merge
 UNIT_BINS  = $(UNIT_TESTS:%=$(BUILD)/tests/unit/test_%) $(BUILD)/tests/unit/table_multiproc
 
 DP_TEST_BIN = $(BUILD)/tests/unit/test_dataplane_engine
