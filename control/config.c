@@ -31,6 +31,9 @@ void gw_daemon_config_defaults(struct gw_daemon_config *c)
 	snprintf(c->control_socket, sizeof(c->control_socket), "/run/greywall/greywalld.sock");
 	snprintf(c->control_group, sizeof(c->control_group), "greywall");
 	snprintf(c->metrics_listen, sizeof(c->metrics_listen), "127.0.0.1:9425");
+	snprintf(c->cluster_name, sizeof(c->cluster_name), "greywall");
+	c->cluster_queue = 1u << 20;
+	c->cluster_stream_max = 100000;
 }
 
 int gw_listen_resolve(const char *key, const char *spec, struct addrinfo **ai, char *why,
@@ -126,6 +129,9 @@ static const struct num_key num_keys[] = {
     {"sweep_period", 1, 86400, offsetof(struct gw_daemon_config, sweep_period), 4},
     {"names_capacity", 0, 1u << 26, offsetof(struct gw_daemon_config, names_capacity), 4},
     {"report_after", 0, 86400 * 30, offsetof(struct gw_daemon_config, report_after), 4},
+    {"cluster_queue", 1024, 1u << 26, offsetof(struct gw_daemon_config, cluster_queue), 4},
+    {"cluster_stream_max", 1000, 1u << 30, offsetof(struct gw_daemon_config, cluster_stream_max),
+     4},
 };
 
 struct str_key {
@@ -155,6 +161,10 @@ static const struct str_key str_keys[] = {
     SKEY(relay_maps, false),
     SKEY(user, false),
     SKEY(dp_shm, false),
+    SKEY(cluster_redis, false),
+    SKEY(cluster_name, false),
+    SKEY(cluster_node, false),
+    SKEY(cluster_secret, false),
 };
 
 static bool is_template_key(const char *k)

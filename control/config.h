@@ -37,7 +37,14 @@ struct gw_daemon_config {
 	unsigned report_after;		  /* seconds before an unretried triplet is reported */
 	char user[64];			  /* run as this user after start-up; empty = stay */
 	char dp_shm[GW_PATH_MAX];	  /* greywall-dp's shared state; empty = table_path.dp */
-	char warnings[1024];		  /* "file:line: warning: ..." lines of the last load */
+	/* a cluster of nodes sharing their triplets through Redis (cluster.h) */
+	char cluster_redis[256];     /* host:port or unix:/path; empty = this node is alone */
+	char cluster_name[64];	     /* one stream per cluster */
+	char cluster_node[64];	     /* this node's name; empty = the host name */
+	char cluster_secret[40];     /* 32 hex digits, the same table secret on every node */
+	unsigned cluster_queue;	     /* entries held for Redis while it is away */
+	unsigned cluster_stream_max; /* stream entries Redis keeps for late nodes */
+	char warnings[1024];	     /* "file:line: warning: ..." lines of the last load */
 };
 
 void gw_daemon_config_defaults(struct gw_daemon_config *c);

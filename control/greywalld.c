@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "admin.h"
+#include "cluster.h"
 #include "config.h"
 #include "greywall/maintenance.h"
 #include "greywall/relay.h"
@@ -83,6 +84,8 @@ static struct gw_judged judged; /* the filter's passes, for the policy server to
 static struct gw_dp_link dp;
 static struct gw_verdict_sink dp_sink;
 static time_t next_names_expiry;
+static struct gw_cluster *cluster;
+static u64 cluster_secret[2];
 
 static double seconds_between(const struct timespec *a, const struct timespec *b)
 {
@@ -428,6 +431,7 @@ static void control_answer(struct gw_policy_ctx *ctx, char *req, size_t len, str
 		PUT_LIT(a, "ok\n");
 		metrics_refresh();
 		n = gw_metrics_render(&metrics, 0, page, sizeof(page));
+		n += gw_cluster_render(cluster, 0, page + n, sizeof(page) - n);
 		gw_answer_put(a, page, n);
 	} else if (!strcmp(cmd, "report")) {
 		gw_relay_events_drain(events);
@@ -477,6 +481,7 @@ static void metrics_answer(struct gw_policy_ctx *ctx, char *req, size_t len, str
 	}
 	metrics_refresh();
 	n = gw_metrics_render(&metrics, 1, page, sizeof(page));
+	n += gw_cluster_render(cluster, 1, page + n, sizeof(page) - n);
 	h = snprintf(head, sizeof(head),
 		     "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
 		     "Content-Length: %zu\r\n\r\n",
@@ -549,7 +554,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
-	if (check_table_room(&cfg, err, sizeof(err))) {
+	if (check_table_room(&cfg, err, sizeof(err)) ||
+	    gw_cluster_secret(&cfg, cluster_secret, err, sizeof(err)) < 0) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
@@ -563,8 +569,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
-	if (gw_table_map_open(&trip, cfg.table_path, cfg.capacity, GW_TABLE_TRIPLETS, GW_TF_CREATE,
-			      NULL, err, sizeof(err)) ||
+	/* a cluster node makes its table with the cluster's secret, and refuses another */
+	if (gw_table_map_open(&trip, cfg.table_path, cfg.capacity, GW_TABLE_TRIPLETS,
+			      GW_TF_CREATE | (cfg.cluster_redis[0] ? GW_TF_SECRET : 0),
+			      cluster_secret, err, sizeof(err)) ||
+	    gw_cluster_check_table(&cfg, trip.table.hdr->secret, err, sizeof(err)) ||
 	    gw_table_map_open(&awl, cfg.awl_path, cfg.capacity / 8 + 1024, GW_TABLE_AWL,
 			      GW_TF_CREATE | GW_TF_SECRET, trip.table.hdr->secret, err,
 			      sizeof(err))) {
@@ -684,6 +693,11 @@ int main(int argc, char **argv)
 		sides[nsides].no_accept = 1;
 		sides[nsides++].serve = serve_dp_timer;
 	}
+	if (cfg.cluster_redis[0] &&
+	    !(cluster = gw_cluster_start(&cfg, &trip.table, &awl.table, err, sizeof(err)))) {
+		fprintf(stderr, "greywalld: %s\n", err);
+		return 1;
+	}
 	if (events) {
 		sides[nsides].fd = gw_relay_events_fd(events);
 		sides[nsides].no_accept = 1;
@@ -706,6 +720,7 @@ int main(int argc, char **argv)
 	gw_relay_events_close(events);
 	gw_dp_link_poll(&dp, &dp_sink);
 	gw_dp_link_close(&dp);
+	gw_cluster_stop(cluster);
 	if (relay_open)
 		gw_relay_maps_close(&relay);
 	gw_names_free(names);
