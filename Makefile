@@ -19,7 +19,7 @@ DPDK_LIBS   = $(shell pkg-config --libs libdpdk 2>/dev/null)
 DEB_PACKAGES = build-essential clang llvm libclang-rt-14-dev pkg-config libcmocka-dev \
 	libdpdk-dev dpdk dpdk-dev libbpf-dev bpftool libelf-dev zlib1g-dev libjemalloc-dev libpcap-dev \
 	postfix postgrey swaks ethtool iproute2 iputils-ping tcpdump procps python3 \
-	libidn12 libgnutls-dane0 jq libhiredis-dev redis-server
+	libidn12 libgnutls-dane0 jq libhiredis-dev redis-server libpq-dev postgresql
 
 LIB_SRCS = lib/trusted_file.c lib/smtp_stream.c lib/address_long.c lib/decide_rcpt.c lib/table_file.c lib/table_bpf.c lib/dp_shm.c lib/lists.c lib/reply.c lib/maintenance.c
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -36,8 +36,9 @@ CTL_SRCS = control/config.c control/policy_server.c control/admin.c control/rela
 	control/verdict_log.c control/dp_link.c
 CTL_OBJS = $(CTL_SRCS:%.c=$(BUILD)/%.o)
 # greywalld's alone: Redis and PostgreSQL stay out of greyctl, the unit tests and the fuzzers
-CLUSTER_SRCS = control/cluster.c
+CLUSTER_SRCS = control/cluster.c control/lists_pg.c
 CLUSTER_OBJS = $(CLUSTER_SRCS:%.c=$(BUILD)/%.o)
+$(BUILD)/control/lists_pg.o: CFLAGS += $(shell pkg-config --cflags libpq 2>/dev/null)
 DAEMON_BIN = $(BUILD)/greywalld $(BUILD)/greyctl
 CTL_TEST_BIN = $(BUILD)/tests/unit/test_control
 
@@ -79,7 +80,7 @@ $(DP_TEST_BIN): tests/dataplane/test_engine.c $(filter-out $(BUILD)/dataplane/ma
 		-o $@ $(LIB) $(DPDK_LIBS) -lcmocka
 
 $(BUILD)/greywalld: $(BUILD)/control/greywalld.o $(CTL_OBJS) $(CLUSTER_OBJS) $(LIB)
-	$(CC) $^ -o $@ -lbpf -ljemalloc -lhiredis -lpthread
+	$(CC) $^ -o $@ -lbpf -ljemalloc -lhiredis -lpq -lpthread
 
 $(BUILD)/greyctl: $(BUILD)/control/greyctl.o $(CTL_OBJS) $(LIB)
 	$(CC) $^ -o $@ -lbpf

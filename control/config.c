@@ -34,6 +34,9 @@ void gw_daemon_config_defaults(struct gw_daemon_config *c)
 	snprintf(c->cluster_name, sizeof(c->cluster_name), "greywall");
 	c->cluster_queue = 1u << 20;
 	c->cluster_stream_max = 100000;
+	snprintf(c->lists_pg_table, sizeof(c->lists_pg_table), "greywall_lists");
+	snprintf(c->lists_pg_channel, sizeof(c->lists_pg_channel), "greywall_lists");
+	c->lists_pg_resync = 900;
 }
 
 int gw_listen_resolve(const char *key, const char *spec, struct addrinfo **ai, char *why,
@@ -132,6 +135,7 @@ static const struct num_key num_keys[] = {
     {"cluster_queue", 1024, 1u << 26, offsetof(struct gw_daemon_config, cluster_queue), 4},
     {"cluster_stream_max", 1000, 1u << 30, offsetof(struct gw_daemon_config, cluster_stream_max),
      4},
+    {"lists_pg_resync", 10, 86400, offsetof(struct gw_daemon_config, lists_pg_resync), 4},
 };
 
 struct str_key {
@@ -165,6 +169,9 @@ static const struct str_key str_keys[] = {
     SKEY(cluster_name, false),
     SKEY(cluster_node, false),
     SKEY(cluster_secret, false),
+    SKEY(lists_pg, false),
+    SKEY(lists_pg_table, false),
+    SKEY(lists_pg_channel, false),
 };
 
 static bool is_template_key(const char *k)

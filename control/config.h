@@ -44,7 +44,12 @@ struct gw_daemon_config {
 	char cluster_secret[40];     /* 32 hex digits, the same table secret on every node */
 	unsigned cluster_queue;	     /* entries held for Redis while it is away */
 	unsigned cluster_stream_max; /* stream entries Redis keeps for late nodes */
-	char warnings[1024];	     /* "file:line: warning: ..." lines of the last load */
+	/* lists from PostgreSQL (lists_pg.h) */
+	char lists_pg[GW_PATH_MAX]; /* libpq connection string; empty = list files only */
+	char lists_pg_table[64];    /* the table of list entries */
+	char lists_pg_channel[64];  /* the LISTEN/NOTIFY channel */
+	unsigned lists_pg_resync;   /* seconds between full reloads, the safety net */
+	char warnings[1024];	    /* "file:line: warning: ..." lines of the last load */
 };
 
 void gw_daemon_config_defaults(struct gw_daemon_config *c);

@@ -474,7 +474,7 @@ static int print_relay_stats(void)
 }
 
 /*
- * The cluster sync lives in greywalld, not in the tables: its
+ * The cluster and PostgreSQL sync live in greywalld, not in the tables: its
  * own figures, as its stats page gives them (name value, one a line).
  */
 static void print_sync_stats(void)
@@ -483,8 +483,9 @@ static void print_sync_stats(void)
 	char *line, *save = NULL;
 	int first = 1;
 
-	if (!cfg.cluster_redis[0] || control_request("stats", page, sizeof(page)) != CTL_DONE) {
-		if (cfg.cluster_redis[0])
+	if ((!cfg.cluster_redis[0] && !cfg.lists_pg[0]) ||
+	    control_request("stats", page, sizeof(page)) != CTL_DONE) {
+		if (cfg.cluster_redis[0] || cfg.lists_pg[0])
 			fprintf(stderr, "greyctl: greywalld does not answer: no sync state\n");
 		return;
 	}

@@ -27,6 +27,7 @@
 #include "greywall/relay.h"
 #include "greywall/table_file.h"
 #include "dp_link.h"
+#include "lists_pg.h"
 #include "policy_server.h"
 #include "privdrop.h"
 #include "relay_events.h"
@@ -85,6 +86,7 @@ static struct gw_dp_link dp;
 static struct gw_verdict_sink dp_sink;
 static time_t next_names_expiry;
 static struct gw_cluster *cluster;
+static struct gw_lists_pg *lists_pg;
 static u64 cluster_secret[2];
 
 static double seconds_between(const struct timespec *a, const struct timespec *b)
@@ -279,7 +281,8 @@ static int reload_lists(struct gw_policy_ctx *ctx, char *err, size_t errlen)
 	    gw_lists_load_files(ctx->cfg->whitelist_path, ctx->cfg->blacklist_path, err, errlen);
 	struct gw_lists *old;
 
-	if (!n || relay_publish(n, err, errlen)) {
+	/* the database's last good rows join the files' entries, published as one set */
+	if (!n || gw_lists_pg_add_to(lists_pg, n, err, errlen) || relay_publish(n, err, errlen)) {
 		/* keep serving the old lists: a typo must not open the gate */
 		gw_lists_free(n);
 		metrics.reload_failures++;
@@ -376,6 +379,16 @@ static void serve_dp_timer(struct gw_policy_ctx *ctx, int fd)
 		gw_dp_link_poll(&dp, &dp_sink);
 }
 
+/* The database has a new generation of list rows: reload as SIGHUP does. */
+static void serve_lists_pg(struct gw_policy_ctx *ctx, int fd)
+{
+	char err[512];
+
+	(void)fd;
+	gw_lists_pg_ack(lists_pg);
+	reload_lists(ctx, err, sizeof(err));
+}
+
 /* "names FP FP ...": the text of each triplet greywalld knows, one line each. */
 static void send_names(struct gw_answer *a, char *args)
 {
@@ -432,6 +445,7 @@ static void control_answer(struct gw_policy_ctx *ctx, char *req, size_t len, str
 		metrics_refresh();
 		n = gw_metrics_render(&metrics, 0, page, sizeof(page));
 		n += gw_cluster_render(cluster, 0, page + n, sizeof(page) - n);
+		n += gw_lists_pg_render(lists_pg, 0, page + n, sizeof(page) - n);
 		gw_answer_put(a, page, n);
 	} else if (!strcmp(cmd, "report")) {
 		gw_relay_events_drain(events);
@@ -482,6 +496,7 @@ static void metrics_answer(struct gw_policy_ctx *ctx, char *req, size_t len, str
 	metrics_refresh();
 	n = gw_metrics_render(&metrics, 1, page, sizeof(page));
 	n += gw_cluster_render(cluster, 1, page + n, sizeof(page) - n);
+	n += gw_lists_pg_render(lists_pg, 1, page + n, sizeof(page) - n);
 	h = snprintf(head, sizeof(head),
 		     "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
 		     "Content-Length: %zu\r\n\r\n",
@@ -698,6 +713,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
+	if (cfg.lists_pg[0]) {
+		/* after the privilege drop: the files are read again as greywalld's user anyway */
+		if (!(lists_pg = gw_lists_pg_start(&cfg, err, sizeof(err))) ||
+		    reload_lists(&ctx, err, sizeof(err))) {
+			fprintf(stderr, "greywalld: %s\n", err);
+			return 1;
+		}
+		sides[nsides].fd = gw_lists_pg_fd(lists_pg);
+		sides[nsides].no_accept = 1;
+		sides[nsides++].serve = serve_lists_pg;
+	}
 	if (events) {
 		sides[nsides].fd = gw_relay_events_fd(events);
 		sides[nsides].no_accept = 1;
@@ -721,6 +747,7 @@ int main(int argc, char **argv)
 	gw_dp_link_poll(&dp, &dp_sink);
 	gw_dp_link_close(&dp);
 	gw_cluster_stop(cluster);
+	gw_lists_pg_stop(lists_pg);
 	if (relay_open)
 		gw_relay_maps_close(&relay);
 	gw_names_free(names);
