@@ -46,7 +46,8 @@ FUZZ_TARGETS = smtp_stream smtp_command normalize reassembler policy_request con
 FUZZ_BINS    = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 FUZZ_SECONDS ?= 600
 
-BENCH_BINS = $(BUILD)/tools/bench/table_bench $(BUILD)/tools/bench/sweep_bench
+BENCH_BINS = $(BUILD)/tools/bench/table_bench $(BUILD)/tools/bench/sweep_bench \
+	$(BUILD)/tools/bench/cluster_bench
 
 DP_SRCS = dataplane/main.c dataplane/options.c dataplane/stats.c dataplane/flow.c \
 	dataplane/engine.c dataplane/dispatch.c dataplane/client_stream.c \
@@ -188,6 +189,10 @@ bpf-verify: bpf
 $(BUILD)/tools/bench/sweep_bench: tools/bench/sweep_bench.c tools/bench/bench_util.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O3 $< -o $@ $(LIB) -lpthread
+
+$(BUILD)/tools/bench/cluster_bench: tools/bench/cluster_bench.c $(CTL_OBJS) $(CLUSTER_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Icontrol $< $(CTL_OBJS) $(CLUSTER_OBJS) -o $@ $(LIB) -lbpf -lhiredis -lpq -lpthread
 
 $(BUILD)/tools/bench/table_bench: tools/bench/table_bench.c tools/bench/bench_util.h $(LIB)
 	@mkdir -p $(dir $@)
