@@ -4,6 +4,7 @@
 # (issue 16), driven as Postfix drives a policy server:
 #  - a sender's first attempt at node A, its retry after the delay at node B:
 #    the retry passes at B;
+#  - the pass at B auto-whitelists its client network at A too (awl_clients = 1);
 #  - a pass at A reads as passed in B's table within a second;
 #  - Redis is killed (SIGKILL) in the middle of traffic at A and started again:
 #    every triplet A saw, before, during and after the outage, reaches B's table;
@@ -17,7 +18,8 @@ cl_setup
 PA=10031 PB=10032
 CLUSTER="cluster_redis = 127.0.0.1:6379
 cluster_name = e2e
-cluster_secret = $CL_SECRET"
+cluster_secret = $CL_SECRET
+awl_clients = 1"
 
 cl_start_redis
 cl_start_node a $PA "$CLUSTER
@@ -35,14 +37,19 @@ got=$(cl_ask $PB 198.51.100.7 first@sender.example)
 [ "$got" = DUNNO ] || cl_fail "the retry after the delay at B was not passed: $got"
 echo "ok: first attempt at A, retry at B after the delay passes at B"
 
+# the pass at B credited its client network's auto-whitelist entry (awl_clients = 1): A has it
+awl_at_a() { [ "$(cl_ask $PA 198.51.100.50 other@elsewhere.example)" = DUNNO ]; }
+cl_wait_for 1 awl_at_a || cl_fail "B's auto-whitelisted network was not honoured at A"
+echo "ok: a network auto-whitelisted at B is honoured at A"
+
 # 2. a pass at A is honoured by B's table within a second
-[[ $(cl_ask $PA 198.51.100.8 second@sender.example) == DEFER_IF_PERMIT* ]] ||
+[[ $(cl_ask $PA 203.0.113.8 second@sender.example) == DEFER_IF_PERMIT* ]] ||
 	cl_fail "A did not greylist the second sender"
 sleep 2.3
 fp=$(cl_ctl a triplets list | awk '/second@sender.example/ { print $1; exit }')
 [ -n "$fp" ] || cl_fail "A's table has no second@sender.example"
 start=$(date +%s%N)
-[ "$(cl_ask $PA 198.51.100.8 second@sender.example)" = DUNNO ] || cl_fail "A did not pass the retry"
+[ "$(cl_ask $PA 203.0.113.8 second@sender.example)" = DUNNO ] || cl_fail "A did not pass the retry"
 passed_at_b() { cl_ctl b triplets show "$fp" | grep -q passed; }
 cl_wait_for 1 passed_at_b || cl_fail "B's table did not read passed within a second: $(cl_ctl b triplets show "$fp")"
 echo "figure: a pass at A read as passed in B's table after $((($(date +%s%N) - start) / 1000000)) ms (greyctl polling included)"
@@ -50,7 +57,7 @@ echo "figure: a pass at A read as passed in B's table after $((($(date +%s%N) - 
 # 3. Redis killed during traffic at A, then started again: B catches up, nothing lost
 traffic() { # first last
 	# distinct recipients: digits in a sender's local part fold (VERP), a /24 is one client
-	for i in $(seq "$1" "$2"); do echo "198.51.100.9 bulk@sender.example r$i@receiver.example"; done |
+	for i in $(seq "$1" "$2"); do echo "192.0.2.9 bulk@sender.example r$i@receiver.example"; done |
 		cl_in python3 "$CL_ROOT/tests/e2e/lib/policy_ask.py" 127.0.0.1:$PA >/dev/null
 }
 traffic 1 300
