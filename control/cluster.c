@@ -33,7 +33,7 @@ struct queued {
 };
 
 struct gw_cluster {
-	char host[256], unix_path[256], node[64];
+	char host[256], unix_path[256], node[64], user[64], password[128];
 	int port;
 	char stream[160], poskey[240], checkkey[160], check[40];
 	unsigned long long stream_max;
@@ -51,7 +51,7 @@ struct gw_cluster {
 
 	/* figures, written by one thread each, read with relaxed atomics */
 	u64 out_events, out_batches, in_events, in_changed, in_stale, in_failed, in_batches;
-	u64 dropped, reconnects, lag_ms, last_in_time;
+	u64 dropped, reconnects, lag_ms, last_in_time, gaps;
 	int pub_up, sub_up;
 };
 
@@ -265,6 +265,18 @@ static redisContext *connect_redis(struct gw_cluster *c)
 	/* a command waits at most this long; XREAD's own block is shorter */
 	tv.tv_sec = 3;
 	redisSetTimeout(r, tv);
+	if (c->password[0]) {
+		rep = c->user[0] ? redisCommand(r, "AUTH %s %s", c->user, c->password)
+				 : redisCommand(r, "AUTH %s", c->password);
+		if (!rep || rep->type == REDIS_REPLY_ERROR) {
+			/* Redis's own words (WRONGPASS ...) never hold the password */
+			set_error(c, "Redis refused AUTH", rep ? rep->str : r->errstr);
+			freeReplyObject(rep);
+			redisFree(r);
+			return NULL;
+		}
+		freeReplyObject(rep);
+	}
 	/* the first node to come sets the check value; every other one must match it */
 	rep = redisCommand(r, "SET %s %s NX", c->checkkey, c->check);
 	freeReplyObject(rep);
@@ -440,6 +452,43 @@ static void load_position(struct gw_cluster *c, redisContext *r)
 	freeReplyObject(rep);
 }
 
+/* "ms-seq" stream ids, compared as Redis orders them. */
+static int id_before(const char *a, const char *b)
+{
+	unsigned long long am = 0, as = 0, bm = 0, bs = 0;
+
+	sscanf(a, "%llu-%llu", &am, &as);
+	sscanf(b, "%llu-%llu", &bm, &bs);
+	return am < bm || (am == bm && as < bs);
+}
+
+/*
+ * Entries between our position and the stream's first are gone (trimmed by
+ * cluster_stream_max while we were away, or lost with a Redis that restarted
+ * without its data): say so, since what they held never reaches our tables.
+ */
+static void check_gap(struct gw_cluster *c, redisContext *r)
+{
+	redisReply *rep = redisCommand(r, "XRANGE %s - + COUNT 1", c->stream);
+	char id[64];
+
+	pthread_mutex_lock(&c->mu);
+	snprintf(id, sizeof(id), "%s", c->last_id);
+	pthread_mutex_unlock(&c->mu);
+	if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
+	    rep->element[0]->type == REDIS_REPLY_ARRAY && rep->element[0]->elements >= 1 &&
+	    rep->element[0]->element[0]->type == REDIS_REPLY_STRING && strcmp(id, "0") &&
+	    id_before(id, rep->element[0]->element[0]->str)) {
+		__atomic_fetch_add(&c->gaps, 1, __ATOMIC_RELAXED);
+		syslog(LOG_WARNING,
+		       "cluster: the stream begins at %s, after this node's position %s: what "
+		       "the peers shared in between is lost to this node (raise "
+		       "cluster_stream_max, or run Redis with appendonly)",
+		       rep->element[0]->element[0]->str, id);
+	}
+	freeReplyObject(rep);
+}
+
 /* The reader: peers' entries from our position on, merged, the position stored after. */
 static void *read_loop(void *arg)
 {
@@ -462,6 +511,7 @@ static void *read_loop(void *arg)
 				continue;
 			}
 			load_position(c, r);
+			check_gap(c, r);
 			connected(c, &c->sub_up);
 			backoff = BACKOFF_MIN_MS;
 		}
@@ -560,6 +610,8 @@ struct gw_cluster *gw_cluster_start(const struct gw_daemon_config *cfg, struct g
 		free(c);
 		return NULL;
 	}
+	snprintf(c->user, sizeof(c->user), "%s", cfg->cluster_redis_user);
+	snprintf(c->password, sizeof(c->password), "%s", cfg->cluster_redis_password);
 	if (cfg->cluster_node[0])
 		snprintf(c->node, sizeof(c->node), "%s", cfg->cluster_node);
 	else if (gethostname(c->node, sizeof(c->node)) || !c->node[0])
@@ -695,6 +747,9 @@ size_t gw_cluster_render(struct gw_cluster *c, int types, char *out, size_t cap)
 	       "Entries waiting to be published (Redis slow or down).", (double)queued);
 	metric(&o, types, "greywall_cluster_dropped_total", "counter",
 	       "Entries not shared because the queue was full.", LOAD(c->dropped));
+	metric(&o, types, "greywall_cluster_gaps_total", "counter",
+	       "Reconnects that found the stream starting after this node's position.",
+	       LOAD(c->gaps));
 	metric(&o, types, "greywall_cluster_connects_total", "counter",
 	       "Connections the publisher made to Redis.", LOAD(c->reconnects));
 	metric(&o, types, "greywall_cluster_last_in_timestamp_seconds", "gauge",

@@ -169,6 +169,8 @@ static const struct str_key str_keys[] = {
     SKEY(cluster_name, false),
     SKEY(cluster_node, false),
     SKEY(cluster_secret, false),
+    SKEY(cluster_redis_user, false),
+    SKEY(cluster_redis_password, false),
     SKEY(lists_pg, false),
     SKEY(lists_pg_table, false),
     SKEY(lists_pg_channel, false),

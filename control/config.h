@@ -38,12 +38,14 @@ struct gw_daemon_config {
 	char user[64];			  /* run as this user after start-up; empty = stay */
 	char dp_shm[GW_PATH_MAX];	  /* greywall-dp's shared state; empty = table_path.dp */
 	/* a cluster of nodes sharing their triplets through Redis (cluster.h) */
-	char cluster_redis[256];     /* host:port or unix:/path; empty = this node is alone */
-	char cluster_name[64];	     /* one stream per cluster */
-	char cluster_node[64];	     /* this node's name; empty = the host name */
-	char cluster_secret[40];     /* 32 hex digits, the same table secret on every node */
-	unsigned cluster_queue;	     /* entries held for Redis while it is away */
-	unsigned cluster_stream_max; /* stream entries Redis keeps for late nodes */
+	char cluster_redis[256];	  /* host:port or unix:/path; empty = this node is alone */
+	char cluster_name[64];		  /* one stream per cluster */
+	char cluster_node[64];		  /* this node's name; empty = the host name */
+	char cluster_secret[40];	  /* 32 hex digits, the same table secret on every node */
+	char cluster_redis_user[64];	  /* Redis ACL user; empty = the default user */
+	char cluster_redis_password[128]; /* Redis AUTH password; empty = no AUTH */
+	unsigned cluster_queue;		  /* entries held for Redis while it is away */
+	unsigned cluster_stream_max;	  /* stream entries Redis keeps for late nodes */
 	/* lists from PostgreSQL (lists_pg.h) */
 	char lists_pg[GW_PATH_MAX]; /* libpq connection string; empty = list files only */
 	char lists_pg_table[64];    /* the table of list entries */

@@ -8,15 +8,18 @@
 #  - a pass at A reads as passed in B's table within a second;
 #  - Redis is killed (SIGKILL) in the middle of traffic at A and started again:
 #    every triplet A saw, before, during and after the outage, reaches B's table;
-#  - a node with another cluster_secret is refused by Redis's check value, and
-#    says why; a table made with another secret is refused at start.
+#  - a wrong Redis password is named (and not quoted); a node with another
+#    cluster_secret is refused by Redis's check value, and says why; a table
+#    made with another secret is refused at start.
 # Prints the figures: pass propagation (A to B) and catch-up after the outage.
 set -eu
 . "$(dirname "$0")/lib/cluster.sh"
 cl_lock "$0" "$@"
+CL_REDIS_PASS=e2e-redis-pass
 cl_setup
 PA=10031 PB=10032
 CLUSTER="cluster_redis = 127.0.0.1:6379
+cluster_redis_password = $CL_REDIS_PASS
 cluster_name = e2e
 cluster_secret = $CL_SECRET
 awl_clients = 1"
@@ -83,8 +86,17 @@ echo "figure: B held all 900 triplets $((($(date +%s%N) - restart) / 1000000)) m
 [ "$(cl_stat a greywall_cluster_dropped_total)" = 0 ] || cl_fail "A dropped events"
 echo "ok: Redis killed during traffic and restarted: B caught up with nothing lost"
 
-# 4. a node with another secret: refused by the check value, and told why
+# 4. a wrong Redis password is named; a node with another secret is refused by the check
+# value, and told why
+cl_start_node d 10034 "cluster_redis = 127.0.0.1:6379
+cluster_redis_password = not-it
+cluster_node = d
+cluster_secret = $CL_SECRET"
+cl_wait_for 5 grep -q 'Redis refused AUTH' "$CL_DIR/d.log" || cl_fail "a wrong Redis password was not named"
+! grep -q 'not-it' "$CL_DIR/d.log" || cl_fail "the log quotes the password"
+cl_stop_node d
 cl_start_node c 10033 "cluster_redis = 127.0.0.1:6379
+cluster_redis_password = $CL_REDIS_PASS
 cluster_name = e2e
 cluster_node = c
 cluster_secret = ffeeddccbbaa99887766554433221100"

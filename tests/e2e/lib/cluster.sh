@@ -70,7 +70,9 @@ cl_wait_for() {
 	done
 }
 
-cl_redis_cli() { cl_in redis-cli -p 6379 "$@"; }
+# CL_REDIS_PASS set: Redis requires it (requirepass), as a cluster's Redis should.
+CL_REDIS_PASS=${CL_REDIS_PASS:-}
+cl_redis_cli() { cl_in env REDISCLI_AUTH="$CL_REDIS_PASS" redis-cli -p 6379 "$@"; }
 
 # Redis with an append-only file synced at every write: a killed Redis loses
 # nothing it acknowledged, which is how a cluster's Redis should run.
@@ -79,7 +81,7 @@ cl_start_redis() {
 	chown redis: "$CL_DIR/redis"
 	cl_in runuser -u redis -- redis-server --bind 127.0.0.1 --port 6379 --dir "$CL_DIR/redis" \
 		--appendonly yes --appendfsync always --save '' --protected-mode no \
-		>>"$CL_DIR/redis.log" 2>&1 &
+		${CL_REDIS_PASS:+--requirepass "$CL_REDIS_PASS"} >>"$CL_DIR/redis.log" 2>&1 &
 	CL_REDIS_PID=$!
 	cl_wait_for 10 cl_redis_cli ping || cl_fail "redis-server did not start"
 }
