@@ -48,6 +48,7 @@ struct gw_cluster {
 	char last_error[256], last_id[64];
 	int stop;
 	pthread_t pub, sub;
+	u8 batch[BATCH_MAX * GW_SYNC_REC_SIZE]; /* the publisher's, being sent */
 
 	/* figures, written by one thread each, read with relaxed atomics */
 	u64 out_events, out_batches, in_events, in_changed, in_stale, in_failed, in_batches;
@@ -318,7 +319,7 @@ static void connected(struct gw_cluster *c, int *up)
 static void *publish_loop(void *arg)
 {
 	struct gw_cluster *c = arg;
-	static u8 buf[BATCH_MAX * GW_SYNC_REC_SIZE];
+	u8 *buf = c->batch;
 	redisContext *r = NULL;
 	unsigned backoff = BACKOFF_MIN_MS;
 	int final = 0;

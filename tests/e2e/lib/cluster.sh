@@ -6,7 +6,8 @@
 # that answer the Postfix policy protocol. Source it, call cl_setup; cl_cleanup
 # runs on exit and leaves nothing behind.
 
-CL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+# CL_ROOT may name another build, e.g. one with sanitizers
+CL_ROOT=${CL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
 CL_ID=gwcl$$
 CL_NS=$CL_ID
 CL_DIR=
