@@ -9,9 +9,8 @@
 set -eu
 . "$(dirname "$0")/lib/testbed.sh"
 . "$(dirname "$0")/lib/assert.sh"
-if [ -z "${GW_E2E_LOCKED:-}" ] && [ "$(ps -o comm= -p "$PPID")" != flock ]; then
-	exec env GW_E2E_LOCKED=1 flock /tmp/gw-e2e.lock "$0" "$@"
-fi
+. "$(dirname "$0")/lib/cluster.sh" # cl_lock: the e2e lock, unless held already
+cl_lock "$0" "$@"
 tb_setup
 tb_bridge
 chmod 755 "$TB_DIR"

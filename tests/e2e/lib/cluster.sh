@@ -17,9 +17,22 @@ CL_SECRET=00112233445566778899aabbccddeeff
 declare -A CL_NODE_PID
 
 # Namespaces and ports are shared with the other e2e tests: take their lock,
-# unless we run under it already (flock /tmp/gw-e2e.lock SCRIPT).
+# unless we run under it already (flock /tmp/gw-e2e.lock SCRIPT, or a whole
+# run.sh under it): a second flock of the file from under its holder would wait
+# forever.
+cl_under_lock() {
+	local pid=$PPID
+	while [ "$pid" -gt 1 ] 2>/dev/null; do
+		if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = flock ] &&
+			tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q /tmp/gw-e2e.lock; then
+			return 0
+		fi
+		pid=$(awk '{ print $4 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+	done
+	return 1
+}
 cl_lock() { # "$0" "$@"
-	if [ -z "${GW_E2E_LOCKED:-}" ] && [ "$(ps -o comm= -p "$PPID")" != flock ]; then
+	if [ -z "${GW_E2E_LOCKED:-}" ] && ! cl_under_lock; then
 		exec env GW_E2E_LOCKED=1 flock /tmp/gw-e2e.lock "$@"
 	fi
 }
