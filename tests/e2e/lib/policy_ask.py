@@ -2,21 +2,26 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """A scripted Postfix policy client (check_policy_service) for the e2e tests.
 
-    policy_ask.py HOST:PORT < requests
+    policy_ask.py HOST:PORT [PACE] < requests
 
 Each stdin line is "CLIENT SENDER RECIPIENT"; each goes as one RCPT request
 over one connection, as Postfix pools it, and its action line is printed
-("DEFER_IF_PERMIT ..." or "DUNNO"), one per request, in order.
+("DEFER_IF_PERMIT ..." or "DUNNO"), one per request, in order. PACE: seconds
+to wait between requests (default none), for traffic that lasts a while.
 """
 import socket
 import sys
+import time
 
 
 def main():
     host, port = sys.argv[1].rsplit(":", 1)
     s = socket.create_connection((host, int(port)), timeout=10)
     f = s.makefile("rb")
+    pace = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
     for line in sys.stdin:
+        if pace:
+            time.sleep(pace)
         parts = line.split()
         if len(parts) != 3:
             continue
