@@ -56,6 +56,7 @@ start=$(date +%s%N)
 passed_at_b() { cl_ctl b triplets show "$fp" | grep -q passed; }
 cl_wait_for 1 passed_at_b || cl_fail "B's table did not read passed within a second: $(cl_ctl b triplets show "$fp")"
 echo "figure: a pass at A read as passed in B's table after $((($(date +%s%N) - start) / 1000000)) ms (greyctl polling included)"
+echo "figure: B's own lag for that batch, verdict drained at A to merged at B: $(cl_stat b greywall_cluster_lag_seconds) s"
 
 # 3. Redis killed during traffic at A, then started again: B catches up, nothing lost
 traffic() { # first last [pace]
