@@ -119,13 +119,22 @@ static int hexval(int ch)
 	return -1;
 }
 
+static int parse_address(struct gw_cluster *c, const char *spec, char *err, size_t errlen);
+
 int gw_cluster_secret(const struct gw_daemon_config *cfg, u64 secret[2], char *err, size_t errlen)
 {
 	const char *s = cfg->cluster_secret;
-	int i;
+	struct gw_cluster *probe;
+	int i, bad;
 
 	if (!cfg->cluster_redis[0])
 		return 0;
+	/* the address too, so --check refuses what the start would */
+	probe = calloc(1, sizeof(*probe));
+	bad = !probe || parse_address(probe, cfg->cluster_redis, err, errlen);
+	free(probe);
+	if (bad)
+		return -1;
 	if (strlen(s) != 32) {
 		snprintf(
 		    err, errlen,

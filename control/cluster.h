@@ -40,7 +40,8 @@ struct gw_cluster;
 /*
  * The table secret a cluster node must use: cluster_secret's 32 hex digits.
  * Returns 1 with secret filled when cluster_redis is set, 0 when the node is
- * alone, -1 with the reason in err when the setting is missing or bad.
+ * alone, -1 with the reason in err when the secret or cluster_redis's address
+ * is missing or bad (greywalld --check asks this too).
  */
 int gw_cluster_secret(const struct gw_daemon_config *cfg, u64 secret[2], char *err, size_t errlen);
 
