@@ -66,7 +66,7 @@ DEB_PACKAGES = build-essential clang llvm libclang-rt-14-dev pkg-config libcmock
 	libdpdk-dev dpdk dpdk-dev libbpf-dev bpftool libelf-dev zlib1g-dev libjemalloc-dev libpcap-dev \
 	postfix postgrey swaks ethtool iproute2 iputils-ping tcpdump procps python3 \
 	libidn12 libgnutls-dane0 jq debhelper dpkg-dev fakeroot mandoc groff-base systemd \
-	pflogsumm prometheus libunbound-dev unbound
+	pflogsumm prometheus libunbound-dev unbound libhiredis-dev redis-server libpq-dev postgresql
 
 LIB_SRCS = lib/trusted_file.c lib/smtp_stream.c lib/address_long.c lib/decide_rcpt.c lib/table_file.c \
 	lib/table_bpf.c lib/dp_shm.c lib/lists.c lib/reply.c lib/maintenance.c lib/verdict_text.c \
@@ -75,7 +75,7 @@ LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      = $(BUILD)/libgreywall.a
 
 UNIT_TESTS = siphash normalize smtp_command smtp_stream table policy lists reply table_file seqmap \
-	maintenance names dp_shm spf
+	maintenance names dp_shm spf table_merge
 UNIT_BINS  = $(UNIT_TESTS:%=$(BUILD)/tests/unit/test_%) $(BUILD)/tests/unit/table_multiproc
 
 DP_TEST_BIN = $(BUILD)/tests/unit/test_dataplane_engine
@@ -86,12 +86,18 @@ CTL_SRCS = control/policy_server.c control/admin.c control/relay_maps.c \
 GREYWALLD_SRCS = control/greywalld.c control/daemon_tables.c control/daemon_serve.c
 GREYWALLD_OBJS = $(GREYWALLD_SRCS:%.c=$(BUILD)/%.o)
 CTL_OBJS = $(CTL_SRCS:%.c=$(BUILD)/%.o)
+# greywalld's alone: Redis and PostgreSQL stay out of greyctl, the unit tests and the fuzzers
+CLUSTER_SRCS = control/cluster.c control/lists_pg.c
+CLUSTER_OBJS = $(CLUSTER_SRCS:%.c=$(BUILD)/%.o)
+$(BUILD)/control/lists_pg.o: GW_CPPFLAGS += $(shell pkg-config --cflags libpq 2>/dev/null)
 DAEMON_BIN = $(BUILD)/greywalld $(BUILD)/greyctl
 CTL_TEST_BIN = $(BUILD)/tests/unit/test_control
 
 # Sender pools from SPF (issue 17): the resolver module, its tool and its test driver.
 SPF_SRCS = control/spf.c
 SPF_OBJS = $(SPF_SRCS:%.c=$(BUILD)/%.o)
+# greywalld's side of it: pools kept fresh from SPF records
+SPF_POOLS_OBJS = $(BUILD)/control/spf_pools.o $(SPF_OBJS)
 SPF_BINS = $(BUILD)/tools/greywall-spf $(BUILD)/tests/spf/spf_refresh
 
 FUZZ_TARGETS = smtp_stream smtp_command normalize reassembler policy_request config lists snapshot \
@@ -100,7 +106,7 @@ FUZZ_BINS    = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%)
 FUZZ_SECONDS ?= 600
 
 BENCH_BINS = $(BUILD)/tools/bench/table_bench $(BUILD)/tools/bench/sweep_bench \
-	$(BUILD)/tools/bench/pool_bench
+	$(BUILD)/tools/bench/pool_bench $(BUILD)/tools/bench/cluster_bench
 
 DP_SRCS = dataplane/main.c dataplane/options.c dataplane/stats.c dataplane/flow.c \
 	dataplane/engine.c dataplane/dispatch.c dataplane/client_stream.c \
@@ -153,8 +159,8 @@ $(DP_TEST_BIN): tests/dataplane/test_engine.c $(filter-out $(BUILD)/dataplane/ma
 		$(filter-out $(BUILD)/dataplane/main.o,$(DP_OBJS)) -o $@ $(LIB) $(DPDK_LIBS) \
 		-lcmocka
 
-$(BUILD)/greywalld: $(GREYWALLD_OBJS) $(CTL_OBJS) $(LIB)
-	$(LINK) $(filter %.o %.a,$^) -o $@ -lbpf -ljemalloc
+$(BUILD)/greywalld: $(GREYWALLD_OBJS) $(CTL_OBJS) $(CLUSTER_OBJS) $(SPF_POOLS_OBJS) $(LIB)
+	$(LINK) $(filter %.o %.a,$^) -o $@ -lbpf -ljemalloc -lhiredis -lpq -lpthread -lunbound
 
 GREYCTL_SRCS = control/greyctl/main.c control/greyctl/common.c control/greyctl/lists.c \
 	control/greyctl/triplets.c control/greyctl/stats.c control/greyctl/report.c \
@@ -290,6 +296,11 @@ $(BUILD)/tools/bench/pool_bench: tools/bench/pool_bench.c tools/bench/bench_util
 $(BUILD)/tools/bench/sweep_bench: tools/bench/sweep_bench.c tools/bench/bench_util.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -O3 $< -o $@ $(LIB) -lpthread
+
+$(BUILD)/tools/bench/cluster_bench: tools/bench/cluster_bench.c $(CTL_OBJS) $(CLUSTER_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Icontrol $< $(CTL_OBJS) $(CLUSTER_OBJS) -o $@ $(LIB) -lbpf \
+		-lhiredis -lpq -lpthread
 
 $(BUILD)/tools/bench/table_bench: tools/bench/table_bench.c tools/bench/bench_util.h $(LIB)
 	@mkdir -p $(dir $@)

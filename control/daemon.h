@@ -12,6 +12,9 @@
 #include <time.h>
 
 #include "admin.h"
+#include "cluster.h"
+#include "lists_pg.h"
+#include "spf_pools.h"
 #include "dp_link.h"
 #include "greywall/conf.h"
 #include "greywall/table_file.h"
@@ -34,6 +37,10 @@ struct gw_daemon {
 	struct gw_judged judged;	/* the filter's passes, for the policy server to take */
 	struct gw_dp_link dp;		/* greywall-dp's shared state */
 	struct gw_verdict_sink dp_sink;
+	struct gw_cluster *cluster;	  /* triplets shared through Redis, or NULL */
+	struct gw_lists_pg *lists_pg;	  /* list rows from PostgreSQL, or NULL */
+	u64 cluster_secret[2];		  /* every node's table secret */
+	struct gw_spf_pools *spf_pools;	  /* sender pools from SPF records, or NULL */
 };
 
 static inline struct gw_daemon *gw_daemon_of(struct gw_policy_ctx *ctx)
@@ -65,6 +72,8 @@ int gw_daemon_check_table_room(const struct gw_conf *c, char *err, size_t errlen
 /* Publish the lists to the relay filter, if there is one. 0, or -1 with err. */
 int gw_daemon_relay_publish(struct gw_daemon *d, const struct gw_lists *lists, char *err,
 			    size_t errlen);
+/* Rebuild and publish the list set. 0, or -1 with err (the old set stays, logged). */
+int gw_daemon_reload_lists(struct gw_policy_ctx *ctx, char *err, size_t errlen);
 /* SIGHUP: reload the lists (a bad file keeps the old ones, logged). */
 void gw_daemon_reload(struct gw_policy_ctx *ctx);
 /* The control socket (admin.h's protocol) and the metrics page, as side listeners. */
@@ -78,5 +87,10 @@ void gw_daemon_metrics_answer(struct gw_policy_ctx *ctx, char *req, size_t len,
 void gw_daemon_catch_up_events(struct gw_policy_ctx *ctx);
 void gw_daemon_serve_events(struct gw_policy_ctx *ctx, int fd);
 void gw_daemon_serve_dp_timer(struct gw_policy_ctx *ctx, int fd);
+/* The database has a new generation of list rows: reload as SIGHUP does. */
+void gw_daemon_serve_lists_pg(struct gw_policy_ctx *ctx, int fd);
+/* SPF answers arrived (or a refresh is due): a changed pool reloads the lists. */
+void gw_daemon_serve_spf(struct gw_policy_ctx *ctx, int fd);
+void gw_daemon_serve_spf_timer(struct gw_policy_ctx *ctx, int fd);
 
 #endif /* GREYWALL_CONTROL_DAEMON_H */

@@ -52,7 +52,14 @@ static int reload_lists(struct gw_policy_ctx *ctx, char *err, size_t errlen)
 			      ctx->cfg->pools_path, err, errlen);
 	struct gw_lists *old;
 
-	if (!n || gw_daemon_relay_publish(d, n, err, errlen)) {
+	size_t spf_skipped = 0;
+
+	/* the database's last good rows and the SPF pools' last good networks join the
+	 * files' entries, published as one set */
+	if (n)
+		gw_spf_pools_add_to(d->spf_pools, n, &spf_skipped);
+	if (!n || gw_lists_pg_add_to(d->lists_pg, n, err, errlen) ||
+	    gw_daemon_relay_publish(d, n, err, errlen)) {
 		/* keep serving the old lists: a typo must not open the gate */
 		gw_lists_free(n);
 		d->metrics.reload_failures++;
@@ -66,6 +73,11 @@ static int reload_lists(struct gw_policy_ctx *ctx, char *err, size_t errlen)
 	d->metrics.list_entries = gw_lists_size(n);
 	syslog(LOG_INFO, "lists reloaded: %zu entries", gw_lists_size(n));
 	return 0;
+}
+
+int gw_daemon_reload_lists(struct gw_policy_ctx *ctx, char *err, size_t errlen)
+{
+	return reload_lists(ctx, err, errlen);
 }
 
 void gw_daemon_reload(struct gw_policy_ctx *ctx)
@@ -201,6 +213,8 @@ void gw_daemon_control_answer(struct gw_policy_ctx *ctx, char *req, size_t len, 
 		PUT_LIT(a, "ok\n");
 		metrics_refresh(d);
 		n = gw_metrics_render(&d->metrics, 0, page, sizeof(page));
+		n += gw_cluster_render(d->cluster, 0, page + n, sizeof(page) - n);
+		n += gw_lists_pg_render(d->lists_pg, 0, page + n, sizeof(page) - n);
 		gw_answer_put(a, page, n);
 	} else if (!strcmp(cmd, "report")) {
 		gw_relay_events_drain(d->events);
@@ -251,6 +265,8 @@ void gw_daemon_metrics_answer(struct gw_policy_ctx *ctx, char *req, size_t len, 
 	}
 	metrics_refresh(d);
 	n = gw_metrics_render(&d->metrics, 1, page, sizeof(page));
+	n += gw_cluster_render(d->cluster, 1, page + n, sizeof(page) - n);
+	n += gw_lists_pg_render(d->lists_pg, 1, page + n, sizeof(page) - n);
 	h = snprintf(head, sizeof(head),
 		     "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
 		     "Content-Length: %zu\r\n\r\n",
@@ -259,4 +275,34 @@ void gw_daemon_metrics_answer(struct gw_policy_ctx *ctx, char *req, size_t len, 
 		return;
 	gw_answer_put(a, head, (size_t)h);
 	gw_answer_put(a, page, n);
+}
+
+void gw_daemon_serve_lists_pg(struct gw_policy_ctx *ctx, int fd)
+{
+	struct gw_daemon *d = gw_daemon_of(ctx);
+	char err[512];
+
+	(void)fd;
+	gw_lists_pg_ack(d->lists_pg);
+	reload_lists(ctx, err, sizeof(err));
+}
+
+void gw_daemon_serve_spf(struct gw_policy_ctx *ctx, int fd)
+{
+	struct gw_daemon *d = gw_daemon_of(ctx);
+	char err[512];
+
+	(void)fd;
+	if (d->spf_pools && gw_spf_pools_process(d->spf_pools, (int64_t)time(NULL)) &&
+	    reload_lists(ctx, err, sizeof(err)) == 0)
+		syslog(LOG_INFO, "sender pools from SPF refreshed");
+}
+
+void gw_daemon_serve_spf_timer(struct gw_policy_ctx *ctx, int fd)
+{
+	u64 ticks;
+
+	if (read(fd, &ticks, sizeof(ticks)) < 0)
+		return; /* EAGAIN: a tick another wakeup took already */
+	gw_daemon_serve_spf(ctx, -1);
 }

@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 	};
 	static struct gw_daemon greywalld;
 	struct gw_daemon *d = &greywalld;
-	struct gw_side_listener sides[4] = {0};
+	struct gw_side_listener sides[8] = {0};
 	const char *path = NULL;
 	int opt, foreground = 0, check = 0, rc, nsides = 0, restored_files = 0;
 	char err[1024];
@@ -155,7 +155,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
-	if (gw_daemon_check_table_room(&d->cfg, err, sizeof(err))) {
+	if (gw_daemon_check_table_room(&d->cfg, err, sizeof(err)) ||
+	    gw_cluster_secret(&d->cfg, d->cluster_secret, err, sizeof(err)) < 0 ||
+	    gw_spf_pools_check(d->cfg.pools_spf, err, sizeof(err))) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
@@ -171,8 +173,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
+	/* a cluster node makes its table with the cluster's secret, and refuses another */
 	if (gw_table_map_open(&d->trip, d->cfg.table_path, d->cfg.capacity, GW_TABLE_TRIPLETS,
-			      GW_TF_CREATE, NULL, err, sizeof(err)) ||
+			      GW_TF_CREATE | (d->cfg.cluster_redis[0] ? GW_TF_SECRET : 0),
+			      d->cluster_secret, err, sizeof(err)) ||
+	    gw_cluster_check_table(&d->cfg, d->trip.table.hdr->secret, err, sizeof(err)) ||
 	    gw_table_map_open(&d->awl, d->cfg.awl_path, d->cfg.capacity / 8 + 1024, GW_TABLE_AWL,
 			      GW_TF_CREATE | GW_TF_SECRET, d->trip.table.hdr->secret, err,
 			      sizeof(err))) {
@@ -298,6 +303,45 @@ int main(int argc, char **argv)
 		sides[nsides].no_accept = 1;
 		sides[nsides++].serve = gw_daemon_serve_dp_timer;
 	}
+	if (d->cfg.cluster_redis[0] &&
+	    !(d->cluster = gw_cluster_start(&d->cfg, &d->trip.table, &d->awl.table, err,
+					    sizeof(err)))) {
+		fprintf(stderr, "greywalld: %s\n", err);
+		return 1;
+	}
+	if (d->cfg.lists_pg[0]) {
+		/* after the privilege drop: the files are read again as greywalld's user anyway */
+		if (!(d->lists_pg = gw_lists_pg_start(&d->cfg, err, sizeof(err))) ||
+		    gw_daemon_reload_lists(&d->ctx, err, sizeof(err))) {
+			fprintf(stderr, "greywalld: %s\n", err);
+			return 1;
+		}
+		sides[nsides].fd = gw_lists_pg_fd(d->lists_pg);
+		sides[nsides].no_accept = 1;
+		sides[nsides++].serve = gw_daemon_serve_lists_pg;
+	}
+	if (d->cfg.pools_spf[0]) {
+		/* the resolver's answers, and a second's tick for the refreshes that fall due */
+		struct itimerspec second = {{1, 0}, {1, 0}};
+
+		d->spf_pools = gw_spf_pools_new(d->cfg.pools_spf, d->cfg.spf_server, err,
+						sizeof(err));
+		if (!d->spf_pools) {
+			fprintf(stderr, "greywalld: %s\n", err);
+			return 1;
+		}
+		gw_spf_pools_process(d->spf_pools, (int64_t)time(NULL)); /* the first queries */
+		sides[nsides].fd = gw_spf_pools_fd(d->spf_pools);
+		sides[nsides].no_accept = 1;
+		sides[nsides++].serve = gw_daemon_serve_spf;
+		sides[nsides].fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (sides[nsides].fd < 0 || timerfd_settime(sides[nsides].fd, 0, &second, NULL)) {
+			fprintf(stderr, "greywalld: timerfd: %s\n", strerror(errno));
+			return 1;
+		}
+		sides[nsides].no_accept = 1;
+		sides[nsides++].serve = gw_daemon_serve_spf_timer;
+	}
 	if (d->events) {
 		sides[nsides].fd = gw_relay_events_fd(d->events);
 		sides[nsides].no_accept = 1;
@@ -321,6 +365,9 @@ int main(int argc, char **argv)
 	gw_relay_events_close(d->events);
 	gw_dp_link_poll(&d->dp, &d->dp_sink);
 	gw_dp_link_close(&d->dp);
+	gw_cluster_stop(d->cluster);
+	gw_lists_pg_stop(d->lists_pg);
+	gw_spf_pools_free(d->spf_pools);
 	if (d->relay_open)
 		gw_relay_maps_close(&d->relay);
 	gw_names_free(d->names);

@@ -176,6 +176,8 @@ size_t gw_policy_answer(struct gw_policy_ctx *ctx, const char *req, size_t len, 
 	}
 	gw_decide(&ctx->policy, &trip, &hits, now, &d);
 	ctx->verdicts[d.verdict]++;
+	if (gw_verdict_hook)
+		gw_verdict_hook(d.fp, &trip.net, (int)d.verdict);
 
 	/* names past GW_ADDR_MAX are cut for the reply and the log; the key had them whole */
 	snprintf(rcpt_raw, sizeof(rcpt_raw), "%.*s",

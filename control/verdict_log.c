@@ -9,6 +9,8 @@
 #include "greywall/verdict_text.h"
 #include "verdict_log.h"
 
+void (*gw_verdict_hook)(u64 fp, const struct gw_client_net *net, int verdict);
+
 /* Bytes from a data path as a C string, control characters made '?' for the log. */
 static void text_of(const u8 *b, u16 len, char *out, size_t cap)
 {
@@ -62,7 +64,7 @@ void gw_verdict_record(const struct gw_verdict_sink *sink, const struct gw_verdi
 	text_of(v->sender, v->sender_len, sender, sizeof(sender));
 	text_of(v->rcpt, v->rcpt_len, rcpt, sizeof(rcpt));
 	log_line(sink, v, client, sender, rcpt);
-	if ((!sink->names && !sink->judged) || v->starttls || !v->rcpt_len)
+	if ((!sink->names && !sink->judged && !gw_verdict_hook) || v->starttls || !v->rcpt_len)
 		return;
 	/* the fingerprint the data path used, whatever the verdict (a whitelist skips the table) */
 	n = gw_normalize_address(v->rcpt, v->rcpt_len, trip.rcpt, &sink->pc->norm, false);
@@ -96,6 +98,8 @@ void gw_verdict_record(const struct gw_verdict_sink *sink, const struct gw_verdi
 	if (sink->names)
 		gw_names_note(sink->names, fp, v->time, v->verdict, v->family, v->client, sender,
 			      rcpt);
+	if (gw_verdict_hook)
+		gw_verdict_hook(fp, &trip.net, v->verdict);
 	/* a fail-open is no judgement: the policy server still decides that RCPT */
 	if (sink->judged && v->verdict != GW_V_FAIL_OPEN && !gw_verdict_rejects(v->verdict))
 		gw_judged_note(sink->judged, fp, v->time, v->verdict);

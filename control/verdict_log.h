@@ -73,4 +73,11 @@ struct gw_verdict_seen {
 
 void gw_verdict_record(const struct gw_verdict_sink *sink, const struct gw_verdict_seen *v);
 
+/*
+ * Every table verdict of every data path (the relay filter's and greywall-dp's
+ * events, the policy server's decisions) goes through this when it is set:
+ * the cluster sync (cluster.h) publishes them. NULL: a node alone.
+ */
+extern void (*gw_verdict_hook)(u64 fp, const struct gw_client_net *net, int verdict);
+
 #endif /* GREYWALL_CONTROL_VERDICT_LOG_H */

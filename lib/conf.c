@@ -42,6 +42,12 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->flow_idle = 600;
 	c->mtu = 1500;
 	snprintf(c->tls_defer_text, sizeof(c->tls_defer_text), "Greylisted, try again later");
+	snprintf(c->cluster_name, sizeof(c->cluster_name), "greywall");
+	c->cluster_queue = 1u << 20;
+	c->cluster_stream_max = 100000;
+	snprintf(c->lists_pg_table, sizeof(c->lists_pg_table), "greywall_lists");
+	snprintf(c->lists_pg_channel, sizeof(c->lists_pg_channel), "greywall_lists");
+	c->lists_pg_resync = 900;
 }
 
 bool gw_prefix_match(const struct gw_prefix *p, u8 family, const u8 *addr)
@@ -201,6 +207,10 @@ static const struct num_key num_keys[] = {
     {"max_flows", 16, 1u << 24, offsetof(struct gw_conf, max_flows), 4},
     {"flow_idle", 1, 86400, offsetof(struct gw_conf, flow_idle), 4},
     {"mtu", 128, 9216, offsetof(struct gw_conf, mtu), 4},
+    {"cluster_queue", 1024, 1u << 26, offsetof(struct gw_conf, cluster_queue), 4},
+    {"cluster_stream_max", 1000, 1u << 30, offsetof(struct gw_conf, cluster_stream_max),
+     4},
+    {"lists_pg_resync", 10, 86400, offsetof(struct gw_conf, lists_pg_resync), 4},
 };
 
 struct str_key {
@@ -222,6 +232,8 @@ static const struct str_key str_keys[] = {
     SKEY(whitelist_path, false),
     SKEY(blacklist_path, false),
     SKEY(pools_path, false),
+    SKEY(pools_spf, false),
+    SKEY(spf_server, false),
     SKEY(policy_listen, false),
     SKEY(policy_defer_text, true),
     SKEY(policy_reject_text, true),
@@ -235,6 +247,15 @@ static const struct str_key str_keys[] = {
     SKEY(user, false),
     SKEY(dp_shm, false),
     SKEY(syslog_ident, false),
+    SKEY(cluster_redis, false),
+    SKEY(cluster_name, false),
+    SKEY(cluster_node, false),
+    SKEY(cluster_secret, false),
+    SKEY(cluster_redis_user, false),
+    SKEY(cluster_redis_password, false),
+    SKEY(lists_pg, false),
+    SKEY(lists_pg_table, false),
+    SKEY(lists_pg_channel, false),
 };
 /* clang-format on */
 

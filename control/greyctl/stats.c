@@ -70,6 +70,37 @@ static int print_relay_stats(void)
 	return 0;
 }
 
+/*
+ * The cluster and PostgreSQL sync live in greywalld, not in the tables: its
+ * own figures, as its stats page gives them (name value, one a line).
+ */
+static void print_sync_stats(void)
+{
+	static char page[65536];
+	char *line, *save = NULL;
+	int first = 1;
+
+	if ((!cfg.cluster_redis[0] && !cfg.lists_pg[0]) ||
+	    control_request("stats", page, sizeof(page)) != GW_CONTROL_DONE) {
+		if (cfg.cluster_redis[0] || cfg.lists_pg[0])
+			fprintf(stderr, "greyctl: greywalld does not answer: no sync state\n");
+		return;
+	}
+	for (line = strtok_r(page, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "greywall_cluster_", 17) &&
+		    strncmp(line, "greywall_lists_pg_", 18))
+			continue;
+		if (json) {
+			printf("%s", first ? ", \"sync\": [" : ", ");
+			json_string(line);
+		} else
+			printf("%s%s\n", first ? "sync (greywalld):\n  " : "  ", line);
+		first = 0;
+	}
+	if (json && !first)
+		printf("]");
+}
+
 static int cmd_stats(void)
 {
 	struct gw_table_map t, a;
@@ -86,6 +117,7 @@ static int cmd_stats(void)
 		gw_table_map_close(&a);
 		return EXIT_FAIL;
 	}
+	print_sync_stats();
 	if (json)
 		printf("}\n");
 	gw_table_map_close(&t);

@@ -34,6 +34,8 @@ struct gw_conf {
 	char whitelist_path[GW_CONF_PATH_MAX];
 	char blacklist_path[GW_CONF_PATH_MAX];
 	char pools_path[GW_CONF_PATH_MAX]; /* sender pools: "NAME CIDR..." lines */
+	char pools_spf[2048];	  /* pools from SPF: "NAME=spf:DOMAIN ..."; empty = none */
+	char spf_server[64];	  /* DNS server for them, IP[@PORT]; empty = resolv.conf */
 	char policy_listen[128];	   /* host:port of the Postfix policy server; empty = off */
 	char policy_defer_text[GW_REPLY_MAX];
 	char policy_reject_text[GW_REPLY_MAX];
@@ -60,6 +62,20 @@ struct gw_conf {
 	unsigned flow_idle; /* seconds without packets before a flow is forgotten */
 	unsigned mtu;	    /* IP MTU toward clients: longer injected replies are split */
 	char tls_defer_text[GW_REPLY_MAX];
+	/* a cluster of nodes sharing their triplets through Redis (cluster.h) */
+	char cluster_redis[256];	  /* host:port or unix:/path; empty = this node is alone */
+	char cluster_name[64];		  /* one stream per cluster */
+	char cluster_node[64];		  /* this node's name; empty = the host name */
+	char cluster_secret[40];	  /* 32 hex digits, the same table secret on every node */
+	char cluster_redis_user[64];	  /* Redis ACL user; empty = the default user */
+	char cluster_redis_password[128]; /* Redis AUTH password; empty = no AUTH */
+	unsigned cluster_queue;		  /* entries held for Redis while it is away */
+	unsigned cluster_stream_max;	  /* stream entries Redis keeps for late nodes */
+	/* lists from PostgreSQL (lists_pg.h) */
+	char lists_pg[GW_CONF_PATH_MAX]; /* libpq connection string; empty = list files only */
+	char lists_pg_table[64];	 /* the table of list entries */
+	char lists_pg_channel[64];	 /* the LISTEN/NOTIFY channel */
+	unsigned lists_pg_resync;	 /* seconds between full reloads, the safety net */
 	char warnings[1024]; /* "file:line: warning: ..." lines of the last load */
 };
 

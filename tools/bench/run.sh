@@ -32,3 +32,6 @@ tools/bench/policy_bench.sh
 echo
 echo "== greywalld control plane: 1M-entry whitelist push, lookups during expiry sweeps"
 tools/bench/control_bench.sh
+echo
+echo "== cluster sync through one Redis: verdict at node A to node B's table, events/s"
+tools/bench/cluster_bench.sh
