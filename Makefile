@@ -164,7 +164,7 @@ $(BUILD)/greywalld: $(GREYWALLD_OBJS) $(CTL_OBJS) $(CLUSTER_OBJS) $(SPF_POOLS_OB
 
 GREYCTL_SRCS = control/greyctl/main.c control/greyctl/common.c control/greyctl/lists.c \
 	control/greyctl/triplets.c control/greyctl/stats.c control/greyctl/report.c \
-	control/greyctl/daemon.c control/greyctl/relay.c
+	control/greyctl/daemon.c control/greyctl/relay.c control/greyctl/pools.c
 GREYCTL_OBJS = $(GREYCTL_SRCS:%.c=$(BUILD)/%.o)
 $(GREYCTL_OBJS): control/greyctl/greyctl.h
 $(GREYCTL_OBJS) $(CTL_OBJS) $(GREYWALLD_OBJS): $(wildcard control/*.h)

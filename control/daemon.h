@@ -37,10 +37,10 @@ struct gw_daemon {
 	struct gw_judged judged;	/* the filter's passes, for the policy server to take */
 	struct gw_dp_link dp;		/* greywall-dp's shared state */
 	struct gw_verdict_sink dp_sink;
-	struct gw_cluster *cluster;	  /* triplets shared through Redis, or NULL */
-	struct gw_lists_pg *lists_pg;	  /* list rows from PostgreSQL, or NULL */
-	u64 cluster_secret[2];		  /* every node's table secret */
-	struct gw_spf_pools *spf_pools;	  /* sender pools from SPF records, or NULL */
+	struct gw_cluster *cluster;	/* triplets shared through Redis, or NULL */
+	struct gw_lists_pg *lists_pg;	/* list rows from PostgreSQL, or NULL */
+	u64 cluster_secret[2];		/* every node's table secret */
+	struct gw_spf_pools *spf_pools; /* sender pools from SPF records, or NULL */
 };
 
 static inline struct gw_daemon *gw_daemon_of(struct gw_policy_ctx *ctx)

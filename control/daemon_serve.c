@@ -47,9 +47,8 @@ int gw_daemon_relay_publish(struct gw_daemon *d, const struct gw_lists *lists, c
 static int reload_lists(struct gw_policy_ctx *ctx, char *err, size_t errlen)
 {
 	struct gw_daemon *d = gw_daemon_of(ctx);
-	struct gw_lists *n =
-	    gw_lists_load_all(ctx->cfg->whitelist_path, ctx->cfg->blacklist_path,
-			      ctx->cfg->pools_path, err, errlen);
+	struct gw_lists *n = gw_lists_load_all(ctx->cfg->whitelist_path, ctx->cfg->blacklist_path,
+					       ctx->cfg->pools_path, err, errlen);
 	struct gw_lists *old;
 
 	size_t spf_skipped = 0;
@@ -157,6 +156,61 @@ void gw_daemon_serve_dp_timer(struct gw_policy_ctx *ctx, int fd)
 		gw_dp_link_poll(&d->dp, &d->dp_sink);
 }
 
+/*
+ * "pools": every sender pool in force (name, networks, where it comes from),
+ * then each SPF target's state. "pools ADDRESS": the pool ADDRESS falls in.
+ */
+static void send_pools(struct gw_daemon *d, struct gw_answer *a, const char *arg, char *page,
+		       size_t cap)
+{
+	const struct gw_pool_info *info;
+	size_t n, i, used = 0;
+	char line[512];
+
+	while (*arg == ' ')
+		arg++;
+	if (*arg) {
+		u8 addr[16] = {0}, family, colors;
+		u64 pool;
+
+		if (inet_pton(AF_INET, arg, addr) == 1)
+			family = GW_AF_INET;
+		else if (inet_pton(AF_INET6, arg, addr) == 1)
+			family = GW_AF_INET6;
+		else {
+			PUT_LIT(a, "error: pools ADDRESS: not an IPv4 or IPv6 address\n");
+			return;
+		}
+		gw_lists_client_lookup(d->ctx.lists, family, addr, 128, &colors, &pool);
+		if (pool)
+			snprintf(line, sizeof(line), "ok\n%.64s\tpool %s\n", arg,
+				 gw_lists_pool_name(d->ctx.lists, pool));
+		else
+			snprintf(line, sizeof(line), "ok\n%.64s\tin no pool (keyed by its /%u)\n",
+				 arg,
+				 family == GW_AF_INET ? d->cfg.policy.v4_prefix
+						      : d->cfg.policy.v6_prefix);
+		put_str(a, line);
+		return;
+	}
+	PUT_LIT(a, "ok\n");
+	n = gw_lists_pools(d->ctx.lists, &info);
+	for (i = 0; i < n && used < cap; i++) {
+		int w = snprintf(page + used, cap - used, "pool\t%s\t%u networks\n", info[i].name,
+				 (unsigned)info[i].cidrs);
+
+		if (w < 0)
+			break;
+		used += (size_t)w < cap - used ? (size_t)w : cap - used - 1;
+	}
+	if (used < cap && d->cfg.pools_path[0])
+		used += (size_t)snprintf(page + used, cap - used, "file\t%s\n", d->cfg.pools_path);
+	if (used < cap - 1)
+		used +=
+		    gw_spf_pools_render(d->spf_pools, (int64_t)time(NULL), page + used, cap - used);
+	gw_answer_put(a, page, used < cap ? used : cap - 1);
+}
+
 /* "names FP FP ...": the text of each triplet greywalld knows, one line each. */
 static void send_names(struct gw_daemon *d, struct gw_answer *a, char *args)
 {
@@ -227,6 +281,8 @@ void gw_daemon_control_answer(struct gw_policy_ctx *ctx, char *req, size_t len, 
 		n = gw_report_render(d->names, &d->trip.table, &ctx->cfg->policy, (u64)time(NULL),
 				     ctx->cfg->report_after, page, sizeof(page));
 		gw_answer_put(a, page, n);
+	} else if (!strncmp(cmd, "pools", 5) && (cmd[5] == ' ' || !cmd[5])) {
+		send_pools(d, a, cmd + 5, page, sizeof(page));
 	} else if (!strncmp(cmd, "names", 5) && (cmd[5] == ' ' || !cmd[5])) {
 		gw_relay_events_drain(d->events);
 		gw_dp_link_poll(&d->dp, &d->dp_sink);
@@ -234,7 +290,7 @@ void gw_daemon_control_answer(struct gw_policy_ctx *ctx, char *req, size_t len, 
 	} else {
 		snprintf(msg, sizeof(msg),
 			 "error: unknown command '%.64s' (ping, reload, snapshot, stats, report, "
-			 "names)\n",
+			 "names, pools)\n",
 			 cmd);
 		put_str(a, msg);
 	}

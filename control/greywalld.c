@@ -304,8 +304,8 @@ int main(int argc, char **argv)
 		sides[nsides++].serve = gw_daemon_serve_dp_timer;
 	}
 	if (d->cfg.cluster_redis[0] &&
-	    !(d->cluster = gw_cluster_start(&d->cfg, &d->trip.table, &d->awl.table, err,
-					    sizeof(err)))) {
+	    !(d->cluster =
+		  gw_cluster_start(&d->cfg, &d->trip.table, &d->awl.table, err, sizeof(err)))) {
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
@@ -324,8 +324,8 @@ int main(int argc, char **argv)
 		/* the resolver's answers, and a second's tick for the refreshes that fall due */
 		struct itimerspec second = {{1, 0}, {1, 0}};
 
-		d->spf_pools = gw_spf_pools_new(d->cfg.pools_spf, d->cfg.spf_server, err,
-						sizeof(err));
+		d->spf_pools =
+		    gw_spf_pools_new(d->cfg.pools_spf, d->cfg.spf_server, err, sizeof(err));
 		if (!d->spf_pools) {
 			fprintf(stderr, "greywalld: %s\n", err);
 			return 1;

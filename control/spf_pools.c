@@ -264,7 +264,7 @@ size_t gw_spf_pools_render(const struct gw_spf_pools *p, int64_t now, char *out,
 
 		w = snprintf(
 		    out + used, len - used,
-		    "%s\tspf:%s\t%zu networks\t%s\tlast good %llds ago\tnext in %llds%s%s\n",
+		    "spf\t%s\tspf:%s\t%zu networks\t%s\tlast good %llds ago\tnext in %llds%s%s\n",
 		    pt->name, spf_target_domain(pt->t), set ? set->count : 0,
 		    spf_target_busy(pt->t) ? "resolving"
 		    : !pt->started	   ? "waiting"

@@ -165,6 +165,8 @@ run_case "spf: through the event-loop API, the last good set outlives the DNS se
 	tests/spf/spf.sh refresh_keeps_last_good_set
 run_case "spf: the tool's output is a pools file greywalld --check takes" \
 	tests/spf/spf.sh pools_file_loads
+run_case "spf: greywalld keys a retry from another network of an SPF pool by the pool, and keeps the pool when DNS goes" \
+	tests/spf/spf.sh greywalld_keys_retries_by_spf_pool
 
 echo "== hostile clients"
 run_case "hostile: greywalld answers Postfix within 50 ms while its sockets are attacked and its files spoiled" \

@@ -33,7 +33,7 @@ struct greyctl_command {
 
 extern const struct greyctl_command greyctl_stats, greyctl_triplets, greyctl_whitelist,
     greyctl_blacklist, greyctl_report, greyctl_reload, greyctl_snapshot, greyctl_ping,
-    greyctl_relay;
+    greyctl_relay, greyctl_pools;
 
 extern struct gw_conf cfg; /* the configuration greyctl was given (-c) */
 extern int json;	   /* --json: machine-readable output */

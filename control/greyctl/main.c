@@ -22,7 +22,7 @@
 /* In the order greyctl --help lists them. */
 static const struct greyctl_command *const commands[] = {
     &greyctl_stats,  &greyctl_triplets, &greyctl_whitelist, &greyctl_blacklist, &greyctl_report,
-    &greyctl_reload, &greyctl_snapshot, &greyctl_ping,	    &greyctl_relay,
+    &greyctl_reload, &greyctl_snapshot, &greyctl_ping,	    &greyctl_relay,	&greyctl_pools,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

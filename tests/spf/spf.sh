@@ -351,5 +351,66 @@ case_pools_file_loads() {
 		fail "the pool lacks 198.51.100.0/25: $(cat "$DIR/pools.txt")"
 }
 
+# greywalld resolves pools_spf through the zone and keys triplets by the pool: a retry
+# after the delay from another /24 of the SPF pool passes at its policy server, one
+# from outside the pool does not; with the DNS server gone, a reload keeps the pools
+case_greywalld_keys_retries_by_spf_pool() {
+	local conf=$DIR/greywall.conf log=$DIR/greywalld.log out
+	start_server "$ZONE"
+	cat >"$conf" <<-CONF
+		delay = 2
+		table_path = /dev/shm/greywall-spftest-$$-triplets
+		awl_path = /dev/shm/greywall-spftest-$$-awl
+		snapshot_path =
+		control_socket = $DIR/greywalld.sock
+		policy_listen = 127.0.0.1:10023
+		metrics_listen =
+		pools_spf = bigsender=spf:nested.spf.example
+		spf_server = 127.0.0.1
+	CONF
+	"$ROOT/$BUILD/greywalld" -c "$conf" -f >"$log" 2>&1 &
+	GREYWALLD_PID=$!
+	trap 'kill $GREYWALLD_PID 2>/dev/null; wait $GREYWALLD_PID 2>/dev/null || true
+		rm -f /dev/shm/greywall-spftest-$$-*; stop_server; rm -rf "$DIR"' EXIT
+	for _ in $(seq 100); do
+		"$ROOT/$BUILD/greyctl" -c "$conf" pools 2>/dev/null | grep -q '^pool	bigsender	4 networks' &&
+			break
+		sleep 0.1
+	done
+	out=$("$ROOT/$BUILD/greyctl" -c "$conf" pools) || fail "greyctl pools failed"
+	grep -q '^pool	bigsender	4 networks' <<<"$out" || fail "no SPF pool in force: $out"
+	grep -qE '^spf	bigsender	spf:nested.spf.example	4 networks	ok	' <<<"$out" ||
+		fail "greyctl pools does not give the SPF target's state: $out"
+	echo "ok: greyctl pools shows the SPF pool, its source and state"
+	"$ROOT/$BUILD/greyctl" -c "$conf" pools 198.51.100.20 | grep -q 'pool bigsender' ||
+		fail "greyctl pools ADDRESS does not name the pool"
+	"$ROOT/$BUILD/greyctl" -c "$conf" pools 203.0.113.99 | grep -q 'in no pool' ||
+		fail "greyctl pools ADDRESS puts an outsider in a pool"
+	ask() { # CLIENT SENDER: the policy server's action
+		python3 - "$1" "$2" <<-'PY'
+			import socket, sys
+			s = socket.create_connection(("127.0.0.1", 10023), timeout=2)
+			s.sendall(("request=smtpd_access_policy\nprotocol_state=RCPT\n"
+			           "client_address=%s\nclient_name=unknown\nsender=%s\n"
+			           "recipient=bob@rcpt.example\n\n" % (sys.argv[1], sys.argv[2])).encode())
+			print(s.recv(4096).decode().split("\n")[0])
+		PY
+	}
+	ask 192.0.2.10 a@big.example | grep -q DEFER || fail "the first attempt was not deferred"
+	sleep 3
+	ask 203.0.113.99 a@big.example | grep -q DEFER ||
+		fail "a retry from outside the SPF pool passed"
+	ask 198.51.100.20 a@big.example | grep -q DUNNO ||
+		fail "the retry from the SPF pool's other network was deferred"
+	echo "ok: the retry from another network of the SPF pool passes, an outsider's does not"
+	stop_server
+	"$ROOT/$BUILD/greyctl" -c "$conf" reload >/dev/null || fail "reload failed with DNS gone"
+	ask 192.0.2.20 b@big.example | grep -q DEFER || fail "a new first attempt passed"
+	sleep 3
+	ask 198.51.100.30 b@big.example | grep -q DUNNO ||
+		fail "with the DNS server gone, the SPF pool was lost at a reload"
+	echo "ok: with the DNS server gone, a reload keeps the SPF pool"
+}
+
 [ $# = 1 ] && declare -F "case_$1" >/dev/null || { echo "usage: $0 CASE"; exit 2; }
 "case_$1"
