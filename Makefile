@@ -142,7 +142,8 @@ $(BUILD)/dataplane/%.o: dataplane/%.c $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(DPDK_CFLAGS) -c $< -o $@
 
 # The version header must exist before the first compile of its users reads it.
-$(BUILD)/control/greywalld.o $(BUILD)/control/greyctl.o $(BUILD)/dataplane/main.o: $(VERSION_H)
+$(BUILD)/control/greywalld.o $(BUILD)/control/greyctl/main.o $(BUILD)/dataplane/main.o \
+	$(BUILD)/dataplane/options.o $(BUILD)/control/admin.o: $(VERSION_H)
 
 # Rewritten only when the version changes, so a commit recompiles three objects, not all.
 $(VERSION_H): FORCE
@@ -215,29 +216,31 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB) tests/unit/unit.h
 
 $(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard include/greywall/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) -g -O1 -Iinclude -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	$(CLANG) -g -O1 -Iinclude -I$(BUILD)/include -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined $< $(LIB_SRCS) -o $@
 
 # The policy request and config targets are greywalld's own code, built with the sanitizers.
 FUZZ_CTL_BINS = $(BUILD)/tests/fuzz/fuzz_policy_request $(BUILD)/tests/fuzz/fuzz_config
-$(FUZZ_CTL_BINS): $(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CTL_SRCS) $(LIB_SRCS) \
+$(FUZZ_CTL_BINS): $(BUILD)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CTL_SRCS) $(LIB_SRCS) $(VERSION_H) \
 		$(wildcard control/*.h include/greywall/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) -g -O1 -Iinclude -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	$(CLANG) -g -O1 -Iinclude -I$(BUILD)/include -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined $< $(CTL_SRCS) $(LIB_SRCS) -o $@ -lbpf
 
 # The SPF record parser, with the module it lives in.
 $(BUILD)/tests/fuzz/fuzz_spf_record: tests/fuzz/fuzz_spf_record.c $(SPF_SRCS) control/spf.h
 	@mkdir -p $(dir $@)
-	$(CLANG) -g -O1 -Iinclude -Icontrol -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	$(CLANG) -g -O1 -Iinclude -I$(BUILD)/include -Icontrol -D_GNU_SOURCE \
+		-fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined $< $(SPF_SRCS) -o $@ -lunbound
 
 # The reassembler target is greywall-dp's engine itself, built with the sanitizers.
 FUZZ_DP_SRCS = $(filter-out dataplane/main.c,$(DP_SRCS))
-$(BUILD)/tests/fuzz/fuzz_reassembler: tests/fuzz/fuzz_reassembler.c $(FUZZ_DP_SRCS) $(LIB_SRCS) \
+$(BUILD)/tests/fuzz/fuzz_reassembler: tests/fuzz/fuzz_reassembler.c $(FUZZ_DP_SRCS) $(LIB_SRCS) $(VERSION_H) \
 		$(wildcard dataplane/*.h include/greywall/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) -g -O1 -Iinclude -D_GNU_SOURCE $(DPDK_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	$(CLANG) -g -O1 -Iinclude -I$(BUILD)/include -D_GNU_SOURCE $(DPDK_CFLAGS) \
+		-fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined $< $(FUZZ_DP_SRCS) $(LIB_SRCS) -o $@ $(DPDK_LIBS)
 
 $(BUILD)/tests/bpf/shared_headers.bpf.o: tests/bpf/shared_headers.bpf.c $(wildcard include/greywall/*.h)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "greywall/version.h"
 #include "greywall/relay.h"
 
 struct out {
@@ -101,10 +102,6 @@ static void table_metrics(struct out *o, int types, const struct gw_table *t[2])
 		    (unsigned long long)(in > ex ? in - ex : 0));
 	}
 }
-
-#ifndef GW_VERSION
-#define GW_VERSION "unknown" /* the build passes the real one: -DGW_VERSION='"x.y"' */
-#endif
 
 /* A metric's name, type and help. */
 struct metric_def {

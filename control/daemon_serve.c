@@ -68,6 +68,10 @@ static int reload_lists(struct gw_policy_ctx *ctx, char *err, size_t errlen)
 	old = ctx->lists;
 	ctx->lists = n;
 	gw_lists_free(old);
+	/* greywall-dp takes the same SPF pools from a file it watches */
+	if (d->spf_pools && ctx->cfg->pools_spf_file[0] &&
+	    gw_spf_pools_write(d->spf_pools, ctx->cfg->pools_spf_file, err, errlen))
+		syslog(LOG_WARNING, "%s; greywall-dp keeps the SPF pools it had", err);
 	d->metrics.reloads++;
 	d->metrics.list_entries = gw_lists_size(n);
 	syslog(LOG_INFO, "lists reloaded: %zu entries", gw_lists_size(n));

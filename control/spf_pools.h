@@ -46,6 +46,13 @@ bool gw_spf_pools_process(struct gw_spf_pools *p, int64_t now);
  */
 size_t gw_spf_pools_add_to(const struct gw_spf_pools *p, struct gw_lists *l, size_t *skipped);
 
+/*
+ * Write every target's last good networks to path as a pools file ("NAME
+ * CIDR" lines) for greywall-dp: a temporary file, fsync, rename, so a reader
+ * sees the old file or the new one. 0, or -1 with the reason in err.
+ */
+int gw_spf_pools_write(const struct gw_spf_pools *p, const char *path, char *err, size_t errlen);
+
 /* One line per target: name, domain, networks, status, last success, next refresh. */
 size_t gw_spf_pools_render(const struct gw_spf_pools *p, int64_t now, char *out, size_t len);
 

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,8 +37,7 @@ static void reload_lists(struct gw_dp_control *c, char *out, size_t cap)
 	uint64_t ticket;
 	int waited;
 
-	n = gw_lists_load_all(c->cfg->conf.whitelist_path, c->cfg->conf.blacklist_path,
-			      c->cfg->conf.pools_path, err, sizeof(err));
+	n = gw_dp_load_lists(&c->cfg->conf, err, sizeof(err));
 	if (!n) {
 		snprintf(out, cap, "error: %s (the old lists stay in force)\n", err);
 		printf("greywall-dp: reload refused, keeping the current lists: %s\n", err);
@@ -98,15 +99,40 @@ static void serve_client(struct gw_dp_control *c, int fd)
 	}
 }
 
+/*
+ * Whether greywalld has replaced the SPF pools file since the last look (a
+ * new inode, mtime or size; its appearing or going counts too).
+ */
+static bool spf_file_changed(struct gw_dp_control *c)
+{
+	struct stat st;
+	bool there = stat(c->cfg->conf.pools_spf_file, &st) == 0, changed;
+
+	changed = there != c->spf_seen ||
+		  (there && (st.st_ino != c->spf_st.st_ino || st.st_size != c->spf_st.st_size ||
+			     st.st_mtim.tv_sec != c->spf_st.st_mtim.tv_sec ||
+			     st.st_mtim.tv_nsec != c->spf_st.st_mtim.tv_nsec));
+	c->spf_seen = there;
+	if (there)
+		c->spf_st = st;
+	return changed;
+}
+
 static void *control_main(void *arg)
 {
 	struct gw_dp_control *c = arg;
 	char answer[1024];
+	unsigned loops = 0;
 
+	if (c->cfg->conf.pools_spf_file[0])
+		spf_file_changed(c); /* the file as the start loaded it */
 	while (!*c->stop) {
 		struct pollfd p = {.fd = c->listen_fd, .events = POLLIN};
 		int ready = poll(&p, c->listen_fd >= 0 ? 1 : 0, 100);
 
+		/* about once a second: greywalld's new SPF pools go in force as a reload */
+		if (c->cfg->conf.pools_spf_file[0] && ++loops % 10 == 0 && spf_file_changed(c))
+			*c->reload_asked = 1;
 		if (*c->reload_asked) {
 			*c->reload_asked = 0;
 			reload_lists(c, answer, sizeof(answer));

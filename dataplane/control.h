@@ -16,6 +16,8 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 #include <stdint.h>
 
 #include "options.h"
@@ -29,6 +31,8 @@ struct gw_dp_control {
 	volatile sig_atomic_t *reload_asked; /* set by SIGHUP */
 	struct gw_lists *pending;	     /* loaded, waiting for the main lcore */
 	uint64_t handed, installed;	     /* sets handed over and put in force, counted */
+	struct stat spf_st;		     /* pools_spf_file when last looked at */
+	bool spf_seen;
 };
 
 /*

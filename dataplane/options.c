@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 
 #include "greywall/control_socket.h"
 #include "greywall/table_file.h"
+#include "greywall/trusted_file.h"
 #include "greywall/version.h"
 #include "options.h"
 
@@ -433,8 +435,14 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 	else
 		reply_from_conf(cfg->reply_tls, sizeof(cfg->reply_tls), GW_REPLY_TLS_CODE,
 				c->tls_defer_text, "tls_defer_text");
-	cfg->lists = gw_lists_load_all(c->whitelist_path, c->blacklist_path, c->pools_path, err,
-				       sizeof(err));
+	if (c->user[0]) {
+		/* greywalld, as that user, writes the SPF pools file and may own the lists */
+		struct passwd *pw = getpwnam(c->user);
+
+		if (pw)
+			gw_trusted_owner_set(pw->pw_uid);
+	}
+	cfg->lists = gw_dp_load_lists(c, err, sizeof(err));
 	if (!cfg->lists)
 		die("%s%s", err, "");
 	if (c->nprotect == 0) {
@@ -442,4 +450,19 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv)
 		c->protect[1] = (struct gw_prefix){.family = 6, .len = 0};
 		c->nprotect = 2;
 	}
+}
+
+struct gw_lists *gw_dp_load_lists(const struct gw_conf *c, char *err, size_t errlen)
+{
+	struct gw_lists *l =
+	    gw_lists_load_all(c->whitelist_path, c->blacklist_path, c->pools_path, err, errlen);
+	size_t skipped;
+
+	/* greywalld's SPF pools after our own: a network our pools file holds stays there */
+	if (l && c->pools_spf_file[0] &&
+	    gw_lists_merge_pools(l, c->pools_spf_file, &skipped, err, errlen) < 0) {
+		gw_lists_free(l);
+		return NULL;
+	}
+	return l;
 }

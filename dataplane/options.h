@@ -35,6 +35,12 @@ struct gw_dp_config {
  */
 void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv);
 
+/*
+ * The list set from the configuration's files: whitelist, blacklist, pools, and
+ * the SPF pools greywalld writes (pools_spf_file). NULL with the reason in err.
+ */
+struct gw_lists *gw_dp_load_lists(const struct gw_conf *c, char *err, size_t errlen);
+
 /* The shared state's path: dp_shm, or the table path + ".dp"; "" = none. */
 void gw_dp_shm_path(const struct gw_dp_config *cfg, char *out, size_t cap);
 

@@ -421,7 +421,8 @@ int gw_lists_load_file(struct gw_lists *l, enum gw_list_color color, const char 
 	return added;
 }
 
-int gw_lists_load_pools(struct gw_lists *l, const char *path, char *err, size_t errlen)
+static int load_pools(struct gw_lists *l, const char *path, size_t *skipped, char *err,
+		      size_t errlen)
 {
 	char line[1024], why[256];
 	FILE *f = gw_trusted_open(path, true, err, errlen);
@@ -451,6 +452,10 @@ int gw_lists_load_pools(struct gw_lists *l, const char *path, char *err, size_t 
 		}
 		for (; cidr; cidr = strtok_r(NULL, " \t\r", &save)) {
 			if (gw_lists_add_pool(l, name, cidr, why, sizeof(why))) {
+				if (skipped && strstr(why, "already in pool")) {
+					++*skipped;
+					continue;
+				}
 				snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
 				goto bad;
 			}
@@ -466,6 +471,20 @@ int gw_lists_load_pools(struct gw_lists *l, const char *path, char *err, size_t 
 bad:
 	fclose(f);
 	return -1;
+}
+
+int gw_lists_load_pools(struct gw_lists *l, const char *path, char *err, size_t errlen)
+{
+	return load_pools(l, path, NULL, err, errlen);
+}
+
+int gw_lists_merge_pools(struct gw_lists *l, const char *path, size_t *skipped, char *err,
+			 size_t errlen)
+{
+	*skipped = 0;
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return 0; /* not written yet: greywalld has resolved nothing so far */
+	return load_pools(l, path, skipped, err, errlen);
 }
 
 struct gw_lists *gw_lists_load_all(const char *white_path, const char *black_path,

@@ -34,9 +34,10 @@ struct gw_conf {
 	char whitelist_path[GW_CONF_PATH_MAX];
 	char blacklist_path[GW_CONF_PATH_MAX];
 	char pools_path[GW_CONF_PATH_MAX]; /* sender pools: "NAME CIDR..." lines */
-	char pools_spf[2048];	  /* pools from SPF: "NAME=spf:DOMAIN ..."; empty = none */
-	char spf_server[64];	  /* DNS server for them, IP[@PORT]; empty = resolv.conf */
-	char policy_listen[128];	   /* host:port of the Postfix policy server; empty = off */
+	char pools_spf[2048];		   /* pools from SPF: "NAME=spf:DOMAIN ..."; empty = none */
+	char spf_server[64];		   /* DNS server for them, IP[@PORT]; empty = resolv.conf */
+	char pools_spf_file[GW_CONF_PATH_MAX]; /* greywalld writes them here for greywall-dp */
+	char policy_listen[128]; /* host:port of the Postfix policy server; empty = off */
 	char policy_defer_text[GW_REPLY_MAX];
 	char policy_reject_text[GW_REPLY_MAX];
 	unsigned max_clients;
@@ -76,7 +77,7 @@ struct gw_conf {
 	char lists_pg_table[64];	 /* the table of list entries */
 	char lists_pg_channel[64];	 /* the LISTEN/NOTIFY channel */
 	unsigned lists_pg_resync;	 /* seconds between full reloads, the safety net */
-	char warnings[1024]; /* "file:line: warning: ..." lines of the last load */
+	char warnings[1024];		 /* "file:line: warning: ..." lines of the last load */
 };
 
 void gw_conf_defaults(struct gw_conf *c);
