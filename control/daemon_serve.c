@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,38 @@ int gw_daemon_relay_publish(struct gw_daemon *d, const struct gw_lists *lists, c
 	return 0;
 }
 
+/*
+ * What greywalld adds to the list files (SPF pools, database rows) into path
+ * for greywall-dp: a temporary file, fsync, rename, so a reader sees the old
+ * file or the new one whole. 0, or -1 with the reason in err.
+ */
+static int publish_for_dp(struct gw_daemon *d, const char *path, char *err, size_t errlen)
+{
+	char tmp[GW_CONF_PATH_MAX + 8];
+	FILE *f;
+	int fd, bad;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		snprintf(err, errlen, "published_lists %s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	fprintf(f, "# what greywalld adds to the list files, for greywall-dp: do not edit\n");
+	gw_spf_pools_print(d->spf_pools, f);
+	gw_lists_pg_print(d->lists_pg, f);
+	bad = fflush(f) || fsync(fileno(f));
+	if (fclose(f) || bad || rename(tmp, path)) {
+		snprintf(err, errlen, "published_lists %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
 /* Returns 0, or -1 with the reason in err; the old lists stay in force then. */
 static int reload_lists(struct gw_policy_ctx *ctx, char *err, size_t errlen)
 {
@@ -68,10 +101,10 @@ static int reload_lists(struct gw_policy_ctx *ctx, char *err, size_t errlen)
 	old = ctx->lists;
 	ctx->lists = n;
 	gw_lists_free(old);
-	/* greywall-dp takes the same SPF pools from a file it watches */
-	if (d->spf_pools && ctx->cfg->pools_spf_file[0] &&
-	    gw_spf_pools_write(d->spf_pools, ctx->cfg->pools_spf_file, err, errlen))
-		syslog(LOG_WARNING, "%s; greywall-dp keeps the SPF pools it had", err);
+	/* greywall-dp takes the same additions from a file it watches */
+	if ((d->spf_pools || d->lists_pg) && ctx->cfg->published_lists[0] &&
+	    publish_for_dp(d, ctx->cfg->published_lists, err, errlen))
+		syslog(LOG_WARNING, "%s; greywall-dp keeps what it had", err);
 	d->metrics.reloads++;
 	d->metrics.list_entries = gw_lists_size(n);
 	syslog(LOG_INFO, "lists reloaded: %zu entries", gw_lists_size(n));

@@ -389,6 +389,19 @@ int gw_lists_pg_add_to(struct gw_lists_pg *p, struct gw_lists *l, char *err, siz
 	return rc;
 }
 
+void gw_lists_pg_print(struct gw_lists_pg *p, FILE *f)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; i < p->nrows; i++)
+		fprintf(f, "%s %s\n", p->rows[i].color == GW_WHITE ? "white" : "black",
+			p->rows[i].entry);
+	pthread_mutex_unlock(&p->mu);
+}
+
 struct out {
 	char *p;
 	size_t len, cap;

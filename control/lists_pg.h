@@ -19,6 +19,7 @@
 #define GREYWALL_CONTROL_LISTS_PG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "greywall/conf.h"
 #include "greywall/lists.h"
@@ -43,6 +44,9 @@ void gw_lists_pg_ack(struct gw_lists_pg *p);
 int gw_lists_pg_add_to(struct gw_lists_pg *p, struct gw_lists *l, char *err, size_t errlen);
 
 /* Append the state as metric lines (with # HELP/# TYPE if types); returns bytes. */
+/* The last good rows as "white ENTRY" / "black ENTRY" lines (published_lists). */
+void gw_lists_pg_print(struct gw_lists_pg *p, FILE *f);
+
 size_t gw_lists_pg_render(struct gw_lists_pg *p, int types, char *out, size_t cap);
 
 void gw_lists_pg_stop(struct gw_lists_pg *p);

@@ -252,23 +252,10 @@ size_t gw_spf_pools_add_to(const struct gw_spf_pools *p, struct gw_lists *l, siz
 	return added;
 }
 
-int gw_spf_pools_write(const struct gw_spf_pools *p, const char *path, char *err, size_t errlen)
+void gw_spf_pools_print(const struct gw_spf_pools *p, FILE *f)
 {
-	char tmp[4200];
 	size_t i, j;
-	FILE *f;
-	int fd, bad = 0;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0 || !(f = fdopen(fd, "w"))) {
-		snprintf(err, errlen, "pools_spf_file %s: %s", tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	fprintf(f, "# sender pools from SPF, written by greywalld: do not edit\n");
 	for (i = 0; p && i < p->n; i++) {
 		const struct spf_cidr_set *set = spf_target_set(p->targets[i].t);
 
@@ -276,16 +263,9 @@ int gw_spf_pools_write(const struct gw_spf_pools *p, const char *path, char *err
 			char cidr[SPF_CIDR_STRLEN];
 
 			if (spf_cidr_format(&set->cidrs[j], cidr, sizeof(cidr)))
-				fprintf(f, "%s %s\n", p->targets[i].name, cidr);
+				fprintf(f, "pool %s %s\n", p->targets[i].name, cidr);
 		}
 	}
-	bad = fflush(f) || fsync(fileno(f));
-	if (fclose(f) || bad || rename(tmp, path)) {
-		snprintf(err, errlen, "pools_spf_file %s: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
 }
 
 size_t gw_spf_pools_render(const struct gw_spf_pools *p, int64_t now, char *out, size_t len)

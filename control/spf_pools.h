@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "greywall/lists.h"
 
@@ -46,12 +47,8 @@ bool gw_spf_pools_process(struct gw_spf_pools *p, int64_t now);
  */
 size_t gw_spf_pools_add_to(const struct gw_spf_pools *p, struct gw_lists *l, size_t *skipped);
 
-/*
- * Write every target's last good networks to path as a pools file ("NAME
- * CIDR" lines) for greywall-dp: a temporary file, fsync, rename, so a reader
- * sees the old file or the new one. 0, or -1 with the reason in err.
- */
-int gw_spf_pools_write(const struct gw_spf_pools *p, const char *path, char *err, size_t errlen);
+/* Every target's last good networks as "pool NAME CIDR" lines (published_lists). */
+void gw_spf_pools_print(const struct gw_spf_pools *p, FILE *f);
 
 /* One line per target: name, domain, networks, status, last success, next refresh. */
 size_t gw_spf_pools_render(const struct gw_spf_pools *p, int64_t now, char *out, size_t len);

@@ -100,21 +100,22 @@ static void serve_client(struct gw_dp_control *c, int fd)
 }
 
 /*
- * Whether greywalld has replaced the SPF pools file since the last look (a
- * new inode, mtime or size; its appearing or going counts too).
+ * Whether greywalld has replaced published_lists since the last look (a new
+ * inode, mtime or size; its appearing or going counts too).
  */
-static bool spf_file_changed(struct gw_dp_control *c)
+static bool published_changed(struct gw_dp_control *c)
 {
 	struct stat st;
-	bool there = stat(c->cfg->conf.pools_spf_file, &st) == 0, changed;
+	bool there = stat(c->cfg->conf.published_lists, &st) == 0, changed;
 
-	changed = there != c->spf_seen ||
-		  (there && (st.st_ino != c->spf_st.st_ino || st.st_size != c->spf_st.st_size ||
-			     st.st_mtim.tv_sec != c->spf_st.st_mtim.tv_sec ||
-			     st.st_mtim.tv_nsec != c->spf_st.st_mtim.tv_nsec));
-	c->spf_seen = there;
+	changed = there != c->published_seen ||
+		  (there &&
+		   (st.st_ino != c->published_st.st_ino || st.st_size != c->published_st.st_size ||
+		    st.st_mtim.tv_sec != c->published_st.st_mtim.tv_sec ||
+		    st.st_mtim.tv_nsec != c->published_st.st_mtim.tv_nsec));
+	c->published_seen = there;
 	if (there)
-		c->spf_st = st;
+		c->published_st = st;
 	return changed;
 }
 
@@ -124,14 +125,14 @@ static void *control_main(void *arg)
 	char answer[1024];
 	unsigned loops = 0;
 
-	if (c->cfg->conf.pools_spf_file[0])
-		spf_file_changed(c); /* the file as the start loaded it */
+	if (c->cfg->conf.published_lists[0])
+		published_changed(c); /* the file as the start loaded it */
 	while (!*c->stop) {
 		struct pollfd p = {.fd = c->listen_fd, .events = POLLIN};
 		int ready = poll(&p, c->listen_fd >= 0 ? 1 : 0, 100);
 
-		/* about once a second: greywalld's new SPF pools go in force as a reload */
-		if (c->cfg->conf.pools_spf_file[0] && ++loops % 10 == 0 && spf_file_changed(c))
+		/* about once a second: what greywalld published goes in force as a reload */
+		if (c->cfg->conf.published_lists[0] && ++loops % 10 == 0 && published_changed(c))
 			*c->reload_asked = 1;
 		if (*c->reload_asked) {
 			*c->reload_asked = 0;

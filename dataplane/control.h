@@ -31,8 +31,8 @@ struct gw_dp_control {
 	volatile sig_atomic_t *reload_asked; /* set by SIGHUP */
 	struct gw_lists *pending;	     /* loaded, waiting for the main lcore */
 	uint64_t handed, installed;	     /* sets handed over and put in force, counted */
-	struct stat spf_st;		     /* pools_spf_file when last looked at */
-	bool spf_seen;
+	struct stat published_st;	     /* published_lists when last looked at */
+	bool published_seen;
 };
 
 /*

@@ -458,9 +458,10 @@ struct gw_lists *gw_dp_load_lists(const struct gw_conf *c, char *err, size_t err
 	    gw_lists_load_all(c->whitelist_path, c->blacklist_path, c->pools_path, err, errlen);
 	size_t skipped;
 
-	/* greywalld's SPF pools after our own: a network our pools file holds stays there */
-	if (l && c->pools_spf_file[0] &&
-	    gw_lists_merge_pools(l, c->pools_spf_file, &skipped, err, errlen) < 0) {
+	/* greywalld's SPF pools and database rows after our own files: a network our pools
+	 * file holds stays there */
+	if (l && c->published_lists[0] &&
+	    gw_lists_merge_published(l, c->published_lists, &skipped, err, errlen) < 0) {
 		gw_lists_free(l);
 		return NULL;
 	}

@@ -37,7 +37,7 @@ void gw_dp_parse_args(struct gw_dp_config *cfg, int argc, char **argv);
 
 /*
  * The list set from the configuration's files: whitelist, blacklist, pools, and
- * the SPF pools greywalld writes (pools_spf_file). NULL with the reason in err.
+ * what greywalld adds to them (published_lists). NULL with the reason in err.
  */
 struct gw_lists *gw_dp_load_lists(const struct gw_conf *c, char *err, size_t errlen);
 

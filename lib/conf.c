@@ -234,7 +234,7 @@ static const struct str_key str_keys[] = {
     SKEY(pools_path, false),
     SKEY(pools_spf, false),
     SKEY(spf_server, false),
-    SKEY(pools_spf_file, false),
+    SKEY(published_lists, false),
     SKEY(policy_listen, false),
     SKEY(policy_defer_text, true),
     SKEY(policy_reject_text, true),

@@ -478,13 +478,58 @@ int gw_lists_load_pools(struct gw_lists *l, const char *path, char *err, size_t 
 	return load_pools(l, path, NULL, err, errlen);
 }
 
-int gw_lists_merge_pools(struct gw_lists *l, const char *path, size_t *skipped, char *err,
-			 size_t errlen)
+int gw_lists_merge_published(struct gw_lists *l, const char *path, size_t *skipped, char *err,
+			     size_t errlen)
 {
+	char line[1024], why[256];
+	FILE *f;
+	int lineno = 0, added = 0, rc;
+
 	*skipped = 0;
 	if (access(path, F_OK) != 0 && errno == ENOENT)
-		return 0; /* not written yet: greywalld has resolved nothing so far */
-	return load_pools(l, path, skipped, err, errlen);
+		return 0; /* not written yet: greywalld has nothing to add so far */
+	f = gw_trusted_open(path, true, err, errlen);
+	if (!f)
+		return -1;
+	while ((rc = gw_read_line(f, line, sizeof(line))) != 0) {
+		char *p = line, *word, *save = NULL;
+
+		lineno++;
+		if (rc < 0) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, gw_line_error(rc));
+			goto bad;
+		}
+		if (*p == '#' || !*p)
+			continue;
+		word = strtok_r(p, " \t", &save);
+		if (word && !strcmp(word, "pool")) {
+			char *name = strtok_r(NULL, " \t", &save),
+			     *cidr = strtok_r(NULL, " \t", &save);
+
+			rc = gw_lists_add_pool(l, name ? name : "", cidr ? cidr : "", why,
+					       sizeof(why));
+			if (rc && strstr(why, "already in pool")) {
+				++*skipped;
+				continue;
+			}
+		} else if (word && (!strcmp(word, "white") || !strcmp(word, "black"))) {
+			rc = gw_lists_add(l, word[0] == 'w' ? GW_WHITE : GW_BLACK, save ? save : "",
+					  why, sizeof(why));
+		} else {
+			snprintf(why, sizeof(why), "expected 'pool', 'white' or 'black'");
+			rc = -1;
+		}
+		if (rc) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+			goto bad;
+		}
+		added++;
+	}
+	fclose(f);
+	return added;
+bad:
+	fclose(f);
+	return -1;
 }
 
 struct gw_lists *gw_lists_load_all(const char *white_path, const char *black_path,

@@ -36,7 +36,8 @@ struct gw_conf {
 	char pools_path[GW_CONF_PATH_MAX]; /* sender pools: "NAME CIDR..." lines */
 	char pools_spf[2048];		   /* pools from SPF: "NAME=spf:DOMAIN ..."; empty = none */
 	char spf_server[64];		   /* DNS server for them, IP[@PORT]; empty = resolv.conf */
-	char pools_spf_file[GW_CONF_PATH_MAX]; /* greywalld writes them here for greywall-dp */
+	/* what greywalld adds to the files' lists (SPF pools, database rows), for greywall-dp */
+	char published_lists[GW_CONF_PATH_MAX];
 	char policy_listen[128]; /* host:port of the Postfix policy server; empty = off */
 	char policy_defer_text[GW_REPLY_MAX];
 	char policy_reject_text[GW_REPLY_MAX];

@@ -76,12 +76,14 @@ int gw_lists_add_pool(struct gw_lists *l, const char *name, const char *cidr, ch
 int gw_lists_load_pools(struct gw_lists *l, const char *path, char *err, size_t errlen);
 
 /*
- * Add a pools file that another program made (greywalld's SPF pools): a
- * network another pool holds already stays there, counted in *skipped, not
- * refused. A missing file adds nothing. Returns networks added, or -1.
+ * Add the file greywalld publishes (published_lists: its SPF pools and
+ * database rows) to a list set: "pool NAME CIDR", "white ENTRY" and "black
+ * ENTRY" lines. A network another pool holds already stays there, counted in
+ * *skipped, not refused. A missing file adds nothing. Returns entries added,
+ * or -1 with file:line and the reason in err.
  */
-int gw_lists_merge_pools(struct gw_lists *l, const char *path, size_t *skipped, char *err,
-			 size_t errlen);
+int gw_lists_merge_published(struct gw_lists *l, const char *path, size_t *skipped, char *err,
+			     size_t errlen);
 
 /* The whitelist, blacklist and pools files (any may be NULL or empty) as one set. */
 struct gw_lists *gw_lists_load_all(const char *white_path, const char *black_path,

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Sender pools from SPF through greywall-dp (issue 17): a real unbound serves the
 # big sender's SPF record (its two /24s); greywalld resolves pools_spf and writes
-# pools_spf_file; greywall-dp, started before that file existed, takes it within
+# published_lists; greywall-dp, started before that file existed, takes it within
 # a second (its watcher reloads), and real Postfix's retry from the pool's other
 # /24 is delivered by its first session while one from outside is greylisted
 # again (lib/pools.sh). Nothing in greywall-dp's own pools file.
@@ -34,16 +34,16 @@ metrics_listen =
 pools_path = $TB_DIR/pools.txt
 pools_spf = bigsender=spf:sender.example
 spf_server = 127.0.0.1
-pools_spf_file = $TB_DIR/spf-pools.txt
+published_lists = $TB_DIR/published.txt
 CONF
 tb_start_dp -c "$CONF"
 dns_start "$TB_NS_RCV" "$TB_DIR/zone.conf" || fail "unbound did not start"
 tb_start_greywalld "$CONF" "$TB_DIR/greywalld.log" 'sender pools from SPF refreshed' \
 	"$TB_NS_RCV" || fail "greywalld did not resolve the SPF pool"
-grep -qx "bigsender ${POOL_OTHER%.1}.0/24" "$TB_DIR/spf-pools.txt" ||
-	fail "greywalld did not write the SPF pool: $(cat "$TB_DIR/spf-pools.txt")"
+grep -qx "pool bigsender ${POOL_OTHER%.1}.0/24" "$TB_DIR/published.txt" ||
+	fail "greywalld did not publish the SPF pool: $(cat "$TB_DIR/published.txt")"
 tb_wait_log "$TB_DIR/greywall-dp.log" 'lists reloaded' 10 ||
-	fail "greywall-dp did not take the SPF pools file"
+	fail "greywall-dp did not take the published file"
 tb_start_receiver
 pools_scenario
 echo "ok: an SPF pool's retry from another /24 delivered at once through greywall-dp"

@@ -3,7 +3,8 @@
 # greywalld takes its lists from a real PostgreSQL (issue 16), with the schema
 # shipped in control/greywall_lists.sql, and answers Postfix from them:
 #  - a row there before start is in force from the first request (initial read);
-#  - a row inserted while it runs is honoured within a second (the trigger's NOTIFY);
+#  - a row inserted while it runs is honoured within a second (the trigger's NOTIFY),
+#    and published for greywall-dp (published_lists);
 #  - a bad row refuses that read, names the row, and the lists in force stay;
 #  - a row added behind the trigger's back arrives with the periodic full read;
 #  - PostgreSQL stopped: the last good lists stay in force, through a reload too,
@@ -18,7 +19,8 @@ cl_start_pg
 cl_psql -f "$CL_ROOT/control/greywall_lists.sql" >/dev/null || cl_fail "the shipped schema does not load"
 cl_psql -c "INSERT INTO greywall_lists (list, kind, value, comment) VALUES ('white', 'client', '203.0.113.0/24', 'partner relay')"
 cl_start_node a $P "lists_pg = host=127.0.0.1 port=5432 user=postgres dbname=postgres
-lists_pg_resync = 10"
+lists_pg_resync = 10
+published_lists = $CL_DIR/published.txt"
 ask() { cl_ask $P "$@"; }
 
 # initial read
@@ -36,6 +38,11 @@ cl_psql -c "INSERT INTO greywall_lists (list, kind, value) VALUES ('black', 'rec
 black_now() { [[ $(ask 198.51.100.22 x@any.example trap@receiver.example) == "550 5.7.1"* ]]; }
 cl_wait_for 1 black_now || cl_fail "an inserted blacklist row was not honoured within a second"
 echo "ok: inserted rows are honoured within a second"
+# greywall-dp's copy: what greywalld adds to the files, in published_lists
+published() { grep -qx "black recipient trap@receiver.example" "$CL_DIR/published.txt" &&
+	grep -qx "white sender @newcorp.example" "$CL_DIR/published.txt"; }
+cl_wait_for 1 published || cl_fail "the rows were not published for greywall-dp: $(cat "$CL_DIR/published.txt" 2>&1)"
+echo "ok: the rows in force are published for greywall-dp"
 
 # a bad row: refused by name, the lists in force stay
 cl_psql -c "INSERT INTO greywall_lists (list, kind, value) VALUES ('white', 'client', 'not-an-address')"

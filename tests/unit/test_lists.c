@@ -385,6 +385,44 @@ static void test_bad_pools_refused(void **state)
 	unlink(path);
 }
 
+/* What greywalld publishes for greywall-dp: pools and rows join the files' set; a
+ * network the files' pools hold stays there; a bad line is named by file:line. */
+static void test_published_lists_merge(void **state)
+{
+	char pools[] = "/tmp/gw-pools-XXXXXX", pub[] = "/tmp/gw-pub-XXXXXX", err[256];
+	struct gw_lists *l;
+	size_t skipped;
+	u8 c;
+
+	(void)state;
+	close(mkstemp(pools));
+	close(mkstemp(pub));
+	write_file(pools, "mine 198.51.100.0/24\n");
+	write_file(pub, "# greywalld\npool spfpool 198.51.100.0/24\npool spfpool 203.0.113.0/24\n"
+			"white sender @partner.example\nblack client 192.0.2.66\n");
+	l = gw_lists_load_all(NULL, NULL, pools, err, sizeof(err));
+	assert_non_null(l);
+	assert_int_equal(gw_lists_merge_published(l, pub, &skipped, err, sizeof(err)), 3);
+	assert_int_equal(skipped, 1);
+	assert_true(pool_of(l, "198.51.100.9", NULL) == gw_pool_id("mine", 4));
+	assert_true(pool_of(l, "203.0.113.9", NULL) == gw_pool_id("spfpool", 7));
+	pool_of(l, "192.0.2.66", &c);
+	assert_int_equal(c, 1u << GW_BLACK);
+	assert_int_equal(gw_lists_address_colors(l, 'S', (const u8 *)"@partner.example", 16),
+			 1u << GW_WHITE);
+	gw_lists_free(l);
+	/* a line of another kind is refused by place, and a missing file adds nothing */
+	write_file(pub, "pool a 192.0.2.0/24\ngrey client 1.2.3.4\n");
+	l = gw_lists_new();
+	assert_int_equal(gw_lists_merge_published(l, pub, &skipped, err, sizeof(err)), -1);
+	if (!strstr(err, ":2: expected 'pool', 'white' or 'black'"))
+		fail_msg("'%s'", err);
+	unlink(pub);
+	assert_int_equal(gw_lists_merge_published(l, pub, &skipped, err, sizeof(err)), 0);
+	gw_lists_free(l);
+	unlink(pools);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,6 +440,7 @@ int main(void)
 	    cmocka_unit_test(test_pools_file),
 	    cmocka_unit_test(test_pools_and_lists_in_one_walk),
 	    cmocka_unit_test(test_bad_pools_refused),
+	    cmocka_unit_test(test_published_lists_merge),
 	};
 	return cmocka_run_group_tests_name("lists", tests, NULL, NULL);
 }
