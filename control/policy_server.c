@@ -220,6 +220,7 @@ enum side_state { S_READING, S_WRITING, S_DRAINING };
 struct conn {
 	int kind; /* first: the event loop tells connections apart by it */
 	int fd;
+	bool dead; /* dropped: events of the batch in hand may still point here */
 	struct conn *prev, *next;
 	time_t served;	  /* accepted or last answered */
 	time_t req_start; /* first byte of the request under way, 0 = none */
@@ -235,6 +236,7 @@ struct conn {
 struct conn_list {
 	struct conn *head, *tail;
 	unsigned n;
+	struct conn *graveyard; /* dropped, freed once the event batch is done (bury) */
 };
 
 static void list_del(struct conn_list *l, struct conn *c)
@@ -283,13 +285,31 @@ int gw_listen_tcp(const char *key, const char *spec, char *err, size_t errlen)
 	return fd;
 }
 
+/*
+ * Close c and take it off its list. It is freed only by bury(), after the
+ * event batch in hand: an expiry or an eviction may drop a connection whose
+ * readiness is still further down the batch, and that event must find it
+ * marked dead, not freed (or, worse, reused by the next accept).
+ */
 static void drop(int ep, struct conn_list *l, struct conn *c)
 {
 	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	list_del(l, c);
-	free(c->out.p);
-	free(c);
+	c->dead = true;
+	c->next = l->graveyard;
+	l->graveyard = c;
+}
+
+static void bury(struct conn_list *l)
+{
+	while (l->graveyard) {
+		struct conn *c = l->graveyard;
+
+		l->graveyard = c->next;
+		free(c->out.p);
+		free(c);
+	}
 }
 
 /* Whether c has outlived its deadline: idle too long, or a request too slow to arrive. */
@@ -551,6 +571,8 @@ int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile s
 					     NULL, &ctx->evicted_clients);
 				continue;
 			}
+			if (c->dead)
+				continue; /* dropped earlier in this batch */
 			if (c->kind == K_SIDE) {
 				if (!serve_side_conn(ctx, ep, c))
 					drop(ep, &side_conns, c);
@@ -558,12 +580,16 @@ int gw_policy_serve(struct gw_policy_ctx *ctx, const char *listen_on, volatile s
 				drop(ep, &clients, c);
 			}
 		}
+		bury(&clients);
+		bury(&side_conns);
 	}
 	gw_sd_notify("STOPPING=1"); /* the snapshot that follows may take a while */
 	while (clients.head)
 		drop(ep, &clients, clients.head);
 	while (side_conns.head)
 		drop(ep, &side_conns, side_conns.head);
+	bury(&clients);
+	bury(&side_conns);
 	close(ep);
 	if (lfd >= 0)
 		close(lfd);

@@ -171,6 +171,17 @@ run_case "spf: greywalld keys a retry from another network of an SPF pool by the
 echo "== hostile clients"
 run_case "hostile: greywalld answers Postfix within 50 ms while its sockets are attacked and its files spoiled" \
 	timeout 300 tests/hostile/run.sh
+# the same attacks on greywalld built with AddressSanitizer: a connection dropped
+# (deadline, eviction) while its readiness waits in the event batch must not be touched
+hostile_asan() {
+	make -s BUILD="$BUILD/asan" CFLAGS="-O1 -g -fsanitize=address -fno-omit-frame-pointer" \
+		LDFLAGS="-fsanitize=address" WERROR= "$BUILD/asan/greywalld" || return 1
+	GREYWALLD=$PWD/$BUILD/asan/greywalld ASAN_OPTIONS=detect_leaks=0 timeout 300 \
+		tests/hostile/run.sh deadline_while_talking idle_policy partial_policy trickle_metrics \
+		trickle_control unread_answers garbage
+}
+run_case "hostile: greywalld built with ASan touches no connection it dropped while attacked" \
+	hostile_asan
 
 echo "== logs and metrics, read by the usual tools"
 run_case "observe: pflogsumm counts the RCPTs greywall-dp and greywalld log as rejected" \

@@ -243,6 +243,45 @@ def phase_side_deadline(limit=5.0):
     probe("after the byte budget")
 
 
+# connections that keep talking through their deadline, and more side connections than
+# the 64 kept: greywalld drops some of them (expiry, eviction) while their bytes are
+# still waiting in the same event batch; it must neither touch a dropped one nor die
+def phase_deadline_while_talking(rounds=3):
+    for _ in range(rounds):
+        socks = []
+        for _ in range(30):
+            socks.append(tcp(metrics))
+            socks.append(unix(control))
+        t0 = time.monotonic()
+        for s in socks:
+            s.setblocking(False)
+        probe("side connections about to talk through their deadline")
+        # quiet until just before the 5 s deadline, then bytes on every one of them
+        # without a pause, so their readiness is pending when greywalld expires them
+        time.sleep(max(0.0, t0 + 4.3 - time.monotonic()))
+        while time.monotonic() < t0 + 6.5:
+            for s in socks:
+                try:
+                    s.send(b"x")
+                except OSError:
+                    pass  # closed by greywalld: its deadline
+        # newcomers past the 64 kept evict the oldest while those still talk
+        for _ in range(70):
+            try:
+                n = tcp(metrics)
+                n.setblocking(False)
+                socks.append(n)
+            except OSError:
+                pass
+            for s in socks[:40]:
+                try:
+                    s.send(b"y")
+                except OSError:
+                    pass
+        close_all(socks)
+        probe("after the side connections that talked through their deadline")
+
+
 # a client that asks and never reads its answer must not block the loop either
 def phase_unread_answers(n=20):
     socks = []
