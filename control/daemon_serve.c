@@ -51,11 +51,12 @@ int gw_daemon_relay_publish(struct gw_daemon *d, const struct gw_lists *lists, c
  */
 static int publish_for_dp(struct gw_daemon *d, const char *path, char *err, size_t errlen)
 {
-	char tmp[GW_CONF_PATH_MAX + 8];
+	char tmp[GW_CONF_PATH_MAX + 32];
 	FILE *f;
 	int fd, bad;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	/* our own temporary name: another writer's half-written file is never renamed in */
+	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {

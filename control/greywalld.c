@@ -309,17 +309,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "greywalld: %s\n", err);
 		return 1;
 	}
-	if (d->cfg.lists_pg[0]) {
-		/* after the privilege drop: the files are read again as greywalld's user anyway */
-		if (!(d->lists_pg = gw_lists_pg_start(&d->cfg, err, sizeof(err))) ||
-		    gw_daemon_reload_lists(&d->ctx, err, sizeof(err))) {
-			fprintf(stderr, "greywalld: %s\n", err);
-			return 1;
-		}
-		sides[nsides].fd = gw_lists_pg_fd(d->lists_pg);
-		sides[nsides].no_accept = 1;
-		sides[nsides++].serve = gw_daemon_serve_lists_pg;
-	}
 	if (d->cfg.pools_spf[0]) {
 		/* the resolver's answers, and a second's tick for the refreshes that fall due */
 		struct itimerspec second = {{1, 0}, {1, 0}};
@@ -341,6 +330,17 @@ int main(int argc, char **argv)
 		}
 		sides[nsides].no_accept = 1;
 		sides[nsides++].serve = gw_daemon_serve_spf_timer;
+	}
+	if (d->cfg.lists_pg[0]) {
+		/* after the privilege drop: the files are read again as greywalld's user anyway */
+		if (!(d->lists_pg = gw_lists_pg_start(&d->cfg, err, sizeof(err))) ||
+		    gw_daemon_reload_lists(&d->ctx, err, sizeof(err))) {
+			fprintf(stderr, "greywalld: %s\n", err);
+			return 1;
+		}
+		sides[nsides].fd = gw_lists_pg_fd(d->lists_pg);
+		sides[nsides].no_accept = 1;
+		sides[nsides++].serve = gw_daemon_serve_lists_pg;
 	}
 	if (d->events) {
 		sides[nsides].fd = gw_relay_events_fd(d->events);

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,18 @@ struct gw_lists_pg {
 	int connected;
 	char last_error[300];
 };
+
+#define GW_PG_VALUE_MAX 1000
+
+static bool value_is_one_word(const char *v)
+{
+	size_t n = 0;
+
+	for (; *v; v++, n++)
+		if ((unsigned char)*v <= ' ' || (unsigned char)*v == 0x7f)
+			return false;
+	return n > 0 && n <= GW_PG_VALUE_MAX;
+}
 
 static void free_rows(struct row *r, size_t n)
 {
@@ -139,6 +152,16 @@ static int load(struct gw_lists_pg *p)
 		if (strcmp(list, "white") && strcmp(list, "black")) {
 			set_error(p, "%s row id %s: list must be 'white' or 'black'", p->table,
 				  PQgetvalue(res, i, 0));
+			goto refuse;
+		}
+		/* one word of printable bytes, as a list file's line holds it: a row with a
+		 * newline or a space would publish a line greywall-dp cannot read */
+		if (!value_is_one_word(value)) {
+			set_error(
+			    p,
+			    "%s row id %s: the value must be one word of printable characters, "
+			    "at most %d",
+			    p->table, PQgetvalue(res, i, 0), GW_PG_VALUE_MAX);
 			goto refuse;
 		}
 		rows[i].color = list[0] == 'w' ? GW_WHITE : GW_BLACK;

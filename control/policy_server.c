@@ -377,10 +377,18 @@ static void accept_conns(int ep, int lfd, struct conn_list *l, unsigned max, int
 	int fd;
 
 	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		if (l->n >= max && l->head) {
+		/* side connections count per listener: a flood on the metrics port evicts
+		 * metrics connections only, never a greyctl request on the control socket */
+		struct conn *oldest = side ? NULL : l->head;
+		unsigned mine = side ? 0 : l->n;
+
+		for (c = side ? l->head : NULL; c; c = c->next)
+			if (c->side == side && !mine++)
+				oldest = c;
+		if (mine >= max && oldest) {
 			if (evicted)
 				(*evicted)++;
-			drop(ep, l, l->head);
+			drop(ep, l, oldest);
 		}
 		c = calloc(1, sizeof(*c));
 		if (!c) {

@@ -69,8 +69,8 @@ void gw_answer_put(struct gw_answer *a, const void *p, size_t n);
  * A side listener (control socket, metrics). Its connections are served
  * from the one event loop without blocking it: each has a buffer of
  * GW_POLICY_REQ_MAX bytes for its request and GW_SIDE_SECONDS from accept
- * to answer it whole, and at most GW_SIDE_CONNS_MAX are open (the oldest
- * goes for a new one). request_end says how long the complete request in
+ * to answer it whole, and at most GW_SIDE_CONNS_MAX are open per listener
+ * (its oldest goes for a new one: a flood on one port evicts nothing of another). request_end says how long the complete request in
  * buf is (0: not yet); answer gets it NUL-terminated and writes the answer,
  * after which the connection is shut down for writing and closed.
  *

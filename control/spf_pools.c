@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "greywall/siphash.h"
 #include "spf.h"
 #include "spf_pools.h"
 
@@ -16,6 +17,8 @@ struct pool_target {
 	char name[GW_POOL_NAME_MAX + 1];
 	struct spf_target *t;
 	bool started;
+	u64 set_hash; /* of the last good set: a refresh that finds the same set changes nothing */
+	struct gw_spf_pools *owner;
 };
 
 struct gw_spf_pools {
@@ -111,13 +114,27 @@ int gw_spf_pools_check(const char *spec, char *err, size_t errlen)
 	return each_word(spec, count_word, &n, err, errlen);
 }
 
+static u64 set_hash(const struct spf_cidr_set *set)
+{
+	return set && set->count
+		   ? gw_siphash24(1, 2, set->cidrs, (u32)(set->count * sizeof(set->cidrs[0])))
+		   : 0;
+}
+
 static void on_refreshed(struct spf_target *t, void *arg)
 {
-	struct gw_spf_pools *p = arg;
+	struct pool_target *pt = arg;
+	u64 h;
 
-	/* a failure keeps the last good set: nothing to rebuild */
-	if (spf_target_status(t) == SPF_OK)
-		p->changed = true;
+	/* a failure keeps the last good set, and the same set again changes nothing: only a
+	 * new set costs a reload (the relay filter's maps, greywall-dp's file) */
+	if (spf_target_status(t) != SPF_OK)
+		return;
+	h = set_hash(spf_target_set(t));
+	if (h != pt->set_hash) {
+		pt->set_hash = h;
+		pt->owner->changed = true;
+	}
 }
 
 struct add_ctx {
@@ -132,7 +149,8 @@ static int add_word(const char *name, const char *domain, void *arg)
 	struct pool_target *pt = &c->p->targets[c->p->n];
 
 	snprintf(pt->name, sizeof(pt->name), "%s", name);
-	pt->t = spf_target_new(c->p->resolver, domain, on_refreshed, c->p);
+	pt->owner = c->p;
+	pt->t = spf_target_new(c->p->resolver, domain, on_refreshed, pt);
 	if (!pt->t) {
 		snprintf(c->err, c->errlen, "pools_spf: %s: out of memory", domain);
 		return -1;
@@ -279,8 +297,15 @@ size_t gw_spf_pools_render(const struct gw_spf_pools *p, int64_t now, char *out,
 		const struct spf_cidr_set *set = spf_target_set(pt->t);
 		const char *e = spf_target_error(pt->t);
 		int64_t ok = spf_target_last_success(pt->t), due = due_at(pt) - now;
+		char why[SPF_ERROR_MAX];
 		int w;
+		size_t k;
 
+		/* the error may quote a DNS record's bytes: no tab or newline of theirs gets out */
+		snprintf(why, sizeof(why), "%s", e ? e : "");
+		for (k = 0; why[k]; k++)
+			if ((unsigned char)why[k] < 0x20 || (unsigned char)why[k] == 0x7f)
+				why[k] = '?';
 		w = snprintf(
 		    out + used, len - used,
 		    "spf\t%s\tspf:%s\t%zu networks\t%s\tlast good %llds ago\tnext in %llds%s%s\n",
@@ -290,7 +315,7 @@ size_t gw_spf_pools_render(const struct gw_spf_pools *p, int64_t now, char *out,
 		    : e			   ? "failed"
 					   : "ok",
 		    ok ? (long long)(now - ok) : -1LL, due > 0 ? (long long)due : 0LL,
-		    e ? "\t" : "", e ? e : "");
+		    e ? "\t" : "", why);
 		if (w < 0)
 			break;
 		used += (size_t)w < len - used ? (size_t)w : len - used - 1;

@@ -125,8 +125,8 @@ static void *control_main(void *arg)
 	char answer[1024];
 	unsigned loops = 0;
 
-	if (c->cfg->conf.published_lists[0])
-		published_changed(c); /* the file as the start loaded it */
+	/* no baseline: the start read the file before this thread ran, and greywalld may have
+	 * replaced it since, so the first look (a second in) reloads if the file is there */
 	while (!*c->stop) {
 		struct pollfd p = {.fd = c->listen_fd, .events = POLLIN};
 		int ready = poll(&p, c->listen_fd >= 0 ? 1 : 0, 100);

@@ -459,11 +459,15 @@ struct gw_lists *gw_dp_load_lists(const struct gw_conf *c, char *err, size_t err
 	size_t skipped;
 
 	/* greywalld's SPF pools and database rows after our own files: a network our pools
-	 * file holds stays there */
+	 * file holds stays there. A published file that does not read is greywalld's to
+	 * fix: the files' own set goes in force without it, and the reason is printed. */
 	if (l && c->published_lists[0] &&
 	    gw_lists_merge_published(l, c->published_lists, &skipped, err, errlen) < 0) {
+		printf("greywall-dp: %s; taking the list files without it\n", err);
+		fflush(stdout);
 		gw_lists_free(l);
-		return NULL;
+		l = gw_lists_load_all(c->whitelist_path, c->blacklist_path, c->pools_path, err,
+				      errlen);
 	}
 	return l;
 }

@@ -208,8 +208,7 @@ static const struct num_key num_keys[] = {
     {"flow_idle", 1, 86400, offsetof(struct gw_conf, flow_idle), 4},
     {"mtu", 128, 9216, offsetof(struct gw_conf, mtu), 4},
     {"cluster_queue", 1024, 1u << 26, offsetof(struct gw_conf, cluster_queue), 4},
-    {"cluster_stream_max", 1000, 1u << 30, offsetof(struct gw_conf, cluster_stream_max),
-     4},
+    {"cluster_stream_max", 1000, 1u << 30, offsetof(struct gw_conf, cluster_stream_max), 4},
     {"lists_pg_resync", 10, 86400, offsetof(struct gw_conf, lists_pg_resync), 4},
 };
 
@@ -448,6 +447,16 @@ int gw_conf_load(struct gw_conf *c, const char *path, char *err, size_t errlen)
 		goto bad;
 	}
 	fclose(f);
+	/* greywalld replaces published_lists whole: it must never be a file the admin writes */
+	if (c->published_lists[0] && (!strcmp(c->published_lists, c->whitelist_path) ||
+				      !strcmp(c->published_lists, c->blacklist_path) ||
+				      !strcmp(c->published_lists, c->pools_path))) {
+		snprintf(err, errlen,
+			 "%s: published_lists %s is a list file too; give it a file of "
+			 "its own",
+			 path, c->published_lists);
+		return -1;
+	}
 	/* with the relay filter, its maps are the tables unless the file names others */
 	if (c->relay_maps[0] && !strcmp(c->table_path, GW_TABLE_DEFAULT_PATH))
 		snprintf(c->table_path, sizeof(c->table_path), "%.500s/triplets", c->relay_maps);

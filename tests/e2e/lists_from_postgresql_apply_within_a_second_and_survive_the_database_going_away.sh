@@ -50,6 +50,16 @@ cl_wait_for 2 grep -q 'greywall_lists row id [0-9]*: client: not an IPv4' "$CL_D
 	cl_fail "a bad row was not refused by its id"
 [ "$(ask 203.0.113.6 y@any.example)" = DUNNO ] || cl_fail "a bad row dropped the lists in force"
 cl_psql -c "DELETE FROM greywall_lists WHERE value = 'not-an-address'"
+# a value with a newline would publish a line greywall-dp cannot read: the shipped
+# schema refuses it, and greywalld refuses it by id in a table without that check
+cl_psql -c "INSERT INTO greywall_lists (list, kind, value) VALUES ('white', 'sender', E'\\nx@evil.example')" \
+	2>/dev/null && cl_fail "the shipped schema took a value with a newline"
+cl_psql -c "ALTER TABLE greywall_lists DROP CONSTRAINT greywall_lists_value_check"
+cl_psql -c "INSERT INTO greywall_lists (list, kind, value) VALUES ('white', 'sender', E'\\nx@evil.example')"
+cl_wait_for 2 grep -q 'greywall_lists row id [0-9]*: the value must be one word' "$CL_DIR/a.log" ||
+	cl_fail "a row with a newline in its value was not refused by its id"
+grep -q 'evil' "$CL_DIR/published.txt" && cl_fail "a row with a newline was published"
+cl_psql -c "DELETE FROM greywall_lists WHERE value LIKE '%evil.example'"
 echo "ok: a bad row is refused by its id and the lists in force stay"
 
 # the periodic full read catches a change the trigger did not announce

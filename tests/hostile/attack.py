@@ -282,6 +282,28 @@ def phase_deadline_while_talking(rounds=3):
         probe("after the side connections that talked through their deadline")
 
 
+# a flood of metrics connections must not evict a greyctl request on the control socket
+def phase_flood_spares_control(n=150):
+    ctl = unix(control)
+    ctl.sendall(b"pi")  # a request under way
+    flood = []
+    for _ in range(n):
+        try:
+            flood.append(tcp(metrics))
+        except OSError:
+            pass
+    probe("a flood of %d metrics connections" % n)
+    try:
+        ctl.sendall(b"ng\n")
+        got = read_all(ctl)
+    except OSError as e:
+        got = ("(%s)" % e).encode()
+    ctl.close()
+    close_all(flood)
+    if not got.startswith(b"ok"):
+        fail("a control request under way was evicted by a metrics flood: %r" % got)
+
+
 # a client that asks and never reads its answer must not block the loop either
 def phase_unread_answers(n=20):
     socks = []

@@ -11,8 +11,8 @@
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PHASES=(literals idle_policy partial_policy request_deadline silent_metrics trickle_metrics
-	silent_control trickle_control side_deadline deadline_while_talking unread_answers garbage
-	corrupt_lists)
+	silent_control trickle_control side_deadline deadline_while_talking flood_spares_control
+	unread_answers garbage corrupt_lists)
 [ $# -gt 0 ] && PHASES=("$@")
 [ "$(id -u)" = 0 ] || { echo "needs root (a network namespace)"; exit 77; }
 # GREYWALLD: another build of it (make test runs the suite on an ASan build too)

@@ -194,6 +194,24 @@ static void test_config_nul_byte_named(void **state)
 		fail_msg("'%s'", err);
 }
 
+/* greywalld replaces published_lists whole: naming a list file there is refused */
+static void test_published_lists_is_a_file_of_its_own(void **state)
+{
+	struct gw_conf c;
+	char err[256];
+
+	(void)state;
+	gw_conf_defaults(&c);
+	write_conf("whitelist_path = /etc/greywall/white.txt\n"
+		   "published_lists = /etc/greywall/white.txt\n");
+	assert_int_equal(gw_conf_load(&c, conf_path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "is a list file too"));
+	gw_conf_defaults(&c);
+	write_conf("whitelist_path = /etc/greywall/white.txt\n"
+		   "published_lists = /var/lib/greywall/published.txt\n");
+	assert_int_equal(gw_conf_load(&c, conf_path, err, sizeof(err)), 0);
+}
+
 /* "greywalld -c DIRECTORY --check" must not pass on the built-in defaults */
 static void test_directory_is_not_a_config(void **state)
 {
@@ -547,6 +565,7 @@ int main(void)
 	    cmocka_unit_test(test_config_anyone_may_write_is_refused),
 	    cmocka_unit_test(test_config_fifo_is_refused_at_once),
 	    cmocka_unit_test(test_config_nul_byte_named),
+	    cmocka_unit_test(test_published_lists_is_a_file_of_its_own),
 	    cmocka_unit_test(test_key_given_twice_warns),
 	    cmocka_unit_test(test_json_strings_are_valid_utf8),
 	    cmocka_unit_test(test_verdict_lines_in_postgrey_and_postfix_shapes),
