@@ -183,9 +183,9 @@ $(BUILD)/tools/smtp_pcap: tools/smtp_pcap.c tests/bpf/tcp_frame.h $(LIB)
 
 $(SPF_OBJS): control/spf.h
 
-$(BUILD)/tools/greywall-spf: tools/spf_resolve.c $(SPF_OBJS) control/spf.h
+$(BUILD)/tools/greywall-spf: tools/spf_resolve.c $(SPF_OBJS) control/spf.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Icontrol $< $(SPF_OBJS) -o $@ -lunbound
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Icontrol $< $(SPF_OBJS) -o $@ $(LIB) -lunbound
 
 $(BUILD)/tests/spf/spf_refresh: tests/spf/spf_refresh.c $(SPF_OBJS) control/spf.h
 	@mkdir -p $(dir $@)

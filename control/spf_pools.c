@@ -28,18 +28,6 @@ struct gw_spf_pools {
 	bool changed;
 };
 
-static bool name_ok(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > GW_POOL_NAME_MAX)
-		return false;
-	for (i = 0; i < len; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("._:-", s[i]))
-			return false;
-	return true;
-}
-
 /*
  * One word of pools_spf into name and domain. "NAME=spf:DOMAIN", "spf:DOMAIN"
  * or "DOMAIN"; the name defaults to the domain. 0, or -1 with err.
@@ -61,7 +49,7 @@ static int parse_word(const char *w, size_t wlen, char *name, char *domain, char
 	memcpy(domain, d, dlen);
 	domain[dlen] = 0;
 	nlen = eq ? (size_t)(eq - w) : dlen;
-	if (!name_ok(eq ? w : d, nlen)) {
+	if (!gw_pool_name_ok(eq ? w : d, nlen)) {
 		snprintf(err, errlen,
 			 "pools_spf: '%.*s': a pool name is 1 to %d letters, digits or '.', '_', "
 			 "':', '-' (name it: NAME=spf:DOMAIN)",

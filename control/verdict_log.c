@@ -89,10 +89,7 @@ void gw_verdict_record(const struct gw_verdict_sink *sink, const struct gw_verdi
 		if (sink->lists && *sink->lists)
 			gw_lists_client_lookup(*sink->lists, v->family, v->client, 128, &colors,
 					       &pool);
-		if (pool)
-			gw_client_net_pool(&trip.net, pool);
-		else
-			gw_client_net_of(&trip.net, sink->pc, v->family, v->client);
+		gw_client_net_keyed(&trip.net, sink->pc, v->family, v->client, pool);
 	}
 	fp = gw_triplet_fp(sink->secret, &trip);
 	if (sink->names)

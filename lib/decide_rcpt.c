@@ -3,20 +3,11 @@
 
 #include "greywall/decide_rcpt.h"
 
-static void client_net(const struct gw_policy *p, u8 family, const u8 *addr,
-		       const struct gw_list_hits *hits, struct gw_client_net *net)
-{
-	if (hits->pool)
-		gw_client_net_pool(net, hits->pool);
-	else
-		gw_client_net_of(net, p->cfg, family, addr);
-}
-
 void gw_client_lookup(const struct gw_policy *p, const struct gw_lists *lists, u8 family,
 		      const u8 *addr, struct gw_client_net *net, struct gw_list_hits *hits)
 {
 	gw_lists_match(lists, family, addr, NULL, 0, NULL, 0, hits);
-	client_net(p, family, addr, hits, net);
+	gw_client_net_keyed(net, p->cfg, family, addr, hits->pool);
 }
 
 int gw_rcpt_triplet(const struct gw_policy *p, const struct gw_lists *lists, u8 family,
@@ -34,7 +25,7 @@ int gw_rcpt_triplet(const struct gw_policy *p, const struct gw_lists *lists, u8 
 	trip->sender_len = sender_len;
 	gw_lists_match(lists, family, addr, trip->sender, trip->sender_len, trip->rcpt,
 		       trip->rcpt_len, hits);
-	client_net(p, family, addr, hits, &trip->net);
+	gw_client_net_keyed(&trip->net, p->cfg, family, addr, hits->pool);
 	return 0;
 }
 

@@ -280,7 +280,7 @@ u64 gw_pool_id(const char *name, size_t len)
 	return id ? id : 1; /* 0 means "in no pool" */
 }
 
-static bool pool_name_ok(const char *name, size_t len)
+bool gw_pool_name_ok(const char *name, size_t len)
 {
 	size_t i;
 
@@ -325,7 +325,7 @@ int gw_lists_add_pool(struct gw_lists *l, const char *name, const char *cidr, ch
 	struct entry *e;
 	u64 id;
 
-	if (!pool_name_ok(name, nlen)) {
+	if (!gw_pool_name_ok(name, nlen)) {
 		snprintf(err, errlen, "pool name: 1 to %d letters, digits or '.', '_', ':', '-'",
 			 GW_POOL_NAME_MAX);
 		return -1;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "greywall/lists.h"
 #include "spf.h"
 
 static void usage(FILE *f)
@@ -78,22 +79,6 @@ static void on_done(const char *domain, struct spf_result *result, void *arg)
 	run->result = *result;
 	memset(&result->set, 0, sizeof(result->set)); /* moved */
 	run->done = true;
-}
-
-/* The pools file's own rule for a name (lib/lists.c): one word the loader takes. */
-#define POOL_NAME_MAX 64
-
-static bool pool_name_ok(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len == 0 || len > POOL_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (!isalnum((unsigned char)name[i]) && !strchr("._:-", name[i]))
-			return false;
-	}
-	return true;
 }
 
 /*
@@ -246,11 +231,11 @@ int main(int argc, char **argv)
 			if (runs[i].name == arg)
 				runs[i].name = runs[i].domain;
 		}
-		if (!pool_name_ok(runs[i].name)) {
+		if (!gw_pool_name_ok(runs[i].name, strlen(runs[i].name))) {
 			fprintf(stderr,
 				"greywall-spf: %s: a pool name is 1 to %d letters, digits or '.', "
 				"'_', ':', '-' (give one with NAME=)\n",
-				arg, POOL_NAME_MAX);
+				arg, GW_POOL_NAME_MAX);
 			return 2;
 		}
 	}

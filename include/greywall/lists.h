@@ -7,6 +7,7 @@
 #ifndef GREYWALL_LISTS_H
 #define GREYWALL_LISTS_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include <stddef.h>
 
@@ -64,6 +65,9 @@ struct gw_pool_info {
 };
 
 u64 gw_pool_id(const char *name, size_t len);
+
+/* A pool's name: 1 to GW_POOL_NAME_MAX letters, digits or '.', '_', ':', '-'. */
+bool gw_pool_name_ok(const char *name, size_t len);
 
 /* Add CIDR to pool NAME. 0, or -1 with the reason (a bad name or CIDR, another pool's network). */
 int gw_lists_add_pool(struct gw_lists *l, const char *name, const char *cidr, char *err,

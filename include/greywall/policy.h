@@ -112,6 +112,16 @@ GW_INLINE void gw_client_net_of(struct gw_client_net *n, const struct gw_config 
 	gw_client_net_make(n, family, addr, family == GW_AF_INET ? c->v4_prefix : c->v6_prefix);
 }
 
+/* The network a triplet keys the client by: its sender pool if it is in one, else its mask. */
+GW_INLINE void gw_client_net_keyed(struct gw_client_net *n, const struct gw_config *c, u8 family,
+				   const u8 *addr, u64 pool)
+{
+	if (pool)
+		gw_client_net_pool(n, pool);
+	else
+		gw_client_net_of(n, c, family, addr);
+}
+
 /* Lengths are bounded by GW_ADDR_MAX; the strings are already normalised. */
 struct gw_triplet {
 	struct gw_client_net net;

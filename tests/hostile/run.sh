@@ -100,18 +100,20 @@ conf_with "whitelist_path = $DIR\n"
 bad_config "naming a directory as a list" "not a regular file (a directory)"
 echo "ok config-checks    15 damaged configurations refused by --check"
 
-: >"$DIR/greywalld.log"
-"$GREYWALLD" -c "$DIR/greywall.conf" -f >"$DIR/greywalld.log" 2>&1 &
-PID=$!
-for _ in $(seq 100); do
-	grep -q 'policy server listening' "$DIR/greywalld.log" && break
-	sleep 0.1
-done
-grep -q 'policy server listening' "$DIR/greywalld.log" || {
+# start_greywalld: greywalld in the background (PID), serving once its policy port listens
+start_greywalld() {
+	: >"$DIR/greywalld.log"
+	"$GREYWALLD" -c "$DIR/greywall.conf" -f >"$DIR/greywalld.log" 2>&1 &
+	PID=$!
+	for _ in $(seq 100); do
+		grep -q 'policy server listening' "$DIR/greywalld.log" && return 0
+		sleep 0.1
+	done
 	echo "greywalld did not start:"
 	cat "$DIR/greywalld.log"
 	exit 1
 }
+start_greywalld
 rc=0
 GW_HOSTILE_DIR=$DIR timeout 150 python3 "$ROOT/tests/hostile/attack.py" 127.0.0.1:10023 127.0.0.1:9425 \
 	"$DIR/greywalld.sock" "${PHASES[@]}" || rc=$?
@@ -182,13 +184,7 @@ echo "ok snapshot-starts  $((n + 5)) damaged or forged snapshots refused at star
 cp "$DIR/good.snap" "$SNAP"
 chmod 600 "$SNAP"
 rm -f "$TABLE" "/dev/shm/greywall-$ID-awl"
-: >"$DIR/greywalld.log"
-"$GREYWALLD" -c "$DIR/greywall.conf" -f >"$DIR/greywalld.log" 2>&1 &
-PID=$!
-for _ in $(seq 100); do
-	grep -q 'policy server listening' "$DIR/greywalld.log" && break
-	sleep 0.1
-done
+start_greywalld
 grep -q "restored $TABLE from $SNAP" "$DIR/greywalld.log" || {
 	echo "FAIL: the good snapshot was not restored:"
 	cat "$DIR/greywalld.log"
