@@ -12,9 +12,9 @@ command -v promtool >/dev/null || { echo "promtool missing (Debian package prome
 PIN=/sys/fs/bpf/greywall-obs-$$
 mounted=
 obs_bpf_cleanup() {
+	obs_cleanup # greywalld first: it holds a lock on the pin directory, which keeps bpffs busy
 	rm -rf "$PIN"
 	[ -n "$mounted" ] && umount /sys/fs/bpf
-	obs_cleanup
 }
 trap obs_bpf_cleanup EXIT
 
