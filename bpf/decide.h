@@ -10,7 +10,7 @@
 #include "maps.h"
 #include "state.h"
 
-/* Parse s->line[0, len) (no CRLF) into s->cmd. Returns the verb. */
+/* Parse s->line[0, len) (no LF; a CR before it is a blank) into s->cmd. Returns the verb. */
 __attribute__((noinline)) int gw_bpf_parse_line(struct gw_scratch *s, u32 len)
 {
 	if (!s || len > GW_LINE_CAP)

@@ -133,7 +133,7 @@ static __always_inline int gw_resend(struct xdp_md *ctx, struct gw_pkt *pkt,
 		return XDP_PASS;
 	if (bpf_xdp_load_bytes(ctx, pkt->payload_off, s->line, len) < 0)
 		return XDP_PASS;
-	gw_bpf_parse_line(s, len - 2);
+	gw_bpf_parse_line(s, len - 1 - (s->line[(len - 2) & 1023] == '\r'));
 	gw_inject_describe(s, pkt, e->s_seq, e->c_seq + e->removed, e->remaining, e->kind,
 			   flow->server_window);
 	ret = gw_bpf_inject(ctx, s, cfg, flow);
@@ -161,8 +161,7 @@ static __always_inline void gw_on_helo(struct gw_scratch *s, struct gw_relay_flo
 	if (n > GW_RELAY_HELO_MAX)
 		n = GW_RELAY_HELO_MAX;
 	bpf_probe_read_kernel(flow->helo, n & 0x7f, s->cmd.path);
-	flow->helo_len = n;
-	flow->sender_set = 0;
+	flow->helo_len = n; /* the sender stays, as after an RSET */
 	flow->ehlo_pending = s->cmd.verb == GW_CMD_EHLO;
 	flow->mask_pipelining = 0;
 	if (!cfg->mask_pipelining || !flow->ehlo_pending)
@@ -381,7 +380,7 @@ static __always_inline int gw_client_command(struct xdp_md *ctx, struct gw_pkt *
 		flow->in_line = 1;
 		if (len <= GW_LINE_BUF - 8 && len >= 2 &&
 		    bpf_xdp_load_bytes(ctx, pkt->payload_off + len - 2, s->line, 2) == 0 &&
-		    s->line[0] == '\r' && s->line[1] == '\n')
+		    s->line[1] == '\n')
 			flow->in_line = 0;
 		flow->awaiting_reply = 1;
 		return XDP_PASS;
@@ -399,10 +398,14 @@ static __always_inline int gw_client_command(struct xdp_md *ctx, struct gw_pkt *
 		flow->mode = GW_RM_OFF;
 		return XDP_PASS;
 	}
-	flow->in_line = !(s->line[(len - 2) & 1023] == '\r' && s->line[(len - 1) & 1023] == '\n');
+	/* a bare LF ends a line too: Postfix reads it so (smtp_get) */
+	flow->in_line = s->line[(len - 1) & 1023] != '\n';
 	if (was_in_line || flow->in_line) {
 		gw_stat(GW_RF_SPLIT_LINE);
 		flow->awaiting_reply = 1;
+		/* a MAIL we cannot read leaves no sender to judge its RCPTs by */
+		if (!was_in_line && (s->line[0] | 0x20) == 'm' && (s->line[1] | 0x20) == 'a')
+			flow->sender_set = 0;
 		return XDP_PASS;
 	}
 	if (gw_bpf_lines(s, len) != 1) {
@@ -412,7 +415,8 @@ static __always_inline int gw_client_command(struct xdp_md *ctx, struct gw_pkt *
 		flow->awaiting_reply = 1;
 		return XDP_PASS;
 	}
-	verb = gw_bpf_parse_line(s, len - 2);
+	/* the line without its LF, and without the CR before it (other CRs are blanks) */
+	verb = gw_bpf_parse_line(s, len - 1 - (s->line[(len - 2) & 1023] == '\r'));
 	if (s->cmd.status != GW_SMTP_OK && (verb == GW_CMD_MAIL || verb == GW_CMD_RCPT)) {
 		gw_stat(GW_RF_BAD_COMMAND);
 		flow->awaiting_reply = 1;
@@ -438,8 +442,13 @@ static __always_inline int gw_client_command(struct xdp_md *ctx, struct gw_pkt *
 		break;
 	case GW_CMD_RCPT:
 		if (!flow->sender_set) {
-			gw_stat(GW_RF_NO_SENDER);
-			break;
+			/*
+			 * No MAIL we could read (or an RSET, even one the server
+			 * refused): judged with the null sender rather than passed,
+			 * so no line of ours decides whether an RCPT is judged.
+			 */
+			gw_stat(GW_RS_NULL_SENDER);
+			flow->sender_len = 0;
 		}
 		/* our reply must come right after the server's last one */
 		if (flow->awaiting_reply || bpf_ntohl(pkt->tcp->ack_seq) != flow->server_next) {
@@ -467,7 +476,11 @@ static __always_inline int gw_client_command(struct xdp_md *ctx, struct gw_pkt *
 		flow->mode = GW_RM_OFF;
 		break;
 	case GW_CMD_RSET:
-		flow->sender_set = 0;
+		/*
+		 * The sender stays: the server may refuse the RSET ("RSET x")
+		 * and keep its transaction, and an RCPT after one it took gets
+		 * its own "need MAIL" whatever we judge.
+		 */
 		break;
 	default:
 		break;

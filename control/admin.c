@@ -246,6 +246,7 @@ static const char *relay_help(const char *counter)
 	    {"edits_folded", "Edits both peers acked past, dropped from the ring."},
 	    {"deferred", "RCPTs dropped while the edit ring was full (the client resent them)."},
 	    {"sessions_reset", "Sessions reset after a greylisted STARTTLS."},
+	    {"rcpt_null_sender", "RCPTs judged with the null sender: no MAIL the filter could read."},
 	    {"events_dropped", "Verdict events lost to a full ring buffer."},
 	    {"table_inserts", "Triplets the filter added to the table."},
 	    {"table_full", "Triplets the filter found no room for (failed open)."},

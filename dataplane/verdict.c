@@ -196,16 +196,25 @@ static enum gw_smtp_action act_on_verdict(struct gw_seg *s, const struct gw_smtp
  */
 static const u8 *keyable_path(const struct gw_smtp_cmd *cmd, u8 *buf, u32 *len)
 {
+	bool raw = cmd->flags & GW_CMDF_PATH_RAW;
 	u32 i;
 
 	*len = cmd->path_len;
 	for (i = 0; i < cmd->path_len; i++)
-		if (cmd->path[i] < 0x20 || cmd->path[i] == 0x7f)
+		if (cmd->path[i] < 0x20 || cmd->path[i] == 0x7f || (raw && cmd->path[i] == '@'))
 			break;
 	if (i == cmd->path_len)
 		return cmd->path;
-	for (i = 0; i < cmd->path_len; i++)
-		buf[i] = cmd->path[i] < 0x20 || cmd->path[i] == 0x7f ? '?' : cmd->path[i];
+	/*
+	 * A raw argument has no domain to us: its '@'s become '?' too, so what
+	 * the MTA may read as another address ("postmaster@x<bob@y>") is never
+	 * exempt or listed, only keyed.
+	 */
+	for (i = 0; i < cmd->path_len; i++) {
+		u8 c = cmd->path[i];
+
+		buf[i] = c < 0x20 || c == 0x7f || (raw && c == '@') ? '?' : c;
+	}
 	return buf;
 }
 
@@ -253,8 +262,13 @@ static enum gw_smtp_action decide_rcpt(struct gw_seg *s, const struct gw_smtp_cm
 	u32 path_len;
 	bool truncated = cmd->flags & GW_CMDF_TRUNCATED;
 
-	if (!f->have_mail)
-		return GW_ACT_FORWARD; /* the server answers "need MAIL" itself */
+	/*
+	 * Without a MAIL in force (none yet, or after an RSET or a message) the
+	 * RCPT is judged all the same, with the last sender or the null one: the
+	 * server may keep a transaction we took for ended (it refuses "RSET x"
+	 * and keeps the sender), and a line we read one way must never decide
+	 * whether an RCPT is judged at all.
+	 */
 	if (!truncated && !edit_room(f))
 		return no_edit_room(s, cmd);
 	path = keyable_path(cmd, buf, &path_len);

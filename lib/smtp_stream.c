@@ -91,17 +91,14 @@ static void defer_line(struct gw_smtp_session *s)
  */
 static void raw_argument(const u8 *l, u32 len, struct gw_smtp_cmd *cmd)
 {
-	u32 p = 4, n = 0;
+	u32 p = gw_skip_sp(l, len, cmd->verb_at + 4u), kw = p, n = 0;
 
-	while (p < len && (l[p] == ' ' || l[p] == '\t'))
-		p++;
-	while (p < len && l[p] != ':' && p < 12)
+	while (p < len && l[p] != ':' && p < kw + 8)
 		p++;
 	if (p < len && l[p] == ':')
 		p++;
-	while (p < len && (l[p] == ' ' || l[p] == '\t'))
-		p++;
-	while (len > p && (l[len - 1] == ' ' || l[len - 1] == '\t'))
+	p = gw_skip_sp(l, len, p);
+	while (len > p && gw_smtp_blank(l[len - 1]))
 		len--;
 	for (; p < len && n < GW_PATH_MAX; p++)
 		cmd->path[n++] = l[p];
@@ -111,6 +108,11 @@ static void raw_argument(const u8 *l, u32 len, struct gw_smtp_cmd *cmd)
 
 static void parse_line(const u8 *l, u32 len, struct gw_smtp_cmd *cmd)
 {
+	const u8 *nul = memchr(l, 0, len);
+
+	/* Postfix reads a command as a C string: a NUL ends what it acts on */
+	if (nul)
+		len = (u32)(nul - l);
 	gw_smtp_parse_command(l, len, cmd);
 	if ((cmd->verb == GW_CMD_MAIL || cmd->verb == GW_CMD_RCPT) &&
 	    !(cmd->flags & GW_CMDF_PATH_OK))
@@ -203,44 +205,51 @@ static bool client_line(struct gw_smtp_session *s)
 	return true;
 }
 
-/* CRLF.CRLF across chunk boundaries; the CRLF ending DATA's 354 wait counts as the first. */
+/*
+ * The end of a message, across chunk boundaries, as the MTA finds it: Postfix
+ * before 3.9 (smtpd_forbid_bare_newline = no) ends a line at any LF, strips
+ * the CRs before it, and ends the message at a line that is then ".". So
+ * "\n.\n", "\r\n.\n" and ".\r\r\n" end it as CRLF.CRLF does; a parser that
+ * waited for CRLF.CRLF would take the commands after such an end for message
+ * text. Later Postfix and other MTAs end a message only where this rule does
+ * too, or later (reading the text between as commands costs nothing but the
+ * sender's own session). The LF ending DATA's 354 wait starts the first line.
+ */
+enum { BODY_MID_LINE, BODY_LINE_START = 2, BODY_DOT, BODY_DOT_CR };
+
 static u32 skip_body(struct gw_smtp_session *s, const u8 *d, u32 len)
 {
 	u32 i;
 
 	for (i = 0; i < len; i++) {
-		u8 c = d[i];
+		u8 c = d[i], st = s->body_state;
 
-		switch (c) {
-		case '\r':
-			s->body_state = s->body_state == 3 ? 4 : 1;
-			break;
-		case '\n':
-			if (s->body_state == 4) {
-				struct gw_smtp_pending p = {.verb = GW_CMD_DATA_END};
+		if (c == '\n' && (st == BODY_DOT || st == BODY_DOT_CR)) {
+			struct gw_smtp_pending p = {.verb = GW_CMD_DATA_END};
 
-				s->coff += i + 1;
-				s->mode = GW_MODE_COMMAND;
-				s->cline_start = s->coff;
-				/* the transaction is over: a RCPT after this needs a new MAIL */
-				if (s->cb.command) {
-					struct gw_smtp_cmd end = {.verb = GW_CMD_DATA_END};
-					u32 tag = 0;
+			s->coff += i + 1;
+			s->mode = GW_MODE_COMMAND;
+			s->cline_start = s->coff;
+			/* the transaction is over: a RCPT after this needs a new MAIL */
+			if (s->cb.command) {
+				struct gw_smtp_cmd end = {.verb = GW_CMD_DATA_END};
+				u32 tag = 0;
 
-					end.offset = s->coff;
-					(void)s->cb.command(s->ctx, &end, &tag);
-				}
-				fifo_push(s, &p);
-				return i + 1;
+				end.offset = s->coff;
+				(void)s->cb.command(s->ctx, &end, &tag);
 			}
-			s->body_state = s->body_state == 1 ? 2 : 0;
-			break;
-		case '.':
-			s->body_state = s->body_state == 2 ? 3 : 0;
-			break;
-		default:
-			s->body_state = 0;
+			fifo_push(s, &p);
+			return i + 1;
 		}
+		if (c == '\n')
+			st = BODY_LINE_START;
+		else if (c == '.')
+			st = st == BODY_LINE_START ? BODY_DOT : BODY_MID_LINE;
+		else if (c == '\r')
+			st = st == BODY_DOT || st == BODY_DOT_CR ? BODY_DOT_CR : BODY_MID_LINE;
+		else
+			st = BODY_MID_LINE;
+		s->body_state = st;
 	}
 	s->coff += len;
 	return len;
@@ -319,7 +328,7 @@ static void reply_complete(struct gw_smtp_session *s)
 	r.verb = verb;
 	if (verb == GW_CMD_DATA && r.code == 354) {
 		s->mode = GW_MODE_DATA;
-		s->body_state = 2;
+		s->body_state = BODY_LINE_START;
 	} else if (verb == GW_CMD_STARTTLS && r.code == 220) {
 		s->mode = GW_MODE_TLS;
 	}

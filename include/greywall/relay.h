@@ -216,6 +216,7 @@ enum gw_relay_stat {
 	GW_RS_EDITS_FOLDED,	   /* edits both peers acked past, dropped from the ring */
 	GW_RS_DEFERRED,		   /* RCPTs dropped while the edit ring was full: resent */
 	GW_RS_SESSIONS_RESET,	   /* STARTTLS greylisted: the client's session reset */
+	GW_RS_NULL_SENDER,	   /* RCPTs judged with the null sender: no MAIL read */
 	GW_RS_FAIL_FIRST,	   /* the fail-open reasons follow */
 	GW_RF_MIDSTREAM = GW_RS_FAIL_FIRST,
 	GW_RF_FRAGMENT,
@@ -225,7 +226,6 @@ enum gw_relay_stat {
 	GW_RF_PIPELINED,
 	GW_RF_LONG_LINE,
 	GW_RF_BAD_COMMAND,
-	GW_RF_NO_SENDER,
 	GW_RF_EDITS_FULL,
 	GW_RF_NO_TAILROOM,
 	GW_RF_RETRANS_STRADDLE,
@@ -247,9 +247,9 @@ enum gw_relay_stat {
 	    "verdict_fail_open", "replies_injected", "replies_resent", "replies_headroom",         \
 	    "replies_short", "tls_greylisted", "pipelining_masked", "segments_translated",         \
 	    "tls_pending_refused", "pipelining_refused", "closed_dropped", "edits_folded",         \
-	    "deferred", "sessions_reset", "fail_midstream", "fail_fragment", "fail_ipv6_ext",      \
-	    "fail_out_of_order", "fail_split_line", "fail_pipelined", "fail_long_line",            \
-	    "fail_bad_command", "fail_no_sender", "fail_edits_full", "fail_no_tailroom",           \
+	    "deferred", "sessions_reset", "rcpt_null_sender", "fail_midstream", "fail_fragment",   \
+	    "fail_ipv6_ext", "fail_out_of_order", "fail_split_line", "fail_pipelined",             \
+	    "fail_long_line", "fail_bad_command", "fail_edits_full", "fail_no_tailroom",           \
 	    "fail_retrans_straddle", "fail_table", "fail_bdat", "events_dropped", "table_inserts", \
 	    "table_full", "table_expired", "table_contended", "table_evicted"
 _Static_assert(sizeof((const char *[]){GW_RELAY_STAT_NAMES}) / sizeof(const char *) == GW_RS_COUNT,

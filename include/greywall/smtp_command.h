@@ -61,6 +61,7 @@ struct gw_smtp_cmd {
 	u8 status;
 	u8 flags;
 	u16 path_len; /* MAIL/RCPT path without brackets and route; HELO name */
+	u16 verb_at;  /* the verb's first byte: blanks before it are allowed */
 	u64 size;     /* SIZE= of MAIL, chunk size of BDAT */
 	u64 offset;   /* stream offset of the line's first byte */
 	u32 len;      /* line length including the terminator */
@@ -115,21 +116,32 @@ GW_INLINE bool gw_kw_prefix(gw_line_t s, u32 off, u32 len, const char *kw)
 	return true;
 }
 
+/*
+ * A byte that separates the words of a command line. The MTA decides what a
+ * line says, so this is the MTA's rule, not RFC 5321's single space: Postfix
+ * splits at any isspace() byte (smtpd_token) and skips blanks before the verb,
+ * so "\tRCPT\vTO:<a@b>" is an RCPT to it and must be one to greywall.
+ */
+GW_INLINE bool gw_smtp_blank(u8 c)
+{
+	return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
+}
+
 GW_STEP u32 gw_skip_sp(gw_line_t s, u32 len, u32 p)
 {
 	if (!s)
 		return len;
-	while (p < len && p < GW_LINE_CAP && (GW_LB(s, p) == ' ' || GW_LB(s, p) == '\t'))
+	while (p < len && p < GW_LINE_CAP && gw_smtp_blank(GW_LB(s, p)))
 		p++;
 	return p;
 }
 
-/* The end of the run of non-space bytes at p. */
+/* The end of the run of non-blank bytes at p. */
 GW_STEP u32 gw_skip_token(gw_line_t s, u32 len, u32 p)
 {
 	if (!s)
 		return len;
-	while (p < len && p < GW_LINE_CAP && GW_LB(s, p) != ' ')
+	while (p < len && p < GW_LINE_CAP && !gw_smtp_blank(GW_LB(s, p)))
 		p++;
 	return p;
 }
@@ -165,6 +177,11 @@ GW_STEP int gw_skip_route(gw_line_t s, u32 len, u32 p)
 	return (int)p + 1;
 }
 
+/* ' ' ( ) , : ; < as bits from ' ' up: the RFC 822 specials a path may not hold unquoted */
+#define GW_PATH_SPECIALS                                                                           \
+	((1u << 0) | (1u << ('(' - ' ')) | (1u << (')' - ' ')) | (1u << (',' - ' ')) |             \
+	 (1u << (':' - ' ')) | (1u << (';' - ' ')) | (1u << ('<' - ' ')))
+
 /*
  * Reverse-path or forward-path after "FROM:" / "TO:". Accepts <>, source
  * routes (<@a,@b:u@d>, which RFC 5321 says to ignore), quoted local parts,
@@ -192,7 +209,17 @@ GW_STEP int gw_parse_path(gw_line_t s, u32 len, u32 p, struct gw_smtp_cmd *c)
 	for (; p < len && p < GW_LINE_CAP; p++) {
 		u8 ch = GW_LB(s, p);
 
+		if (!bracket && !quoted && gw_smtp_blank(ch))
+			break;
 		if (ch < 0x20 || ch == 0x7f)
+			return -GW_SMTP_BAD_PATH;
+		/*
+		 * RFC 822 syntax an MTA reads its own way: Postfix (tok822)
+		 * takes "<postmaster@x<bob@y>>" or "<bob@y(@white.example>"
+		 * for bob@y. Such a path is not a path to greywall: keyed raw,
+		 * it can be neither exempt nor listed.
+		 */
+		if (!quoted && ch >= ' ' && ch <= '<' && ((GW_PATH_SPECIALS >> (ch - ' ')) & 1))
 			return -GW_SMTP_BAD_PATH;
 		if (quoted) {
 			if (ch == '\\' && p + 1 < len) {
@@ -207,8 +234,6 @@ GW_STEP int gw_parse_path(gw_line_t s, u32 len, u32 p, struct gw_smtp_cmd *c)
 		} else if (ch == '"') {
 			quoted = true;
 		} else if (bracket && ch == '>') {
-			break;
-		} else if (!bracket && ch == ' ') {
 			break;
 		}
 		if (n >= GW_PATH_MAX)
@@ -288,7 +313,8 @@ GW_STEP int gw_parse_helo(gw_line_t s, u32 len, u32 p, struct gw_smtp_cmd *c)
 
 	if (!s || !c)
 		return GW_SMTP_SYNTAX;
-	while (p + n < len && p + n < GW_LINE_CAP && n < GW_HELO_MAX && GW_LB(s, p + n) != ' ') {
+	while (p + n < len && p + n < GW_LINE_CAP && n < GW_HELO_MAX &&
+	       !gw_smtp_blank(GW_LB(s, p + n))) {
 		c->path[n] = gw_ascii_lower(GW_LB(s, p + n));
 		n++;
 	}
@@ -323,7 +349,7 @@ GW_STEP int gw_parse_bdat(gw_line_t s, u32 len, u32 p, struct gw_smtp_cmd *c)
  */
 GW_INLINE void gw_smtp_parse_command(gw_line_t s, u32 len, struct gw_smtp_cmd *c)
 {
-	u32 vlen = 0, p;
+	u32 v, vlen = 0, p;
 
 	c->verb = GW_CMD_OTHER;
 	c->status = GW_SMTP_OK;
@@ -332,34 +358,37 @@ GW_INLINE void gw_smtp_parse_command(gw_line_t s, u32 len, struct gw_smtp_cmd *c
 	c->size = 0;
 	if (len > GW_LINE_CAP)
 		len = GW_LINE_CAP;
-	while (vlen < len && vlen < 16 && GW_LB(s, vlen) != ' ')
+	/* the verb is the first word, wherever the blanks before it end */
+	v = gw_skip_sp(s, len, 0);
+	while (v + vlen < len && vlen < 16 && !gw_smtp_blank(GW_LB(s, v + vlen)))
 		vlen++;
-	p = vlen;
-	if (gw_kw_eq(s, 0, vlen, "mail")) {
+	c->verb_at = (u16)v;
+	p = v + vlen;
+	if (gw_kw_eq(s, v, vlen, "mail")) {
 		c->verb = GW_CMD_MAIL;
 		c->status = (u8)gw_parse_envelope(s, len, p, "from:", c);
-	} else if (gw_kw_eq(s, 0, vlen, "rcpt")) {
+	} else if (gw_kw_eq(s, v, vlen, "rcpt")) {
 		c->verb = GW_CMD_RCPT;
 		c->status = (u8)gw_parse_envelope(s, len, p, "to:", c);
-	} else if (gw_kw_eq(s, 0, vlen, "ehlo") || gw_kw_eq(s, 0, vlen, "helo")) {
-		c->verb = gw_ascii_lower(GW_LB(s, 0)) == 'e' ? GW_CMD_EHLO : GW_CMD_HELO;
+	} else if (gw_kw_eq(s, v, vlen, "ehlo") || gw_kw_eq(s, v, vlen, "helo")) {
+		c->verb = gw_ascii_lower(GW_LB(s, v)) == 'e' ? GW_CMD_EHLO : GW_CMD_HELO;
 		c->status = (u8)gw_parse_helo(s, len, gw_skip_sp(s, len, p), c);
-	} else if (gw_kw_eq(s, 0, vlen, "bdat")) {
+	} else if (gw_kw_eq(s, v, vlen, "bdat")) {
 		c->verb = GW_CMD_BDAT;
 		c->status = (u8)gw_parse_bdat(s, len, p, c);
-	} else if (gw_kw_eq(s, 0, vlen, "data")) {
+	} else if (gw_kw_eq(s, v, vlen, "data")) {
 		c->verb = GW_CMD_DATA;
 		if (gw_skip_sp(s, len, p) != len)
 			c->status = GW_SMTP_SYNTAX;
-	} else if (gw_kw_eq(s, 0, vlen, "rset")) {
+	} else if (gw_kw_eq(s, v, vlen, "rset")) {
 		c->verb = GW_CMD_RSET;
-	} else if (gw_kw_eq(s, 0, vlen, "quit")) {
+	} else if (gw_kw_eq(s, v, vlen, "quit")) {
 		c->verb = GW_CMD_QUIT;
-	} else if (gw_kw_eq(s, 0, vlen, "starttls")) {
+	} else if (gw_kw_eq(s, v, vlen, "starttls")) {
 		c->verb = GW_CMD_STARTTLS;
 		if (gw_skip_sp(s, len, p) != len)
 			c->status = GW_SMTP_SYNTAX;
-	} else if (gw_kw_eq(s, 0, vlen, "noop")) {
+	} else if (gw_kw_eq(s, v, vlen, "noop")) {
 		c->verb = GW_CMD_NOOP;
 	}
 }

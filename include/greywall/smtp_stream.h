@@ -78,7 +78,7 @@ struct gw_smtp_session {
 	/* client direction */
 	u8 mode;
 	u8 desync;
-	u8 body_state; /* CRLF.CRLF matcher */
+	u8 body_state; /* end-of-message matcher (skip_body) */
 	u8 cline_overlong;
 	u32 max_line;
 	u64 bdat_remaining;

@@ -55,6 +55,19 @@ static const struct cmd_case cases[] = {
     {"VRFY bob", GW_CMD_OTHER, GW_SMTP_OK, NULL, 0, 0},
     {"", GW_CMD_OTHER, GW_SMTP_OK, NULL, 0, 0},
     {"MAILX FROM:<a@b>", GW_CMD_OTHER, GW_SMTP_OK, NULL, 0, 0},
+    /* words split as Postfix splits them (smtpd_token: any isspace() byte, leading ones skipped) */
+    {" RCPT TO:<bob@example.net>", GW_CMD_RCPT, GW_SMTP_OK, "bob@example.net", 0, 0},
+    {"\t\tRCPT TO:<bob@example.net>", GW_CMD_RCPT, GW_SMTP_OK, "bob@example.net", 0, 0},
+    {"RCPT\tTO:\t<bob@example.net>", GW_CMD_RCPT, GW_SMTP_OK, "bob@example.net", 0, 0},
+    {"RCPT\vTO:\f<bob@example.net>", GW_CMD_RCPT, GW_SMTP_OK, "bob@example.net", 0, 0},
+    {"RCPT\rTO:<bob@example.net>\r", GW_CMD_RCPT, GW_SMTP_OK, "bob@example.net", 0, 0},
+    {"RCPT TO:bob@example.net\tNOTIFY=NEVER", GW_CMD_RCPT, GW_SMTP_OK, "bob@example.net", 0, 0},
+    {"\tMAIL\tFROM:<a@b.example>\tSIZE=7", GW_CMD_MAIL, GW_SMTP_OK, "a@b.example", 7, 0},
+    {"\fEHLO\vmx.example.org\tx", GW_CMD_EHLO, GW_SMTP_OK, "mx.example.org", 0, 0},
+    {" STARTTLS\r", GW_CMD_STARTTLS, GW_SMTP_OK, NULL, 0, 0},
+    {"\tDATA\t", GW_CMD_DATA, GW_SMTP_OK, NULL, 0, 0},
+    {"BDAT\t12\tLAST", GW_CMD_BDAT, GW_SMTP_OK, NULL, 12, GW_CMDF_BDAT_LAST},
+    {"  ", GW_CMD_OTHER, GW_SMTP_OK, NULL, 0, 0},
 };
 
 static void test_table(void **state)

@@ -380,6 +380,42 @@ static void test_bare_lf_lines(void **state)
 	      GW_MODE_COMMAND);
 }
 
+/*
+ * A message ends where Postfix 3.7 ends it: at a dot line, whatever the LF
+ * before it and the CRs after it (smtpd_forbid_bare_newline = no). The RCPT
+ * right after such an end is a command, and is judged; a dot-stuffed line and
+ * a dot in the middle of a line end nothing.
+ */
+static void test_message_ends_where_postfix_ends_it(void **state)
+{
+	static const char *const ends[] = {"\r\n.\r\n", "\n.\n", "\n.\r\n", "\r\n.\n",
+					   "\r\n.\r\r\n"};
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(ends); i++) {
+		static char body[128], want[512];
+		struct step steps[] = {
+		    {'S', "220 mx\r\n"},
+		    {'C', "DATA\r\n"},
+		    {'S', "354 go\r\n"},
+		    {'C', body},
+		};
+		size_t n = strlen(ends[i]);
+
+		snprintf(body, sizeof(body), "x\r\n..\r\na.b\n.x\r\nend%sRCPT TO:<grey@mx>\r\n",
+			 ends[i]);
+		snprintf(want, sizeof(want),
+			 "R 220 connect @0+8\n"
+			 "C DATA st=0 @0+6\n"
+			 "R 354 DATA @8+8\n"
+			 "C (end of data) st=0 @%zu+0\n"
+			 "C RCPT st=0 @%zu+19 <grey@mx>\n",
+			 6 + 18 + n, 6 + 18 + n);
+		check_conversation(steps, ARRAY_SIZE(steps), 512, want, GW_MODE_COMMAND);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +430,7 @@ int main(void)
 	    cmocka_unit_test(test_fifo_full_defers_the_line_until_a_reply),
 	    cmocka_unit_test(test_garbage_reply_desyncs),
 	    cmocka_unit_test(test_bare_lf_lines),
+	    cmocka_unit_test(test_message_ends_where_postfix_ends_it),
 	};
 	return cmocka_run_group_tests_name("smtp_stream", tests, NULL, NULL);
 }

@@ -11,7 +11,7 @@
 ADV_PY=$TB_ROOT/tests/e2e/lib/adversary.py
 ADV_PROBLEMS=
 # greywall's default greylist reply, after the code
-ADV_GREY_RE='^4\.7\.1 <[^>]*>: Recipient address rejected: Greylisted, retry in [0-9]+ seconds$'
+ADV_GREY_RE='^4\.7\.1 <.*>: Recipient address rejected: Greylisted, retry in [0-9]+ seconds$'
 
 adv_problem() {
 	tb_log "problem: $*"
@@ -34,6 +34,40 @@ adv() {
 	ip netns exec "$TB_NS_SND" timeout 150 python3 "$ADV_PY" --deadline 120 "$@" \
 		>"$TB_DIR/adv-$name.jsonl" 2>&1
 }
+
+# adv_spelling_shapes: "name|host|mailbox|adversary options" lines, one recipient
+# each, for what Postfix 3.7 reads as an RCPT (or as the end of a message)
+# although RFC 5321 spells it otherwise: blanks before the verb, tabs, VT, FF
+# or a CR between the words (smtpd_token splits at any isspace() byte), a NUL
+# and junk after the address (Postfix reads a C string), a bare LF; a message
+# to postmaster@ ended by a dot line with bare LFs or extra CRs
+# (smtpd_forbid_bare_newline = no), the next MAIL in the same write or not; a
+# path Postfix reads as RFC 822 (tok822: "<postmaster@x<bob@y>>" and
+# "<bob@y(@x>" are bob@y), and an RCPT after an RSET Postfix refused ("RSET
+# x": 501, the transaction kept).
+adv_spelling_shapes() {
+	local p="--prelude-rcpt postmaster@receiver.example"
+	cat <<SHAPES
+lead-space|$TB_RCV4|bob|--rcpt-form \x20RCPT\x20TO:<{a}>\r\n
+lead-tab|$TB_RCV6|carol|--rcpt-form \tRCPT\x20TO:<{a}>\r\n
+tabs|$TB_RCV4|dave|--rcpt-form RCPT\tTO:\t<{a}>\r\n
+vt-ff|$TB_RCV4|erin|--rcpt-form RCPT\vTO:\f<{a}>\r\n
+cr-between|$TB_RCV4|frank|--rcpt-form RCPT\rTO:<{a}>\r\n
+nul-tail|$TB_RCV4|gina|--rcpt-form RCPT\x20TO:<{a}>\0junk\r\n
+bare-lf|$TB_RCV4|hank|--rcpt-form RCPT\x20TO:<{a}>\n
+tab-pipelined|$TB_RCV4|ivan|--rcpt-form RCPT\tTO:<{a}>\r\n --pipeline
+eod-lf|$TB_RCV4|judy|$p --prelude-eod lf
+eod-lf-pipelined|$TB_RCV6|kate|$p --prelude-eod lf --prelude-pipelined
+eod-lf-crlf|$TB_RCV4|liam|$p --prelude-eod lf-crlf --prelude-pipelined
+eod-crlf-lf|$TB_RCV4|mia|$p --prelude-eod crlf-lf --prelude-pipelined
+eod-crlf-crcrlf|$TB_RCV4|noah|$p --prelude-eod crlf-crcrlf
+eod-lf-all-pipelined|$TB_RCV4|olga|$p --prelude-eod lf --prelude-pipelined --pipeline
+angle-in-path|$TB_RCV4|pete|--rcpt-form RCPT\x20TO:<postmaster@receiver.example<{a}>>\r\n
+comment-in-path|$TB_RCV6|quin|--rcpt-form RCPT\x20TO:<{a}(@receiver.example>\r\n
+refused-rset|$TB_RCV4|rita|--before-rcpt RSET\x20x
+SHAPES
+}
+ADV_SPELLING_USERS="gina hank ivan judy kate liam mia noah olga pete quin rita"
 
 # adv_run NAME ARGS...: the same; a session that did not complete is a problem.
 adv_run() {

@@ -5,8 +5,11 @@
 It controls how its commands are cut into writes (and so, with TCP_NODELAY,
 into segments) and when each write goes, so that the end-to-end tests can
 try the shapes a greylister must still judge: an RCPT line written in pieces,
-many recipients in one session, over-long lines and addresses, and commands
-pipelined whether or not the server offered PIPELINING.
+many recipients in one session, over-long lines and addresses, commands
+pipelined whether or not the server offered PIPELINING, command lines spelt as
+Postfix reads them but not as RFC 5321 writes them (a leading blank, tabs, a
+NUL byte), and a message ended the way Postfix ends one but RFC 5321 does not
+(bare LF around the dot), with the next transaction right behind it.
 
 Every command sent and every reply read is printed as one JSON object per
 line, for example
@@ -56,6 +59,7 @@ class Client:
         self.counts = {}
         self.sock = None
         self.buf = b""
+        self.pending = b""  # bytes the next write begins with (--prelude-pipelined)
 
     # -- time and sockets ---------------------------------------------------
 
@@ -145,8 +149,9 @@ class Client:
             raise SessionError(EXIT_421, "the server answered 421 to %s" % (cmd or "the greeting"))
         return code, lines
 
-    def command(self, cmd):
-        self.write(cmd.encode() + b"\r\n")
+    def command(self, cmd, sent=None):
+        """Send cmd (or the bytes `sent`, shown as cmd) and read its reply."""
+        self.write(sent if sent is not None else cmd.encode() + b"\r\n")
         return self.read_reply(cmd)
 
     # -- the envelope -------------------------------------------------------
@@ -174,6 +179,12 @@ class Client:
             line = pad_with_orcpt(line, addr, self.args.pad_rcpt)
         return line
 
+    def rcpt_bytes(self, addr):
+        """The RCPT line as written: --rcpt-form spells it, else rcpt_line with CRLF."""
+        if self.args.rcpt_form:
+            return self.args.rcpt_form.replace(b"{a}", addr.encode())
+        return self.rcpt_line(addr).encode() + b"\r\n"
+
     def message(self):
         a = self.args
         body = ("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\nX-Adversary: %s\r\n\r\n"
@@ -196,6 +207,8 @@ class Client:
             code, lines = self.command("HELO %s" % a.helo)
             caps = []
         emit({"pipelining_offered": "PIPELINING" in caps})
+        if a.prelude_rcpt:
+            self.prelude()
         rcpts = self.recipients()
         mail = "MAIL FROM:<%s>" % self.sender()
         if a.pipeline:
@@ -214,20 +227,56 @@ class Client:
             self.command("QUIT")
         return accepted
 
+    def prelude(self):
+        """A first transaction to --prelude-rcpt, its message ended by --prelude-eod.
+
+        With --prelude-pipelined the next MAIL and RCPTs follow in the same
+        write as the end of data, as RFC 2920 allows; otherwise the client
+        waits for the message's reply first. Either way a greylister that
+        missed the end of data would take them for message text."""
+        a = self.args
+        code, _ = self.command("MAIL FROM:<%s>" % self.sender())
+        if code != 250:
+            raise SessionError(EXIT_PROTOCOL, "prelude MAIL got %d" % code)
+        code, _ = self.command("RCPT TO:<%s>" % a.prelude_rcpt)
+        if code not in (250, 251):
+            raise SessionError(EXIT_PROTOCOL, "prelude RCPT got %d" % code)
+        code, _ = self.command("DATA")
+        if code != 354:
+            raise SessionError(EXIT_PROTOCOL, "prelude DATA got %d" % code)
+        body = ("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\nX-Adversary: %s-prelude\r\n\r\n"
+                "The first message of the session.\r\nLast line"
+                % (self.sender(), a.prelude_rcpt, a.subject, a.tag)).encode()
+        body += EODS[a.prelude_eod]
+        if a.prelude_pipelined:
+            self.pending = body
+        else:
+            self.write(body)
+            self.read_reply("<prelude>")
+
     def lockstep(self, mail, rcpts):
         """MAIL, then each RCPT waiting for its reply; returns the accepted count."""
         a = self.args
-        code, _ = self.command(mail)
+        if self.pending:
+            # the end of the prelude's message and MAIL in one write
+            self.write(self.pending + mail.encode() + b"\r\n")
+            self.pending = b""
+            self.read_reply("<prelude>")
+            code, _ = self.read_reply(mail)
+        else:
+            code, _ = self.command(mail)
         if code != 250:
             return None
         accepted = 0
         for addr in rcpts:
             line = self.rcpt_line(addr)
+            if a.before_rcpt:
+                self.command(a.before_rcpt)
             if a.split_rcpt > 1 or a.split_at:
-                self.write_pieces(line.encode() + b"\r\n", a.split_rcpt, a.split_gap)
+                self.write_pieces(self.rcpt_bytes(addr), a.split_rcpt, a.split_gap)
                 code, _ = self.read_reply(line)
             else:
-                code, _ = self.command(line)
+                code, _ = self.command(line, self.rcpt_bytes(addr))
             if code in (250, 251):
                 accepted += 1
         return accepted
@@ -238,7 +287,12 @@ class Client:
         cmds = [mail] + [self.rcpt_line(r) for r in rcpts]
         if a.data:
             cmds.append("DATA")
-        self.write("".join(c + "\r\n" for c in cmds).encode())
+        wire = [mail.encode() + b"\r\n"] + [self.rcpt_bytes(r) for r in rcpts]
+        wire += [b"DATA\r\n"] if a.data else []
+        self.write(self.pending + b"".join(wire))
+        if self.pending:
+            self.pending = b""
+            self.read_reply("<prelude>")
         accepted = 0
         for i, cmd in enumerate(cmds):
             code, _ = self.read_reply(cmd)
@@ -255,6 +309,23 @@ class Client:
         if error:
             out["error"] = error
         emit(out)
+
+
+# Ends of a message's last line and the dot line, as --prelude-eod names them:
+# RFC 5321's CRLF.CRLF, and the ones Postfix also takes (smtpd_forbid_bare_newline
+# = no, its default before 3.9: any LF ends a line, trailing CRs are stripped).
+EODS = {
+    "crlf": b"\r\n.\r\n",
+    "lf": b"\n.\n",
+    "lf-crlf": b"\n.\r\n",
+    "crlf-lf": b"\r\n.\n",
+    "crlf-crcrlf": b"\r\n.\r\r\n",
+}
+
+
+def unescape(text):
+    """--rcpt-form's escapes: \\t \\v \\f \\r \\n \\0 \\xHH and \\\\."""
+    return text.encode("latin-1").decode("unicode_escape").encode("latin-1")
 
 
 def padded_address(local, domain, total):
@@ -335,6 +406,22 @@ def parse_args(argv):
     g.add_argument("--pad-rcpt", type=int, default=0, metavar="N",
                    help="pad each RCPT line to N octets (CRLF included) with an ORCPT= "
                         "parameter; Postfix takes lines up to 2048")
+    g.add_argument("--rcpt-form", type=unescape, default=None, metavar="FORM",
+                   help="write each RCPT as FORM, {a} standing for the address and "
+                        "backslash escapes decoded (\\t \\v \\f \\r \\n \\0 \\xHH); "
+                        "FORM ends the line itself, e.g. '\\tRCPT TO:<{a}>\\r\\n'. "
+                        "Replies are shown under RCPT TO:<ADDR> all the same")
+    g.add_argument("--before-rcpt", metavar="CMD", type=lambda t: unescape(t).decode("latin-1"),
+                   help="send CMD (and read its reply) before each RCPT, e.g. 'RSET x', "
+                        "which Postfix refuses while keeping the transaction")
+    g.add_argument("--prelude-rcpt", metavar="ADDR",
+                   help="first send a whole message to ADDR (exempt or passed), then the "
+                        "transaction under test in the same session")
+    g.add_argument("--prelude-eod", choices=sorted(EODS), default="crlf",
+                   help="how the prelude's message ends (default %(default)s)")
+    g.add_argument("--prelude-pipelined", action="store_true",
+                   help="the next MAIL (and with --pipeline everything) in the same write "
+                        "as the prelude's end of data")
     g.add_argument("--pipeline", action="store_true",
                    help="MAIL, every RCPT and (with --data) DATA in one write, whether or "
                         "not the server offered PIPELINING")
@@ -349,6 +436,10 @@ def parse_args(argv):
     a = p.parse_args(argv)
     if a.split_rcpt < 1:
         p.error("--split-rcpt must be at least 1")
+    if a.prelude_pipelined and not a.prelude_rcpt:
+        p.error("--prelude-pipelined needs --prelude-rcpt")
+    if a.rcpt_form is not None and (b"{a}" not in a.rcpt_form or a.pad_rcpt):
+        p.error("--rcpt-form needs {a} and does not take --pad-rcpt")
     if a.pipeline and (a.split_rcpt > 1 or a.split_at):
         p.error("--pipeline writes everything at once: no --split-rcpt/--split-at")
     if a.pad_rcpt > 4096 or a.long_rcpt > 4096 or a.long_from > 4096 or a.rcpts > 10000:
