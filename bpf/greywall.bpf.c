@@ -666,6 +666,13 @@ int greywall_xdp(struct xdp_md *ctx)
 				gw_stat(GW_RF_OUT_OF_ORDER);
 			goto translate;
 		}
+		if (flow->mode == GW_RM_DATA)
+			/*
+			 * Before DATA's reply the client must wait (RFC 2920):
+			 * whether its bytes are text or commands, only the reply
+			 * says. Dropped, they come again after it.
+			 */
+			return gw_defer(&pkt, flow);
 		flow->client_next = seq + pkt.payload_len;
 		if (flow->mode == GW_RM_COMMAND) {
 			action = gw_client_command(ctx, &pkt, flow, &key, cfg);

@@ -244,9 +244,11 @@ static const char *relay_help(const char *counter)
 	    {"pipelining_refused", "Sessions that pipelined although PIPELINING was masked."},
 	    {"closed_dropped", "Client segments after the filter's 421, dropped."},
 	    {"edits_folded", "Edits both peers acked past, dropped from the ring."},
-	    {"deferred", "RCPTs dropped while the edit ring was full (the client resent them)."},
+	    {"deferred", "Client segments dropped for the client to resend: an RCPT while the edit "
+			 "ring was full, bytes before DATA's reply."},
 	    {"sessions_reset", "Sessions reset after a greylisted STARTTLS."},
-	    {"rcpt_null_sender", "RCPTs judged with the null sender: no MAIL the filter could read."},
+	    {"rcpt_null_sender",
+	     "RCPTs judged with the null sender: no MAIL the filter could read."},
 	    {"events_dropped", "Verdict events lost to a full ring buffer."},
 	    {"table_inserts", "Triplets the filter added to the table."},
 	    {"table_full", "Triplets the filter found no room for (failed open)."},

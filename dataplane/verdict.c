@@ -227,26 +227,27 @@ static const u8 *keyable_path(const struct gw_smtp_cmd *cmd, u8 *buf, u32 *len)
  * a real MTA's retry after the delay passes.
  */
 static enum gw_smtp_action decide_long_line(struct gw_seg *s, const struct gw_smtp_cmd *cmd,
-					    const struct gw_decision *d, const char *rcpt)
+					    const struct gw_decision *d, const char *what,
+					    const char *rcpt)
 {
 	struct gw_engine *e = s->e;
 	struct gw_flow *f = s->f;
 
 	e->stats.verdict[d->verdict]++;
-	emit_event(e, f, "RCPT", rcpt, d);
+	emit_event(e, f, what, rcpt, d);
 	if (gw_verdict_rejects(d->verdict) && cmd->offset < s->cut_from) {
 		/* its beginning went out before we could hold it back */
 		e->stats.failopen[GW_FO_SPLIT_LINE]++;
-		log_verdict(e, f, "RCPT", rcpt, d, NULL);
+		log_verdict(e, f, what, rcpt, d, NULL);
 		return GW_ACT_FORWARD;
 	}
 	if (!gw_verdict_rejects(d->verdict)) {
-		log_verdict(e, f, "RCPT", rcpt, d, NULL);
+		log_verdict(e, f, what, rcpt, d, NULL);
 		return GW_ACT_FORWARD;
 	}
 	f->line_refused = 1;
 	e->stats.long_lines_refused++;
-	log_verdict(e, f, "RCPT", rcpt, d, "(line longer than max_line: refused)");
+	log_verdict(e, f, what, rcpt, d, "(line longer than max_line: refused)");
 	return GW_ACT_DEFER;
 }
 
@@ -279,7 +280,7 @@ static enum gw_smtp_action decide_rcpt(struct gw_seg *s, const struct gw_smtp_cm
 	cstr(rcpt, path, path_len > GW_ADDR_MAX ? GW_ADDR_MAX : (uint16_t)path_len);
 	cstr(sender, f->sender_raw, f->sender_raw_len);
 	if (truncated)
-		return decide_long_line(s, cmd, &d, rcpt);
+		return decide_long_line(s, cmd, &d, "RCPT", rcpt);
 	return act_on_verdict(s, cmd, &d, "RCPT", rcpt, sender, e->cfg->reply_greylist, tag);
 }
 
@@ -299,10 +300,15 @@ static enum gw_smtp_action decide_starttls(struct gw_seg *s, const struct gw_smt
 	struct gw_list_hits hits;
 	struct gw_decision d;
 
-	if (!edit_room(f))
+	bool truncated = cmd->flags & GW_CMDF_TRUNCATED;
+
+	if (!truncated && !edit_room(f))
 		return no_edit_room(s, cmd);
 	client_network(e, f, &net, &hits);
 	gw_decide_tls(&e->policy, &net, f->helo, f->helo_len, &hits, e->now_wall, &d);
+	/* a STARTTLS padded past max_line: the MTA acts on it, so it is judged */
+	if (truncated)
+		return decide_long_line(s, cmd, &d, "STARTTLS", "");
 	return act_on_verdict(s, cmd, &d, "STARTTLS", "", "", e->cfg->reply_tls, tag);
 }
 

@@ -121,8 +121,9 @@ static void parse_line(const u8 *l, u32 len, struct gw_smtp_cmd *cmd)
 
 /*
  * A line that outgrows max_line. An MTA with that line limit acts on its first
- * max_line bytes (Postfix does, whatever the length), so a MAIL or RCPT is
- * decided on them now, before its end. Returns false if it was deferred.
+ * max_line bytes (Postfix does, whatever the length), so a MAIL, RCPT or
+ * STARTTLS is decided on them now, before its end. Returns false if it was
+ * deferred.
  */
 static bool overlong_line(struct gw_smtp_session *s)
 {
@@ -130,7 +131,8 @@ static bool overlong_line(struct gw_smtp_session *s)
 	u32 tag = 0;
 
 	parse_line(s->cline, s->max_line, &cmd);
-	if ((cmd.verb != GW_CMD_MAIL && cmd.verb != GW_CMD_RCPT) || !s->cb.command)
+	if ((cmd.verb != GW_CMD_MAIL && cmd.verb != GW_CMD_RCPT && cmd.verb != GW_CMD_STARTTLS) ||
+	    !s->cb.command)
 		return true;
 	cmd.flags |= GW_CMDF_TRUNCATED;
 	cmd.offset = s->cline_start;
@@ -149,6 +151,8 @@ static bool client_line(struct gw_smtp_session *s)
 	struct gw_smtp_pending p = {0};
 	enum gw_smtp_action act = GW_ACT_FORWARD;
 	u32 len = s->cline_len, body_len = len;
+	u64 chunk = 0;
+	u8 verb = GW_CMD_OTHER;
 
 	/* The stored line may hold the terminator; strip CR LF for the parser. */
 	if (!s->cline_overlong) {
@@ -157,13 +161,27 @@ static bool client_line(struct gw_smtp_session *s)
 			body_len--;
 		parse_line(s->cline, body_len, &cmd);
 	} else {
+		/*
+		 * The MTA acts on the first max_line bytes of a longer line, so
+		 * its verb is theirs: a long DATA still gets 354 and a long BDAT
+		 * still has its chunk (a long MAIL or RCPT was judged when it
+		 * outgrew max_line, a long STARTTLS too). The callback sees it
+		 * as too long, not as that command again.
+		 */
+		parse_line(s->cline, s->max_line, &cmd);
+		verb = cmd.verb;
+		chunk = cmd.verb == GW_CMD_BDAT && cmd.status == GW_SMTP_OK ? cmd.size : 0;
 		memset(&cmd, 0, offsetof(struct gw_smtp_cmd, path));
 		cmd.verb = GW_CMD_OTHER;
 		cmd.status = GW_SMTP_TOO_LONG;
 	}
+	if (!s->cline_overlong) {
+		verb = cmd.verb;
+		chunk = cmd.verb == GW_CMD_BDAT && cmd.status == GW_SMTP_OK ? cmd.size : 0;
+	}
 	cmd.offset = s->cline_start;
 	cmd.len = (u32)(s->coff - s->cline_start);
-	p.verb = cmd.verb;
+	p.verb = verb;
 	p.offset = cmd.offset;
 	/*
 	 * Every outstanding command holds a FIFO slot until it is answered. A
@@ -197,12 +215,31 @@ static bool client_line(struct gw_smtp_session *s)
 		}
 	}
 	fifo_push(s, &p);
-	if (act == GW_ACT_FORWARD && cmd.verb == GW_CMD_BDAT && cmd.status == GW_SMTP_OK &&
-	    cmd.size > 0) {
+	if (act == GW_ACT_FORWARD && chunk > 0) {
 		s->mode = GW_MODE_BDAT;
-		s->bdat_remaining = cmd.size;
+		s->bdat_remaining = chunk;
 	}
+	/*
+	 * After DATA the client must wait for its reply (RFC 2920): what it sends
+	 * before is message text if the reply is 354 and commands if it is not,
+	 * and only the reply tells which. So nothing past DATA is read (it waits,
+	 * unacked, for the client to send it again) until the reply comes.
+	 */
+	if (act == GW_ACT_FORWARD && verb == GW_CMD_DATA)
+		s->data_reply_due = 1;
 	return true;
+}
+
+/*
+ * A new line cannot be read yet: the FIFO of outstanding commands is full
+ * (even a line too long to hold could not be deferred once its start went
+ * out), or DATA's reply has not come. Its first byte waits for the client to
+ * send it again, unless it was sent on before.
+ */
+static bool line_must_wait(const struct gw_smtp_session *s)
+{
+	return (s->fifo_count >= GW_SMTP_FIFO_MAX || s->data_reply_due) &&
+	       s->coff >= s->defer_floor;
 }
 
 /*
@@ -285,8 +322,11 @@ u32 gw_smtp_feed_client(struct gw_smtp_session *s, const u8 *data, u32 len)
 		}
 		/* Command mode: gather one line. */
 		{
-			u8 c = data[i++];
+			u8 c;
 
+			if (s->cline_len == 0 && line_must_wait(s))
+				return (u32)(s->coff - start);
+			c = data[i++];
 			if (s->cline_len == 0)
 				s->cline_start = s->coff;
 			s->coff++;
@@ -324,6 +364,8 @@ static void reply_complete(struct gw_smtp_session *s)
 		verb = head->verb;
 		r.tag = head->tag;
 		fifo_pop(s);
+		if (verb == GW_CMD_DATA)
+			s->data_reply_due = 0;
 	}
 	r.verb = verb;
 	if (verb == GW_CMD_DATA && r.code == 354) {

@@ -214,10 +214,10 @@ enum gw_relay_stat {
 	GW_RS_PIPELINING_REFUSED,  /* sessions that pipelined although PIPELINING was masked */
 	GW_RS_CLOSED_DROPPED,	   /* client data after our 421, dropped */
 	GW_RS_EDITS_FOLDED,	   /* edits both peers acked past, dropped from the ring */
-	GW_RS_DEFERRED,		   /* RCPTs dropped while the edit ring was full: resent */
-	GW_RS_SESSIONS_RESET,	   /* STARTTLS greylisted: the client's session reset */
-	GW_RS_NULL_SENDER,	   /* RCPTs judged with the null sender: no MAIL read */
-	GW_RS_FAIL_FIRST,	   /* the fail-open reasons follow */
+	GW_RS_DEFERRED,	      /* dropped for a resend: edit ring full, or before DATA's reply */
+	GW_RS_SESSIONS_RESET, /* STARTTLS greylisted: the client's session reset */
+	GW_RS_NULL_SENDER,    /* RCPTs judged with the null sender: no MAIL read */
+	GW_RS_FAIL_FIRST,     /* the fail-open reasons follow */
 	GW_RF_MIDSTREAM = GW_RS_FAIL_FIRST,
 	GW_RF_FRAGMENT,
 	GW_RF_IPV6_EXT,

@@ -333,12 +333,21 @@ GW_STEP int gw_parse_bdat(gw_line_t s, u32 len, u32 p, struct gw_smtp_cmd *c)
 	end = start;
 	while (end < len && end < GW_LINE_CAP && gw_is_digit(GW_LB(s, end)))
 		end++;
+#ifndef __bpf__
+	/* leading zeros count for nothing (Postfix: off_cvt_string); the relay filter needs no size
+	 */
+	while (end - start > 1 && GW_LB(s, start) == '0')
+		start++;
+#endif
 	if (gw_line_u64(s, start, end, &c->size) < 0)
 		return GW_SMTP_SYNTAX;
 	end = gw_skip_sp(s, len, end);
-	if (end <= len && gw_kw_eq(s, end, len - end, "last"))
+	p = gw_skip_token(s, len, end);
+	if (p > end && gw_kw_eq(s, end, p - end, "last")) {
 		c->flags |= GW_CMDF_BDAT_LAST;
-	else if (end != len)
+		end = gw_skip_sp(s, len, p);
+	}
+	if (end != len)
 		return GW_SMTP_SYNTAX;
 	return GW_SMTP_OK;
 }

@@ -68,6 +68,17 @@ static const struct cmd_case cases[] = {
     {"\tDATA\t", GW_CMD_DATA, GW_SMTP_OK, NULL, 0, 0},
     {"BDAT\t12\tLAST", GW_CMD_BDAT, GW_SMTP_OK, NULL, 12, GW_CMDF_BDAT_LAST},
     {"  ", GW_CMD_OTHER, GW_SMTP_OK, NULL, 0, 0},
+    /* BDAT as Postfix takes it: leading zeros, blanks after LAST */
+    {"BDAT 20 LAST ", GW_CMD_BDAT, GW_SMTP_OK, NULL, 20, GW_CMDF_BDAT_LAST},
+    {"BDAT 000000000000000000000020 LAST", GW_CMD_BDAT, GW_SMTP_OK, NULL, 20, GW_CMDF_BDAT_LAST},
+    {"BDAT 20\v", GW_CMD_BDAT, GW_SMTP_OK, NULL, 20, 0},
+    {"BDAT 20 LASTX", GW_CMD_BDAT, GW_SMTP_SYNTAX, NULL, 20, 0},
+    /* RFC 822 specials: Postfix reads another address out of these */
+    {"RCPT TO:<postmaster@x.example<bob@y.example>>", GW_CMD_RCPT, GW_SMTP_BAD_PATH, NULL, 0, 0},
+    {"RCPT TO:<bob@y.example(@white.example>", GW_CMD_RCPT, GW_SMTP_BAD_PATH, NULL, 0, 0},
+    {"RCPT TO:postmaster@x.example<bob@y.example>", GW_CMD_RCPT, GW_SMTP_BAD_PATH, NULL, 0, 0},
+    {"RCPT TO:<postmaster@x.example:bob@y.example;>", GW_CMD_RCPT, GW_SMTP_BAD_PATH, NULL, 0, 0},
+    {"RCPT TO:<\"a(b\"@y.example>", GW_CMD_RCPT, GW_SMTP_OK, "\"a(b\"@y.example", 0, 0},
 };
 
 static void test_table(void **state)

@@ -304,7 +304,7 @@ static void test_overlong_line(void **state)
 		 "R 220 connect @0+8\n"
 		 "C RCPT st=%d @0+0 <%s>\n"
 		 "C other st=%d @0+603\n"
-		 "R 500 other @8+25\n"
+		 "R 500 RCPT @8+25\n" /* its reply answers the RCPT its first bytes were */
 		 "C RCPT st=0 @603+17 <ok@mx>\n"
 		 "R 250 RCPT @33+8\n",
 		 GW_SMTP_BAD_PATH, raw, GW_SMTP_TOO_LONG);
@@ -337,9 +337,8 @@ static void test_fifo_full_defers_the_line_until_a_reply(void **state)
 	assert_int_equal(s.coff, before);
 	assert_int_equal(s.mode, GW_MODE_COMMAND);
 	assert_int_equal(t.len, 0); /* the deferred line was not reported */
-	/* a line begun in an earlier feed is given back from its start */
-	assert_int_equal(gw_smtp_feed_client(&s, (const u8 *)"NO", 2), 2);
-	assert_int_equal(gw_smtp_feed_client(&s, (const u8 *)"OP\r\n", 4), 0);
+	/* not even a line's first byte is taken while the FIFO is full */
+	assert_int_equal(gw_smtp_feed_client(&s, (const u8 *)"NO", 2), 0);
 	assert_int_equal(s.coff, before);
 	gw_smtp_feed_server(&s, (const u8 *)"220 hi\r\n", 8);
 	assert_int_equal(gw_smtp_feed_client(&s, (const u8 *)"NOOP\r\nQUIT\r\n", 12), 6);
@@ -416,6 +415,62 @@ static void test_message_ends_where_postfix_ends_it(void **state)
 	}
 }
 
+/*
+ * Nothing after DATA is read before DATA's reply: a 354 makes it message
+ * text, anything else commands, and the client may not know which yet.
+ * "DATA\r\n.\r\nRCPT..." in one write would otherwise have its "." read as a
+ * command and the RCPT, which the server reads after an empty message, as
+ * text.
+ */
+static void test_nothing_after_data_is_read_before_its_reply(void **state)
+{
+	static struct gw_smtp_session s;
+	static struct transcript t;
+	const char *after = ".\r\nMAIL FROM:<a@b>\r\nRCPT TO:<grey@mx>\r\n";
+	u32 n = (u32)strlen(after);
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	gw_smtp_session_init(&s, 512, &cbs, &t);
+	gw_smtp_feed_server(&s, (const u8 *)"220 mx\r\n", 8);
+	assert_int_equal(gw_smtp_feed_client(&s, (const u8 *)"DATA\r\n.\r\n", 9), 6);
+	assert_int_equal(gw_smtp_feed_client(&s, (const u8 *)after, n), 0);
+	gw_smtp_feed_server(&s, (const u8 *)"354 go\r\n", 8);
+	assert_int_equal(s.mode, GW_MODE_DATA);
+	/* sent again after the 354: the dot ends the message, the RCPT is a command */
+	assert_int_equal(gw_smtp_feed_client(&s, (const u8 *)after, n), n);
+	assert_int_equal(s.mode, GW_MODE_COMMAND);
+	assert_non_null(strstr(t.buf, "C RCPT st=0 @"));
+	/* a refused DATA: what follows is commands */
+	gw_smtp_feed_server(&s, (const u8 *)"250 queued\r\n250 ok\r\n250 ok\r\n", 28);
+	assert_int_equal(gw_smtp_feed_client(&s, (const u8 *)"DATA\r\nRSET\r\n", 12), 6);
+	gw_smtp_feed_server(&s, (const u8 *)"554 no valid recipients\r\n", 26);
+	assert_int_equal(gw_smtp_feed_client(&s, (const u8 *)"RSET\r\n", 6), 6);
+	assert_int_equal(s.mode, GW_MODE_COMMAND);
+}
+
+/* A DATA padded past max_line is still DATA to the MTA, so its 354 starts a message. */
+static void test_overlong_data_still_starts_a_message(void **state)
+{
+	static struct gw_smtp_session s;
+	static struct transcript t;
+	static char line[700];
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	memset(line, ' ', sizeof(line));
+	memcpy(line, "DATA", 4);
+	memcpy(line + 600, "\r\n", 2);
+	gw_smtp_session_init(&s, 512, &cbs, &t);
+	gw_smtp_feed_server(&s, (const u8 *)"220 mx\r\n", 8);
+	assert_int_equal(gw_smtp_feed_client(&s, (const u8 *)line, 602), 602);
+	gw_smtp_feed_server(&s, (const u8 *)"354 go\r\n", 8);
+	assert_int_equal(s.mode, GW_MODE_DATA);
+	/* a fake BDAT in the text is text */
+	assert_int_equal(gw_smtp_feed_client(&s, (const u8 *)"BDAT 99999\r\n.\r\n", 16), 16);
+	assert_int_equal(s.mode, GW_MODE_COMMAND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +486,8 @@ int main(void)
 	    cmocka_unit_test(test_garbage_reply_desyncs),
 	    cmocka_unit_test(test_bare_lf_lines),
 	    cmocka_unit_test(test_message_ends_where_postfix_ends_it),
+	    cmocka_unit_test(test_nothing_after_data_is_read_before_its_reply),
+	    cmocka_unit_test(test_overlong_data_still_starts_a_message),
 	};
 	return cmocka_run_group_tests_name("smtp_stream", tests, NULL, NULL);
 }

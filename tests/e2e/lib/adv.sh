@@ -41,7 +41,8 @@ adv() {
 # or a CR between the words (smtpd_token splits at any isspace() byte), a NUL
 # and junk after the address (Postfix reads a C string), a bare LF; a message
 # to postmaster@ ended by a dot line with bare LFs or extra CRs
-# (smtpd_forbid_bare_newline = no), the next MAIL in the same write or not; a
+# (smtpd_forbid_bare_newline = no), the next MAIL in the same write or not, or
+# an empty one written with DATA before its 354 (RFC 2920 says wait); a
 # path Postfix reads as RFC 822 (tok822: "<postmaster@x<bob@y>>" and
 # "<bob@y(@x>" are bob@y), and an RCPT after an RSET Postfix refused ("RSET
 # x": 501, the transaction kept).
@@ -62,12 +63,13 @@ eod-lf-crlf|$TB_RCV4|liam|$p --prelude-eod lf-crlf --prelude-pipelined
 eod-crlf-lf|$TB_RCV4|mia|$p --prelude-eod crlf-lf --prelude-pipelined
 eod-crlf-crcrlf|$TB_RCV4|noah|$p --prelude-eod crlf-crcrlf
 eod-lf-all-pipelined|$TB_RCV4|olga|$p --prelude-eod lf --prelude-pipelined --pipeline
+eod-with-data|$TB_RCV4|sara|$p --prelude-eod with-data
 angle-in-path|$TB_RCV4|pete|--rcpt-form RCPT\x20TO:<postmaster@receiver.example<{a}>>\r\n
 comment-in-path|$TB_RCV6|quin|--rcpt-form RCPT\x20TO:<{a}(@receiver.example>\r\n
 refused-rset|$TB_RCV4|rita|--before-rcpt RSET\x20x
 SHAPES
 }
-ADV_SPELLING_USERS="gina hank ivan judy kate liam mia noah olga pete quin rita"
+ADV_SPELLING_USERS="gina hank ivan judy kate liam mia noah olga pete quin rita sara"
 
 # adv_run NAME ARGS...: the same; a session that did not complete is a problem.
 adv_run() {

@@ -241,6 +241,14 @@ class Client:
         code, _ = self.command("RCPT TO:<%s>" % a.prelude_rcpt)
         if code not in (250, 251):
             raise SessionError(EXIT_PROTOCOL, "prelude RCPT got %d" % code)
+        if a.prelude_eod == "with-data":
+            # DATA and an empty message in one write, not waiting for the 354
+            self.write(b"DATA\r\n.\r\n")
+            code, _ = self.read_reply("DATA")
+            if code != 354:
+                raise SessionError(EXIT_PROTOCOL, "prelude DATA got %d" % code)
+            self.read_reply("<prelude>")
+            return
         code, _ = self.command("DATA")
         if code != 354:
             raise SessionError(EXIT_PROTOCOL, "prelude DATA got %d" % code)
@@ -417,8 +425,9 @@ def parse_args(argv):
     g.add_argument("--prelude-rcpt", metavar="ADDR",
                    help="first send a whole message to ADDR (exempt or passed), then the "
                         "transaction under test in the same session")
-    g.add_argument("--prelude-eod", choices=sorted(EODS), default="crlf",
-                   help="how the prelude's message ends (default %(default)s)")
+    g.add_argument("--prelude-eod", choices=sorted(EODS) + ["with-data"], default="crlf",
+                   help="how the prelude's message ends (default %(default)s); with-data: "
+                        "an empty message written with DATA, before its 354")
     g.add_argument("--prelude-pipelined", action="store_true",
                    help="the next MAIL (and with --pipeline everything) in the same write "
                         "as the prelude's end of data")
