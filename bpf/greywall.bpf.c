@@ -412,6 +412,7 @@ static __always_inline int gw_client_command(struct xdp_md *ctx, struct gw_pkt *
 		if (flow->mask_pipelining)
 			return gw_refuse_pipelining(ctx, pkt, flow, s, cfg);
 		gw_stat(GW_RF_PIPELINED);
+		flow->sender_set = 0; /* it may hold a MAIL we did not read */
 		flow->awaiting_reply = 1;
 		return XDP_PASS;
 	}
@@ -441,21 +442,21 @@ static __always_inline int gw_client_command(struct xdp_md *ctx, struct gw_pkt *
 		flow->sender_set = 1;
 		break;
 	case GW_CMD_RCPT:
-		if (!flow->sender_set) {
-			/*
-			 * No MAIL we could read (or an RSET, even one the server
-			 * refused): judged with the null sender rather than passed,
-			 * so no line of ours decides whether an RCPT is judged.
-			 */
-			gw_stat(GW_RS_NULL_SENDER);
-			flow->sender_len = 0;
-		}
 		/* our reply must come right after the server's last one */
 		if (flow->awaiting_reply || bpf_ntohl(pkt->tcp->ack_seq) != flow->server_next) {
 			if (flow->mask_pipelining)
 				return gw_refuse_pipelining(ctx, pkt, flow, s, cfg);
 			gw_stat(GW_RF_PIPELINED);
 			break;
+		}
+		if (!flow->sender_set) {
+			/*
+			 * No MAIL we could read: judged with the null sender
+			 * rather than passed, so no line of ours decides whether
+			 * an RCPT is judged.
+			 */
+			gw_stat(GW_RS_NULL_SENDER);
+			flow->sender_len = 0;
 		}
 		if (flow->nedits >= GW_RELAY_MAX_EDITS)
 			return gw_defer(pkt, flow);
@@ -612,8 +613,12 @@ int greywall_xdp(struct xdp_md *ctx)
 			gw_stat(GW_RF_MIDSTREAM);
 		return XDP_PASS;
 	}
-	if (pkt.tcp->rst) {
-		/* the connection is over: from here on only translate */
+	if (pkt.tcp->rst && seq == flow->client_next) {
+		/*
+		 * The connection is over: from here on only translate. Only an
+		 * RST at the next sequence: the server answers any other with a
+		 * challenge ACK (RFC 5961) and the session lives on, judged.
+		 */
 		flow->reset = 1;
 		flow->mode = GW_RM_OFF;
 	}

@@ -149,7 +149,7 @@ static const struct metric_def dp_counter_defs[GW_DP_NCOUNTERS] = {
     {"greywall_dp_tls_pending_refused_total", "counter",
      "Plaintext greetings refused while STARTTLS was greylisted."},
     {"greywall_dp_long_lines_refused_total", "counter",
-     "RCPT lines past max_line with a rejecting verdict, refused."},
+     "RCPT or STARTTLS lines past max_line with a rejecting verdict, refused."},
     {"greywall_dp_sessions_reset_total", "counter", "Sessions reset behind a 421 to STARTTLS."},
     {"greywall_dp_fragments_dropped_total", "counter",
      "TCP fragments to a protected server, dropped (never reassembled)."},
@@ -157,6 +157,8 @@ static const struct metric_def dp_counter_defs[GW_DP_NCOUNTERS] = {
      "New connections refused while every flow was a live session."},
     {"greywall_dp_log_lines_dropped_total", "counter",
      "--log-verdicts lines lost to a full log ring."},
+    {"greywall_dp_segments_dropped_total", "counter",
+     "Segments dropped unparsed: ones the server would not take, forged server frames."},
 };
 
 /* A port's counters (GW_DP_PORT_COUNTER_NAMES, in order): bytes and packets apart. */

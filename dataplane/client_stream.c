@@ -200,6 +200,18 @@ static void meet_held_line(struct gw_seg *s, struct client_view *v)
 	bool within = !before(v->off, f->held_off) && !before(held_end, end);
 	bool closing = v->flags & (TCP_FIN | TCP_RST);
 
+	/*
+	 * Bytes from before the held line (a resend, straddling it or not), or a
+	 * FIN or RST that would end the stream inside it: no TCP sends them once
+	 * we acked the held bytes, and taken they would end the holding with the
+	 * line not judged. Dropped; the custody ack goes again, which is all a
+	 * client that missed it needs.
+	 */
+	if (before(v->off, f->held_off) || (closing && before(end, held_end))) {
+		s->e->stats.segments_dropped++;
+		repeat_custody_ack(s, v);
+		return;
+	}
 	if (!before(v->off, f->held_off) && !before(held_end, v->off) && before(held_end, end) &&
 	    f->held_len + (end - held_end) <= sizeof(s->e->vbuf))
 		join_held_line(s, v);
@@ -552,6 +564,8 @@ void gw_client_segment(struct gw_engine *e, struct gw_flow *f, struct rte_mbuf *
 	gw_seg_begin(&s, e, f, true, fwd, back);
 	if ((flags & TCP_ACK) && f->have_s_isn) {
 		uint32_t acked = rte_be_to_cpu_32(p->tcp->recv_ack) - f->s_isn - 1;
+
+		f->c_handshake_done = 1;
 
 		if (before(f->s_acked, acked))
 			f->s_acked = acked;

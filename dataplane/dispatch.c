@@ -88,6 +88,98 @@ static __always_inline enum frame_class classify(struct gw_engine *e, struct rte
 	return FRAME_PASS;
 }
 
+/*
+ * Whether the server would take a client segment at all. One it drops (a bad
+ * checksum, data or FIN without ACK) must not be parsed, or its bytes would
+ * stand in for the ones the server does read; one whose headers do not fit
+ * the flow's template cannot be rebuilt. Either is dropped here.
+ */
+static bool client_segment_counts(const struct gw_pkt *p, uint64_t ol_flags)
+{
+	uint8_t flags = p->tcp->tcp_flags;
+
+	if (p->payload_off > GW_TMPL_MAX)
+		return false;
+	if ((p->payload_len || (flags & TCP_FIN)) && !(flags & (TCP_ACK | TCP_SYN)))
+		return false;
+	return gw_csum_ok(p, ol_flags);
+}
+
+/* Window scale and timestamps offered in a SYN (client) or SYN-ACK (server). */
+static void syn_options(struct gw_flow *f, const struct gw_pkt *p, bool client)
+{
+	const uint8_t *ws = gw_tcp_option(p, 3, 3);
+	bool ts = gw_tcp_option(p, 8, 10) != NULL;
+
+	if (client) {
+		f->c_wscale = ws ? ws[0] : 0xff;
+		f->ts_on = ts;
+	} else {
+		f->s_wscale = ws ? ws[0] : 0xff;
+		f->ts_on = f->ts_on && ts;
+	}
+}
+
+/* The right edge of the window the server offers, as it numbers the client's stream. */
+static void server_window(struct gw_flow *f, const struct gw_pkt *p)
+{
+	uint32_t win = rte_be_to_cpu_16(p->tcp->rx_win), edge;
+	uint8_t shift = 0;
+
+	if (!(p->tcp->tcp_flags & TCP_ACK))
+		return;
+	/* scaling holds when both SYNs offered it, and never for the SYN-ACK's own window */
+	if (!(p->tcp->tcp_flags & TCP_SYN) && f->c_wscale != 0xff && f->s_wscale != 0xff)
+		shift = f->s_wscale > 14 ? 14 : f->s_wscale;
+	edge = rte_be_to_cpu_32(p->tcp->recv_ack) - f->c_isn - 1 + (win << shift);
+	if (!f->have_wnd || before(f->c_wnd_end, edge))
+		f->c_wnd_end = edge;
+	f->have_wnd = 1;
+}
+
+/*
+ * Whether the server's TCP would take a client segment's bytes: one that
+ * starts at or past the right edge of the window the server offered is dropped
+ * there (RFC 793; a zero-window probe too), and so is one whose timestamp is
+ * older than the latest (PAWS, RFC 7323). Parsed here, its bytes would stand
+ * in for the ones the server reads.
+ */
+static bool server_would_take(struct gw_flow *f, const struct gw_pkt *p)
+{
+	uint32_t off = rte_be_to_cpu_32(p->tcp->sent_seq) - f->c_isn - 1;
+	const uint8_t *ts;
+
+	if (p->tcp->tcp_flags & TCP_RST)
+		return true;
+	if (p->payload_len && f->have_wnd && !before(gw_seqmap_fwd(&f->c2s, off), f->c_wnd_end))
+		return false;
+	if (f->ts_on && (ts = gw_tcp_option(p, 8, 10))) {
+		uint32_t val = rte_be_to_cpu_32(*(const unaligned_uint32_t *)ts);
+
+		if (p->payload_len && f->c_ts_recent && (int32_t)(f->c_ts_recent - val) > 1)
+			return false;
+		if (!f->c_ts_recent || (int32_t)(val - f->c_ts_recent) > 0)
+			f->c_ts_recent = val;
+	}
+	return true;
+}
+
+/*
+ * A client's RST ends the session only where the server takes it: at exactly
+ * the sequence it expects next (RFC 5961; any other gets a challenge ACK and
+ * the session lives on). That is the client's next byte, once the server has
+ * acked every byte before it (as it numbers them, past our cuts) and nothing
+ * is held back. Any other RST goes on
+ * for the server to judge, and parsing goes on.
+ */
+static bool client_rst_ends_it(const struct gw_flow *f, const struct gw_pkt *p)
+{
+	uint32_t off = rte_be_to_cpu_32(p->tcp->sent_seq) - f->c_isn - 1;
+
+	return f->have_s_isn && !f->held_len && off == f->c_next &&
+	       gw_seqmap_fwd(&f->c2s, off) == f->c_acked_new;
+}
+
 /* A frame of a protected SMTP conversation: flow lookup, then the stream engine. */
 static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, struct gw_pkt *p,
 				      bool c2s, struct gw_txq *fwd, struct gw_txq *back)
@@ -99,14 +191,29 @@ static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, s
 
 	e->stats.smtp_packets++;
 	flags = p->tcp->tcp_flags;
+	if (c2s && !client_segment_counts(p, m->ol_flags)) {
+		e->stats.segments_dropped++;
+		rte_pktmbuf_free(m);
+		return;
+	}
 	flow_key(&key, p, c2s);
 	f = gw_flow_lookup(&e->flows, &key);
 	if (c2s && (flags & TCP_SYN) && !(flags & TCP_ACK)) {
 		uint32_t isn = rte_be_to_cpu_32(p->tcp->sent_seq);
 
-		if (f && f->c_isn != isn && !gw_flow_edited(f)) {
+		if (f && f->c_isn != isn && !gw_flow_edited(f) &&
+		    (gw_flow_closed(f) || !f->c_handshake_done)) {
 			gw_flow_release(e, f); /* the port pair was reused */
 			f = NULL;
+		} else if (f && f->c_isn != isn) {
+			/*
+			 * Another ISN on a live session: the server answers it with a
+			 * challenge ACK and keeps the session, so must we (made anew,
+			 * the flow would pass what follows as a stranger's).
+			 */
+			e->stats.segments_dropped++;
+			rte_pktmbuf_free(m);
+			return;
 		}
 		if (!f) {
 			f = gw_flow_create(&e->flows, &key);
@@ -125,6 +232,8 @@ static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, s
 			e->stats.flows_created++;
 			e->stats.flows_active++;
 			f->c_isn = isn;
+			f->c_port = m->port;
+			syn_options(f, p, true);
 			gw_verdict_session_init(e, f);
 		}
 		f->last_tsc = e->now_tsc;
@@ -136,18 +245,27 @@ static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, s
 		gw_txq_push(e, fwd, m);
 		return;
 	}
+	if (s2c && e->cfg->conf.paired_ports && f->c_port != RTE_MBUF_PORT_INVALID &&
+	    m->port == f->c_port) {
+		/* the server's address, from the client's side: forged */
+		e->stats.segments_dropped++;
+		rte_pktmbuf_free(m);
+		return;
+	}
 	f->last_tsc = e->now_tsc;
 	if (s2c && (flags & TCP_SYN)) {
 		f->s_isn = rte_be_to_cpu_32(p->tcp->sent_seq);
 		f->have_s_isn = 1;
+		syn_options(f, p, false);
+		server_window(f, p);
 		gw_remember_template(f, rte_pktmbuf_mtod(m, uint8_t *), p);
 		gw_txq_push(e, fwd, m);
 		return;
 	}
-	if (flags & TCP_RST) {
+	if ((flags & TCP_RST) && (s2c || client_rst_ends_it(f, p))) {
 		/*
-		 * The connection is over: nothing is cut from it or injected into it
-		 * any more; what still comes is only translated.
+		 * The connection is over: nothing is cut from it or injected into
+		 * it any more; what still comes is only translated.
 		 */
 		f->rst = 1;
 		f->parse_off = 1;
@@ -163,10 +281,17 @@ static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, s
 		gw_txq_push(e, fwd, m);
 		return;
 	}
-	if (c2s)
+	if (c2s && !server_would_take(f, p)) {
+		e->stats.segments_dropped++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (c2s) {
 		gw_client_segment(e, f, m, p, fwd, back);
-	else
+	} else {
+		server_window(f, p);
 		gw_server_segment(e, f, m, p, fwd, back);
+	}
 }
 
 void gw_engine_process(struct gw_engine *e, struct rte_mbuf *m, struct gw_txq *fwd,

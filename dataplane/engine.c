@@ -80,16 +80,11 @@ void gw_flow_release(struct gw_engine *e, struct gw_flow *f)
 	e->stats.flows_active--;
 }
 
-static bool flow_closed(const struct gw_flow *f)
-{
-	return f->rst || (f->fin_c && f->fin_s);
-}
-
 /*
  * A full flow table makes room by evicting a flow nothing depends on: no edit
- * in either direction, no client bytes held, and closed or not yet spoken in
- * by the client (a half-open flow of a SYN flood), so its later segments, if
- * any, carry no command greywall would have judged. Closed flows go first, then the longest
+ * in either direction, no client bytes held, and closed or never acked by the
+ * client (a half-open flow of a SYN flood), so its later segments, if any,
+ * carry no command greywall would have judged. Closed flows go first, then the longest
  * idle, among a few slots sampled at random (approximate LRU, constant time
  * per new flow). A flow with edits is never evicted: its segments would go on
  * untranslated and break the connection.
@@ -99,11 +94,12 @@ static bool evictable(const struct gw_flow *f)
 	if (!f->in_use || gw_flow_edited(f) || f->held_len || f->ooo.n)
 		return false;
 	/*
-	 * A session the client has begun to talk in is never evicted: its later
-	 * RCPTs would pass as a mid-stream pickup, and a sender could get there
-	 * by opening connections until its own was evicted.
+	 * A session whose handshake the client finished is never evicted, even
+	 * one it has not spoken in yet: its later RCPTs would pass as a
+	 * mid-stream pickup, and a sender could get there by opening connections
+	 * until its own silent one was evicted.
 	 */
-	return flow_closed(f) || f->c_next == 0;
+	return gw_flow_closed(f) || !f->c_handshake_done;
 }
 
 bool gw_evict_one(struct gw_engine *e)
@@ -116,8 +112,8 @@ bool gw_evict_one(struct gw_engine *e)
 
 		if (!evictable(f))
 			continue;
-		if (!best || flow_closed(f) > flow_closed(best) ||
-		    (flow_closed(f) == flow_closed(best) && f->last_tsc < best->last_tsc))
+		if (!best || gw_flow_closed(f) > gw_flow_closed(best) ||
+		    (gw_flow_closed(f) == gw_flow_closed(best) && f->last_tsc < best->last_tsc))
 			best = f;
 	}
 	/* few evictable flows left: look on from where the last scan stopped, bounded */
@@ -172,7 +168,7 @@ void gw_engine_expire(struct gw_engine *e)
 		f = &e->flows.flows[(uintptr_t)data];
 		age = e->now_tsc - f->last_tsc;
 		/* a closed flow lingers a little for its last retransmissions */
-		if (age > idle || (flow_closed(f) && age > closed)) {
+		if (age > idle || (gw_flow_closed(f) && age > closed)) {
 			gw_flow_release(e, f);
 			e->stats.flows_expired++;
 		}

@@ -47,6 +47,19 @@ struct gw_flow {
 	uint8_t parse_off; /* stopped parsing (gap or desync): translate only */
 	uint8_t desync_counted;
 	uint8_t fin_c, fin_s, rst;
+	uint8_t c_handshake_done; /* the client acked the server's SYN-ACK */
+	uint16_t c_port;	  /* the port the client's SYN came in on */
+	/*
+	 * What the server's TCP would take from the client: bytes up to the right
+	 * edge of the window it offered (as it numbers the client's stream), and
+	 * timestamps not older than the latest (PAWS). A segment it would drop is
+	 * dropped here too, never parsed (dispatch.c).
+	 */
+	uint8_t c_wscale, s_wscale; /* 0xff: not offered */
+	uint8_t ts_on;		    /* both SYNs carried timestamps */
+	uint8_t have_wnd;
+	uint32_t c_wnd_end;
+	uint32_t c_ts_recent;
 	uint8_t in_use; /* for eviction, which samples slots at random */
 	/*
 	 * A line was deferred (no edit room yet): client bytes past it are
@@ -64,7 +77,8 @@ struct gw_flow {
 	uint32_t replies_used; /* a bit per replies[] slot; a folded edit frees its slot */
 	/* envelope of the current transaction */
 	uint16_t sender_len, sender_raw_len, helo_len;
-	uint8_t have_mail;
+	uint8_t have_mail; /* a transaction is open, as far as the server has said */
+	uint8_t mail_due;  /* a MAIL's answer has not come yet */
 	uint8_t sender[GW_ADDR_MAX];
 	uint8_t sender_raw[GW_ADDR_MAX];
 	uint8_t helo[GW_HELO_MAX];

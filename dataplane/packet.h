@@ -171,4 +171,26 @@ static __always_inline int gw_parse_frame(uint8_t *frame, uint16_t len, struct g
 	return GW_PKT_TCP;
 }
 
+/* The data of TCP option kind, exactly len bytes long in all, or NULL. */
+static inline const uint8_t *gw_tcp_option(const struct gw_pkt *p, uint8_t kind, uint8_t len)
+{
+	const uint8_t *opt = (const uint8_t *)p->tcp + sizeof(struct rte_tcp_hdr);
+	const uint8_t *end = (const uint8_t *)p->tcp + p->tcp_hlen;
+
+	while (opt < end) {
+		if (opt[0] == 0)
+			break;
+		if (opt[0] == 1) {
+			opt++;
+			continue;
+		}
+		if (opt + 1 >= end || opt[1] < 2 || opt + opt[1] > end)
+			break;
+		if (opt[0] == kind)
+			return opt[1] == len ? opt + 2 : NULL;
+		opt += opt[1];
+	}
+	return NULL;
+}
+
 #endif /* GREYWALL_DP_PACKET_H */

@@ -51,7 +51,7 @@ static void log_verdict(struct gw_engine *e, struct gw_flow *f, const char *cmd,
 	r->ev.cmd = strcmp(cmd, "RCPT") ? GW_DP_EV_STARTTLS : GW_DP_EV_RCPT;
 	r->ev.remaining = d->remaining;
 	memcpy(r->ev.client, f->key.client, 16);
-	r->ev.sender_len = f->have_mail ? f->sender_raw_len : 0;
+	r->ev.sender_len = f->sender_raw_len; /* the sender judged with, MAIL in force or not */
 	memcpy(r->ev.sender, f->sender_raw, r->ev.sender_len);
 	n = strlen(rcpt);
 	r->ev.rcpt_len = (u16)(n > GW_ADDR_MAX ? GW_ADDR_MAX : n);
@@ -80,7 +80,7 @@ static void emit_event(struct gw_engine *e, struct gw_flow *f, const char *cmd, 
 	ev->cmd = strcmp(cmd, "RCPT") ? GW_DP_EV_STARTTLS : GW_DP_EV_RCPT;
 	ev->remaining = d->remaining;
 	memcpy(ev->client, f->key.client, 16);
-	ev->sender_len = f->have_mail ? f->sender_raw_len : 0;
+	ev->sender_len = f->sender_raw_len; /* the sender judged with */
 	memcpy(ev->sender, f->sender_raw, ev->sender_len);
 	n = strlen(rcpt);
 	ev->rcpt_len = (u16)(n > GW_ADDR_MAX ? GW_ADDR_MAX : n);
@@ -350,24 +350,44 @@ static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, 
 	case GW_CMD_HELO:
 		memcpy(f->helo, cmd->path, cmd->path_len);
 		f->helo_len = cmd->path_len;
-		f->have_mail = 0;
-		if (cmd->status == GW_SMTP_OK)
+		if (cmd->status == GW_SMTP_OK) {
+			f->have_mail = 0; /* an EHLO the server takes ends the transaction */
 			return refuse_if_tls_pending(s, cmd, tag);
+		}
 		break;
 	case GW_CMD_MAIL: {
-		/* whatever the server makes of it, RCPTs after it are judged with this sender */
 		u8 buf[GW_PATH_MAX];
 		u32 len;
-		const u8 *path = keyable_path(cmd, buf, &len);
+		const u8 *path;
 
+		/*
+		 * The sender is the one the server takes. Behind another MAIL
+		 * whose answer is still due, a MAIL waits for it; inside a
+		 * transaction the server refuses it ("nested MAIL command") and
+		 * keeps its sender, and so do we. Otherwise RCPTs after it are
+		 * judged with this sender, whatever the server makes of it.
+		 */
+		if (f->mail_due) {
+			if (cmd->offset < s->cut_from)
+				break; /* its start went out: the sender in force stays */
+			s->e->stats.lines_deferred++;
+			return GW_ACT_DEFER;
+		}
+		if (f->have_mail)
+			break;
+		path = keyable_path(cmd, buf, &len);
 		n = gw_normalize_address(path, len, f->sender, &e->cfg->conf.policy.norm, true);
 		f->sender_len = (uint16_t)(n < 0 ? 0 : n);
 		f->sender_raw_len = (uint16_t)(len > GW_ADDR_MAX ? GW_ADDR_MAX : len);
 		memcpy(f->sender_raw, path, f->sender_raw_len);
 		f->have_mail = 1;
+		f->mail_due = 1;
 		break;
 	}
 	case GW_CMD_RSET:
+		if (cmd->status == GW_SMTP_OK) /* "RSET x" is refused: the transaction stays */
+			f->have_mail = 0;
+		break;
 	case GW_CMD_DATA_END:
 		f->have_mail = 0;
 		break;
@@ -404,8 +424,21 @@ static void on_inject(void *ctx, const struct gw_smtp_pending *p, u64 server_off
 		s->standalone[s->nstandalone++] = (uint32_t)(ins - f->s2c.e);
 }
 
+/* The answer to a MAIL says whether a transaction is open, and so which MAIL comes next. */
+static void on_reply(void *ctx, const struct gw_smtp_reply *r)
+{
+	struct gw_seg *s = ctx;
+	struct gw_flow *f = s->f;
+
+	if (r->verb != GW_CMD_MAIL)
+		return;
+	f->mail_due = 0;
+	f->have_mail = r->code >= 200 && r->code < 300;
+}
+
 static const struct gw_smtp_callbacks verdict_callbacks = {
     .command = on_command,
+    .reply = on_reply,
     .inject = on_inject,
 };
 
@@ -413,6 +446,7 @@ void gw_verdict_session_init(struct gw_engine *e, struct gw_flow *f)
 {
 	/* no context yet: each parse sets its own (gw_verdict_parse) */
 	gw_smtp_session_init(&f->smtp, e->cfg->conf.policy.max_line, &verdict_callbacks, NULL);
+	f->smtp.end_crlf_only = e->cfg->conf.end_of_data_crlf;
 }
 
 /*

@@ -41,6 +41,7 @@ void gw_conf_defaults(struct gw_conf *c)
 	c->max_flows = 16384;
 	c->flow_idle = 600;
 	c->mtu = 1500;
+	c->paired_ports = 1;
 	snprintf(c->tls_defer_text, sizeof(c->tls_defer_text), "Greylisted, try again later");
 	snprintf(c->cluster_name, sizeof(c->cluster_name), "greywall");
 	c->cluster_queue = 1u << 20;
@@ -328,7 +329,7 @@ static int set_key(struct gw_conf *c, const char *k, const char *v, char *why, s
 		return 0;
 	}
 	if (!strcmp(k, "strip_extension") || !strcmp(k, "verp_fold") ||
-	    !strcmp(k, "exempt_postmaster")) {
+	    !strcmp(k, "exempt_postmaster") || !strcmp(k, "paired_ports")) {
 		if (parse_bool(v, &b)) {
 			snprintf(why, whylen, "%s: '%s' is not yes or no", k, v);
 			return -1;
@@ -337,12 +338,22 @@ static int set_key(struct gw_conf *c, const char *k, const char *v, char *why, s
 			c->policy.norm.strip_extension = b;
 		else if (!strcmp(k, "verp_fold"))
 			c->policy.norm.verp_fold = b;
+		else if (!strcmp(k, "paired_ports"))
+			c->paired_ports = b;
 		else
 			c->policy.exempt_postmaster = b;
 		return 0;
 	}
 	if (!strcmp(k, "protect") || !strcmp(k, "smtp_ports"))
 		return gw_conf_set_list(c, k, v, false, why, whylen);
+	if (!strcmp(k, "end_of_data")) {
+		if (!strcmp(v, "lf") || !strcmp(v, "crlf")) {
+			c->end_of_data_crlf = v[0] == 'c';
+			return 0;
+		}
+		snprintf(why, whylen, "end_of_data: '%s' is not 'lf' or 'crlf'", v);
+		return -1;
+	}
 	if (!strcmp(k, "tls_mode")) {
 		if (!strcmp(v, "greylist"))
 			c->policy.tls_mode = GW_TLS_GREYLIST;

@@ -163,14 +163,16 @@ static bool client_line(struct gw_smtp_session *s)
 	} else {
 		/*
 		 * The MTA acts on the first max_line bytes of a longer line, so
-		 * its verb is theirs: a long DATA still gets 354 and a long BDAT
-		 * still has its chunk (a long MAIL or RCPT was judged when it
-		 * outgrew max_line, a long STARTTLS too). The callback sees it
-		 * as too long, not as that command again.
+		 * its verb is theirs: a long DATA still gets 354 (a long MAIL or
+		 * RCPT was judged when it outgrew max_line, a long STARTTLS too).
+		 * A long BDAT gets no chunk: MTAs differ on it (Postfix takes the
+		 * size from its first bytes, Exim refuses the line), and reading
+		 * its chunk as commands only costs the sender's own session,
+		 * while skipping commands as a chunk would let them by. The
+		 * callback sees the line as too long, not as that command again.
 		 */
 		parse_line(s->cline, s->max_line, &cmd);
 		verb = cmd.verb;
-		chunk = cmd.verb == GW_CMD_BDAT && cmd.status == GW_SMTP_OK ? cmd.size : 0;
 		memset(&cmd, 0, offsetof(struct gw_smtp_cmd, path));
 		cmd.verb = GW_CMD_OTHER;
 		cmd.status = GW_SMTP_TOO_LONG;
@@ -243,16 +245,33 @@ static bool line_must_wait(const struct gw_smtp_session *s)
 }
 
 /*
- * The end of a message, across chunk boundaries, as the MTA finds it: Postfix
- * before 3.9 (smtpd_forbid_bare_newline = no) ends a line at any LF, strips
- * the CRs before it, and ends the message at a line that is then ".". So
- * "\n.\n", "\r\n.\n" and ".\r\r\n" end it as CRLF.CRLF does; a parser that
- * waited for CRLF.CRLF would take the commands after such an end for message
- * text. Later Postfix and other MTAs end a message only where this rule does
- * too, or later (reading the text between as commands costs nothing but the
- * sender's own session). The LF ending DATA's 354 wait starts the first line.
+ * The end of a message, across chunk boundaries, as the MTA finds it. Postfix
+ * before 3.9 (smtpd_forbid_bare_newline = no, Debian 12's) ends a line at any
+ * LF, strips the CRs before it, and ends the message at a line that is then
+ * ".": so "\n.\n", "\r\n.\n" and ".\r\r\n" end it as CRLF.CRLF does, and a
+ * parser that waited for CRLF.CRLF would take the commands after such an end
+ * for message text. Postfix 3.9 (normalize) and Exim end it only at a dot line
+ * between CRLFs (end_crlf_only, greywall.conf's end_of_data = crlf): a parser
+ * that ended it earlier would take message text for commands, waiting for
+ * replies that never come. The LF ending DATA's 354 wait starts the first line.
  */
-enum { BODY_MID_LINE, BODY_LINE_START = 2, BODY_DOT, BODY_DOT_CR };
+enum { BODY_MID_LINE, BODY_CR, BODY_LINE_START, BODY_DOT, BODY_DOT_CR };
+
+static u8 body_next(u8 st, u8 c, bool crlf_only)
+{
+	bool dot = st == BODY_DOT || st == BODY_DOT_CR;
+
+	if (c == '\n') {
+		if (crlf_only)
+			return st == BODY_CR ? BODY_LINE_START : BODY_MID_LINE;
+		return BODY_LINE_START;
+	}
+	if (c == '.')
+		return st == BODY_LINE_START ? BODY_DOT : BODY_MID_LINE;
+	if (c == '\r')
+		return dot ? BODY_DOT_CR : crlf_only ? BODY_CR : BODY_MID_LINE;
+	return BODY_MID_LINE;
+}
 
 static u32 skip_body(struct gw_smtp_session *s, const u8 *d, u32 len)
 {
@@ -260,8 +279,10 @@ static u32 skip_body(struct gw_smtp_session *s, const u8 *d, u32 len)
 
 	for (i = 0; i < len; i++) {
 		u8 c = d[i], st = s->body_state;
+		bool end = c == '\n' && (s->end_crlf_only ? st == BODY_DOT_CR
+							  : st == BODY_DOT || st == BODY_DOT_CR);
 
-		if (c == '\n' && (st == BODY_DOT || st == BODY_DOT_CR)) {
+		if (end) {
 			struct gw_smtp_pending p = {.verb = GW_CMD_DATA_END};
 
 			s->coff += i + 1;
@@ -269,24 +290,16 @@ static u32 skip_body(struct gw_smtp_session *s, const u8 *d, u32 len)
 			s->cline_start = s->coff;
 			/* the transaction is over: a RCPT after this needs a new MAIL */
 			if (s->cb.command) {
-				struct gw_smtp_cmd end = {.verb = GW_CMD_DATA_END};
+				struct gw_smtp_cmd cmd_end = {.verb = GW_CMD_DATA_END};
 				u32 tag = 0;
 
-				end.offset = s->coff;
-				(void)s->cb.command(s->ctx, &end, &tag);
+				cmd_end.offset = s->coff;
+				(void)s->cb.command(s->ctx, &cmd_end, &tag);
 			}
 			fifo_push(s, &p);
 			return i + 1;
 		}
-		if (c == '\n')
-			st = BODY_LINE_START;
-		else if (c == '.')
-			st = st == BODY_LINE_START ? BODY_DOT : BODY_MID_LINE;
-		else if (c == '\r')
-			st = st == BODY_DOT || st == BODY_DOT_CR ? BODY_DOT_CR : BODY_MID_LINE;
-		else
-			st = BODY_MID_LINE;
-		s->body_state = st;
+		s->body_state = body_next(st, c, s->end_crlf_only);
 	}
 	s->coff += len;
 	return len;

@@ -64,6 +64,18 @@ struct gw_conf {
 	unsigned flow_idle; /* seconds without packets before a flow is forgotten */
 	unsigned mtu;	    /* IP MTU toward clients: longer injected replies are split */
 	char tls_defer_text[GW_REPLY_MAX];
+	/*
+	 * where the protected MTA ends a message: 0 = at any dot line, bare LFs
+	 * and extra CRs around it (Postfix before 3.9: smtpd_forbid_bare_newline =
+	 * no), 1 = only at CRLF.CRLF (Postfix 3.9's normalize, Exim)
+	 */
+	u8 end_of_data_crlf;
+	/*
+	 * greywall-dp's ports come in pairs, a client's frames on one and its
+	 * server's on the other: a server frame on the client's port is forged
+	 * (dropped). No when both directions share a port (a tap, one capture).
+	 */
+	u8 paired_ports;
 	/* a cluster of nodes sharing their triplets through Redis (cluster.h) */
 	char cluster_redis[256];	  /* host:port or unix:/path; empty = this node is alone */
 	char cluster_name[64];		  /* one stream per cluster */

@@ -61,11 +61,18 @@ struct gw_dp_stats {
 	u64 custody_resent;	/* bytes we acked, sent to the server again from the kept copy */
 	u64 segments_refused;	/* client bytes past a gap or a deferred line, not acked: resent */
 	u64 tls_pending_refused; /* plaintext greetings refused while STARTTLS was greylisted */
-	u64 long_lines_refused;	 /* RCPT lines past max_line with a rejecting verdict, refused */
+	u64 long_lines_refused;	 /* RCPT or STARTTLS lines past max_line, rejected: refused */
 	u64 sessions_reset;    /* sessions reset behind our 421 to STARTTLS (no plaintext after) */
 	u64 fragments_dropped; /* TCP fragments to a protected server: never reassembled here */
 	u64 syns_dropped;      /* new connections refused while every flow was a live session */
 	u64 log_lines_dropped; /* --log-verdicts lines lost to a full log ring */
+	/*
+	 * client segments the server would not take as they are (bad checksum,
+	 * data without ACK, another ISN on a live session, a resend or FIN inside
+	 * a held line) or whose headers the flow cannot rebuild, and server
+	 * frames that came in from the client's side: dropped, never parsed
+	 */
+	u64 segments_dropped;
 	u64 verdict[GW_V_COUNT];
 	u64 failopen[GW_FO_COUNT];
 };
@@ -77,8 +84,9 @@ struct gw_dp_stats {
 	    "replies_resent", "retransmit_dropped", "segments_split", "sack_translated",           \
 	    "reordered", "overlaps_rewritten", "edits_folded", "lines_deferred", "custody_acks",   \
 	    "custody_resent", "segments_refused", "tls_pending_refused", "long_lines_refused",     \
-	    "sessions_reset", "fragments_dropped", "syns_dropped", "log_lines_dropped"
-#define GW_DP_NCOUNTERS 29
+	    "sessions_reset", "fragments_dropped", "syns_dropped", "log_lines_dropped",            \
+	    "segments_dropped"
+#define GW_DP_NCOUNTERS 30
 _Static_assert(__builtin_offsetof(struct gw_dp_stats, verdict) == GW_DP_NCOUNTERS * 8,
 	       "GW_DP_COUNTER_NAMES names every scalar counter");
 
@@ -121,7 +129,7 @@ struct gw_dp_event_ring {
 };
 
 #define GW_DP_SHM_MAGIC	  0x31304d5350445747ULL /* "GWDPSM01" */
-#define GW_DP_SHM_VERSION 4			/* 4: log_lines_dropped */
+#define GW_DP_SHM_VERSION 5			/* 5: segments_dropped */
 #define GW_DP_SHM_LCORES  16
 #define GW_DP_SHM_PORTS	  16
 

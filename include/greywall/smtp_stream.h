@@ -81,6 +81,7 @@ struct gw_smtp_session {
 	u8 body_state; /* end-of-message matcher (skip_body) */
 	u8 cline_overlong;
 	u8 data_reply_due; /* DATA went on: nothing more is read until its reply */
+	u8 end_crlf_only;  /* the MTA ends a message at CRLF.CRLF only (set after init) */
 	u32 max_line;
 	u64 bdat_remaining;
 	u8 bdat_last;

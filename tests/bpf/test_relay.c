@@ -687,6 +687,53 @@ static void case_reset_flow_left_alone(void)
 	CHECK(stat_sum(GW_RS_REPLIES_RESENT) == resent, "no reply resent");
 }
 
+/*
+ * Lines as Postfix reads them: a bare LF ends a line (a NOOP so ended once
+ * left the filter taking every later line for a split one, passed un-judged),
+ * and tabs before and between the words of an RCPT make it no less one. After
+ * DATA the client's bytes wait for the reply (dropped, to be resent): only the
+ * reply says whether they are message text or commands.
+ */
+static void case_postfix_spellings(void)
+{
+	struct session s;
+	struct frame out;
+	u64 deferred = stat_sum(GW_RS_DEFERRED);
+	u32 len;
+
+	printf("case: a bare LF ends a line, tabs split words, nothing passes before DATA's reply\n");
+	session_init(&s, "spell", 0xc6120c01, 40060); /* 198.18.12.1 */
+	session_open(&s, EHLO_REPLY, NULL);
+	CHECK(client_send(&s, "NOOP\n", &out) == XDP_PASS, "spell: a bare-LF NOOP passes");
+	server_send(&s, "250 2.0.0 Ok\r\n", &out);
+	len = expect_reply_frame(&s, "\tRCPT\tTO:<tina@rcpt.example>\r\n", "tina@rcpt.example",
+				 GW_REPLY_GREYLIST_DEFAULT, 300, "spell: a tab-spelt RCPT after it");
+	s.sseq += len; /* the client read it */
+	CHECK(client_send(&s, "RCPT TO:<postmaster@rcpt.example>\r\n", &out) == XDP_PASS,
+	      "spell: an exempt RCPT passes");
+	server_send(&s, "250 2.1.5 Ok\r\n", &out);
+	CHECK(client_send(&s, "DATA\r\n", &out) == XDP_PASS, "spell: DATA passes");
+	CHECK(client_send(&s, ".\r\nMAIL FROM:<a@b.example>\r\n", &out) == XDP_DROP,
+	      "spell: bytes before DATA's reply are dropped for a resend");
+	CHECK(stat_sum(GW_RS_DEFERRED) == deferred + 1, "spell: counted as deferred");
+}
+
+/* A client RST away from the next sequence (the server only challenge-ACKs it) changes nothing. */
+static void case_stray_client_rst(void)
+{
+	struct session s;
+	struct frame in, out;
+
+	printf("case: a client RST the server would refuse leaves the session judged\n");
+	session_init(&s, "rst", 0xc6120d01, 40070); /* 198.18.13.1 */
+	session_open(&s, EHLO_REPLY, NULL);
+	build_frame(&in, &s.client, &s.server, s.cseq + 1000, s.sseq, F_RST | F_ACK, 0, NULL,
+		    &s.shape);
+	CHECK(run_prog(xdp_fd, &in, &out) == XDP_PASS, "rst: the stray RST goes on");
+	expect_reply_frame(&s, "RCPT TO:<ursula@rcpt.example>\r\n", "ursula@rcpt.example",
+			   GW_REPLY_GREYLIST_DEFAULT, 300, "rst: the RCPT after it");
+}
+
 static void case_options_and_sack(void)
 {
 	/* NOP NOP TS(111, 222), NOP NOP SACK[1000, 2000) of the server's stream */
@@ -800,6 +847,8 @@ int main(int argc, char **argv)
 	case_starttls();
 	case_many_rcpts_fold();
 	case_reset_flow_left_alone();
+	case_postfix_spellings();
+	case_stray_client_rst();
 	case_options_and_sack();
 
 	bpf_object__close(obj);

@@ -13,9 +13,11 @@ dir=$(mktemp -d)
 id=gwpc$$
 trap 'rm -rf "$dir" /dev/shm/$id-* /var/run/dpdk/$id' EXIT
 "$BUILD/tools/smtp_pcap" session "$dir"
+# both directions come in on port 0 here (one capture): no port pairs to check
+printf 'paired_ports = no\n' >"$dir/greywall.conf"
 timeout 60 "$BUILD/greywall-dp" -l 0 --no-huge -m 256 --no-pci --file-prefix "$id" --log-level=error \
 	--vdev="net_pcap0,rx_pcap=$dir/in.pcap,tx_pcap=$dir/out0.pcap" \
-	--vdev="net_pcap1,tx_pcap=$dir/out1.pcap" -- --protect 198.18.0.0/15 \
+	--vdev="net_pcap1,tx_pcap=$dir/out1.pcap" -- -c "$dir/greywall.conf" --protect 198.18.0.0/15 \
 	--table "/dev/shm/$id-t" --awl "/dev/shm/$id-a" --capacity 65536 --max-flows 1024 --duration 2 \
 	--control-socket none \
 	>"$dir/dp.log" 2>&1 || { cat "$dir/dp.log"; exit 1; }

@@ -680,6 +680,10 @@ static void test_closed_flow_expires_and_gives_back_its_replies(void **state)
 	assert_int_equal(back.n, 1);
 	assert_int_equal(rte_mempool_avail_count(eng.reply_pool), free_replies - 1);
 	assert_int_equal(eng.flows.nfree, eng.flows.cap - 1);
+	/* the server acks all it got (the cut RCPT is not in its numbering): the RST ends the flow
+	 */
+	feed(frame(&c, false, c.s_isn + 1 + c.s_off, c.c_isn + 1 + c.c_off - 32, ACK, NULL, 0, NULL,
+		   0));
 	feed(frame(&c, true, c.c_isn + 1 + c.c_off, c.s_isn + 1 + c.s_off, RST, NULL, 0, NULL, 0));
 	/* a closed flow lingers 10 s for late retransmissions, then goes */
 	fake_tsc += 11 * rte_get_tsc_hz();
@@ -953,6 +957,187 @@ static void test_body_resend_gets_the_first_copy(void **state)
 	assert_int_equal(eng.stats.lines_removed, 1);
 }
 
+/* Payload bytes in the frames of q (a bare ack has none). */
+static unsigned payload_bytes(const struct gw_txq *q)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < q->n; i++) {
+		struct gw_pkt p = {0};
+
+		if (gw_parse_frame(rte_pktmbuf_mtod(q->m[i], uint8_t *),
+				   rte_pktmbuf_data_len(q->m[i]), &p) == GW_PKT_TCP)
+			n += p.payload_len;
+	}
+	return n;
+}
+
+/*
+ * A segment the server would not take changes nothing in greywall-dp: it is
+ * dropped, never parsed, and the RCPT after it is still cut. Each of these let
+ * an RCPT through un-judged before: a client RST at a sequence the server
+ * answers with a challenge ACK, a SYN with another ISN on the live session,
+ * data without ACK or with a bad checksum (the server drops both, so their
+ * bytes would stand in for the ones it reads), a resend from before a held
+ * line, a FIN inside it; and a server frame forged from the client's side.
+ */
+static void test_segments_the_server_would_not_take_change_nothing(void **state)
+{
+	const char *line = "RCPT TO:<bob@receiver.example>\r\n";
+	uint16_t len = (uint16_t)strlen(line);
+	struct rte_mbuf *m;
+	struct conv c, d;
+	uint64_t dropped, cut = 0;
+
+	(void)state;
+	conv_init(&c, 4, 0, 40031);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	dropped = eng.stats.segments_dropped;
+	/* an RST past what the server expects: forwarded for it to refuse, parsing goes on */
+	feed(frame(&c, true, c.c_isn + 1 + c.c_off + 100, c.s_isn + 1 + c.s_off, RST | ACK, NULL, 0,
+		   NULL, 0));
+	client_says(&c, line);
+	assert_int_equal(eng.stats.lines_removed, ++cut);
+	/* another ISN on the live session */
+	feed(frame(&c, true, c.c_isn + 7777, 0, SYN, NULL, 0, NULL, 0));
+	assert_int_equal(fwd.n, 0);
+	assert_int_equal(eng.stats.segments_dropped, ++dropped);
+	client_says(&c, line);
+	assert_int_equal(eng.stats.lines_removed, ++cut);
+	/* data without ACK, then data with a bad checksum: dropped, unparsed, unforwarded */
+	feed(
+	    frame(&c, true, c.c_isn + 1 + c.c_off, c.s_isn + 1 + c.s_off, PSH, line, len, NULL, 0));
+	assert_int_equal(fwd.n + back.n, 0);
+	assert_int_equal(eng.stats.segments_dropped, ++dropped);
+	m = frame(&c, true, c.c_isn + 1 + c.c_off, c.s_isn + 1 + c.s_off, ACK | PSH, line, len,
+		  NULL, 0);
+	rte_pktmbuf_mtod(m, uint8_t *)[rte_pktmbuf_data_len(m) - 4] ^= 0x20;
+	feed(m);
+	assert_int_equal(fwd.n + back.n, 0);
+	assert_int_equal(eng.stats.segments_dropped, ++dropped);
+	assert_int_equal(eng.stats.lines_removed, cut);
+	client_says(&c, line);
+	assert_int_equal(eng.stats.lines_removed, ++cut);
+	/* a begun line is held; a resend from before it, and a FIN inside it, change nothing */
+	feed(frame(&c, true, c.c_isn + 1 + c.c_off, c.s_isn + 1 + c.s_off, ACK | PSH, line, 17,
+		   NULL, 0));
+	assert_true(back.n >= 1); /* the custody ack (and our replies the client has not acked) */
+	feed(frame(&c, true, c.c_isn + 1 + c.c_off - 2, c.s_isn + 1 + c.s_off, ACK, "\r\n", 2, NULL,
+		   0));
+	assert_int_equal(payload_bytes(&fwd), 0); /* at most its ack goes on */
+	assert_true(back.n >= 1);		  /* the custody ack again */
+	assert_int_equal(eng.stats.segments_dropped, ++dropped);
+	feed(frame(&c, true, c.c_isn + 1 + c.c_off, c.s_isn + 1 + c.s_off, ACK | FIN, line, 1, NULL,
+		   0));
+	assert_int_equal(payload_bytes(&fwd), 0);
+	assert_int_equal(eng.stats.segments_dropped, ++dropped);
+	feed(frame(&c, true, c.c_isn + 1 + c.c_off + 17, c.s_isn + 1 + c.s_off, ACK | PSH,
+		   line + 17, (uint16_t)(len - 17), NULL, 0));
+	c.c_off += len;
+	assert_int_equal(eng.stats.lines_removed, ++cut);
+	assert_int_equal(eng.stats.failopen[GW_FO_SPLIT_LINE], 0);
+	/* the server's address from the port the client's SYN came in on: forged, dropped */
+	conv_init(&d, 4, 0, 40032);
+	m = frame(&d, true, d.c_isn, 0, SYN, NULL, 0, NULL, 0);
+	m->port = 0;
+	feed(m);
+	m = frame(&d, false, d.s_isn, d.c_isn + 1, SYN | ACK, NULL, 0, NULL, 0);
+	m->port = 0;
+	feed(m);
+	assert_int_equal(fwd.n, 0);
+	assert_int_equal(eng.stats.segments_dropped, ++dropped);
+	m = frame(&d, false, d.s_isn, d.c_isn + 1, SYN | ACK, NULL, 0, NULL, 0);
+	m->port = 1;
+	feed(m);
+	assert_int_equal(fwd.n, 1);
+}
+
+/*
+ * Bytes the server's TCP would drop are dropped here too, never parsed: a
+ * segment that starts past the right edge of the window the server offered,
+ * and one whose timestamp is older than the latest (PAWS). Parsed, their bytes
+ * would stand in for the ones the server reads (a resend of those, past the
+ * kept copy, would then go on unchecked).
+ */
+static void test_bytes_past_the_window_or_with_an_old_timestamp_are_dropped(void **state)
+{
+	static const char *line = "RCPT TO:<bob@receiver.example>\r\n";
+	uint8_t ts[12] = {1, 1, 8, 10}; /* NOP NOP TS(TSval, TSecr) */
+	uint16_t len = (uint16_t)strlen(line);
+	uint64_t dropped;
+	struct conv c;
+
+	(void)state;
+	conv_init(&c, 4, 0, 40033);
+	ts[7] = 100; /* TSval 100 */
+	feed(frame(&c, true, c.c_isn, 0, SYN, NULL, 0, ts, sizeof(ts)));
+	feed(frame(&c, false, c.s_isn, c.c_isn + 1, SYN | ACK, NULL, 0, ts, sizeof(ts)));
+	ts[7] = 101;
+	feed(frame(&c, true, c.c_isn + 1, c.s_isn + 1, ACK, NULL, 0, ts, sizeof(ts)));
+	server_says(&c, "220 mx.receiver.example ESMTP\r\n");
+	dropped = eng.stats.segments_dropped;
+	/* the server offered 64240 bytes (the SYN-ACK's window, unscaled): past them is dropped */
+	feed(frame(&c, true, c.c_isn + 1 + 64240, c.s_isn + 1 + c.s_off, ACK | PSH, line, len, ts,
+		   sizeof(ts)));
+	assert_int_equal(fwd.n + back.n, 0);
+	assert_int_equal(eng.stats.segments_dropped, ++dropped);
+	assert_int_equal(eng.stats.reordered, 0);
+	/* an older timestamp than the latest: dropped */
+	ts[6] = 0, ts[7] = 50;
+	feed(frame(&c, true, c.c_isn + 1, c.s_isn + 1 + c.s_off, ACK | PSH, "EHLO a\r\n", 8, ts,
+		   sizeof(ts)));
+	assert_int_equal(fwd.n + back.n, 0);
+	assert_int_equal(eng.stats.segments_dropped, ++dropped);
+	/* a current one goes on */
+	ts[7] = 102;
+	feed(frame(&c, true, c.c_isn + 1, c.s_isn + 1 + c.s_off, ACK | PSH, "EHLO a\r\n", 8, ts,
+		   sizeof(ts)));
+	assert_int_equal(fwd.n, 1);
+	assert_int_equal(eng.stats.segments_dropped, dropped);
+}
+
+/*
+ * The sender an RCPT is judged with is the one the server took. A MAIL inside
+ * a transaction is refused ("nested MAIL command") and the server keeps the
+ * first sender, so must greywall-dp: it once took the second, so a sender with
+ * one passed triplet could send to that recipient under any other sender.
+ * "RSET x" is refused too and keeps the transaction.
+ */
+static void test_a_refused_mail_does_not_change_the_sender(void **state)
+{
+	const char *rcpt = "RCPT TO:<bob@receiver.example>\r\n";
+	struct conv c, d;
+
+	(void)state;
+	/* ceo -> bob passes after the delay */
+	conv_init(&c, 4, 0, 40034);
+	conv_open(&c, "MAIL FROM:<ceo@sender.example>\r\n");
+	client_says(&c, rcpt);
+	assert_int_equal(eng.stats.lines_removed, 1);
+	wall_later = 301;
+	client_says(&c, "RSET\r\n");
+	server_says(&c, "250 2.0.0 Ok\r\n");
+	client_says(&c, "MAIL FROM:<ceo@sender.example>\r\n");
+	server_says(&c, "250 2.1.0 Ok\r\n");
+	client_says(&c, rcpt);
+	assert_int_equal(eng.stats.verdict[GW_V_PASS], 1);
+	/* alice's transaction: a second MAIL (ceo) is refused, bob is judged as alice's */
+	conv_init(&d, 4, 0, 40035);
+	conv_open(&d, "MAIL FROM:<alice@sender.example>\r\n");
+	client_says(&d, "MAIL FROM:<ceo@sender.example>\r\n");
+	server_says(&d, "503 5.5.1 Error: nested MAIL command\r\n");
+	client_says(&d, "RSET x\r\n");
+	server_says(&d, "501 5.5.4 Syntax: RSET\r\n");
+	client_says(&d, rcpt);
+	assert_int_equal(eng.stats.lines_removed, 2);
+	assert_int_equal(eng.stats.verdict[GW_V_PASS], 1);
+	/* two MAILs in one write: the second waits for the first's answer */
+	client_says(&d, "RSET\r\n");
+	server_says(&d, "250 2.0.0 Ok\r\n");
+	client_says(&d, "MAIL FROM:<alice@sender.example>\r\nMAIL FROM:<ceo@sender.example>\r\n");
+	assert_int_equal(eng.stats.lines_deferred, 1);
+}
+
 /* A fresh engine whose flow table holds only n flows. */
 static void engine_with_flows(uint32_t n)
 {
@@ -975,7 +1160,7 @@ static void engine_with_flows(uint32_t n)
  * only closed flows and half-open ones (a SYN flood's) make room; otherwise
  * the new SYN is dropped, and the client's TCP sends it again.
  */
-static void test_full_flow_table_evicts_only_closed_or_silent_flows(void **state)
+static void test_full_flow_table_evicts_only_closed_or_half_open_flows(void **state)
 {
 	struct conv c[16], late;
 	unsigned k;
@@ -1021,6 +1206,33 @@ static void test_full_flow_table_evicts_only_closed_or_silent_flows(void **state
 		client_says(&c[k], "RCPT TO:<carol@receiver.example>\r\n");
 		assert_int_equal(back.n, 1);
 	}
+	assert_int_equal(eng.stats.failopen[GW_FO_MIDSTREAM], 0);
+
+	/*
+	 * sessions whose handshake the client finished and that got their
+	 * greeting, but where the client has not spoken yet: not evicted either
+	 * (a sender could otherwise evict its own silent session and send its
+	 * RCPTs as a mid-stream pickup)
+	 */
+	engine_with_flows(16);
+	for (k = 0; k < 16; k++) {
+		conv_init(&c[k], 4, 0, (uint16_t)(44000 + k));
+		feed(frame(&c[k], true, c[k].c_isn, 0, SYN, NULL, 0, NULL, 0));
+		feed(frame(&c[k], false, c[k].s_isn, c[k].c_isn + 1, SYN | ACK, NULL, 0, NULL, 0));
+		feed(frame(&c[k], true, c[k].c_isn + 1, c[k].s_isn + 1, ACK, NULL, 0, NULL, 0));
+		server_says(&c[k], "220 mx.receiver.example ESMTP\r\n");
+	}
+	conv_init(&late, 4, 0, 44100);
+	feed(frame(&late, true, late.c_isn, 0, SYN, NULL, 0, NULL, 0));
+	assert_int_equal(fwd.n, 0);
+	assert_int_equal(eng.stats.flows_evicted, 0);
+	assert_int_equal(eng.stats.syns_dropped, 1);
+	client_says(&c[5], "EHLO sender.example\r\n");
+	server_says(&c[5], "250 mx.receiver.example\r\n");
+	client_says(&c[5], "MAIL FROM:<alice@sender.example>\r\n");
+	server_says(&c[5], "250 2.1.0 Ok\r\n");
+	client_says(&c[5], "RCPT TO:<bob@receiver.example>\r\n");
+	assert_int_equal(eng.stats.lines_removed, 1);
 	assert_int_equal(eng.stats.failopen[GW_FO_MIDSTREAM], 0);
 
 	/* half-open flows (a SYN flood's) are evicted for a new one */
@@ -1677,8 +1889,14 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_resend_with_other_bytes_gets_the_first_copy, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_body_resend_gets_the_first_copy, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_full_flow_table_evicts_only_closed_or_silent_flows,
+	    cmocka_unit_test_setup_teardown(test_segments_the_server_would_not_take_change_nothing,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_bytes_past_the_window_or_with_an_old_timestamp_are_dropped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_refused_mail_does_not_change_the_sender, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_full_flow_table_evicts_only_closed_or_half_open_flows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fail_open_cases_are_counted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hundred_greylisted_rcpts_one_at_a_time_all_cut,
 					    setup, teardown),

@@ -49,6 +49,8 @@ static const struct cmd_case cases[] = {
     {"BDAT x", GW_CMD_BDAT, GW_SMTP_SYNTAX, NULL, 0, 0},
     {"BDAT 12 FIRST", GW_CMD_BDAT, GW_SMTP_SYNTAX, NULL, 12, 0},
     {"RSET", GW_CMD_RSET, GW_SMTP_OK, NULL, 0, 0},
+    {"RSET x", GW_CMD_RSET, GW_SMTP_SYNTAX, NULL, 0, 0},
+    {"RSET \t", GW_CMD_RSET, GW_SMTP_OK, NULL, 0, 0},
     {"QUIT", GW_CMD_QUIT, GW_SMTP_OK, NULL, 0, 0},
     {"STARTTLS", GW_CMD_STARTTLS, GW_SMTP_OK, NULL, 0, 0},
     {"NOOP", GW_CMD_NOOP, GW_SMTP_OK, NULL, 0, 0},
@@ -79,6 +81,9 @@ static const struct cmd_case cases[] = {
     {"RCPT TO:postmaster@x.example<bob@y.example>", GW_CMD_RCPT, GW_SMTP_BAD_PATH, NULL, 0, 0},
     {"RCPT TO:<postmaster@x.example:bob@y.example;>", GW_CMD_RCPT, GW_SMTP_BAD_PATH, NULL, 0, 0},
     {"RCPT TO:<\"a(b\"@y.example>", GW_CMD_RCPT, GW_SMTP_OK, "\"a(b\"@y.example", 0, 0},
+    {"RCPT TO:<postmaster@[IPv6:2001:db8::1]>", GW_CMD_RCPT, GW_SMTP_OK,
+     "postmaster@[IPv6:2001:db8::1]", 0, 0},
+    {"RCPT TO:<a@[IPv6:2001:db8::1]:b@c>", GW_CMD_RCPT, GW_SMTP_BAD_PATH, NULL, 0, 0},
 };
 
 static void test_table(void **state)

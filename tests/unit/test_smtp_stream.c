@@ -471,6 +471,39 @@ static void test_overlong_data_still_starts_a_message(void **state)
 	assert_int_equal(s.mode, GW_MODE_COMMAND);
 }
 
+/*
+ * With end_of_data = crlf (Postfix 3.9, Exim) only a dot line between CRLFs
+ * ends a message; a bare LF on either side of the dot leaves it text.
+ */
+static void test_message_ends_only_at_crlf_dot_crlf_when_told(void **state)
+{
+	static const struct {
+		const char *text;
+		bool ends;
+	} cases[] = {
+	    {"a\r\n.\r\n", true}, {"a\r\n.\r\r\n", true}, {"a\n.\n", false},
+	    {"a\n.\r\n", false},  {"a\r\n.\n", false},	  {"a\r\n..\r\n", false},
+	};
+	static struct gw_smtp_session s;
+	static struct transcript t;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		u32 n = (u32)strlen(cases[i].text);
+
+		memset(&t, 0, sizeof(t));
+		gw_smtp_session_init(&s, 512, &cbs, &t);
+		s.end_crlf_only = 1;
+		gw_smtp_feed_server(&s, (const u8 *)"220 mx\r\n", 8);
+		assert_int_equal(gw_smtp_feed_client(&s, (const u8 *)"DATA\r\n", 6), 6);
+		gw_smtp_feed_server(&s, (const u8 *)"354 go\r\n", 8);
+		assert_int_equal(gw_smtp_feed_client(&s, (const u8 *)cases[i].text, n), n);
+		if ((s.mode == GW_MODE_COMMAND) != cases[i].ends)
+			fail_msg("case %u: mode %u", i, s.mode);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -486,6 +519,7 @@ int main(void)
 	    cmocka_unit_test(test_garbage_reply_desyncs),
 	    cmocka_unit_test(test_bare_lf_lines),
 	    cmocka_unit_test(test_message_ends_where_postfix_ends_it),
+	    cmocka_unit_test(test_message_ends_only_at_crlf_dot_crlf_when_told),
 	    cmocka_unit_test(test_nothing_after_data_is_read_before_its_reply),
 	    cmocka_unit_test(test_overlong_data_still_starts_a_message),
 	};
