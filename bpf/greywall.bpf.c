@@ -613,6 +613,15 @@ int greywall_xdp(struct xdp_md *ctx)
 			gw_stat(GW_RF_MIDSTREAM);
 		return XDP_PASS;
 	}
+	if (pkt.payload_len && pkt.tcp->urg && flow->mode != GW_RM_OFF) {
+		/*
+		 * Urgent data: the kernel takes the byte at the urgent pointer
+		 * out of the stream, so the MTA reads other bytes than we would.
+		 * SMTP never uses it: dropped.
+		 */
+		gw_stat(GW_RS_URGENT_DROPPED);
+		return XDP_DROP;
+	}
 	if (pkt.tcp->rst && seq == flow->client_next) {
 		/*
 		 * The connection is over: from here on only translate. Only an

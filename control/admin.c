@@ -251,6 +251,8 @@ static const char *relay_help(const char *counter)
 	    {"sessions_reset", "Sessions reset after a greylisted STARTTLS."},
 	    {"rcpt_null_sender",
 	     "RCPTs judged with the null sender: no MAIL the filter could read."},
+	    {"urgent_dropped",
+	     "Client segments with urgent data, dropped (the MTA reads them otherwise)."},
 	    {"events_dropped", "Verdict events lost to a full ring buffer."},
 	    {"table_inserts", "Triplets the filter added to the table."},
 	    {"table_full", "Triplets the filter found no room for (failed open)."},

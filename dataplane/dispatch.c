@@ -91,8 +91,9 @@ static __always_inline enum frame_class classify(struct gw_engine *e, struct rte
 /*
  * Whether the server would take a client segment at all. One it drops (a bad
  * checksum, data or FIN without ACK) must not be parsed, or its bytes would
- * stand in for the ones the server does read; one whose headers do not fit
- * the flow's template cannot be rebuilt. Either is dropped here.
+ * stand in for the ones the server does read; nor one whose bytes it reads
+ * otherwise (urgent data); one whose headers do not fit the flow's template
+ * cannot be rebuilt. Each is dropped here.
  */
 static bool client_segment_counts(const struct gw_pkt *p, uint64_t ol_flags)
 {
@@ -101,6 +102,13 @@ static bool client_segment_counts(const struct gw_pkt *p, uint64_t ol_flags)
 	if (p->payload_off > GW_TMPL_MAX)
 		return false;
 	if ((p->payload_len || (flags & TCP_FIN)) && !(flags & (TCP_ACK | TCP_SYN)))
+		return false;
+	/*
+	 * Urgent data: the server's stack takes the byte at the urgent pointer
+	 * out of the stream (no SO_OOBINLINE), so "RCPTX TO:<b@c>" with X urgent
+	 * is an RCPT to the MTA and not to us. SMTP never uses it.
+	 */
+	if (p->payload_len && (flags & TCP_URG))
 		return false;
 	return gw_csum_ok(p, ol_flags);
 }

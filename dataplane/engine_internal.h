@@ -28,6 +28,7 @@
 #define TCP_RST 0x04
 #define TCP_PSH 0x08
 #define TCP_ACK 0x10
+#define TCP_URG 0x20
 
 /* a comes before b in sequence space (mod 2^32) */
 static inline bool before(uint32_t a, uint32_t b)

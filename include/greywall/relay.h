@@ -217,6 +217,7 @@ enum gw_relay_stat {
 	GW_RS_DEFERRED,	      /* dropped for a resend: edit ring full, or before DATA's reply */
 	GW_RS_SESSIONS_RESET, /* STARTTLS greylisted: the client's session reset */
 	GW_RS_NULL_SENDER,    /* RCPTs judged with the null sender: no MAIL read */
+	GW_RS_URGENT_DROPPED, /* client segments with urgent data: the MTA reads them otherwise */
 	GW_RS_FAIL_FIRST,     /* the fail-open reasons follow */
 	GW_RF_MIDSTREAM = GW_RS_FAIL_FIRST,
 	GW_RF_FRAGMENT,
@@ -247,11 +248,12 @@ enum gw_relay_stat {
 	    "verdict_fail_open", "replies_injected", "replies_resent", "replies_headroom",         \
 	    "replies_short", "tls_greylisted", "pipelining_masked", "segments_translated",         \
 	    "tls_pending_refused", "pipelining_refused", "closed_dropped", "edits_folded",         \
-	    "deferred", "sessions_reset", "rcpt_null_sender", "fail_midstream", "fail_fragment",   \
-	    "fail_ipv6_ext", "fail_out_of_order", "fail_split_line", "fail_pipelined",             \
-	    "fail_long_line", "fail_bad_command", "fail_edits_full", "fail_no_tailroom",           \
-	    "fail_retrans_straddle", "fail_table", "fail_bdat", "events_dropped", "table_inserts", \
-	    "table_full", "table_expired", "table_contended", "table_evicted"
+	    "deferred", "sessions_reset", "rcpt_null_sender", "urgent_dropped", "fail_midstream",  \
+	    "fail_fragment", "fail_ipv6_ext", "fail_out_of_order", "fail_split_line",              \
+	    "fail_pipelined", "fail_long_line", "fail_bad_command", "fail_edits_full",             \
+	    "fail_no_tailroom", "fail_retrans_straddle", "fail_table", "fail_bdat",                \
+	    "events_dropped", "table_inserts", "table_full", "table_expired", "table_contended",   \
+	    "table_evicted"
 _Static_assert(sizeof((const char *[]){GW_RELAY_STAT_NAMES}) / sizeof(const char *) == GW_RS_COUNT,
 	       "a name for every relay counter");
 

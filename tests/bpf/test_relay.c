@@ -701,13 +701,15 @@ static void case_postfix_spellings(void)
 	u64 deferred = stat_sum(GW_RS_DEFERRED);
 	u32 len;
 
-	printf("case: a bare LF ends a line, tabs split words, nothing passes before DATA's reply\n");
+	printf(
+	    "case: a bare LF ends a line, tabs split words, nothing passes before DATA's reply\n");
 	session_init(&s, "spell", 0xc6120c01, 40060); /* 198.18.12.1 */
 	session_open(&s, EHLO_REPLY, NULL);
 	CHECK(client_send(&s, "NOOP\n", &out) == XDP_PASS, "spell: a bare-LF NOOP passes");
 	server_send(&s, "250 2.0.0 Ok\r\n", &out);
-	len = expect_reply_frame(&s, "\tRCPT\tTO:<tina@rcpt.example>\r\n", "tina@rcpt.example",
-				 GW_REPLY_GREYLIST_DEFAULT, 300, "spell: a tab-spelt RCPT after it");
+	len =
+	    expect_reply_frame(&s, "\tRCPT\tTO:<tina@rcpt.example>\r\n", "tina@rcpt.example",
+			       GW_REPLY_GREYLIST_DEFAULT, 300, "spell: a tab-spelt RCPT after it");
 	s.sseq += len; /* the client read it */
 	CHECK(client_send(&s, "RCPT TO:<postmaster@rcpt.example>\r\n", &out) == XDP_PASS,
 	      "spell: an exempt RCPT passes");
@@ -730,6 +732,9 @@ static void case_stray_client_rst(void)
 	build_frame(&in, &s.client, &s.server, s.cseq + 1000, s.sseq, F_RST | F_ACK, 0, NULL,
 		    &s.shape);
 	CHECK(run_prog(xdp_fd, &in, &out) == XDP_PASS, "rst: the stray RST goes on");
+	build_frame(&in, &s.client, &s.server, s.cseq, s.sseq, F_ACK | F_PSH | 0x20, 502,
+		    "RCPTX TO:<ursula@rcpt.example>\r\n", &s.shape);
+	CHECK(run_prog(xdp_fd, &in, &out) == XDP_DROP, "rst: urgent data is dropped");
 	expect_reply_frame(&s, "RCPT TO:<ursula@rcpt.example>\r\n", "ursula@rcpt.example",
 			   GW_REPLY_GREYLIST_DEFAULT, 300, "rst: the RCPT after it");
 }

@@ -1016,6 +1016,12 @@ static void test_segments_the_server_would_not_take_change_nothing(void **state)
 	assert_int_equal(fwd.n + back.n, 0);
 	assert_int_equal(eng.stats.segments_dropped, ++dropped);
 	assert_int_equal(eng.stats.lines_removed, cut);
+	/* urgent data: the server's stack reads those bytes otherwise (the urgent one out of band)
+	 */
+	feed(frame(&c, true, c.c_isn + 1 + c.c_off, c.s_isn + 1 + c.s_off, ACK | PSH | 0x20,
+		   "RCPTX TO:<bob@receiver.example>\r\n", (uint16_t)(len + 1), NULL, 0));
+	assert_int_equal(fwd.n + back.n, 0);
+	assert_int_equal(eng.stats.segments_dropped, ++dropped);
 	client_says(&c, line);
 	assert_int_equal(eng.stats.lines_removed, ++cut);
 	/* a begun line is held; a resend from before it, and a FIN inside it, change nothing */
