@@ -105,10 +105,23 @@ static bool client_segment_counts(const struct gw_pkt *p, uint64_t ol_flags)
 		return false;
 	/*
 	 * Urgent data: the server's stack takes the byte at the urgent pointer
-	 * out of the stream (no SO_OOBINLINE), so "RCPTX TO:<b@c>" with X urgent
-	 * is an RCPT to the MTA and not to us. SMTP never uses it.
+	 * out of the stream (no SO_OOBINLINE), even a later segment's when the
+	 * pointer runs ahead, so "RCPTX TO:<b@c>" with X urgent is an RCPT to the
+	 * MTA and not to us. SMTP never uses it.
 	 */
-	if (p->payload_len && (flags & TCP_URG))
+	if (flags & TCP_URG)
+		return false;
+	/* an RST's bytes are never read; a client's SYN-ACK is no SYN we track */
+	if (((flags & TCP_RST) && p->payload_len) ||
+	    (flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
+		return false;
+	/*
+	 * What the server's stack may drop without our knowing why: TCP MD5 or AO
+	 * signatures (no key here), IPv4 options, IPv6 extension headers (an
+	 * unknown option whose type says drop, a routing header it does not
+	 * take). No MTA sends them.
+	 */
+	if (gw_tcp_option_present(p, 19) || gw_tcp_option_present(p, 29) || gw_ip_extras(p))
 		return false;
 	return gw_csum_ok(p, ol_flags);
 }
@@ -159,14 +172,24 @@ static bool server_would_take(struct gw_flow *f, const struct gw_pkt *p)
 
 	if (p->tcp->tcp_flags & TCP_RST)
 		return true;
-	if (p->payload_len && f->have_wnd && !before(gw_seqmap_fwd(&f->c2s, off), f->c_wnd_end))
+	/* in the window: its first byte, and (as newer kernels check) its last */
+	if (p->payload_len && f->have_wnd &&
+	    (!before(gw_seqmap_fwd(&f->c2s, off), f->c_wnd_end) ||
+	     before(f->c_wnd_end, gw_seqmap_fwd(&f->c2s, off + p->payload_len))))
+		return false;
+	/* an ack of bytes the server never sent: the server drops the segment */
+	if (p->payload_len && (p->tcp->tcp_flags & TCP_ACK) &&
+	    before(f->s_seen_end,
+		   gw_seqmap_back(&f->s2c, rte_be_to_cpu_32(p->tcp->recv_ack) - f->s_isn - 1)))
 		return false;
 	if (f->ts_on && (ts = gw_tcp_option(p, 8, 10))) {
 		uint32_t val = rte_be_to_cpu_32(*(const unaligned_uint32_t *)ts);
 
 		if (p->payload_len && f->c_ts_recent && (int32_t)(f->c_ts_recent - val) > 1)
 			return false;
-		if (!f->c_ts_recent || (int32_t)(val - f->c_ts_recent) > 0)
+		/* as the server does: only a segment at or before the next byte sets it */
+		if (!before(f->c_next, off) &&
+		    (!f->c_ts_recent || (int32_t)(val - f->c_ts_recent) > 0))
 			f->c_ts_recent = val;
 	}
 	return true;
@@ -183,9 +206,9 @@ static bool server_would_take(struct gw_flow *f, const struct gw_pkt *p)
 static bool client_rst_ends_it(const struct gw_flow *f, const struct gw_pkt *p)
 {
 	uint32_t off = rte_be_to_cpu_32(p->tcp->sent_seq) - f->c_isn - 1;
+	uint32_t next = (f->held_len ? f->held_off : f->c_next) + (f->fin_c ? 1 : 0);
 
-	return f->have_s_isn && !f->held_len && off == f->c_next &&
-	       gw_seqmap_fwd(&f->c2s, off) == f->c_acked_new;
+	return f->have_s_isn && off == next;
 }
 
 /* A frame of a protected SMTP conversation: flow lookup, then the stream engine. */
@@ -216,11 +239,12 @@ static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, s
 		} else if (f && f->c_isn != isn) {
 			/*
 			 * Another ISN on a live session: the server answers it with a
-			 * challenge ACK and keeps the session, so must we (made anew,
-			 * the flow would pass what follows as a stranger's).
+			 * challenge ACK and keeps the session, so the flow stays as it
+			 * is (made anew, it would pass what follows as a stranger's).
+			 * The SYN goes on: a client that lost the session resets it at
+			 * the challenge, and its next SYN finds the flow closed.
 			 */
-			e->stats.segments_dropped++;
-			rte_pktmbuf_free(m);
+			gw_txq_push(e, fwd, m);
 			return;
 		}
 		if (!f) {
@@ -279,19 +303,26 @@ static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, s
 		f->parse_off = 1;
 		f->held_len = 0;
 	}
+	if (c2s && f->have_s_isn && !server_would_take(f, p)) {
+		e->stats.segments_dropped++;
+		rte_pktmbuf_free(m);
+		return;
+	}
 	if (flags & TCP_FIN) {
 		if (c2s)
 			f->fin_c = 1;
 		else
 			f->fin_s = 1;
 	}
+	if (s2c) {
+		uint32_t end = rte_be_to_cpu_32(p->tcp->sent_seq) - f->s_isn - 1 + p->payload_len +
+			       ((flags & TCP_FIN) ? 1 : 0);
+
+		if (before(f->s_seen_end, end))
+			f->s_seen_end = end;
+	}
 	if (!f->have_s_isn) {
 		gw_txq_push(e, fwd, m);
-		return;
-	}
-	if (c2s && !server_would_take(f, p)) {
-		e->stats.segments_dropped++;
-		rte_pktmbuf_free(m);
 		return;
 	}
 	if (c2s) {

@@ -60,7 +60,8 @@ struct gw_flow {
 	uint8_t have_wnd;
 	uint32_t c_wnd_end;
 	uint32_t c_ts_recent;
-	uint8_t in_use; /* for eviction, which samples slots at random */
+	uint32_t s_seen_end; /* past the last server byte (or FIN) seen, in its numbering */
+	uint8_t in_use;	     /* for eviction, which samples slots at random */
 	/*
 	 * A line was deferred (no edit room yet): client bytes past it are
 	 * refused, not stored, until the client resends from the line's start.

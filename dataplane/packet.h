@@ -193,4 +193,29 @@ static inline const uint8_t *gw_tcp_option(const struct gw_pkt *p, uint8_t kind,
 	return NULL;
 }
 
+static inline bool gw_tcp_option_present(const struct gw_pkt *p, uint8_t kind)
+{
+	const uint8_t *opt = (const uint8_t *)p->tcp + sizeof(struct rte_tcp_hdr);
+	const uint8_t *end = (const uint8_t *)p->tcp + p->tcp_hlen;
+
+	while (opt < end && opt[0] != 0) {
+		if (opt[0] == 1) {
+			opt++;
+			continue;
+		}
+		if (opt[0] == kind)
+			return true;
+		if (opt + 1 >= end || opt[1] < 2)
+			break;
+		opt += opt[1];
+	}
+	return false;
+}
+
+/* IPv4 options, or IPv6 extension headers, between the IP header and TCP. */
+static inline bool gw_ip_extras(const struct gw_pkt *p)
+{
+	return p->l4_off - p->l3_off != (p->family == 4 ? 20 : 40);
+}
+
 #endif /* GREYWALL_DP_PACKET_H */

@@ -338,6 +338,9 @@ static enum gw_smtp_action refuse_if_tls_pending(struct gw_seg *s, const struct 
 			      e->cfg->reply_tls, tag);
 }
 
+/* The tag of the MAIL whose sender was taken (a forwarded line's tag is free to use). */
+#define GW_TAG_TAKEN_MAIL 1u
+
 static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, u32 *tag)
 {
 	struct gw_seg *s = ctx;
@@ -375,6 +378,8 @@ static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, 
 		}
 		if (f->have_mail)
 			break;
+		*tag =
+		    GW_TAG_TAKEN_MAIL; /* only this MAIL's answer opens or closes the transaction */
 		path = keyable_path(cmd, buf, &len);
 		n = gw_normalize_address(path, len, f->sender, &e->cfg->conf.policy.norm, true);
 		f->sender_len = (uint16_t)(n < 0 ? 0 : n);
@@ -430,8 +435,8 @@ static void on_reply(void *ctx, const struct gw_smtp_reply *r)
 	struct gw_seg *s = ctx;
 	struct gw_flow *f = s->f;
 
-	if (r->verb != GW_CMD_MAIL)
-		return;
+	if (r->verb != GW_CMD_MAIL || r->tag != GW_TAG_TAKEN_MAIL)
+		return; /* a refused nested MAIL changes nothing */
 	f->mail_due = 0;
 	f->have_mail = r->code >= 200 && r->code < 300;
 }

@@ -35,10 +35,13 @@ fail() {
 # the shared table and its shared state, then exits. Its output: $OBS_DIR/dp.log.
 obs_run_dp() {
 	"$BUILD/tools/smtp_pcap" session "$OBS_DIR"
+	# both directions come in on port 0 (one capture): no port pairs to check
+	printf 'paired_ports = no\n' >"$OBS_DIR/dp.conf"
 	timeout 60 "$BUILD/greywall-dp" -l 0 --no-huge -m 256 --no-pci --file-prefix "$OBS_ID" \
 		--log-level=error \
 		--vdev="net_pcap0,rx_pcap=$OBS_DIR/in.pcap,tx_pcap=$OBS_DIR/out0.pcap" \
-		--vdev="net_pcap1,tx_pcap=$OBS_DIR/out1.pcap" -- --protect 198.18.0.0/15 \
+		--vdev="net_pcap1,tx_pcap=$OBS_DIR/out1.pcap" -- -c "$OBS_DIR/dp.conf" \
+		--protect 198.18.0.0/15 \
 		--table "/dev/shm/greywall-$OBS_ID-triplets" --awl "/dev/shm/greywall-$OBS_ID-awl" \
 		--capacity 65536 --max-flows 1024 --duration 2 --log-verdicts "$@" \
 		>"$OBS_DIR/dp.log" 2>&1 || { cat "$OBS_DIR/dp.log"; fail "greywall-dp failed"; }

@@ -17,7 +17,10 @@ trap 'rm -rf "$tmp" /dev/shm/gwpb$$-* /var/run/dpdk/gwpb$$ /var/run/dpdk/tppb$$'
 "$BUILD/tools/smtp_pcap" bench "$tmp/sessions.pcap" "$SESSIONS" >/dev/null
 EAL=(--no-huge -m 6144 --no-pci --log-level=error
 	--vdev "net_pcap0,rx_pcap=$tmp/sessions.pcap" --vdev "net_pcap1,tx_pcap=/dev/null")
-"$BUILD/greywall-dp" -l 1 --file-prefix "gwpb$$" "${EAL[@]}" -- --protect 198.18.0.0/15 \
+# both directions come in on port 0 (one capture): no port pairs to check
+printf 'paired_ports = no\n' >"$tmp/dp.conf"
+"$BUILD/greywall-dp" -l 1 --file-prefix "gwpb$$" "${EAL[@]}" -- -c "$tmp/dp.conf" \
+	--protect 198.18.0.0/15 \
 	--table "/dev/shm/gwpb$$-t" --awl "/dev/shm/gwpb$$-a" --capacity 4194304 \
 	--max-flows 262144 --flow-idle 1 --stats-interval 1 --duration "$SECS" --control-socket none >"$tmp/dp.log" 2>&1
 # best one-second deltas of the cumulative counters
