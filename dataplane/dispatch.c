@@ -126,19 +126,44 @@ static bool client_segment_counts(const struct gw_pkt *p, uint64_t ol_flags)
 	return gw_csum_ok(p, ol_flags);
 }
 
+/* The window scale a SYN offers, or 0xff. */
+static uint8_t syn_wscale(const struct gw_pkt *p)
+{
+	const uint8_t *ws = gw_tcp_option(p, 3, 3);
+
+	return ws ? ws[0] : 0xff;
+}
+
 /* Window scale and timestamps offered in a SYN (client) or SYN-ACK (server). */
 static void syn_options(struct gw_flow *f, const struct gw_pkt *p, bool client)
 {
-	const uint8_t *ws = gw_tcp_option(p, 3, 3);
 	bool ts = gw_tcp_option(p, 8, 10) != NULL;
 
 	if (client) {
-		f->c_wscale = ws ? ws[0] : 0xff;
+		f->c_wscale = syn_wscale(p);
 		f->ts_on = ts;
 	} else {
-		f->s_wscale = ws ? ws[0] : 0xff;
+		f->s_wscale = syn_wscale(p);
 		f->ts_on = f->ts_on && ts;
 	}
+}
+
+/* A new flow for a client's SYN (evicting one if the table is full), or NULL. */
+static struct gw_flow *flow_begin(struct gw_engine *e, const struct gw_flow_key *key, uint32_t isn,
+				  uint16_t port)
+{
+	struct gw_flow *f = gw_flow_create(&e->flows, key);
+
+	if (!f && e->flows.nfree == 0 && gw_evict_one(e))
+		f = gw_flow_create(&e->flows, key);
+	if (!f)
+		return NULL;
+	e->stats.flows_created++;
+	e->stats.flows_active++;
+	f->c_isn = isn;
+	f->c_port = port;
+	gw_verdict_session_init(e, f);
+	return f;
 }
 
 /* The right edge of the window the server offers, as it numbers the client's stream. */
@@ -241,16 +266,19 @@ static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, s
 			 * Another ISN on a live session: the server answers it with a
 			 * challenge ACK and keeps the session, so the flow stays as it
 			 * is (made anew, it would pass what follows as a stranger's).
-			 * The SYN goes on: a client that lost the session resets it at
-			 * the challenge, and its next SYN finds the flow closed.
+			 * The SYN goes on, remembered: if the server has no session
+			 * left and accepts it (its SYN-ACK acks this ISN), the flow
+			 * starts over then.
 			 */
+			f->c_new_isn = isn;
+			f->c_new_pending = 1;
+			f->c_new_wscale = syn_wscale(p);
+			f->c_new_ts = gw_tcp_option(p, 8, 10) != NULL;
 			gw_txq_push(e, fwd, m);
 			return;
 		}
 		if (!f) {
-			f = gw_flow_create(&e->flows, &key);
-			if (!f && e->flows.nfree == 0 && gw_evict_one(e))
-				f = gw_flow_create(&e->flows, &key);
+			f = flow_begin(e, &key, isn, m->port);
 			if (!f) {
 				/*
 				 * Every flow is a live session: the new connection is not
@@ -261,12 +289,7 @@ static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, s
 				rte_pktmbuf_free(m);
 				return;
 			}
-			e->stats.flows_created++;
-			e->stats.flows_active++;
-			f->c_isn = isn;
-			f->c_port = m->port;
 			syn_options(f, p, true);
-			gw_verdict_session_init(e, f);
 		}
 		f->last_tsc = e->now_tsc;
 		gw_txq_push(e, fwd, m);
@@ -283,6 +306,22 @@ static __rte_noinline void smtp_frame(struct gw_engine *e, struct rte_mbuf *m, s
 		e->stats.segments_dropped++;
 		rte_pktmbuf_free(m);
 		return;
+	}
+	if (s2c && (flags & TCP_SYN) && f->have_s_isn && f->c_new_pending &&
+	    rte_be_to_cpu_32(p->tcp->recv_ack) == f->c_new_isn + 1) {
+		/* the server took the new connection: the flow starts over with it */
+		uint32_t isn = f->c_new_isn;
+		uint16_t port = f->c_port;
+		uint8_t ws = f->c_new_wscale, ts = f->c_new_ts;
+
+		gw_flow_release(e, f);
+		f = flow_begin(e, &key, isn, port);
+		if (!f) {
+			gw_txq_push(e, fwd, m);
+			return;
+		}
+		f->c_wscale = ws;
+		f->ts_on = ts;
 	}
 	f->last_tsc = e->now_tsc;
 	if (s2c && (flags & TCP_SYN)) {

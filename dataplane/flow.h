@@ -61,7 +61,10 @@ struct gw_flow {
 	uint32_t c_wnd_end;
 	uint32_t c_ts_recent;
 	uint32_t s_seen_end; /* past the last server byte (or FIN) seen, in its numbering */
-	uint8_t in_use;	     /* for eviction, which samples slots at random */
+	/* a SYN with another ISN, sent on while the session lived: the server may take it */
+	uint32_t c_new_isn;
+	uint8_t c_new_pending, c_new_wscale, c_new_ts;
+	uint8_t in_use; /* for eviction, which samples slots at random */
 	/*
 	 * A line was deferred (no edit room yet): client bytes past it are
 	 * refused, not stored, until the client resends from the line's start.

@@ -1162,6 +1162,42 @@ static void test_a_refused_mail_does_not_change_the_sender(void **state)
 	assert_int_equal(eng.stats.lines_deferred, 1);
 }
 
+/*
+ * A client that lost its session comes back on the same port with another ISN
+ * while greywall-dp still tracks the old one (its FIN never came): the SYN
+ * goes on, and when the server, with no session left, takes it (its SYN-ACK
+ * acks the new ISN), the flow starts over with the new connection, whose
+ * RCPTs are judged. Kept as it was, the new session's offsets were the old
+ * ISN's and it stalled.
+ */
+static void test_a_new_connection_on_a_live_port_pair_starts_the_flow_over(void **state)
+{
+	struct conv c;
+
+	(void)state;
+	conv_init(&c, 4, 0, 40036);
+	conv_open(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	client_says(&c, "RCPT TO:<bob@receiver.example>\r\n");
+	assert_int_equal(eng.stats.lines_removed, 1);
+	c.c_isn += 100000;
+	c.s_isn += 200000;
+	c.c_off = c.s_off = 0;
+	feed(frame(&c, true, c.c_isn, 0, SYN, NULL, 0, NULL, 0));
+	assert_int_equal(fwd.n, 1);
+	feed(frame(&c, false, c.s_isn, c.c_isn + 1, SYN | ACK, NULL, 0, NULL, 0));
+	assert_int_equal(fwd.n, 1);
+	assert_int_equal(eng.stats.flows_created, 2);
+	server_says(&c, "220 mx.receiver.example ESMTP\r\n");
+	client_says(&c, "EHLO sender.example\r\n");
+	server_says(&c, "250 mx.receiver.example\r\n");
+	client_says(&c, "MAIL FROM:<alice@sender.example>\r\n");
+	server_says(&c, "250 2.1.0 Ok\r\n");
+	client_says(&c, "RCPT TO:<carol@receiver.example>\r\n");
+	assert_int_equal(eng.stats.lines_removed, 2);
+	assert_int_equal(eng.stats.segments_dropped, 0);
+	assert_int_equal(eng.stats.failopen[GW_FO_MIDSTREAM], 0);
+}
+
 /* A fresh engine whose flow table holds only n flows. */
 static void engine_with_flows(uint32_t n)
 {
@@ -1926,6 +1962,8 @@ int main(int argc, char **argv)
 		test_bytes_past_the_window_or_with_an_old_timestamp_are_dropped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_refused_mail_does_not_change_the_sender, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_a_new_connection_on_a_live_port_pair_starts_the_flow_over, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_full_flow_table_evicts_only_closed_or_half_open_flows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fail_open_cases_are_counted, setup, teardown),
