@@ -120,6 +120,15 @@ static __always_inline int gw_answer(struct xdp_md *ctx, struct gw_pkt *pkt,
 	return XDP_TX;
 }
 
+/*
+ * The length of the line in s->line[0, len) without its LF and the CR before
+ * it (other CRs are blanks to the parser); len is at least 2.
+ */
+static __always_inline u32 gw_line_body(const struct gw_scratch *s, u32 len)
+{
+	return len - 1 - (s->line[(len - 2) & 1023] == '\r');
+}
+
 /* A retransmission of a line we removed: send the same reply again. */
 static __always_inline int gw_resend(struct xdp_md *ctx, struct gw_pkt *pkt,
 				     struct gw_relay_flow *flow, struct gw_scratch *s,
@@ -133,7 +142,7 @@ static __always_inline int gw_resend(struct xdp_md *ctx, struct gw_pkt *pkt,
 		return XDP_PASS;
 	if (bpf_xdp_load_bytes(ctx, pkt->payload_off, s->line, len) < 0)
 		return XDP_PASS;
-	gw_bpf_parse_line(s, len - 1 - (s->line[(len - 2) & 1023] == '\r'));
+	gw_bpf_parse_line(s, gw_line_body(s, len));
 	gw_inject_describe(s, pkt, e->s_seq, e->c_seq + e->removed, e->remaining, e->kind,
 			   flow->server_window);
 	ret = gw_bpf_inject(ctx, s, cfg, flow);
@@ -416,8 +425,7 @@ static __always_inline int gw_client_command(struct xdp_md *ctx, struct gw_pkt *
 		flow->awaiting_reply = 1;
 		return XDP_PASS;
 	}
-	/* the line without its LF, and without the CR before it (other CRs are blanks) */
-	verb = gw_bpf_parse_line(s, len - 1 - (s->line[(len - 2) & 1023] == '\r'));
+	verb = gw_bpf_parse_line(s, gw_line_body(s, len));
 	if (s->cmd.status != GW_SMTP_OK && (verb == GW_CMD_MAIL || verb == GW_CMD_RCPT)) {
 		gw_stat(GW_RF_BAD_COMMAND);
 		flow->awaiting_reply = 1;

@@ -121,7 +121,7 @@ static bool client_segment_counts(const struct gw_pkt *p, uint64_t ol_flags)
 	 * unknown option whose type says drop, a routing header it does not
 	 * take). No MTA sends them.
 	 */
-	if (gw_tcp_option_present(p, 19) || gw_tcp_option_present(p, 29) || gw_ip_extras(p))
+	if (gw_tcp_option_find(p, 19) || gw_tcp_option_find(p, 29) || gw_ip_extras(p))
 		return false;
 	return gw_csum_ok(p, ol_flags);
 }
@@ -185,10 +185,11 @@ static void server_window(struct gw_flow *f, const struct gw_pkt *p)
 
 /*
  * Whether the server's TCP would take a client segment's bytes: one that
- * starts at or past the right edge of the window the server offered is dropped
- * there (RFC 793; a zero-window probe too), and so is one whose timestamp is
- * older than the latest (PAWS, RFC 7323). Parsed here, its bytes would stand
- * in for the ones the server reads.
+ * starts at or past the right edge of the window the server offered, or ends
+ * past it, is dropped there (RFC 793; a zero-window probe too), and so is one
+ * that acks bytes the server never sent, or whose timestamp is older than the
+ * latest (PAWS, RFC 7323). Parsed here, its bytes would stand in for the ones
+ * the server reads.
  */
 static bool server_would_take(struct gw_flow *f, const struct gw_pkt *p)
 {
@@ -223,10 +224,9 @@ static bool server_would_take(struct gw_flow *f, const struct gw_pkt *p)
 /*
  * A client's RST ends the session only where the server takes it: at exactly
  * the sequence it expects next (RFC 5961; any other gets a challenge ACK and
- * the session lives on). That is the client's next byte, once the server has
- * acked every byte before it (as it numbers them, past our cuts) and nothing
- * is held back. Any other RST goes on
- * for the server to judge, and parsing goes on.
+ * the session lives on). That is the byte after the last one we sent on (a held
+ * line's first, if one is held; one more after the client's FIN). Any other RST
+ * goes on for the server to judge, and parsing goes on.
  */
 static bool client_rst_ends_it(const struct gw_flow *f, const struct gw_pkt *p)
 {

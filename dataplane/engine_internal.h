@@ -47,13 +47,13 @@ static inline void gw_txq_push(struct gw_engine *e, struct gw_txq *q, struct rte
 	q->m[q->n++] = m;
 }
 
-/* Any edit, folded or in flight: the flow's seq and ack need translating to its end. */
 /* Reset by the server, or both sides sent FIN. */
 static inline bool gw_flow_closed(const struct gw_flow *f)
 {
 	return f->rst || (f->fin_c && f->fin_s);
 }
 
+/* Any edit, folded or in flight: the flow's seq and ack need translating to its end. */
 static inline bool gw_flow_edited(const struct gw_flow *f)
 {
 	return f->c2s.n || f->s2c.n || f->c2s.base || f->s2c.base;

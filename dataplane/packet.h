@@ -171,29 +171,8 @@ static __always_inline int gw_parse_frame(uint8_t *frame, uint16_t len, struct g
 	return GW_PKT_TCP;
 }
 
-/* The data of TCP option kind, exactly len bytes long in all, or NULL. */
-static inline const uint8_t *gw_tcp_option(const struct gw_pkt *p, uint8_t kind, uint8_t len)
-{
-	const uint8_t *opt = (const uint8_t *)p->tcp + sizeof(struct rte_tcp_hdr);
-	const uint8_t *end = (const uint8_t *)p->tcp + p->tcp_hlen;
-
-	while (opt < end) {
-		if (opt[0] == 0)
-			break;
-		if (opt[0] == 1) {
-			opt++;
-			continue;
-		}
-		if (opt + 1 >= end || opt[1] < 2 || opt + opt[1] > end)
-			break;
-		if (opt[0] == kind)
-			return opt[1] == len ? opt + 2 : NULL;
-		opt += opt[1];
-	}
-	return NULL;
-}
-
-static inline bool gw_tcp_option_present(const struct gw_pkt *p, uint8_t kind)
+/* The first TCP option of this kind (at its kind byte), or NULL. */
+static inline const uint8_t *gw_tcp_option_find(const struct gw_pkt *p, uint8_t kind)
 {
 	const uint8_t *opt = (const uint8_t *)p->tcp + sizeof(struct rte_tcp_hdr);
 	const uint8_t *end = (const uint8_t *)p->tcp + p->tcp_hlen;
@@ -204,12 +183,21 @@ static inline bool gw_tcp_option_present(const struct gw_pkt *p, uint8_t kind)
 			continue;
 		}
 		if (opt[0] == kind)
-			return true;
+			return opt;
 		if (opt + 1 >= end || opt[1] < 2)
 			break;
 		opt += opt[1];
 	}
-	return false;
+	return NULL;
+}
+
+/* The data of TCP option kind, exactly len bytes long in all and inside the header, or NULL. */
+static inline const uint8_t *gw_tcp_option(const struct gw_pkt *p, uint8_t kind, uint8_t len)
+{
+	const uint8_t *opt = gw_tcp_option_find(p, kind);
+	const uint8_t *end = (const uint8_t *)p->tcp + p->tcp_hlen;
+
+	return opt && opt + 1 < end && opt[1] == len && opt + len <= end ? opt + 2 : NULL;
 }
 
 /* IPv4 options, or IPv6 extension headers, between the IP header and TCP. */

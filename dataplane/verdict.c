@@ -194,6 +194,16 @@ static enum gw_smtp_action act_on_verdict(struct gw_seg *s, const struct gw_smtp
  * and a control byte in one is made '?', so every MAIL and RCPT the server
  * may act on gets a key. Returns the length of the copy in buf, or the path.
  */
+/*
+ * A byte a key does not take as it is: a control byte, and in a raw argument an
+ * '@' too. A raw argument has no domain to us, so what the MTA may read as
+ * another address ("postmaster@x<bob@y>") is never exempt or listed, only keyed.
+ */
+static bool unkeyable(u8 c, bool raw)
+{
+	return c < 0x20 || c == 0x7f || (raw && c == '@');
+}
+
 static const u8 *keyable_path(const struct gw_smtp_cmd *cmd, u8 *buf, u32 *len)
 {
 	bool raw = cmd->flags & GW_CMDF_PATH_RAW;
@@ -201,20 +211,12 @@ static const u8 *keyable_path(const struct gw_smtp_cmd *cmd, u8 *buf, u32 *len)
 
 	*len = cmd->path_len;
 	for (i = 0; i < cmd->path_len; i++)
-		if (cmd->path[i] < 0x20 || cmd->path[i] == 0x7f || (raw && cmd->path[i] == '@'))
+		if (unkeyable(cmd->path[i], raw))
 			break;
 	if (i == cmd->path_len)
 		return cmd->path;
-	/*
-	 * A raw argument has no domain to us: its '@'s become '?' too, so what
-	 * the MTA may read as another address ("postmaster@x<bob@y>") is never
-	 * exempt or listed, only keyed.
-	 */
-	for (i = 0; i < cmd->path_len; i++) {
-		u8 c = cmd->path[i];
-
-		buf[i] = c < 0x20 || c == 0x7f || (raw && c == '@') ? '?' : c;
-	}
+	for (i = 0; i < cmd->path_len; i++)
+		buf[i] = unkeyable(cmd->path[i], raw) ? '?' : cmd->path[i];
 	return buf;
 }
 
@@ -299,7 +301,6 @@ static enum gw_smtp_action decide_starttls(struct gw_seg *s, const struct gw_smt
 	struct gw_client_net net;
 	struct gw_list_hits hits;
 	struct gw_decision d;
-
 	bool truncated = cmd->flags & GW_CMDF_TRUNCATED;
 
 	if (!truncated && !edit_room(f))
@@ -378,8 +379,8 @@ static enum gw_smtp_action on_command(void *ctx, const struct gw_smtp_cmd *cmd, 
 		}
 		if (f->have_mail)
 			break;
-		*tag =
-		    GW_TAG_TAKEN_MAIL; /* only this MAIL's answer opens or closes the transaction */
+		/* only this MAIL's answer opens or closes the transaction */
+		*tag = GW_TAG_TAKEN_MAIL;
 		path = keyable_path(cmd, buf, &len);
 		n = gw_normalize_address(path, len, f->sender, &e->cfg->conf.policy.norm, true);
 		f->sender_len = (uint16_t)(n < 0 ? 0 : n);

@@ -160,6 +160,8 @@ static bool client_line(struct gw_smtp_session *s)
 		       (s->cline[body_len - 1] == '\n' || s->cline[body_len - 1] == '\r'))
 			body_len--;
 		parse_line(s->cline, body_len, &cmd);
+		verb = cmd.verb;
+		chunk = cmd.verb == GW_CMD_BDAT && cmd.status == GW_SMTP_OK ? cmd.size : 0;
 	} else {
 		/*
 		 * The MTA acts on the first max_line bytes of a longer line, so
@@ -176,10 +178,6 @@ static bool client_line(struct gw_smtp_session *s)
 		memset(&cmd, 0, offsetof(struct gw_smtp_cmd, path));
 		cmd.verb = GW_CMD_OTHER;
 		cmd.status = GW_SMTP_TOO_LONG;
-	}
-	if (!s->cline_overlong) {
-		verb = cmd.verb;
-		chunk = cmd.verb == GW_CMD_BDAT && cmd.status == GW_SMTP_OK ? cmd.size : 0;
 	}
 	cmd.offset = s->cline_start;
 	cmd.len = (u32)(s->coff - s->cline_start);
@@ -255,13 +253,15 @@ static bool line_must_wait(const struct gw_smtp_session *s)
  * that ended it earlier would take message text for commands, waiting for
  * replies that never come. The LF ending DATA's 354 wait starts the first line.
  */
-enum { BODY_MID_LINE, BODY_CR, BODY_LINE_START, BODY_DOT, BODY_DOT_CR };
+enum { BODY_MID_LINE, BODY_CR, BODY_LINE_START, BODY_DOT, BODY_DOT_CR, BODY_END };
 
 static u8 body_next(u8 st, u8 c, bool crlf_only)
 {
 	bool dot = st == BODY_DOT || st == BODY_DOT_CR;
 
 	if (c == '\n') {
+		if (st == BODY_DOT_CR || (st == BODY_DOT && !crlf_only))
+			return BODY_END;
 		if (crlf_only)
 			return st == BODY_CR ? BODY_LINE_START : BODY_MID_LINE;
 		return BODY_LINE_START;
@@ -278,11 +278,8 @@ static u32 skip_body(struct gw_smtp_session *s, const u8 *d, u32 len)
 	u32 i;
 
 	for (i = 0; i < len; i++) {
-		u8 c = d[i], st = s->body_state;
-		bool end = c == '\n' && (s->end_crlf_only ? st == BODY_DOT_CR
-							  : st == BODY_DOT || st == BODY_DOT_CR);
-
-		if (end) {
+		s->body_state = body_next(s->body_state, d[i], s->end_crlf_only);
+		if (s->body_state == BODY_END) {
 			struct gw_smtp_pending p = {.verb = GW_CMD_DATA_END};
 
 			s->coff += i + 1;
@@ -299,7 +296,6 @@ static u32 skip_body(struct gw_smtp_session *s, const u8 *d, u32 len)
 			fifo_push(s, &p);
 			return i + 1;
 		}
-		s->body_state = body_next(st, c, s->end_crlf_only);
 	}
 	s->coff += len;
 	return len;

@@ -213,12 +213,6 @@ GW_STEP int gw_parse_path(gw_line_t s, u32 len, u32 p, struct gw_smtp_cmd *c)
 			break;
 		if (ch < 0x20 || ch == 0x7f)
 			return -GW_SMTP_BAD_PATH;
-			/*
-			 * RFC 822 syntax an MTA reads its own way: Postfix (tok822)
-			 * takes "<postmaster@x<bob@y>>" or "<bob@y(@white.example>"
-			 * for bob@y. Such a path is not a path to greywall: keyed raw,
-			 * it can be neither exempt nor listed.
-			 */
 #ifndef __bpf__
 		/*
 		 * A domain literal ([IPv6:2001:db8::1]) may hold ':'. The relay
@@ -228,6 +222,12 @@ GW_STEP int gw_parse_path(gw_line_t s, u32 len, u32 p, struct gw_smtp_cmd *c)
 		if (!quoted)
 			literal = ch == '[' ? true : ch == ']' ? false : literal;
 #endif
+		/*
+		 * RFC 822 syntax an MTA reads its own way: Postfix (tok822) takes
+		 * "<postmaster@x<bob@y>>" or "<bob@y(@white.example>" for bob@y.
+		 * Such a path is not a path to greywall: keyed raw, it can be
+		 * neither exempt nor listed.
+		 */
 		if (!quoted && !literal && ch >= ' ' && ch <= '<' &&
 		    ((GW_PATH_SPECIALS >> (ch - ' ')) & 1))
 			return -GW_SMTP_BAD_PATH;
@@ -344,8 +344,7 @@ GW_STEP int gw_parse_bdat(gw_line_t s, u32 len, u32 p, struct gw_smtp_cmd *c)
 	while (end < len && end < GW_LINE_CAP && gw_is_digit(GW_LB(s, end)))
 		end++;
 #ifndef __bpf__
-	/* leading zeros count for nothing (Postfix: off_cvt_string); the relay filter needs no size
-	 */
+	/* leading zeros count for nothing (off_cvt_string); the relay filter needs no size */
 	while (end - start > 1 && GW_LB(s, start) == '0')
 		start++;
 #endif
@@ -401,9 +400,9 @@ GW_INLINE void gw_smtp_parse_command(gw_line_t s, u32 len, struct gw_smtp_cmd *c
 			c->status = GW_SMTP_SYNTAX;
 	} else if (gw_kw_eq(s, v, vlen, "rset")) {
 		c->verb = GW_CMD_RSET;
+		/* "RSET x": the server refuses it and keeps its transaction */
 		if (gw_skip_sp(s, len, p) != len)
-			c->status =
-			    GW_SMTP_SYNTAX; /* the server refuses it and keeps its transaction */
+			c->status = GW_SMTP_SYNTAX;
 	} else if (gw_kw_eq(s, v, vlen, "quit")) {
 		c->verb = GW_CMD_QUIT;
 	} else if (gw_kw_eq(s, v, vlen, "starttls")) {
