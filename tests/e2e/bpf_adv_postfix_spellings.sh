@@ -27,33 +27,15 @@ tb_start_backstop || fail "the filter with greywalld as its backstop did not sta
 tb_start_receiver
 sleep 1
 
-R=receiver.example
 SHAPES=$(adv_spelling_shapes | grep -vE '^(tab-pipelined|eod-lf-all-pipelined|eod-with-data)\|')
 NSHAPES=$(printf '%s\n' "$SHAPES" | wc -l)
 NPRELUDES=$(printf '%s\n' "$SHAPES" | grep -c -- --prelude-rcpt)
 
-attempt() { # TAG
-	local name host box shape
-	while IFS='|' read -r name host box shape; do
-		# shellcheck disable=SC2086 # shape is a list of options
-		adv_run "$1-$name" --host "$host" --rcpt "$box@$R" $shape --nodelay --data --quit \
-			--tag "$1"
-	done <<<"$SHAPES"
-}
-
-attempt first
-by_filter=0
-while IFS='|' read -r name host box shape; do
-	adv_expect_grey "first-$name" "$box@$R"
-	case $shape in
-	*--prelude-rcpt*)
-		[ "$(adv_reply_code "first-$name" "<prelude>")" = 250 ] ||
-			adv_problem "first-$name: the first message was not taken: $(adv_summary "first-$name")"
-		;;
-	esac
-done <<<"$SHAPES"
+adv_spelling_attempt first "$SHAPES"
+adv_spelling_expect_first "$SHAPES"
 rcv_wait_disconnects "$NSHAPES" 15 || adv_problem "the receiver did not log $NSHAPES session ends"
 # who judged each: the backstop's 450 is logged by the receiving Postfix
+by_filter=0
 while IFS='|' read -r name host box shape; do
 	case $(rcv_rejected "$box@") in
 	0) by_filter=$((by_filter + 1)); echo "first-$name: greylisted by the filter" ;;
@@ -67,20 +49,11 @@ backstop_grey=$(backstop_metric 'greywall_policy_verdicts_total{verdict="greylis
 	adv_problem "Postfix got $((seen - NPRELUDES)) RCPTs under test but the backstop greylisted ${backstop_grey:-?}: $(backstop_verdicts)"
 [ "$((by_filter + ${backstop_grey:-0}))" -eq "$NSHAPES" ] ||
 	adv_problem "the filter greylisted $by_filter and the backstop ${backstop_grey:-?}, not $NSHAPES in all"
-sleep 2 # a message let through would be delivered by now
-while IFS='|' read -r name host box shape; do
-	[ "$(tb_mailbox "$box" | wc -l)" -eq 0 ] || adv_problem "first-$name: $box got the first attempt's message"
-done <<<"$SHAPES"
+adv_spelling_expect_nothing_delivered "$SHAPES"
 
 sleep $((TB_DELAY + 1))
-attempt retry
-while IFS='|' read -r name host box shape; do
-	adv_expect_code "retry-$name" "$box@$R" 250
-	adv_expect_taken "retry-$name"
-	adv_mailbox_has "$box" 1 retry
-done <<<"$SHAPES"
-tb_wait_mailbox postmaster $((2 * NPRELUDES)) 20 ||
-	adv_problem "postmaster holds $(tb_mailbox postmaster | wc -l) messages, not $((2 * NPRELUDES))"
+adv_spelling_attempt retry "$SHAPES"
+adv_spelling_expect_retry "$SHAPES" "$NPRELUDES"
 n=$(backstop_metric 'greywall_policy_verdicts_total{verdict="greylist"}')
 [ "$n" = "$backstop_grey" ] || adv_problem "the backstop greylisted again on the retries ($backstop_grey, then $n)"
 echo "filter greylisted $by_filter, backstop $backstop_grey; backstop: $(backstop_verdicts)"

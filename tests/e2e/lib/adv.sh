@@ -71,6 +71,53 @@ SHAPES
 }
 ADV_SPELLING_USERS="gina hank ivan judy kate liam mia noah olga pete quin rita sara"
 
+# adv_spelling_attempt TAG SHAPES: one session per shape line, sessions TAG-NAME.
+adv_spelling_attempt() {
+	local name host box shape
+	while IFS='|' read -r name host box shape; do
+		# shellcheck disable=SC2086 # shape is a list of options
+		adv_run "$1-$name" --host "$host" --rcpt "$box@receiver.example" $shape --nodelay \
+			--data --quit --tag "$1"
+	done <<<"$2"
+}
+
+# adv_spelling_expect_first SHAPES: each first attempt got greywall's 450, and
+# a first message to postmaster@ before it was taken.
+adv_spelling_expect_first() {
+	local name host box shape
+	while IFS='|' read -r name host box shape; do
+		adv_expect_grey "first-$name" "$box@receiver.example"
+		case $shape in
+		*--prelude-rcpt*)
+			[ "$(adv_reply_code "first-$name" "<prelude>")" = 250 ] ||
+				adv_problem "first-$name: the first message was not taken: $(adv_summary "first-$name")"
+			;;
+		esac
+	done <<<"$1"
+}
+
+# adv_spelling_expect_nothing_delivered SHAPES: no mailbox under test got the first attempts
+adv_spelling_expect_nothing_delivered() {
+	local name host box shape
+	sleep 2 # a message let through would be delivered by now
+	while IFS='|' read -r name host box shape; do
+		[ "$(tb_mailbox "$box" | wc -l)" -eq 0 ] || adv_problem "first-$name: $box got the first attempt's message"
+	done <<<"$1"
+}
+
+# adv_spelling_expect_retry SHAPES PRELUDES: each retry got 250 and was
+# delivered once, and postmaster@ holds both attempts' first messages.
+adv_spelling_expect_retry() {
+	local name host box shape
+	while IFS='|' read -r name host box shape; do
+		adv_expect_code "retry-$name" "$box@receiver.example" 250
+		adv_expect_taken "retry-$name"
+		adv_mailbox_has "$box" 1 retry
+	done <<<"$1"
+	tb_wait_mailbox postmaster $((2 * $2)) 20 ||
+		adv_problem "postmaster holds $(tb_mailbox postmaster | wc -l) messages, not $((2 * $2))"
+}
+
 # adv_run NAME ARGS...: the same; a session that did not complete is a problem.
 adv_run() {
 	local name=$1 rc=0
